@@ -1,0 +1,25 @@
+/**
+ * `npm run bench [-- name ...]`: runs bench/<name>.bench.ts in turn (all of them when none is named).
+ * Each benchmark prints its own table; BENCHMARKS.md records the figures and this command.
+ */
+import { readdirSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import path from 'node:path';
+
+const dir = path.dirname(fileURLToPath(import.meta.url));
+const all = readdirSync(dir)
+  .filter((f) => f.endsWith('.bench.ts'))
+  .map((f) => f.slice(0, -'.bench.ts'.length))
+  .sort();
+const wanted = process.argv.slice(2);
+const unknown = wanted.filter((w) => !all.includes(w));
+if (unknown.length > 0) {
+  console.error(`unknown benchmark(s): ${unknown.join(', ')}; available: ${all.join(', ')}`);
+  process.exit(2);
+}
+for (const name of wanted.length > 0 ? wanted : all) {
+  console.log(`\n=== ${name} ===`);
+  const mod = (await import(pathToFileURL(path.join(dir, `${name}.bench.ts`)).href)) as { run?: () => Promise<void> };
+  if (typeof mod.run !== 'function') throw new Error(`bench/${name}.bench.ts must export run()`);
+  await mod.run();
+}
