@@ -1,0 +1,20 @@
+import type { AdminTokenRepository } from './admin-token.ts';
+import type { LeaseRepository } from './lease.ts';
+
+/**
+ * Every repository the services use. Each service issue adds its own repositories here; the storage
+ * engine builds them for both dialects.
+ */
+export interface Repositories {
+  leases: LeaseRepository;
+  adminTokens: AdminTokenRepository;
+}
+
+export interface Storage extends Repositories {
+  readonly dialect: 'sqlite' | 'postgres';
+  /** Runs `fn` in one database transaction: all of its writes commit together or none do. */
+  transaction<T>(fn: (tx: Repositories) => Promise<T>): Promise<T>;
+  /** Cheap round trip for /health. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
