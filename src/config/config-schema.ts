@@ -1,0 +1,147 @@
+/**
+ * Every setting of `lamassu serve`: its environment variable, its place in the YAML file, how its value
+ * is parsed and its default. The `Config` type is derived from this table, so a new setting is one line
+ * here (plus its line in docs/configuration.md).
+ */
+import {
+  hostname,
+  httpUrl,
+  identifier,
+  list,
+  listenAddress,
+  oneOf,
+  port,
+  postgresUrl,
+  text,
+  type Parser,
+} from './parsers.ts';
+
+export const SERVICE_NAMES = ['ca', 'kms', 'va', 'dms', 'devices', 'alerts'] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** `gopem` is the seed's name for PEM files on disk; it is the filesystem engine. */
+export const ENGINE_TYPES = ['filesystem', 'gopem', 'pkcs11', 'vault'] as const;
+
+export interface Setting<T> {
+  /** Environment variable; absent for settings that only the YAML file can carry. */
+  env?: string;
+  /** Dotted path in the YAML file. */
+  file: string;
+  /** Command-line flag of `lamassu serve` that overrides both. */
+  cli?: string;
+  parse: Parser<T>;
+  default: T;
+}
+
+const required = <T>(s: Setting<T>): Setting<T> => s;
+const optional = <T>(s: Omit<Setting<T>, 'default'>): Setting<T | undefined> => ({ ...s, default: undefined });
+
+export const settings = {
+  dataDir: required({ env: 'LAMASSU_DATA_DIR', file: 'data_dir', parse: text, default: './lamassu-data' }),
+  httpsPort: required({ env: 'LAMASSU_HTTPS_PORT', file: 'https_port', parse: port, default: 8443 }),
+  httpPort: required({ env: 'LAMASSU_HTTP_PORT', file: 'http_port', parse: port, default: 8080 }),
+  listenAddress: required({ env: 'LAMASSU_LISTEN_ADDRESS', file: 'listen_address', parse: listenAddress, default: '0.0.0.0' }),
+  tlsHostnames: required({
+    env: 'LAMASSU_TLS_HOSTNAMES',
+    file: 'tls.hostnames',
+    parse: list(hostname),
+    default: ['localhost', '127.0.0.1'],
+  }),
+  tlsCertFile: optional({ env: 'LAMASSU_TLS_CERT_FILE', file: 'tls.cert_file', parse: text }),
+  tlsKeyFile: optional({ env: 'LAMASSU_TLS_KEY_FILE', file: 'tls.key_file', parse: text }),
+  services: required<ServiceName[]>({
+    env: 'LAMASSU_SERVICES',
+    file: 'services',
+    cli: '--services',
+    parse: list(oneOf(SERVICE_NAMES)),
+    default: [...SERVICE_NAMES],
+  }),
+  logLevel: required<LogLevel>({ env: 'LAMASSU_LOG_LEVEL', file: 'log_level', parse: oneOf(LOG_LEVELS), default: 'info' }),
+  vaBaseUrls: required({
+    env: 'LAMASSU_VA_BASE_URLS',
+    file: 'va_base_urls',
+    parse: list(httpUrl),
+    default: ['http://localhost:8080'],
+  }),
+  oidcJwksUrl: optional({ env: 'LAMASSU_OIDC_JWKS_URL', file: 'oidc.jwks_url', parse: httpUrl }),
+  oidcIssuer: optional({ env: 'LAMASSU_OIDC_ISSUER', file: 'oidc.issuer', parse: text }),
+  oidcAudience: optional({ env: 'LAMASSU_OIDC_AUDIENCE', file: 'oidc.audience', parse: text }),
+  oidcRolesClaim: required({
+    env: 'LAMASSU_OIDC_ROLES_CLAIM',
+    file: 'oidc.roles_claim',
+    parse: text,
+    default: 'realm_access.roles',
+  }),
+  databaseUrl: optional({ env: 'DATABASE_URL', file: 'database_url', parse: postgresUrl }),
+  postgresHostname: optional({ env: 'POSTGRES_HOSTNAME', file: 'postgres.hostname', parse: text }),
+  postgresPort: optional({ env: 'POSTGRES_PORT', file: 'postgres.port', parse: port }),
+  postgresDatabase: optional({ env: 'POSTGRES_DATABASE', file: 'postgres.database', parse: text }),
+  postgresUsername: optional({ env: 'POSTGRES_USERNAME', file: 'postgres.username', parse: text }),
+  postgresPassword: optional({ env: 'POSTGRES_PASSWORD', file: 'postgres.password', parse: text }),
+  postgresSchema: optional({ env: 'LAMASSU_POSTGRES_SCHEMA', file: 'postgres.schema', parse: identifier }),
+  engine: optional({ env: 'ENGINE', file: 'engine', parse: oneOf(ENGINE_TYPES) }),
+  gopemData: optional({ env: 'GOPEM_DATA', file: 'gopem_data', parse: text }),
+  keysPassphrase: optional({ env: 'LAMASSU_KEYS_PASSPHRASE', file: 'keys_passphrase', parse: text }),
+  pkcs11Driver: optional({ env: 'PKCS11_DRIVER', file: 'pkcs11.driver', parse: text }),
+  pkcs11Label: optional({ env: 'PKCS11_LABEL', file: 'pkcs11.label', parse: text }),
+  pkcs11Pin: optional({ env: 'PKCS11_PIN', file: 'pkcs11.pin', parse: text }),
+  vaultAddress: optional({ env: 'VAULT_ADDRESS', file: 'vault.address', parse: httpUrl }),
+  vaultRoleId: optional({ env: 'VAULT_ROLE_ID', file: 'vault.role_id', parse: text }),
+  vaultSecretId: optional({ env: 'VAULT_SECRET_ID', file: 'vault.secret_id', parse: text }),
+  vaultCa: optional({ env: 'VAULT_CA', file: 'vault.ca', parse: text }),
+  vaultUnsealKeyFile: optional({ env: 'VAULT_UNSEAL_KEY_FILE', file: 'vault.unseal_key_file', parse: text }),
+  vaultPkiCaPath: optional({ env: 'VAULT_PKI_CA_PATH', file: 'vault.pki_ca_path', parse: text }),
+  defaultEngine: optional({ file: 'default_engine', parse: identifier }),
+} satisfies Record<string, Setting<unknown>>;
+
+/** The flat values of the table above, one property per setting. */
+export type Settings = { [K in keyof typeof settings]: (typeof settings)[K]['default'] };
+
+export type StorageConfig = { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string; schema?: string };
+
+/** One key engine, from the `key_engines` list of the YAML file or from the seed's ENGINE variables. */
+export type KeyEngineSettings =
+  | { id: string; type: 'filesystem'; directory: string; passphrase?: string }
+  | { id: string; type: 'pkcs11'; module: string; tokenLabel: string; pin: string }
+  | {
+      id: string;
+      type: 'vault';
+      address: string;
+      roleId: string;
+      secretId: string;
+      caFile?: string;
+      unsealKeyFile?: string;
+      pkiCaPath?: string;
+    };
+
+export interface OidcConfig {
+  jwksUrl: string;
+  issuer: string;
+  audience: string;
+  /** Dotted path of the roles array in the token, e.g. "realm_access.roles". */
+  rolesClaim: string;
+}
+
+/** The validated configuration `lamassu serve` runs with. */
+export type Config = Pick<
+  Settings,
+  | 'dataDir'
+  | 'httpsPort'
+  | 'httpPort'
+  | 'listenAddress'
+  | 'tlsHostnames'
+  | 'tlsCertFile'
+  | 'tlsKeyFile'
+  | 'services'
+  | 'logLevel'
+  | 'vaBaseUrls'
+> & {
+  oidc?: OidcConfig;
+  storage: StorageConfig;
+  keyEngines: KeyEngineSettings[];
+  /** Id of the engine used when a request names none; one of `keyEngines`. */
+  defaultEngine: string;
+};

@@ -1,0 +1,186 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig } from './load-config.ts';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'lamassu-config-'));
+const yamlFile = (name: string, body: string) => {
+  const file = path.join(dir, name);
+  writeFileSync(file, body);
+  return file;
+};
+
+/** The problems a config is rejected with. */
+const problems = (opts: Parameters<typeof loadConfig>[0]): string[] => {
+  try {
+    loadConfig(opts);
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, String(e));
+    return e.problems;
+  }
+  assert.fail('config was accepted');
+};
+
+describe('loadConfig', () => {
+  it('has working defaults with an empty environment', () => {
+    const c = loadConfig({ env: {} });
+    assert.equal(c.dataDir, path.resolve('./lamassu-data'));
+    assert.equal(c.httpsPort, 8443);
+    assert.equal(c.httpPort, 8080);
+    assert.equal(c.listenAddress, '0.0.0.0');
+    assert.deepEqual(c.tlsHostnames, ['localhost', '127.0.0.1']);
+    assert.deepEqual(c.services, ['ca', 'kms', 'va', 'dms', 'devices', 'alerts']);
+    assert.equal(c.logLevel, 'info');
+    assert.deepEqual(c.vaBaseUrls, ['http://localhost:8080']);
+    assert.equal(c.oidc, undefined);
+    assert.deepEqual(c.storage, { kind: 'sqlite', file: path.resolve('./lamassu-data/lamassu.db') });
+    assert.deepEqual(c.keyEngines, [
+      { id: 'filesystem', type: 'filesystem', directory: path.resolve('./lamassu-data/keys'), passphrase: undefined },
+    ]);
+    assert.equal(c.defaultEngine, 'filesystem');
+  });
+
+  const badValues: [string, string, RegExp][] = [
+    ['LAMASSU_HTTPS_PORT', 'abc', /^LAMASSU_HTTPS_PORT: must be a port number, got "abc"$/],
+    ['LAMASSU_HTTP_PORT', '70000', /^LAMASSU_HTTP_PORT: must be a port number/],
+    ['LAMASSU_LISTEN_ADDRESS', 'not an ip', /^LAMASSU_LISTEN_ADDRESS: must be an IP address/],
+    ['LAMASSU_TLS_HOSTNAMES', 'ok.example,bad host', /^LAMASSU_TLS_HOSTNAMES: must be a DNS name or IP address, got "bad host"/],
+    ['LAMASSU_SERVICES', 'ca,foo', /^LAMASSU_SERVICES: must be one of ca, kms, va, dms, devices, alerts, got "foo"/],
+    ['LAMASSU_SERVICES', ',', /^LAMASSU_SERVICES: must list at least one value/],
+    ['LAMASSU_LOG_LEVEL', 'loud', /^LAMASSU_LOG_LEVEL: must be one of/],
+    ['LAMASSU_VA_BASE_URLS', 'ftp://x', /^LAMASSU_VA_BASE_URLS: must be an http\(s\) URL/],
+    ['LAMASSU_OIDC_JWKS_URL', 'nope', /^LAMASSU_OIDC_JWKS_URL: must be an http\(s\) URL/],
+    ['DATABASE_URL', 'mysql://x', /^DATABASE_URL: must be a postgres:\/\/ URL/],
+    ['POSTGRES_PORT', 'five', /^POSTGRES_PORT: must be a port number/],
+    ['ENGINE', 'aws', /^ENGINE: must be one of filesystem, gopem, pkcs11, vault, got "aws"/],
+    ['VAULT_ADDRESS', 'vault:8200', /^VAULT_ADDRESS: must be an http\(s\) URL/],
+  ];
+  for (const [name, value, expected] of badValues) {
+    it(`names ${name} when it is "${value}"`, () => {
+      const found = problems({ env: { [name]: value } });
+      assert.ok(found.some((p) => expected.test(p)), found.join('\n'));
+    });
+  }
+
+  it('reports every bad value at once', () => {
+    const found = problems({ env: { LAMASSU_HTTPS_PORT: 'x', LAMASSU_HTTP_PORT: 'y' } });
+    assert.equal(found.length, 2);
+  });
+
+  it('treats an empty variable as unset', () => {
+    assert.equal(loadConfig({ env: { LAMASSU_HTTPS_PORT: '' } }).httpsPort, 8443);
+  });
+
+  it('--services overrides LAMASSU_SERVICES and names the flag when bad', () => {
+    const c = loadConfig({ env: { LAMASSU_SERVICES: 'ca' }, flags: { '--services': 'ca,va' } });
+    assert.deepEqual(c.services, ['ca', 'va']);
+    assert.match(problems({ env: {}, flags: { '--services': 'bogus' } })[0], /^--services: must be one of/);
+  });
+
+  it('requires the OIDC settings together', () => {
+    const found = problems({ env: { LAMASSU_OIDC_JWKS_URL: 'http://kc/certs' } });
+    assert.deepEqual(
+      found.map((p) => p.split(':')[0]),
+      ['LAMASSU_OIDC_ISSUER', 'LAMASSU_OIDC_AUDIENCE'],
+    );
+    const c = loadConfig({
+      env: { LAMASSU_OIDC_JWKS_URL: 'http://kc/certs', LAMASSU_OIDC_ISSUER: 'http://kc', LAMASSU_OIDC_AUDIENCE: 'lamassu' },
+    });
+    assert.deepEqual(c.oidc, { jwksUrl: 'http://kc/certs', issuer: 'http://kc', audience: 'lamassu', rolesClaim: 'realm_access.roles' });
+  });
+
+  it('chooses PostgreSQL when any seed POSTGRES_* variable is set', () => {
+    const c = loadConfig({
+      env: { POSTGRES_HOSTNAME: 'db', POSTGRES_USERNAME: 'lam assu', POSTGRES_PASSWORD: 'p@ss', POSTGRES_DATABASE: 'pki' },
+    });
+    assert.deepEqual(c.storage, { kind: 'postgres', url: 'postgres://lam%20assu:p%40ss@db:5432/pki', schema: undefined });
+    assert.deepEqual(loadConfig({ env: { DATABASE_URL: 'postgres://u@h/d' } }).storage, {
+      kind: 'postgres',
+      url: 'postgres://u@h/d',
+      schema: undefined,
+    });
+  });
+
+  it('builds a PKCS#11 engine from the seed variables and names the missing ones', () => {
+    assert.deepEqual(
+      problems({ env: { ENGINE: 'pkcs11', PKCS11_DRIVER: '/lib/x.so' } }),
+      ['PKCS11_LABEL: required when ENGINE is pkcs11', 'PKCS11_PIN: required when ENGINE is pkcs11'],
+    );
+    const c = loadConfig({ env: { ENGINE: 'pkcs11', PKCS11_DRIVER: '/lib/x.so', PKCS11_LABEL: 'lamassu', PKCS11_PIN: '1234' } });
+    assert.deepEqual(c.keyEngines, [{ id: 'pkcs11', type: 'pkcs11', module: '/lib/x.so', tokenLabel: 'lamassu', pin: '1234' }]);
+    assert.equal(c.defaultEngine, 'pkcs11');
+  });
+
+  it('treats gopem as the filesystem engine in GOPEM_DATA', () => {
+    const c = loadConfig({ env: { ENGINE: 'gopem', GOPEM_DATA: '/var/keys', LAMASSU_KEYS_PASSPHRASE: 'secret' } });
+    assert.deepEqual(c.keyEngines, [{ id: 'gopem', type: 'filesystem', directory: '/var/keys', passphrase: 'secret' }]);
+  });
+
+  it('reads a YAML file, and the environment overrides it', () => {
+    const file = yamlFile(
+      'good.yaml',
+      `
+data_dir: /srv/lamassu
+https_port: 9443
+tls:
+  hostnames: [pki.example.com, 10.0.0.1]
+services: [ca, va]
+key_engines:
+  - { id: soft, type: filesystem, directory: /srv/keys }
+  - { id: hsm, type: pkcs11, driver: /usr/lib/softhsm/libsofthsm2.so, label: lamassu, pin: "1234" }
+default_engine: hsm
+`,
+    );
+    const c = loadConfig({ env: { LAMASSU_HTTPS_PORT: '10443' }, file });
+    assert.equal(c.dataDir, '/srv/lamassu');
+    assert.equal(c.httpsPort, 10443);
+    assert.deepEqual(c.tlsHostnames, ['pki.example.com', '10.0.0.1']);
+    assert.deepEqual(c.services, ['ca', 'va']);
+    assert.deepEqual(
+      c.keyEngines.map((e) => e.id),
+      ['soft', 'hsm'],
+    );
+    assert.equal(c.defaultEngine, 'hsm');
+    assert.deepEqual(loadConfig({ env: { ENGINE: 'filesystem' }, file }).keyEngines.map((e) => e.id), ['filesystem']);
+  });
+
+  it('names bad values and unknown keys in the YAML file by file and key', () => {
+    const file = yamlFile(
+      'bad.yaml',
+      `
+https_port: abc
+htps_port: 1
+tls: { hostname: x }
+key_engines:
+  - { id: a, type: pkcs11, driver: /x.so, label: l }
+  - { id: a, type: filesystem, colour: blue }
+  - { id: c, type: aws }
+default_engine: zz
+`,
+    );
+    assert.deepEqual(problems({ env: {}, file }).sort(), [
+      `${file}: default_engine: must be the id of an engine in key_engines, got "zz"`,
+      `${file}: https_port: must be a port number, got "abc"`,
+      `${file}: key_engines[0].pin: required`,
+      `${file}: key_engines[1].id: duplicate engine id "a"`,
+      `${file}: key_engines[1]: unknown setting "colour" for a filesystem engine`,
+      `${file}: key_engines[2].type: must be one of filesystem, gopem, pkcs11, vault, got "aws"`,
+      `${file}: unknown setting "htps_port"`,
+      `${file}: unknown setting "tls.hostname"`,
+    ]);
+  });
+
+  it('rejects an unreadable or malformed file with its name', () => {
+    assert.match(problems({ env: {}, file: path.join(dir, 'missing.yaml') })[0], /missing\.yaml: cannot read the config file \(ENOENT\)/);
+    assert.match(problems({ env: {}, file: yamlFile('broken.yaml', 'a: [1,\n') })[0], /broken\.yaml: not valid YAML/);
+    assert.match(problems({ env: {}, file: yamlFile('list.yaml', '- 1\n') })[0], /list\.yaml: must be a YAML mapping/);
+  });
+
+  it('requires a TLS key file together with a certificate file', () => {
+    assert.deepEqual(problems({ env: { LAMASSU_TLS_CERT_FILE: '/x.pem' } }), [
+      'LAMASSU_TLS_KEY_FILE: required together with LAMASSU_TLS_CERT_FILE',
+    ]);
+  });
+});
