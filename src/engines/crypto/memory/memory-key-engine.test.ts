@@ -1,0 +1,7 @@
+import { runKeyEngineContract } from '../key-engine-contract.ts';
+import { MemoryKeyEngine } from './memory-key-engine.ts';
+
+runKeyEngineContract('memory', async () => ({
+  engine: new MemoryKeyEngine({ id: 'memory-1' }),
+  cleanup: async () => {},
+}));
