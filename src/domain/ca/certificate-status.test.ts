@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { DomainError } from '../errors.ts';
+import { checkTransition, parseStatusRequest, statusAt, type StatusState } from './certificate-status.ts';
+
+const code = (fn: () => unknown) => {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof DomainError);
+    return `${e.kind}:${e.code}`;
+  }
+  return 'ok';
+};
+
+test('transition rules: hold can be lifted or made final, other revocations and EXPIRED are final', () => {
+  const active: StatusState = { status: 'ACTIVE' };
+  const soon: StatusState = { status: 'ABOUT_TO_EXPIRE' };
+  const held: StatusState = { status: 'REVOKED', revocationReason: 'CertificateHold' };
+  const compromised: StatusState = { status: 'REVOKED', revocationReason: 'KeyCompromise' };
+  const expired: StatusState = { status: 'EXPIRED' };
+  const revoke = (reason: 'KeyCompromise' | 'CertificateHold') => ({ status: 'REVOKED' as const, reason });
+  const release = { status: 'ACTIVE' as const };
+  const cases: [StatusState, Parameters<typeof checkTransition>[2], string][] = [
+    [active, revoke('KeyCompromise'), 'ok'],
+    [soon, revoke('CertificateHold'), 'ok'],
+    [held, release, 'ok'],
+    [held, revoke('KeyCompromise'), 'ok'],
+    [held, revoke('CertificateHold'), 'conflict:CERTIFICATE_ILLEGAL_TRANSITION'],
+    [compromised, release, 'conflict:CERTIFICATE_ILLEGAL_TRANSITION'],
+    [compromised, revoke('KeyCompromise'), 'conflict:CERTIFICATE_ILLEGAL_TRANSITION'],
+    [expired, revoke('KeyCompromise'), 'conflict:CERTIFICATE_ILLEGAL_TRANSITION'],
+    [active, release, 'conflict:CERTIFICATE_ILLEGAL_TRANSITION'],
+  ];
+  for (const [from, to, want] of cases) {
+    assert.equal(code(() => checkTransition('CERTIFICATE', from, to)), want, `${JSON.stringify(from)} -> ${JSON.stringify(to)}`);
+  }
+  assert.equal(code(() => checkTransition('CA', expired, release)), 'conflict:CA_ILLEGAL_TRANSITION');
+});
+
+test('status requests: reasons by Lamassu name, time-driven statuses cannot be set', () => {
+  assert.deepEqual(parseStatusRequest('CERTIFICATE', 'REVOKED', 'KeyCompromise'), { status: 'REVOKED', reason: 'KeyCompromise' });
+  assert.deepEqual(parseStatusRequest('CERTIFICATE', 'REVOKED', undefined), { status: 'REVOKED', reason: 'Unspecified' });
+  assert.equal(code(() => parseStatusRequest('CERTIFICATE', 'REVOKED', 'keyCompromised')), 'invalid:REVOCATION_REASON_INVALID');
+  assert.equal(code(() => parseStatusRequest('CA', 'EXPIRED', undefined)), 'conflict:CA_ILLEGAL_TRANSITION');
+  assert.equal(code(() => parseStatusRequest('CA', 'bogus', undefined)), 'invalid:STATUS_INVALID');
+});
+
+test('statusAt: notAfter is inclusive, threshold starts ABOUT_TO_EXPIRE', () => {
+  const notAfter = new Date('2026-06-01T00:00:00Z');
+  const soon = new Date('2026-05-02T00:00:00Z');
+  assert.equal(statusAt(new Date('2026-05-01T23:59:59Z'), notAfter, soon), 'ACTIVE');
+  assert.equal(statusAt(soon, notAfter, soon), 'ABOUT_TO_EXPIRE');
+  assert.equal(statusAt(notAfter, notAfter, soon), 'ABOUT_TO_EXPIRE');
+  assert.equal(statusAt(new Date(notAfter.getTime() + 1), notAfter, soon), 'EXPIRED');
+});

@@ -1,0 +1,79 @@
+import { conflict, invalid } from '../errors.ts';
+import { isRevocationReason, REVOCATION_REASON_NAMES, type RevocationReason } from './revocation-reason.ts';
+
+/** The seed's four statuses, for CA certificates and issued certificates alike. */
+export const CERTIFICATE_STATUSES = ['ACTIVE', 'ABOUT_TO_EXPIRE', 'EXPIRED', 'REVOKED'] as const;
+export type CertificateStatus = (typeof CERTIFICATE_STATUSES)[number];
+
+export const isCertificateStatus = (s: unknown): s is CertificateStatus =>
+  typeof s === 'string' && (CERTIFICATE_STATUSES as readonly string[]).includes(s);
+
+/**
+ * The status that time alone gives a certificate that is not revoked. notAfter is inclusive (RFC 5280
+ * 4.1.2.5: valid through notAfter), so a certificate expires once `now` passes it.
+ */
+export function statusAt(now: Date, notAfter: Date, aboutToExpireAt: Date): 'ACTIVE' | 'ABOUT_TO_EXPIRE' | 'EXPIRED' {
+  const t = now.getTime();
+  if (t > notAfter.getTime()) return 'EXPIRED';
+  if (t >= aboutToExpireAt.getTime()) return 'ABOUT_TO_EXPIRE';
+  return 'ACTIVE';
+}
+
+/** Where a certificate stands, as far as status changes go. */
+export interface StatusState {
+  status: CertificateStatus;
+  revocationReason?: RevocationReason;
+}
+
+/** What an operator asks for: revoke (with a reason) or lift a hold (ACTIVE). */
+export type StatusRequest = { status: 'REVOKED'; reason: RevocationReason } | { status: 'ACTIVE' };
+
+export type TransitionSubject = 'CERTIFICATE' | 'CA';
+
+const illegal = (subject: TransitionSubject, from: StatusState, to: string, why: string) =>
+  conflict(`${subject}_ILLEGAL_TRANSITION`, `cannot change status from ${from.status} to ${to}: ${why}`, {
+    from: from.status,
+    to,
+  });
+
+/**
+ * Turns the operator's requested status into a checked request, or throws. EXPIRED and ABOUT_TO_EXPIRE
+ * follow from time only, so nobody can set them.
+ */
+export function parseStatusRequest(subject: TransitionSubject, status: unknown, reason: unknown): StatusRequest {
+  if (status === 'ACTIVE') return { status: 'ACTIVE' };
+  if (status === 'REVOKED') {
+    if (reason === undefined) return { status: 'REVOKED', reason: 'Unspecified' };
+    if (!isRevocationReason(reason)) {
+      throw invalid(
+        'REVOCATION_REASON_INVALID',
+        `revocation_reason must be one of ${REVOCATION_REASON_NAMES.join(', ')}, got ${JSON.stringify(reason)}`,
+      );
+    }
+    return { status: 'REVOKED', reason };
+  }
+  if (status === 'EXPIRED' || status === 'ABOUT_TO_EXPIRE') {
+    throw conflict(`${subject}_ILLEGAL_TRANSITION`, `${status} follows from the validity period and cannot be set`, {
+      to: status,
+    });
+  }
+  throw invalid('STATUS_INVALID', `status must be ACTIVE or REVOKED, got ${JSON.stringify(status)}`);
+}
+
+/**
+ * The transition rules: EXPIRED is terminal; REVOKED is final unless the reason is CertificateHold, which
+ * can be lifted (back to ACTIVE) or made final with another reason. Throws a 409 DomainError
+ * (CERTIFICATE_ILLEGAL_TRANSITION / CA_ILLEGAL_TRANSITION) for anything else.
+ */
+export function checkTransition(subject: TransitionSubject, from: StatusState, to: StatusRequest): void {
+  if (from.status === 'EXPIRED') throw illegal(subject, from, to.status, 'EXPIRED is terminal');
+  const held = from.status === 'REVOKED' && from.revocationReason === 'CertificateHold';
+  if (to.status === 'ACTIVE') {
+    if (!held) throw illegal(subject, from, to.status, 'only a CertificateHold can be lifted');
+    return;
+  }
+  if (from.status === 'REVOKED') {
+    if (!held) throw illegal(subject, from, to.status, 'the revocation is final');
+    if (to.reason === 'CertificateHold') throw illegal(subject, from, to.status, 'already on hold');
+  }
+}
