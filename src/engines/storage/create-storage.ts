@@ -1,0 +1,41 @@
+import { sql } from 'kysely';
+import { unavailable } from '../../domain/errors.ts';
+import { silentLogger, type Logger } from '../../domain/ports/logger.ts';
+import type { Storage } from '../../domain/ports/storage.ts';
+import { migrateToLatest } from './migrate.ts';
+import { openDatabase } from './open-database.ts';
+import { createRepositories } from './repositories.ts';
+import type { StorageConfig } from './storage-config.ts';
+
+export type { StorageConfig } from './storage-config.ts';
+
+export interface CreateStorageOptions {
+  logger?: Logger;
+  /** Apply pending migrations before returning (default true). */
+  migrate?: boolean;
+}
+
+export async function createStorage(config: StorageConfig, opts: CreateStorageOptions = {}): Promise<Storage> {
+  const logger = opts.logger ?? silentLogger;
+  const db = await openDatabase(config, logger);
+  try {
+    if (opts.migrate !== false) await migrateToLatest(db, logger);
+  } catch (err) {
+    await db.destroy();
+    throw err;
+  }
+  // Built from `createRepositories`, so a repository registered there appears here and in transactions.
+  return {
+    ...createRepositories(db),
+    dialect: config.kind,
+    transaction: (fn) => db.transaction().execute((trx) => fn(createRepositories(trx))),
+    async ping() {
+      try {
+        await sql`select 1`.execute(db);
+      } catch (err) {
+        throw unavailable('STORAGE_UNAVAILABLE', `database unreachable: ${(err as Error).message}`);
+      }
+    },
+    close: () => db.destroy(),
+  };
+}

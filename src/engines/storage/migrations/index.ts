@@ -1,0 +1,11 @@
+import type { Migration } from 'kysely';
+import { foundation } from './0001-foundation.ts';
+
+/**
+ * Every migration, in order. To add one: create `NNNN-<name>.ts` next to this file (next free number,
+ * schema builder only so it runs on both dialects) and append one line here. Never edit or rename a
+ * migration that has been committed: databases in the field have recorded its name.
+ */
+export const migrations: Record<string, Migration> = {
+  '0001-foundation': foundation,
+};

@@ -1,0 +1,16 @@
+import type { Kysely } from 'kysely';
+import type { Repositories } from '../../domain/ports/storage.ts';
+import { SqlAdminTokenRepository } from './admin-token-repository.ts';
+import { SqlLeaseRepository } from './lease-repository.ts';
+import type { Database } from './schema.ts';
+
+/**
+ * Builds every repository over `db`, which is the pool or one open transaction. To add a repository:
+ * add its port to `Repositories` (src/domain/ports/storage.ts) and one line here.
+ */
+export function createRepositories(db: Kysely<Database>): Repositories {
+  return {
+    leases: new SqlLeaseRepository(db),
+    adminTokens: new SqlAdminTokenRepository(db),
+  };
+}

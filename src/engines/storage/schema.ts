@@ -1,0 +1,40 @@
+/**
+ * The database schema as Kysely sees it: one interface per table, keyed by table name in `Database`.
+ *
+ * To add a table (each service issue does this):
+ *   1. add `interface FooTable` below and a `foo: FooTable` key in `Database`;
+ *   2. add a migration file `migrations/NNNN-<name>.ts` creating it and register it in `migrations/index.ts`;
+ *   3. add the repository (`foo-repository.ts`) and register it in `repositories.ts`.
+ *
+ * Column conventions, the same on SQLite and PostgreSQL so one repository code path serves both:
+ * - names in snake_case; repositories map rows to domain records explicitly (no camel-case plugin);
+ * - instants are epoch milliseconds (`EpochMs`): `bigint` columns, which sort and range-scan correctly on
+ *   both dialects and come back as JS numbers (the pg pool parses int8 as a number, so int8 columns must
+ *   only hold values within +-2^53);
+ * - booleans are `integer` 0/1 (SQLite has no boolean type);
+ * - byte strings (DER) are `Uint8Array`/`Buffer` in a column of type `bytesType(db)` from
+ *   `migrations/column-types.ts` (`blob` on SQLite, `bytea` on PostgreSQL);
+ * - structured values are JSON text; big numbers such as certificate serials are text (hex).
+ */
+
+/** Milliseconds since the Unix epoch, UTC. */
+export type EpochMs = number;
+
+export interface LeasesTable {
+  name: string;
+  holder: string;
+  expires_at: EpochMs;
+}
+
+export interface AdminTokensTable {
+  id: string;
+  token_hash: string;
+  subject: string;
+  role: string;
+  created_at: EpochMs;
+}
+
+export interface Database {
+  leases: LeasesTable;
+  admin_tokens: AdminTokensTable;
+}
