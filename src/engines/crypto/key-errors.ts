@@ -40,3 +40,18 @@ export const signAlgorithmUnsupported = (engineId: string, what: string): Domain
 
 export const keyEngineUnavailable = (engineId: string, reason: string): DomainError =>
   unavailable('KEY_ENGINE_UNAVAILABLE', `key engine ${engineId} is unavailable: ${reason}`, { engineId });
+
+/** A stored key exists but cannot be used as stored (bad PEM, wrong key under an id). */
+export const keyStoreCorrupt = (engineId: string, keyId: string, reason: string): DomainError =>
+  unavailable('KEY_STORE_CORRUPT', `key ${echo(keyId)} in key engine ${engineId} is unusable: ${reason}`, {
+    engineId,
+    keyId: echo(keyId),
+  });
+
+/** Encrypted keys that the configured passphrase (or its absence) cannot open. */
+export const keyPassphraseInvalid = (engineId: string, keyId: string): DomainError =>
+  unavailable(
+    'KEY_PASSPHRASE_INVALID',
+    `key ${echo(keyId)} in key engine ${engineId} cannot be decrypted: the configured passphrase is wrong or missing`,
+    { engineId, keyId: echo(keyId) },
+  );
