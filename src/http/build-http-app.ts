@@ -1,0 +1,25 @@
+/** The plain-HTTP listener: /health, /metrics and the services' public routes (OCSP, CRLs). */
+import fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { registerErrorHandling } from './errors.ts';
+import { healthRoutes, type HealthChecks } from './health-routes.ts';
+import type { HttpMetrics } from './metrics.ts';
+import type { ServicePlugin } from './service-plugin.ts';
+import { validatorCompiler } from './validator.ts';
+
+export interface HttpAppOptions {
+  logger: FastifyBaseLogger;
+  metrics: HttpMetrics;
+  health: HealthChecks;
+  services: ServicePlugin[];
+  bodyLimit?: number;
+}
+
+export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstance> {
+  const app = fastify({ loggerInstance: opts.logger, bodyLimit: opts.bodyLimit ?? 1024 * 1024 });
+  app.setValidatorCompiler(validatorCompiler());
+  registerErrorHandling(app);
+  opts.metrics.observe(app, 'http');
+  await app.register(healthRoutes(opts.health, opts.metrics));
+  for (const s of opts.services) if (s.http) await app.register(s.http);
+  return app;
+}

@@ -1,0 +1,58 @@
+/**
+ * The HTTPS listener: admin API (bearer auth), EST and other client-certificate routes, OpenAPI docs.
+ * Client certificates are requested but not verified by TLS: each route decides whom it trusts.
+ */
+import fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { adminApiScope, type AdminAuthOptions } from './auth/admin-auth.ts';
+import { registerErrorHandling } from './errors.ts';
+import type { HttpMetrics } from './metrics.ts';
+import { registerOpenApi } from './openapi.ts';
+import type { ServicePlugin } from './service-plugin.ts';
+import { validatorCompiler } from './validator.ts';
+
+export interface TlsMaterial {
+  /** PEM. */
+  key: string;
+  /** PEM, the server certificate followed by its chain. */
+  cert: string;
+}
+
+export interface HttpsAppOptions {
+  /** Absent in tests that use inject() without sockets. */
+  tls?: TlsMaterial;
+  logger: FastifyBaseLogger;
+  metrics: HttpMetrics;
+  auth: AdminAuthOptions;
+  services: ServicePlugin[];
+  version: string;
+  /** Largest request body in bytes (default 1 MiB). */
+  bodyLimit?: number;
+}
+
+export const ADMIN_API_PREFIX = '/api/v1';
+
+export async function buildHttpsApp(opts: HttpsAppOptions): Promise<FastifyInstance> {
+  const https = opts.tls && {
+    key: opts.tls.key,
+    cert: opts.tls.cert,
+    minVersion: 'TLSv1.2' as const,
+    maxVersion: 'TLSv1.3' as const,
+    requestCert: true,
+    rejectUnauthorized: false,
+  };
+  // The https and plain server types differ only in the socket; routes and plugins see the same API.
+  const app = fastify({
+    loggerInstance: opts.logger,
+    bodyLimit: opts.bodyLimit ?? 1024 * 1024,
+    ...(https ? { https } : {}),
+  }) as unknown as FastifyInstance;
+  app.setValidatorCompiler(validatorCompiler());
+  registerErrorHandling(app);
+  opts.metrics.observe(app, 'https');
+  await registerOpenApi(app, opts.version);
+
+  const adminPlugins = opts.services.flatMap((s) => (s.adminApi ? [s.adminApi] : []));
+  await app.register(adminApiScope(opts.auth, adminPlugins), { prefix: ADMIN_API_PREFIX });
+  for (const s of opts.services) if (s.https) await app.register(s.https);
+  return app;
+}

@@ -1,0 +1,69 @@
+/**
+ * `GET /health` and `GET /metrics` on the plain-HTTP listener, for load balancers and Prometheus.
+ * Every dependency check has a deadline, so a hung database makes /health answer 503, not hang.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import { Type } from 'typebox';
+import type { KeyEngineHealth } from '../domain/ports/key-engine.ts';
+import type { HttpMetrics } from './metrics.ts';
+
+export interface HealthChecks {
+  /** Resolves when the database answers (Storage.ping). */
+  database(): Promise<void>;
+  keyEngines: { id: string; health(): Promise<KeyEngineHealth> }[];
+}
+
+const CHECK_TIMEOUT_MS = 3000;
+
+const Check = Type.Object({ ok: Type.Boolean(), detail: Type.Optional(Type.String()) });
+const HealthBody = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('down')]),
+  database: Check,
+  keyEngines: Type.Array(Type.Object({ id: Type.String(), ok: Type.Boolean(), detail: Type.Optional(Type.String()) })),
+});
+
+async function withDeadline<T>(work: () => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('timed out')), CHECK_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([work(), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export const healthRoutes =
+  (checks: HealthChecks, metrics: HttpMetrics): FastifyPluginAsync =>
+  async (app) => {
+    app.get(
+      '/health',
+      { schema: { hide: true, response: { 200: HealthBody, 503: HealthBody } } },
+      async (request, reply) => {
+        // Failure details stay in the log: this listener is public.
+        const database = await withDeadline(checks.database).then(
+          () => ({ ok: true }),
+          (err: unknown) => {
+            request.log.warn({ err }, 'health: database check failed');
+            return { ok: false, detail: 'database unreachable' };
+          },
+        );
+        const keyEngines = await Promise.all(
+          checks.keyEngines.map(async (engine) => {
+            const h = await withDeadline(() => engine.health()).catch((err: unknown): KeyEngineHealth => {
+              request.log.warn({ err, engine: engine.id }, 'health: key engine check failed');
+              return { ok: false, detail: 'health check failed' };
+            });
+            return { id: engine.id, ok: h.ok, ...(h.detail ? { detail: h.detail } : {}) };
+          }),
+        );
+        const up = database.ok && keyEngines.every((e) => e.ok);
+        return reply.code(up ? 200 : 503).send({ status: up ? 'ok' : 'down', database, keyEngines });
+      },
+    );
+
+    app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
+      reply.type(metrics.contentType()).send(await metrics.text()),
+    );
+  };

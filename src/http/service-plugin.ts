@@ -1,0 +1,43 @@
+/**
+ * The contract between the server shell and each service's HTTP front-end. A service contributes one
+ * factory (registered in src/app.ts); the shell mounts what it returns on the right listener with the
+ * right authentication, so a service plugin only decodes, calls its service and encodes.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import type { Config, ServiceName } from '../config/config-schema.ts';
+import type { Clock } from '../domain/ports/clock.ts';
+import type { EventBus } from '../domain/ports/event-bus.ts';
+import type { RandomSource } from '../domain/ports/id-generator.ts';
+import type { KeyEngine } from '../domain/ports/key-engine.ts';
+import type { Logger } from '../domain/ports/logger.ts';
+import type { Storage } from '../domain/ports/storage.ts';
+
+/** What app.ts hands every service factory. */
+export interface ServiceDeps {
+  config: Config;
+  storage: Storage;
+  /** Configured key engines by id, and the id of the default one. */
+  keyEngines: { engines: ReadonlyMap<string, KeyEngine>; defaultId: string };
+  events: EventBus;
+  clock: Clock;
+  random: RandomSource;
+  logger: Logger;
+}
+
+export interface ServicePlugin {
+  name: ServiceName;
+  /**
+   * Admin API routes, mounted under `/api/v1` on the HTTPS listener behind bearer-token auth. Every
+   * route must declare `config: { access: 'read' | 'write' }` (registration fails otherwise); handlers
+   * read the caller with `actorOf(request)` from src/http/auth/identity.ts.
+   */
+  adminApi?: FastifyPluginAsync;
+  /** HTTPS routes that authenticate by themselves, e.g. EST with client certificates (`request.raw.socket`). */
+  https?: FastifyPluginAsync;
+  /** Plain-HTTP routes, e.g. OCSP and CRLs. */
+  http?: FastifyPluginAsync;
+  /** Stops the service's own work (jobs, consumers); called at shutdown before storage closes. */
+  close?(): Promise<void>;
+}
+
+export type ServicePluginFactory = (deps: ServiceDeps) => ServicePlugin | Promise<ServicePlugin>;
