@@ -1,0 +1,120 @@
+/**
+ * Test-only: a small PKI made by openssl (the independent implementation) for the OCSP and CRL tests:
+ * an EC root, an RSA issuing CA, a delegated OCSP responder and leaves with a CRL distribution point.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createPrivateKey, sign } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { children, decodeOid, elementOf, readRoot, valueOf } from './der.ts';
+import { fromPem } from './pem.ts';
+import { signatureAlgorithms } from './signer.ts';
+import type { SignatureAlgorithm, X509Signer } from './signer.ts';
+
+export const CRL_URL = 'http://va.example.test/api/va/crl/issuing.crl';
+
+export function openssl(args: string[], cwd: string, input?: Uint8Array): string {
+  return execFileSync('openssl', args, { cwd, input, stdio: ['pipe', 'pipe', 'pipe'], encoding: 'latin1' });
+}
+
+/** Like openssl() but returns stdout+stderr (openssl reports verification on stderr) and success. */
+export function opensslStatus(args: string[], cwd: string): { ok: boolean; out: string } {
+  const r = spawnSync('openssl', args, { cwd, encoding: 'latin1' });
+  return { ok: r.status === 0, out: `${r.stdout}${r.stderr}` };
+}
+
+export const keySigner = (key: KeyObject, algorithm: SignatureAlgorithm): X509Signer => ({
+  algorithm,
+  sign: async (tbs) => new Uint8Array(sign(signatureAlgorithms[algorithm].hash?.replace('-', '').toLowerCase() ?? null, tbs, key)),
+});
+
+export interface TestCert {
+  /** File name (PEM) inside the PKI directory. */
+  file: string;
+  der: Uint8Array;
+  serial: Uint8Array;
+  serialHex: string;
+  subjectName: Uint8Array;
+  spki: Uint8Array;
+  /** Subject key identifier value, when present. */
+  ski?: Uint8Array;
+}
+
+export interface TestIssuer extends TestCert {
+  key: KeyObject;
+  signer: X509Signer;
+}
+
+export interface TestPki {
+  dir: string;
+  root: TestIssuer;
+  ca: TestIssuer;
+  responder: TestIssuer;
+  leaves: TestCert[];
+  cleanup(): void;
+}
+
+function readCert(dir: string, file: string): TestCert {
+  const der = fromPem(readFileSync(path.join(dir, file), 'utf8'), 'CERTIFICATE')!;
+  const [tbs] = children(der, readRoot(der));
+  const f = children(der, tbs!);
+  const serial = valueOf(der, f[1]!);
+  const exts = f[7] ? children(der, children(der, f[7])[0]!) : [];
+  const skiExt = exts.map((e) => children(der, e)).find((p) => decodeOid(valueOf(der, p[0]!)) === '2.5.29.14');
+  const skiValue = skiExt ? valueOf(der, skiExt.at(-1)!) : undefined;
+  const ski = skiValue ? valueOf(skiValue, readRoot(skiValue)) : undefined;
+  return {
+    file,
+    der,
+    serial,
+    serialHex: Buffer.from(serial).toString('hex').replace(/^(00)+(?=.)/, ''),
+    subjectName: elementOf(der, f[5]!),
+    spki: elementOf(der, f[6]!),
+    ...(ski ? { ski } : {}),
+  };
+}
+
+const CA_EXT = 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n';
+
+export function makeTestPki(leafCount = 3): TestPki {
+  const dir = mkdtempSync(path.join(tmpdir(), 'lamassu-x509-'));
+  const run = (...args: string[]) => openssl(args, dir);
+  writeFileSync(path.join(dir, 'ca.ext'), CA_EXT);
+  writeFileSync(
+    path.join(dir, 'responder.ext'),
+    'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=OCSPSigning\nnoCheck=ignored\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n',
+  );
+  writeFileSync(
+    path.join(dir, 'leaf.ext'),
+    `basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\ncrlDistributionPoints=URI:${CRL_URL}\nauthorityKeyIdentifier=keyid\n`,
+  );
+  run('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'root.key', '-out', 'root.pem',
+    '-subj', '/CN=Test Root/O=Lamassu', '-days', '3650', '-addext', 'basicConstraints=critical,CA:TRUE',
+    '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+  const issue = (name: string, newkey: string[], subj: string, issuer: string, ext: string) => {
+    run('req', '-new', '-newkey', ...newkey, '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subj);
+    run('x509', '-req', '-in', `${name}.csr`, '-CA', `${issuer}.pem`, '-CAkey', `${issuer}.key`, '-set_serial',
+      `0x${Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString('hex')}`, '-days', '365', '-extfile', ext, '-out', `${name}.pem`);
+  };
+  issue('ca', ['rsa:2048'], '/CN=Test Issuing CA/O=Lamassu', 'root', 'ca.ext');
+  issue('responder', ['ec', '-pkeyopt', 'ec_paramgen_curve:P-256'], '/CN=Test OCSP Responder/O=Lamassu', 'ca', 'responder.ext');
+  const leaves: TestCert[] = [];
+  for (let i = 0; i < leafCount; i++) {
+    issue(`leaf${i}`, ['ec', '-pkeyopt', 'ec_paramgen_curve:P-256'], `/CN=device-${i}/O=Lamassu`, 'ca', 'leaf.ext');
+    leaves.push(readCert(dir, `leaf${i}.pem`));
+  }
+  const issuer = (name: string, alg: SignatureAlgorithm): TestIssuer => {
+    const key = createPrivateKey(readFileSync(path.join(dir, `${name}.key`)));
+    return { ...readCert(dir, `${name}.pem`), key, signer: keySigner(key, alg) };
+  };
+  return {
+    dir,
+    root: issuer('root', 'ecdsa-with-SHA256'),
+    ca: issuer('ca', 'sha256WithRSAEncryption'),
+    responder: issuer('responder', 'ecdsa-with-SHA256'),
+    leaves,
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
