@@ -1,3 +1,6 @@
+import type { CaRepository } from '../ca/ca-repository.ts';
+import type { CertificateRepository } from '../ca/certificate-repository.ts';
+import type { IssuanceProfileRepository } from '../ca/issuance-profile-repository.ts';
 import type { AdminTokenRepository } from './admin-token.ts';
 import type { LeaseRepository } from './lease.ts';
 
@@ -8,6 +11,9 @@ import type { LeaseRepository } from './lease.ts';
 export interface Repositories {
   leases: LeaseRepository;
   adminTokens: AdminTokenRepository;
+  cas: CaRepository;
+  certificates: CertificateRepository;
+  issuanceProfiles: IssuanceProfileRepository;
 }
 
 export interface Storage extends Repositories {

@@ -1,6 +1,9 @@
 import type { Kysely } from 'kysely';
 import type { Repositories } from '../../domain/ports/storage.ts';
 import { SqlAdminTokenRepository } from './admin-token-repository.ts';
+import { SqlCaRepository } from './ca-repository.ts';
+import { SqlCertificateRepository } from './certificate-repository.ts';
+import { SqlIssuanceProfileRepository } from './issuance-profile-repository.ts';
 import { SqlLeaseRepository } from './lease-repository.ts';
 import type { Database } from './schema.ts';
 
@@ -12,5 +15,8 @@ export function createRepositories(db: Kysely<Database>): Repositories {
   return {
     leases: new SqlLeaseRepository(db),
     adminTokens: new SqlAdminTokenRepository(db),
+    cas: new SqlCaRepository(db),
+    certificates: new SqlCertificateRepository(db),
+    issuanceProfiles: new SqlIssuanceProfileRepository(db),
   };
 }

@@ -34,7 +34,67 @@ export interface AdminTokensTable {
   created_at: EpochMs;
 }
 
+/** CA service: see migrations/0002-ca.ts for why certificates are split in two tables. */
+export interface IssuanceProfilesTable {
+  id: string;
+  name: string;
+  description: string;
+  /** JSON of IssuanceSettings. */
+  settings: string;
+  created_at: EpochMs;
+  updated_at: EpochMs;
+}
+
+export interface CertificatesTable {
+  id: string;
+  serial_number: string;
+  issuer_ca_id: string | null;
+  ca_id: string | null;
+  status: string;
+  not_before: EpochMs;
+  not_after: EpochMs;
+  about_to_expire_at: EpochMs;
+  revoked_at: EpochMs | null;
+  revocation_reason: string | null;
+  subject_cn: string;
+  subject_key_id: string;
+  authority_key_id: string | null;
+  key_type: string;
+  key_bits: number;
+  is_ca: number;
+  type: string;
+  engine_id: string | null;
+  created_at: EpochMs;
+}
+
+export interface CertificateBlobsTable {
+  id: string;
+  der: Uint8Array;
+  /** JSON of CertificateDetails. */
+  details: string;
+}
+
+export interface CasTable {
+  id: string;
+  certificate_id: string;
+  parent_id: string | null;
+  level: number;
+  type: string;
+  engine_id: string | null;
+  key_id: string | null;
+  internal: number;
+  profile_id: string | null;
+  about_to_expire_ms: number | null;
+  /** JSON object. */
+  metadata: string;
+  created_at: EpochMs;
+}
+
 export interface Database {
   leases: LeasesTable;
   admin_tokens: AdminTokensTable;
+  issuance_profiles: IssuanceProfilesTable;
+  certificates: CertificatesTable;
+  certificate_blobs: CertificateBlobsTable;
+  cas: CasTable;
 }

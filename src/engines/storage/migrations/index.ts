@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely';
 import { foundation } from './0001-foundation.ts';
+import { ca } from './0002-ca.ts';
 
 /**
  * Every migration, in order. To add one: create `NNNN-<name>.ts` next to this file (next free number,
@@ -8,4 +9,5 @@ import { foundation } from './0001-foundation.ts';
  */
 export const migrations: Record<string, Migration> = {
   '0001-foundation': foundation,
+  '0002-ca': ca,
 };

@@ -1,0 +1,64 @@
+import type { CertificateStatus } from './certificate-status.ts';
+import type { Certificate, CertificateRecord } from './certificate.ts';
+import type { Page, PageRequest } from './page.ts';
+import type { RevocationReason } from './revocation-reason.ts';
+
+export const CERTIFICATE_SORT_KEYS = ['created_at', 'serial_number', 'valid_from', 'valid_to', 'common_name', 'status'] as const;
+export type CertificateSortKey = (typeof CERTIFICATE_SORT_KEYS)[number];
+
+export interface CertificateQuery extends PageRequest<CertificateSortKey> {
+  issuerCaId?: string;
+  status?: CertificateStatus[];
+  serialNumber?: string;
+  subjectKeyId?: string;
+  /** Exact common name, or a prefix when it ends with `*`. */
+  commonName?: string;
+  /** notAfter within [expiresAfter, expiresBefore]. */
+  expiresAfter?: Date;
+  expiresBefore?: Date;
+  isCa?: boolean;
+}
+
+/** A status change as stored: the new status and, for REVOKED, when and why. */
+export interface StatusChange {
+  status: CertificateStatus;
+  revokedAt: Date | null;
+  revocationReason: RevocationReason | null;
+}
+
+/** What a set-based revocation changed, enough for one event per certificate. */
+export interface RevokedCertificate {
+  id: string;
+  serialNumber: string;
+  issuerCaId: string | null;
+  caId: string | null;
+}
+
+export interface CertificateCount {
+  issuerCaId: string | null;
+  status: CertificateStatus;
+  count: number;
+}
+
+export interface CertificateRepository {
+  /**
+   * Stores the status row and the bytes together. Throws CERTIFICATE_SERIAL_EXISTS (409) when the issuer
+   * already has a certificate with this serial.
+   */
+  insert(cert: Certificate): Promise<void>;
+  get(id: string): Promise<Certificate | undefined>;
+  /** By serial; with several issuers using the same serial, `issuerCaId` picks one (else the oldest). */
+  findBySerial(serialNumber: string, issuerCaId?: string): Promise<Certificate | undefined>;
+  list(query: CertificateQuery): Promise<Page<Certificate>>;
+  /** Compare-and-set: changes the row only if it still has status `from`; false when someone got there first. */
+  updateStatus(id: string, from: CertificateStatus, change: StatusChange): Promise<boolean>;
+  /**
+   * Revokes, in one statement, every certificate issued by one of `issuerCaIds` (CA certificates included)
+   * that is not yet finally revoked or expired: not-revoked rows and rows on CertificateHold.
+   */
+  revokeIssuedBy(issuerCaIds: string[], reason: RevocationReason, at: Date): Promise<RevokedCertificate[]>;
+  /** Counts by issuer and status. */
+  countByIssuerAndStatus(): Promise<CertificateCount[]>;
+}
+
+export type { CertificateRecord };

@@ -1,0 +1,153 @@
+import type { Kysely } from 'kysely';
+import type { CaCount, CaQuery, CaRepository, CaSortKey } from '../../domain/ca/ca-repository.ts';
+import type { CaRecord, CaType, CertificateAuthority } from '../../domain/ca/ca.ts';
+import type { CertificateStatus } from '../../domain/ca/certificate-status.ts';
+import type { Page } from '../../domain/ca/page.ts';
+import { conflict } from '../../domain/errors.ts';
+import { cnCondition, toCertificate, type CertificateRow } from './certificate-repository.ts';
+import { afterBookmark, pageSize, toPage, type KeysetSort } from './keyset-page.ts';
+import type { Database } from './schema.ts';
+import { isUniqueViolation } from './unique-violation.ts';
+
+const sortColumns: Record<CaSortKey, string> = {
+  created_at: 'a.created_at',
+  common_name: 'c.subject_cn',
+  valid_from: 'c.not_before',
+  valid_to: 'c.not_after',
+  level: 'a.level',
+  status: 'c.status',
+};
+
+/** A CA's own columns come prefixed `a_` so they do not clash with its certificate's. */
+const selectCas = (db: Kysely<Database>) =>
+  db
+    .selectFrom('cas as a')
+    .innerJoin('certificates as c', 'c.id', 'a.certificate_id')
+    .innerJoin('certificate_blobs as b', 'b.id', 'c.id')
+    .selectAll('c')
+    .select([
+      'b.der',
+      'b.details',
+      'a.id as a_id',
+      'a.parent_id as a_parent_id',
+      'a.level as a_level',
+      'a.type as a_type',
+      'a.engine_id as a_engine_id',
+      'a.key_id as a_key_id',
+      'a.internal as a_internal',
+      'a.profile_id as a_profile_id',
+      'a.about_to_expire_ms as a_about_to_expire_ms',
+      'a.metadata as a_metadata',
+      'a.created_at as a_created_at',
+    ]);
+
+type CaRow = CertificateRow & {
+  a_id: string;
+  a_parent_id: string | null;
+  a_level: number;
+  a_type: string;
+  a_engine_id: string | null;
+  a_key_id: string | null;
+  a_internal: number;
+  a_profile_id: string | null;
+  a_about_to_expire_ms: number | null;
+  a_metadata: string;
+  a_created_at: number;
+};
+
+const toCa = (row: CaRow): CertificateAuthority => ({
+  id: row.a_id,
+  certificateId: row.id,
+  parentId: row.a_parent_id,
+  level: row.a_level,
+  type: row.a_type as CaType,
+  engineId: row.a_engine_id,
+  keyId: row.a_key_id,
+  internal: row.a_internal === 1,
+  profileId: row.a_profile_id,
+  aboutToExpireMs: row.a_about_to_expire_ms,
+  metadata: JSON.parse(row.a_metadata) as Record<string, unknown>,
+  createdAt: new Date(row.a_created_at),
+  certificate: toCertificate(row),
+});
+
+export class SqlCaRepository implements CaRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async insert(ca: CaRecord): Promise<void> {
+    try {
+      await this.db
+        .insertInto('cas')
+        .values({
+          id: ca.id,
+          certificate_id: ca.certificateId,
+          parent_id: ca.parentId,
+          level: ca.level,
+          type: ca.type,
+          engine_id: ca.engineId,
+          key_id: ca.keyId,
+          internal: ca.internal ? 1 : 0,
+          profile_id: ca.profileId,
+          about_to_expire_ms: ca.aboutToExpireMs,
+          metadata: JSON.stringify(ca.metadata),
+          created_at: ca.createdAt.getTime(),
+        })
+        .execute();
+    } catch (err) {
+      if (isUniqueViolation(err)) throw conflict('CA_EXISTS', `a CA with id "${ca.id}" already exists`, { id: ca.id });
+      throw err;
+    }
+  }
+
+  async get(id: string): Promise<CertificateAuthority | undefined> {
+    const row = await selectCas(this.db).where('a.id', '=', id).executeTakeFirst();
+    return row && toCa(row);
+  }
+
+  async list(query: CaQuery): Promise<Page<CertificateAuthority>> {
+    const size = pageSize(query.pageSize);
+    const key = query.sortBy ?? 'created_at';
+    const column = sortColumns[key];
+    const sort: KeysetSort = { key, column, idColumn: 'a.id', mode: query.sortMode ?? 'asc' };
+    let q = selectCas(this.db);
+    if (query.status?.length) q = q.where('c.status', 'in', query.status);
+    if (query.commonName !== undefined) q = q.where(cnCondition('c.subject_cn', query.commonName));
+    if (query.subjectKeyId !== undefined) q = q.where('c.subject_key_id', '=', query.subjectKeyId.toLowerCase());
+    if (query.engineId !== undefined) q = q.where('a.engine_id', '=', query.engineId);
+    if (query.parentId !== undefined) q = q.where('a.parent_id', '=', query.parentId);
+    if (query.internal !== undefined) q = q.where('a.internal', '=', query.internal ? 1 : 0);
+    if (query.validToAfter) q = q.where('c.not_after', '>=', query.validToAfter.getTime());
+    if (query.validToBefore) q = q.where('c.not_after', '<=', query.validToBefore.getTime());
+    if (query.validFromAfter) q = q.where('c.not_before', '>=', query.validFromAfter.getTime());
+    if (query.validFromBefore) q = q.where('c.not_before', '<=', query.validFromBefore.getTime());
+    if (query.bookmark) q = q.where((eb) => afterBookmark(eb, sort, query.bookmark!));
+    const rows = await q
+      .orderBy(column as 'a.created_at', sort.mode)
+      .orderBy('a.id', sort.mode)
+      .limit(size + 1)
+      .execute();
+    const field = column.replace(/^a\./, 'a_').replace(/^c\./, '') as keyof CaRow;
+    return toPage(rows, size, sort, (r) => [r[field] as string | number, r.a_id], toCa);
+  }
+
+  async subtreeIds(id: string): Promise<string[]> {
+    // Breadth-first over the parent index: hierarchies are shallow, so a few round trips at most.
+    const ids = [id];
+    for (let level = [id]; level.length > 0; ) {
+      const rows = await this.db.selectFrom('cas').select('id').where('parent_id', 'in', level).execute();
+      level = rows.map((r) => r.id);
+      ids.push(...level);
+    }
+    return ids;
+  }
+
+  async countByEngineAndStatus(): Promise<CaCount[]> {
+    const rows = await this.db
+      .selectFrom('cas as a')
+      .innerJoin('certificates as c', 'c.id', 'a.certificate_id')
+      .select((eb) => ['a.engine_id', 'c.status', eb.fn.countAll<number>().as('n')])
+      .groupBy(['a.engine_id', 'c.status'])
+      .execute();
+    return rows.map((r) => ({ engineId: r.engine_id, status: r.status as CertificateStatus, count: Number(r.n) }));
+  }
+}

@@ -1,0 +1,205 @@
+import { sql, type Expression, type Kysely, type SelectQueryBuilder, type Selectable, type SqlBool } from 'kysely';
+import type {
+  CertificateCount,
+  CertificateQuery,
+  CertificateRepository,
+  CertificateSortKey,
+  RevokedCertificate,
+  StatusChange,
+} from '../../domain/ca/certificate-repository.ts';
+import type { CertificateStatus } from '../../domain/ca/certificate-status.ts';
+import type { Certificate, CertificateDetails, CertificateRecord, CertificateType } from '../../domain/ca/certificate.ts';
+import type { Page } from '../../domain/ca/page.ts';
+import type { RevocationReason } from '../../domain/ca/revocation-reason.ts';
+import { conflict } from '../../domain/errors.ts';
+import type { KeyType } from '../../domain/ports/key-engine.ts';
+import { afterBookmark, pageSize, toPage, type KeysetSort } from './keyset-page.ts';
+import type { CertificatesTable, Database } from './schema.ts';
+import { isUniqueViolation } from './unique-violation.ts';
+
+/** Sort keys of the API and the columns they order by. */
+export const certificateSortColumns: Record<CertificateSortKey, keyof CertificatesTable> = {
+  created_at: 'created_at',
+  serial_number: 'serial_number',
+  valid_from: 'not_before',
+  valid_to: 'not_after',
+  common_name: 'subject_cn',
+  status: 'status',
+};
+
+export type CertificateRow = Selectable<CertificatesTable> & { der: Uint8Array; details: string };
+
+const date = (ms: number | null) => (ms === null ? null : new Date(ms));
+
+export const toCertificateRecord = (row: Selectable<CertificatesTable>): CertificateRecord => ({
+  id: row.id,
+  serialNumber: row.serial_number,
+  issuerCaId: row.issuer_ca_id,
+  caId: row.ca_id,
+  status: row.status as CertificateStatus,
+  notBefore: new Date(row.not_before),
+  notAfter: new Date(row.not_after),
+  aboutToExpireAt: new Date(row.about_to_expire_at),
+  revokedAt: date(row.revoked_at),
+  revocationReason: row.revocation_reason as RevocationReason | null,
+  subjectCommonName: row.subject_cn,
+  subjectKeyId: row.subject_key_id,
+  authorityKeyId: row.authority_key_id,
+  keyType: row.key_type as KeyType,
+  keyBits: row.key_bits,
+  isCa: row.is_ca === 1,
+  type: row.type as CertificateType,
+  engineId: row.engine_id,
+  createdAt: new Date(row.created_at),
+});
+
+export const toCertificate = (row: CertificateRow): Certificate => ({
+  ...toCertificateRecord(row),
+  der: new Uint8Array(row.der),
+  details: JSON.parse(row.details) as CertificateDetails,
+});
+
+/** Certificates with their bytes: `c` is the status row, `b` the blob. */
+export const selectCertificates = (db: Kysely<Database>) =>
+  db
+    .selectFrom('certificates as c')
+    .innerJoin('certificate_blobs as b', 'b.id', 'c.id')
+    .selectAll('c')
+    .select(['b.der', 'b.details']);
+
+const REVOCABLE = ['ACTIVE', 'ABOUT_TO_EXPIRE'] as const;
+
+export class SqlCertificateRepository implements CertificateRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async insert(cert: Certificate): Promise<void> {
+    const write = async (db: Kysely<Database>) => {
+      await db
+        .insertInto('certificates')
+        .values({
+          id: cert.id,
+          serial_number: cert.serialNumber,
+          issuer_ca_id: cert.issuerCaId,
+          ca_id: cert.caId,
+          status: cert.status,
+          not_before: cert.notBefore.getTime(),
+          not_after: cert.notAfter.getTime(),
+          about_to_expire_at: cert.aboutToExpireAt.getTime(),
+          revoked_at: cert.revokedAt?.getTime() ?? null,
+          revocation_reason: cert.revocationReason,
+          subject_cn: cert.subjectCommonName,
+          subject_key_id: cert.subjectKeyId,
+          authority_key_id: cert.authorityKeyId,
+          key_type: cert.keyType,
+          key_bits: cert.keyBits,
+          is_ca: cert.isCa ? 1 : 0,
+          type: cert.type,
+          engine_id: cert.engineId,
+          created_at: cert.createdAt.getTime(),
+        })
+        .execute();
+      await db
+        .insertInto('certificate_blobs')
+        .values({ id: cert.id, der: cert.der, details: JSON.stringify(cert.details) })
+        .execute();
+    };
+    try {
+      // Two rows that only make sense together: inside the caller's transaction, or in one of our own.
+      if (this.db.isTransaction) await write(this.db);
+      else await this.db.transaction().execute(write);
+    } catch (err) {
+      if (isUniqueViolation(err)) {
+        throw conflict('CERTIFICATE_SERIAL_EXISTS', 'the issuer already has a certificate with this serial number', {
+          serial_number: cert.serialNumber,
+        });
+      }
+      throw err;
+    }
+  }
+
+  async get(id: string): Promise<Certificate | undefined> {
+    const row = await selectCertificates(this.db).where('c.id', '=', id).executeTakeFirst();
+    return row && toCertificate(row);
+  }
+
+  async findBySerial(serialNumber: string, issuerCaId?: string): Promise<Certificate | undefined> {
+    let q = selectCertificates(this.db).where('c.serial_number', '=', serialNumber);
+    if (issuerCaId !== undefined) q = q.where('c.issuer_ca_id', '=', issuerCaId);
+    const row = await q.orderBy('c.created_at').limit(1).executeTakeFirst();
+    return row && toCertificate(row);
+  }
+
+  async list(query: CertificateQuery): Promise<Page<Certificate>> {
+    const size = pageSize(query.pageSize);
+    const key = query.sortBy ?? 'created_at';
+    const column = certificateSortColumns[key];
+    const sort: KeysetSort = { key, column: `c.${column}`, idColumn: 'c.id', mode: query.sortMode ?? 'asc' };
+    let q = filterCertificates(selectCertificates(this.db), query) as ReturnType<typeof selectCertificates>;
+    if (query.bookmark) q = q.where((eb) => afterBookmark(eb, sort, query.bookmark!));
+    const rows = await q.orderBy(`c.${column}`, sort.mode).orderBy('c.id', sort.mode).limit(size + 1).execute();
+    return toPage(rows, size, sort, (r) => [r[column] as string | number, r.id], toCertificate);
+  }
+
+  async updateStatus(id: string, from: CertificateStatus, change: StatusChange): Promise<boolean> {
+    const result = await this.db
+      .updateTable('certificates')
+      .set({
+        status: change.status,
+        revoked_at: change.revokedAt?.getTime() ?? null,
+        revocation_reason: change.revocationReason,
+      })
+      .where('id', '=', id)
+      .where('status', '=', from)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async revokeIssuedBy(issuerCaIds: string[], reason: RevocationReason, at: Date): Promise<RevokedCertificate[]> {
+    if (issuerCaIds.length === 0) return [];
+    const rows = await this.db
+      .updateTable('certificates')
+      .set({ status: 'REVOKED', revoked_at: at.getTime(), revocation_reason: reason })
+      .where('issuer_ca_id', 'in', issuerCaIds)
+      .where((eb) =>
+        eb.or([
+          eb('status', 'in', REVOCABLE),
+          eb.and([eb('status', '=', 'REVOKED'), eb('revocation_reason', '=', 'CertificateHold')]),
+        ]),
+      )
+      .returning(['id', 'serial_number', 'issuer_ca_id', 'ca_id'])
+      .execute();
+    return rows.map((r) => ({ id: r.id, serialNumber: r.serial_number, issuerCaId: r.issuer_ca_id, caId: r.ca_id }));
+  }
+
+  async countByIssuerAndStatus(): Promise<CertificateCount[]> {
+    const rows = await this.db
+      .selectFrom('certificates')
+      .select((eb) => ['issuer_ca_id', 'status', eb.fn.countAll<number>().as('n')])
+      .groupBy(['issuer_ca_id', 'status'])
+      .execute();
+    return rows.map((r) => ({ issuerCaId: r.issuer_ca_id, status: r.status as CertificateStatus, count: Number(r.n) }));
+  }
+}
+
+/**
+ * Exact common name, or a prefix match when the value ends with `*`. LIKE metacharacters in the prefix are
+ * escaped, with an explicit ESCAPE because SQLite has no default escape character.
+ */
+export function cnCondition(column: string, value: string): Expression<SqlBool> {
+  if (!value.endsWith('*')) return sql<SqlBool>`${sql.ref(column)} = ${value}`;
+  const prefix = value.slice(0, -1).replace(/[\\%_]/g, (c) => `\\${c}`);
+  return sql<SqlBool>`${sql.ref(column)} like ${`${prefix}%`} escape '\\'`;
+}
+
+// Typed loosely: the same filters apply to the certificate listing and, via the CA's own row, to CA listings.
+export function filterCertificates<O>(q: SelectQueryBuilder<any, any, O>, f: CertificateQuery): SelectQueryBuilder<any, any, O> {
+  if (f.issuerCaId !== undefined) q = q.where('c.issuer_ca_id', '=', f.issuerCaId);
+  if (f.status?.length) q = q.where('c.status', 'in', f.status);
+  if (f.serialNumber !== undefined) q = q.where('c.serial_number', '=', f.serialNumber.toLowerCase());
+  if (f.subjectKeyId !== undefined) q = q.where('c.subject_key_id', '=', f.subjectKeyId.toLowerCase());
+  if (f.commonName !== undefined) q = q.where(cnCondition('c.subject_cn', f.commonName));
+  if (f.expiresAfter) q = q.where('c.not_after', '>=', f.expiresAfter.getTime());
+  if (f.expiresBefore) q = q.where('c.not_after', '<=', f.expiresBefore.getTime());
+  if (f.isCa !== undefined) q = q.where('c.is_ca', '=', f.isCa ? 1 : 0);
+  return q;
+}
