@@ -203,3 +203,139 @@ export function decodeOid(value: Uint8Array): string {
   }
   return arcs.join('.');
 }
+
+// ---- decoding values (added for CSR and certificate parsing) ----
+
+/** String tags a Name or GeneralName may carry. */
+export const StringTag = {
+  UTF8_STRING: 0x0c,
+  NUMERIC_STRING: 0x12,
+  PRINTABLE_STRING: 0x13,
+  TELETEX_STRING: 0x14,
+  IA5_STRING: 0x16,
+  VISIBLE_STRING: 0x1a,
+  UNIVERSAL_STRING: 0x1c,
+  BMP_STRING: 0x1e,
+} as const;
+
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** The text of a string element; the bytes of unknown tags are read as Latin-1 (T61 in practice). */
+export function decodeString(bytes: Uint8Array, node: DerNode): string {
+  const v = valueOf(bytes, node);
+  switch (node.tag) {
+    case StringTag.UTF8_STRING:
+      try {
+        return utf8Decoder.decode(v);
+      } catch {
+        throw new DerError('invalid UTF-8 in UTF8String');
+      }
+    case StringTag.BMP_STRING: {
+      if (v.length % 2) throw new DerError('odd BMPString length');
+      let s = '';
+      for (let i = 0; i < v.length; i += 2) s += String.fromCharCode((v[i]! << 8) | v[i + 1]!);
+      return s;
+    }
+    case StringTag.UNIVERSAL_STRING: {
+      if (v.length % 4) throw new DerError('bad UniversalString length');
+      let s = '';
+      for (let i = 0; i < v.length; i += 4) s += String.fromCodePoint(((v[i]! << 24) | (v[i + 1]! << 16) | (v[i + 2]! << 8) | v[i + 3]!) >>> 0);
+      return s;
+    }
+    case StringTag.NUMERIC_STRING:
+    case StringTag.PRINTABLE_STRING:
+    case StringTag.TELETEX_STRING:
+    case StringTag.IA5_STRING:
+    case StringTag.VISIBLE_STRING:
+      return String.fromCharCode(...v);
+    default:
+      throw new DerError(`expected a string, got tag 0x${node.tag.toString(16)}`);
+  }
+}
+
+const TIME_RE = /^(\d{2}|\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/;
+/** UTCTime (YYMMDDHHMMSSZ, 50-99 = 19xx) or GeneralizedTime (YYYYMMDDHHMMSSZ), as DER and RFC 5280 require. */
+export function decodeTime(bytes: Uint8Array, node: DerNode): Date {
+  const text = String.fromCharCode(...valueOf(bytes, node));
+  const m = TIME_RE.exec(text);
+  const utc = node.tag === Tag.UTC_TIME;
+  if (!m || (utc ? m[1]!.length !== 2 : node.tag !== Tag.GENERALIZED_TIME || m[1]!.length !== 4)) {
+    throw new DerError(`bad time ${JSON.stringify(text)}`);
+  }
+  let year = Number(m[1]);
+  if (utc) year += year >= 50 ? 1900 : 2000;
+  const [mo, d, h, mi, s] = [m[2], m[3], m[4], m[5], m[6]].map(Number) as [number, number, number, number, number];
+  const date = new Date(Date.UTC(year, mo - 1, d, h, mi, s));
+  if (date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d || h > 23 || mi > 59 || s > 59) {
+    throw new DerError(`bad time ${JSON.stringify(text)}`);
+  }
+  return date;
+}
+
+/** A small non-negative INTEGER (version, pathLen); refuses negative and oversized values. */
+export function decodeSmallInteger(bytes: Uint8Array, node: DerNode): number {
+  const v = valueOf(bytes, node);
+  if (node.tag !== Tag.INTEGER || v.length === 0 || v.length > 6 || v[0]! & 0x80) throw new DerError('expected a small non-negative INTEGER');
+  if (v.length > 1 && v[0] === 0 && !(v[1]! & 0x80)) throw new DerError('non-minimal INTEGER');
+  let n = 0;
+  for (const b of v) n = n * 256 + b;
+  return n;
+}
+
+// ---- writing in place, for streams of many small elements (CRL entries) ----
+
+/** Bytes taken by a tag and the length octets of a value of `len` bytes. */
+export const headerSize = (len: number) => (len < 0x80 ? 2 : len < 0x100 ? 3 : len < 0x10000 ? 4 : len < 0x1000000 ? 5 : 6);
+
+/** Writes tag and length at `offset`; returns the offset of the value. */
+export function writeHeader(out: Uint8Array, offset: number, tag: number, len: number): number {
+  out[offset++] = tag;
+  if (len < 0x80) {
+    out[offset++] = len;
+    return offset;
+  }
+  const n = headerSize(len) - 2;
+  out[offset++] = 0x80 | n;
+  for (let i = n - 1; i >= 0; i--) {
+    out[offset + i] = len & 0xff;
+    len = Math.floor(len / 256);
+  }
+  return offset + n;
+}
+
+/** Size of the element `time(d)` (or `generalizedTime(d)` when `generalized`) writes. */
+export const timeSize = (d: Date, generalized = false) => {
+  const y = d.getUTCFullYear();
+  return generalized || y < 1950 || y >= 2050 ? 17 : 15;
+};
+
+/** Writes `time(d)` (or `generalizedTime(d)`) at `offset` without allocating; returns the offset after it. */
+export function writeTime(out: Uint8Array, offset: number, d: Date, generalized = false): number {
+  const y = d.getUTCFullYear();
+  const long = generalized || y < 1950 || y >= 2050;
+  out[offset++] = long ? Tag.GENERALIZED_TIME : Tag.UTC_TIME;
+  out[offset++] = long ? 15 : 13;
+  const digits = (v: number, w: number) => {
+    for (let i = w - 1; i >= 0; i--) {
+      out[offset + i] = 0x30 + (v % 10);
+      v = Math.floor(v / 10);
+    }
+    offset += w;
+  };
+  if (long) digits(y, 4);
+  else digits(y % 100, 2);
+  digits(d.getUTCMonth() + 1, 2);
+  digits(d.getUTCDate(), 2);
+  digits(d.getUTCHours(), 2);
+  digits(d.getUTCMinutes(), 2);
+  digits(d.getUTCSeconds(), 2);
+  out[offset++] = 0x5a; // 'Z'
+  return offset;
+}
+
+/** INTEGER of a non-negative bigint (CRL numbers). */
+export function bigintInteger(n: bigint): Uint8Array {
+  if (n < 0n) throw new RangeError('bigintInteger: negative');
+  const hex = n.toString(16);
+  return unsignedInteger(Uint8Array.from(Buffer.from(hex.length % 2 ? `0${hex}` : hex, 'hex')));
+}

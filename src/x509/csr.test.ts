@@ -1,0 +1,162 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createPublicKey } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { isDomainError } from '../domain/errors.ts';
+import { parseCsr, parseCsrInput, verifyCsrSignature } from './csr.ts';
+import { opensslCsr, TEST_KEY_KINDS, testKey, type TestKeyKind } from './csr-fixture.ts';
+import { toPem } from './pem.ts';
+
+const SUBJ = '/C=ES/ST=Gipuzkoa/L=Arrasate/O=Lamassu/OU=IoT/CN=device-1/serialNumber=SN-0042';
+const SAN = 'subjectAltName=DNS:device-1.example,IP:10.0.0.7,IP:2001:db8::1,URI:urn:dev:1,email:ops@example.com';
+
+const expected: Record<TestKeyKind, { type: string; bits: number; curve?: string }> = {
+  rsa2048: { type: 'RSA', bits: 2048 },
+  rsa3072: { type: 'RSA', bits: 3072 },
+  rsa4096: { type: 'RSA', bits: 4096 },
+  p256: { type: 'ECDSA', bits: 256, curve: 'P-256' },
+  p384: { type: 'ECDSA', bits: 384, curve: 'P-384' },
+  p521: { type: 'ECDSA', bits: 521, curve: 'P-521' },
+  ed25519: { type: 'ED25519', bits: 256 },
+};
+
+const code = (c: string) => (e: unknown) => isDomainError(e) && e.code === c && e.kind === 'invalid';
+
+for (const kind of TEST_KEY_KINDS) {
+  test(`openssl ${kind} CSR: parsed, subject and key verbatim, signature verifies`, async () => {
+    const der = opensslCsr({
+      key: kind,
+      subj: SUBJ,
+      addext: [SAN, 'keyUsage=critical,digitalSignature,keyAgreement', 'extendedKeyUsage=clientAuth,1.3.6.1.4.1.99999.1', 'basicConstraints=CA:FALSE'],
+    });
+    const csr = parseCsr(der);
+    assert.deepEqual({ type: csr.publicKey.type, bits: csr.publicKey.bits, curve: csr.publicKey.curve }, { curve: undefined, ...expected[kind] });
+    const spki = testKey(kind).publicKey.export({ format: 'der', type: 'spki' });
+    assert.deepEqual(Buffer.from(csr.publicKey.spki), spki);
+    assert.deepEqual(csr.subject, {
+      country: 'ES',
+      state: 'Gipuzkoa',
+      locality: 'Arrasate',
+      organization: 'Lamassu',
+      organization_unit: 'IoT',
+      common_name: 'device-1',
+      serial_number: 'SN-0042',
+    });
+    assert.equal(csr.subjectAttributes.length, 7);
+    assert.ok(Buffer.from(csr.info).includes(Buffer.from(csr.subjectName)));
+    assert.deepEqual(csr.extensions.subjectAltNames, {
+      dns: ['device-1.example'],
+      ip: ['10.0.0.7', '2001:db8::1'],
+      uri: ['urn:dev:1'],
+      email: ['ops@example.com'],
+    });
+    assert.equal(csr.extensions.subjectAltName![0], 0x30);
+    assert.deepEqual(csr.extensions.keyUsage, ['digitalSignature', 'keyAgreement']);
+    assert.deepEqual(csr.extensions.extendedKeyUsage, ['clientAuth', '1.3.6.1.4.1.99999.1']);
+    assert.deepEqual(csr.extensions.basicConstraints, { ca: false });
+    assert.equal(await verifyCsrSignature(csr), true);
+  });
+}
+
+test('ECDSA with a stronger hash than the curve, and RSA-PSS, verify', async () => {
+  for (const extra of [['-sha384'], ['-sha512']]) {
+    const csr = parseCsr(opensslCsr({ key: 'p256', subj: '/CN=x', extra }));
+    assert.equal(csr.signatureAlgorithm.hash, extra[0] === '-sha384' ? 'SHA-384' : 'SHA-512');
+    assert.equal(await verifyCsrSignature(csr), true);
+  }
+  const pss = parseCsr(
+    opensslCsr({ key: 'rsa2048', subj: '/CN=pss', extra: ['-sha256', '-sigopt', 'rsa_padding_mode:pss', '-sigopt', 'rsa_pss_saltlen:32'] }),
+  );
+  assert.deepEqual({ scheme: pss.signatureAlgorithm.scheme, hash: pss.signatureAlgorithm.hash, salt: pss.signatureAlgorithm.saltLength }, {
+    scheme: 'rsa-pss',
+    hash: 'SHA-256',
+    salt: 32,
+  });
+  assert.equal(await verifyCsrSignature(pss), true);
+});
+
+test('challengePassword attribute is read', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'lamassu-csr-cfg-'));
+  try {
+    const cfg = path.join(dir, 'req.cnf');
+    writeFileSync(cfg, '[req]\nprompt = no\ndistinguished_name = dn\nattributes = attrs\n[dn]\nCN = d\n[attrs]\nchallengePassword = s3cret-pass\n');
+    const csr = parseCsr(opensslCsr({ key: 'p256', extra: ['-config', cfg] }));
+    assert.equal(csr.challengePassword, 's3cret-pass');
+    assert.equal(csr.extensions.subjectAltName, undefined);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('parseCsrInput accepts PEM (both labels), base64 with and without breaks, DER, and PEM bytes', () => {
+  const der = opensslCsr({ key: 'p256', subj: '/CN=input' });
+  const pem = toPem(der, 'CERTIFICATE REQUEST');
+  const b64 = Buffer.from(der).toString('base64');
+  const inputs: (string | Uint8Array)[] = [
+    pem,
+    `junk before\n${toPem(der, 'NEW CERTIFICATE REQUEST')}`,
+    b64,
+    b64.replace(/(.{64})/g, '$1\r\n'),
+    der,
+    new TextEncoder().encode(pem),
+    new TextEncoder().encode(b64),
+  ];
+  for (const input of inputs) assert.deepEqual(parseCsrInput(input).der, der);
+});
+
+test('malformed inputs: CSR_MALFORMED, never a crash', () => {
+  const der = opensslCsr({ key: 'p256', subj: '/CN=bad' });
+  const bad: (string | Uint8Array)[] = [
+    '',
+    'not a csr at all!',
+    'AAAA',
+    toPem(der, 'CERTIFICATE'),
+    Uint8Array.of(0x30, 0x03, 0x02, 0x01, 0x00),
+    der.subarray(0, der.length - 1),
+    Uint8Array.from([...der, 0x00]),
+    new Uint8Array(200_000).fill(0x30),
+  ];
+  for (const input of bad) assert.throws(() => parseCsrInput(input), code('CSR_MALFORMED'), String(input).slice(0, 40));
+  // Random garbage at every length must be refused cleanly.
+  for (let n = 0; n < 300; n++) {
+    const junk = Uint8Array.from({ length: n }, (_, i) => (i === 0 ? 0x30 : (i * 7919 + n) & 0xff));
+    assert.throws(() => parseCsr(junk), code('CSR_MALFORMED'));
+  }
+  // Every truncation of a real CSR too.
+  for (let n = 0; n < der.length; n++) assert.throws(() => parseCsr(der.subarray(0, n)), code('CSR_MALFORMED'));
+});
+
+test('tampered signature or tampered request info: verify is false', async () => {
+  for (const kind of ['p256', 'rsa2048', 'ed25519'] as const) {
+    const der = opensslCsr({ key: kind, subj: '/CN=tamper-me' });
+    const sig = new Uint8Array(der);
+    sig[sig.length - 5]! ^= 0x01;
+    assert.equal(await verifyCsrSignature(parseCsr(sig)), false, kind);
+    const info = new Uint8Array(der);
+    const at = Buffer.from(info).indexOf('tamper-me');
+    info[at] = 'T'.charCodeAt(0);
+    assert.equal(await verifyCsrSignature(parseCsr(info)), false, kind);
+  }
+});
+
+test('a valid signature by a different key does not verify', async () => {
+  const a = parseCsr(opensslCsr({ key: 'p256', subj: '/CN=same' }));
+  const b = parseCsr(opensslCsr({ key: ['ec', '-pkeyopt', 'ec_paramgen_curve:P-256'], subj: '/CN=same' }));
+  assert.equal(await verifyCsrSignature({ ...a, publicKey: b.publicKey }), false);
+});
+
+test('unsupported keys: CSR_KEY_UNSUPPORTED; SHA-1: CSR_SIGNATURE_ALGORITHM_UNSUPPORTED', () => {
+  const k1 = opensslCsr({ key: ['ec', '-pkeyopt', 'ec_paramgen_curve:secp256k1'], subj: '/CN=k1' });
+  assert.throws(() => parseCsr(k1), code('CSR_KEY_UNSUPPORTED'));
+  const rsa1024 = opensslCsr({ key: ['rsa:1024'], subj: '/CN=small' });
+  assert.throws(() => parseCsr(rsa1024), code('CSR_KEY_UNSUPPORTED'));
+  const sha1 = opensslCsr({ key: 'rsa2048', subj: '/CN=sha1', extra: ['-sha1'] });
+  assert.throws(() => parseCsr(sha1), code('CSR_SIGNATURE_ALGORITHM_UNSUPPORTED'));
+});
+
+test('SPKI from the CSR loads in node:crypto unchanged', () => {
+  const csr = parseCsr(opensslCsr({ key: 'p384', subj: '/CN=k' }));
+  assert.equal(createPublicKey({ key: Buffer.from(csr.publicKey.spki), format: 'der', type: 'spki' }).asymmetricKeyType, 'ec');
+});

@@ -1,0 +1,165 @@
+/**
+ * PKCS#10 certification requests (RFC 2986), read strictly and lazily: the issuance path copies the subject
+ * and the key verbatim and verifies the signature over the original CertificationRequestInfo bytes.
+ */
+import { invalid } from '../domain/errors.ts';
+import { children, decodeOid, decodeSmallInteger, decodeString, DerError, elementOf, expectTag, readRoot, Tag, valueOf } from './der.ts';
+import {
+  decodeBasicConstraints,
+  decodeExtendedKeyUsage,
+  decodeGeneralNames,
+  decodeKeyUsage,
+  ExtensionOid,
+  readExtensions,
+  type BasicConstraints,
+  type GeneralNames,
+  type KeyUsage,
+} from './extensions.ts';
+import { decodeName, type NameAttribute, type SubjectFields } from './name.ts';
+import { fromPem, isPem } from './pem.ts';
+import { parsePublicKey, UnsupportedKeyError, type PublicKeyInfo } from './public-key.ts';
+import { parseSignatureAlgorithm, UnsupportedAlgorithmError, verifySignature, type SignatureAlgorithmInfo } from './signature-verify.ts';
+
+/** Extensions a CSR asked for in its extensionRequest attribute (PKCS#9). */
+export interface RequestedExtensions {
+  /** GeneralNames DER (the extnValue contents), to copy into the certificate verbatim. */
+  subjectAltName?: Uint8Array;
+  /** subjectAltName decoded, for policy checks. */
+  subjectAltNames?: GeneralNames;
+  keyUsage?: KeyUsage[];
+  extendedKeyUsage?: string[];
+  basicConstraints?: BasicConstraints;
+}
+
+export interface ParsedCsr {
+  /** The whole CertificationRequest DER. */
+  der: Uint8Array;
+  /** CertificationRequestInfo exactly as received: the signed bytes. */
+  info: Uint8Array;
+  /** Subject Name DER, verbatim. */
+  subjectName: Uint8Array;
+  subject: SubjectFields;
+  subjectAttributes: NameAttribute[];
+  /** SubjectPublicKeyInfo DER, verbatim, with what we read of it. */
+  publicKey: PublicKeyInfo;
+  extensions: RequestedExtensions;
+  challengePassword?: string;
+  signatureAlgorithm: SignatureAlgorithmInfo;
+  signature: Uint8Array;
+}
+
+const EXTENSION_REQUEST = '1.2.840.113549.1.9.14';
+const CHALLENGE_PASSWORD = '1.2.840.113549.1.9.7';
+/** Far above any real CSR (an RSA 8192 CSR with many SANs is a few KiB); refuses junk early. */
+const MAX_CSR_BYTES = 64 * 1024;
+
+const malformed = (reason: string) => invalid('CSR_MALFORMED', `malformed certificate request: ${reason}`);
+
+/**
+ * Parses a PKCS#10 CertificationRequest DER. Throws DomainError CSR_MALFORMED (not DER, wrong structure,
+ * trailing bytes), CSR_KEY_UNSUPPORTED (key outside RSA 2048-8192, P-256/384/521, Ed25519) or
+ * CSR_SIGNATURE_ALGORITHM_UNSUPPORTED (SHA-1, DSA ...). Does not verify the signature: see verifyCsrSignature.
+ */
+export function parseCsr(der: Uint8Array): ParsedCsr {
+  if (der.length > MAX_CSR_BYTES) throw malformed('too large');
+  try {
+    return readCsr(der);
+  } catch (e) {
+    if (e instanceof UnsupportedKeyError) throw invalid('CSR_KEY_UNSUPPORTED', e.message);
+    if (e instanceof UnsupportedAlgorithmError) throw invalid('CSR_SIGNATURE_ALGORITHM_UNSUPPORTED', e.message);
+    if (e instanceof DerError) throw malformed(e.message);
+    throw e;
+  }
+}
+
+function readCsr(der: Uint8Array): ParsedCsr {
+  const [infoNode, algNode, sigNode, extra] = children(der, expectTag(readRoot(der), Tag.SEQUENCE, 'CertificationRequest'));
+  if (extra) throw new DerError('trailing fields in CertificationRequest');
+  const [versionNode, nameNode, spkiNode, attrsNode, extraInfo] = children(der, expectTag(infoNode, Tag.SEQUENCE, 'CertificationRequestInfo'));
+  if (extraInfo) throw new DerError('trailing fields in CertificationRequestInfo');
+  if (decodeSmallInteger(der, expectTag(versionNode, Tag.INTEGER, 'version')) !== 0) throw new DerError('version must be 0 (v1)');
+  const subjectName = elementOf(der, expectTag(nameNode, Tag.SEQUENCE, 'subject Name'));
+  const name = decodeName(subjectName);
+  const publicKey = parsePublicKey(elementOf(der, expectTag(spkiNode, Tag.SEQUENCE, 'SubjectPublicKeyInfo')));
+
+  const csr: ParsedCsr = {
+    der,
+    info: elementOf(der, infoNode!),
+    subjectName,
+    subject: name.fields,
+    subjectAttributes: name.attributes,
+    publicKey,
+    extensions: {},
+    signatureAlgorithm: parseSignatureAlgorithm(der, algNode ?? missing('signatureAlgorithm')),
+    signature: signatureBits(der, expectTag(sigNode, Tag.BIT_STRING, 'signature')),
+  };
+  for (const attr of children(der, expectTag(attrsNode, 0xa0, 'attributes [0]'))) {
+    const [typeNode, valuesNode, extraAttr] = children(der, expectTag(attr, Tag.SEQUENCE, 'Attribute'));
+    if (extraAttr) throw new DerError('trailing fields in Attribute');
+    const type = decodeOid(valueOf(der, expectTag(typeNode, Tag.OID, 'attribute type')));
+    const values = children(der, expectTag(valuesNode, Tag.SET, 'attribute values'));
+    if (type === EXTENSION_REQUEST) {
+      if (values.length !== 1) throw new DerError('extensionRequest must have one value');
+      csr.extensions = requestedExtensions(der, values[0]!);
+    } else if (type === CHALLENGE_PASSWORD) {
+      if (values.length !== 1) throw new DerError('challengePassword must have one value');
+      csr.challengePassword = decodeString(der, values[0]!);
+    }
+  }
+  return csr;
+}
+
+function missing(what: string): never {
+  throw new DerError(`missing ${what}`);
+}
+
+function signatureBits(der: Uint8Array, node: ReturnType<typeof readRoot>): Uint8Array {
+  const v = valueOf(der, node);
+  if (v.length < 2 || v[0] !== 0) throw new DerError('signature BIT STRING must have no unused bits');
+  return v.subarray(1);
+}
+
+function requestedExtensions(der: Uint8Array, node: ReturnType<typeof readRoot>): RequestedExtensions {
+  const exts = readExtensions(der, node);
+  const out: RequestedExtensions = {};
+  const san = exts.get(ExtensionOid.subjectAltName);
+  if (san) {
+    out.subjectAltNames = decodeGeneralNames(san.value);
+    out.subjectAltName = san.value;
+  }
+  const ku = exts.get(ExtensionOid.keyUsage);
+  if (ku) out.keyUsage = decodeKeyUsage(ku.value);
+  const eku = exts.get(ExtensionOid.extendedKeyUsage);
+  if (eku) out.extendedKeyUsage = decodeExtendedKeyUsage(eku.value);
+  const bc = exts.get(ExtensionOid.basicConstraints);
+  if (bc) out.basicConstraints = decodeBasicConstraints(bc.value);
+  return out;
+}
+
+/**
+ * Parses a CSR as EST and the REST API receive it: PEM (CERTIFICATE REQUEST or NEW CERTIFICATE REQUEST),
+ * base64 DER with or without line breaks, or raw DER bytes. Same errors as parseCsr.
+ */
+export function parseCsrInput(input: string | Uint8Array): ParsedCsr {
+  // Raw DER starts with a SEQUENCE tag, which is neither a base64 character nor '-'.
+  if (typeof input !== 'string' && input[0] === Tag.SEQUENCE) return parseCsr(input);
+  if (input.length > 2 * MAX_CSR_BYTES) throw malformed('too large');
+  const text = typeof input === 'string' ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('latin1');
+  if (isPem(text)) {
+    const der = fromPem(text, 'CERTIFICATE REQUEST', 'NEW CERTIFICATE REQUEST');
+    if (!der) throw malformed('no CERTIFICATE REQUEST PEM block');
+    return parseCsr(der);
+  }
+  const b64 = text.replace(/\s+/g, '');
+  if (b64.length === 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) throw malformed('neither PEM, base64 nor DER');
+  return parseCsr(new Uint8Array(Buffer.from(b64, 'base64')));
+}
+
+/**
+ * Proof of possession: whether the CSR's signature verifies with its own key over the original
+ * CertificationRequestInfo bytes. Async because the fastest EC key import is WebCrypto's; AWAIT it
+ * (a Promise is always truthy). The caller throws CSR_INVALID_SIGNATURE on false.
+ */
+export function verifyCsrSignature(csr: ParsedCsr): Promise<boolean> {
+  return verifySignature(csr.publicKey, csr.signatureAlgorithm, csr.info, csr.signature);
+}
