@@ -8,7 +8,15 @@
  * end; `cleanup()` only removes what the setup created (directories, tokens, fake servers).
  */
 import assert from 'node:assert/strict';
-import { constants, createHash, createPrivateKey, createPublicKey, generateKeyPairSync, verify, type KeyObject } from 'node:crypto';
+import {
+  constants,
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  verify,
+  type KeyObject,
+} from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { isDomainError } from '../../domain/errors.ts';
 import type { HashAlgorithm, KeyEngine, KeyInfo, KeySpec, KeyType } from '../../domain/ports/key-engine.ts';
@@ -40,7 +48,8 @@ const NODE_KEY_TYPE: Record<KeyType, string> = { RSA: 'rsa', ECDSA: 'ec', ED2551
 
 const label = (s: KeySpec) => `${s.type} ${s.bits}`;
 const sha256Hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-const spkiKey = (spki: Uint8Array): KeyObject => createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
+const spkiKey = (spki: Uint8Array): KeyObject =>
+  createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
 
 /** Resolves when `p` rejects with a DomainError carrying `code` (and `kind`, when given). */
 export async function rejectsWithCode(p: Promise<unknown>, code: string, kind?: string): Promise<void> {

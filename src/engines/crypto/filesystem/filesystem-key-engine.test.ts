@@ -51,7 +51,8 @@ describe('FilesystemKeyEngine', () => {
     const file = join(directory, `${key.id}.pem`);
     assert.match(await readFile(file, 'utf8'), /^-----BEGIN ENCRYPTED PRIVATE KEY-----\n/);
     assert.throws(() => execFileSync('openssl', ['pkey', '-in', file, '-passin', 'pass:wrong'], { stdio: 'pipe' }));
-    const spki = execFileSync('openssl', ['pkey', '-in', file, '-passin', 'pass:s3cret-pass', '-pubout', '-outform', 'DER']);
+    const args = ['pkey', '-in', file, '-passin', 'pass:s3cret-pass', '-pubout', '-outform', 'DER'];
+    const spki = execFileSync('openssl', args);
     assert.deepEqual(spki, Buffer.from(key.publicKeySpki));
     await engine.close();
   });
@@ -63,8 +64,13 @@ describe('FilesystemKeyEngine', () => {
     await good.close();
     for (const passphrase of ['the-wrong-one', undefined]) {
       const engine = await FilesystemKeyEngine.open({ id: 'fs', directory, passphrase });
-      for (const attempt of [engine.getKey(key.id), engine.sign({ keyId: key.id, data: Buffer.from('x') }), engine.listKeys()]) {
-        await assert.rejects(attempt, (e: unknown) => {
+      const attempts = [
+        () => engine.getKey(key.id),
+        () => engine.sign({ keyId: key.id, data: Buffer.from('x') }),
+        () => engine.listKeys(),
+      ];
+      for (const attempt of attempts) {
+        await assert.rejects(attempt(), (e: unknown) => {
           assert.ok(isDomainError(e));
           assert.equal(e.code, 'KEY_PASSPHRASE_INVALID');
           assert.equal(e.kind, 'unavailable');
@@ -142,6 +148,7 @@ describe('FilesystemKeyEngine', () => {
   it('fails cleanly with KEY_ENGINE_UNAVAILABLE when the directory cannot be created', async () => {
     const file = join(root, 'a-file');
     await writeFile(file, 'x');
-    await rejectsWithCode(FilesystemKeyEngine.open({ id: 'fs', directory: join(file, 'keys') }), 'KEY_ENGINE_UNAVAILABLE');
+    const opening = FilesystemKeyEngine.open({ id: 'fs', directory: join(file, 'keys') });
+    await rejectsWithCode(opening, 'KEY_ENGINE_UNAVAILABLE');
   });
 });
