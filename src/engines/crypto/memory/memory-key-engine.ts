@@ -55,12 +55,8 @@ export class MemoryKeyEngine implements KeyEngine {
     return [...this.keys.values()].map((k) => k.info);
   }
 
-  sign(req: SignRequest): Promise<Uint8Array> {
-    try {
-      return signWithSoftwareKey(this.id, this.find(req.keyId), req);
-    } catch (e) {
-      return Promise.reject(e);
-    }
+  async sign(req: SignRequest): Promise<Uint8Array> {
+    return signWithSoftwareKey(this.id, this.find(req.keyId), req);
   }
 
   async deleteKey(keyId: string): Promise<void> {
