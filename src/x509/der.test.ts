@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { children, decodeOid, oid, readRoot, sequence, smallInteger, time, unsignedInteger, valueOf, DerError } from './der.ts';
+import { bigintInteger, generalizedTime, headerSize, timeSize, tlv, writeHeader, writeTime } from './der.ts';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
@@ -34,4 +35,25 @@ test('malformed DER is refused with DerError', () => {
   assert.throws(() => readRoot(Uint8Array.of(0x30, 0x05, 0x02)), DerError);
   assert.throws(() => readRoot(Uint8Array.of(0x30, 0x81, 0x05, 0, 0, 0, 0, 0)), DerError);
   assert.throws(() => readRoot(Uint8Array.of(0x02, 0x01, 0x00, 0x00)), DerError);
+});
+
+test('in-place writers match the allocating ones', () => {
+  for (const len of [0, 5, 127, 128, 255, 256, 65535, 65536, 16777216]) {
+    const out = new Uint8Array(8);
+    const end = writeHeader(out, 0, 0x30, len);
+    assert.equal(end, headerSize(len));
+    assert.equal(hex(out.subarray(0, end)), hex(tlv(0x30, new Uint8Array(len)).subarray(0, end)));
+  }
+  for (const iso of ['2026-01-02T03:04:05Z', '1999-12-31T23:59:59Z', '2050-01-01T00:00:00Z', '2049-12-31T23:59:59Z']) {
+    const d = new Date(iso);
+    for (const generalized of [false, true]) {
+      const out = new Uint8Array(20);
+      const end = writeTime(out, 1, d, generalized);
+      assert.equal(end - 1, timeSize(d, generalized));
+      assert.equal(hex(out.subarray(1, end)), hex(generalized ? generalizedTime(d) : time(d)));
+    }
+  }
+  assert.equal(hex(bigintInteger(0n)), '020100');
+  assert.equal(hex(bigintInteger(255n)), '020200ff');
+  assert.equal(hex(bigintInteger(2n ** 64n)), '0209010000000000000000');
 });

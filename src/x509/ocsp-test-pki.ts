@@ -21,7 +21,7 @@ export function openssl(args: string[], cwd: string, input?: Uint8Array): string
 
 /** Like openssl() but returns stdout+stderr (openssl reports verification on stderr) and success. */
 export function opensslStatus(args: string[], cwd: string): { ok: boolean; out: string } {
-  const r = spawnSync('openssl', args, { cwd, encoding: 'latin1' });
+  const r = spawnSync('openssl', args, { cwd, encoding: 'latin1', maxBuffer: 256 << 20 });
   return { ok: r.status === 0, out: `${r.stdout}${r.stderr}` };
 }
 
