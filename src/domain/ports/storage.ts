@@ -1,6 +1,8 @@
 import type { CaRepository } from '../ca/ca-repository.ts';
 import type { CertificateRepository } from '../ca/certificate-repository.ts';
 import type { IssuanceProfileRepository } from '../ca/issuance-profile-repository.ts';
+import type { DeviceRepository } from '../devices/device-repository.ts';
+import type { DmsRepository } from '../dms/dms-repository.ts';
 import type { AdminTokenRepository } from './admin-token.ts';
 import type { LeaseRepository } from './lease.ts';
 
@@ -14,6 +16,8 @@ export interface Repositories {
   cas: CaRepository;
   certificates: CertificateRepository;
   issuanceProfiles: IssuanceProfileRepository;
+  dms: DmsRepository;
+  devices: DeviceRepository;
 }
 
 export interface Storage extends Repositories {

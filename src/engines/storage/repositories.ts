@@ -3,6 +3,8 @@ import type { Repositories } from '../../domain/ports/storage.ts';
 import { SqlAdminTokenRepository } from './admin-token-repository.ts';
 import { SqlCaRepository } from './ca-repository.ts';
 import { SqlCertificateRepository } from './certificate-repository.ts';
+import { SqlDeviceRepository } from './device-repository.ts';
+import { SqlDmsRepository } from './dms-repository.ts';
 import { SqlIssuanceProfileRepository } from './issuance-profile-repository.ts';
 import { SqlLeaseRepository } from './lease-repository.ts';
 import type { Database } from './schema.ts';
@@ -18,5 +20,7 @@ export function createRepositories(db: Kysely<Database>): Repositories {
     cas: new SqlCaRepository(db),
     certificates: new SqlCertificateRepository(db),
     issuanceProfiles: new SqlIssuanceProfileRepository(db),
+    dms: new SqlDmsRepository(db),
+    devices: new SqlDeviceRepository(db),
   };
 }

@@ -90,6 +90,58 @@ export interface CasTable {
   created_at: EpochMs;
 }
 
+/** DMS manager: see migrations/0003-dms.ts. */
+export interface DmsTable {
+  id: string;
+  name: string;
+  /** JSON object. */
+  metadata: string;
+  /** JSON array of CA ids. */
+  authorized_cas: string;
+  /** JSON of DmsSettings (the HTTP Basic password only as a hash). */
+  settings: string;
+  certificate_serial: string | null;
+  certificate_issuer_ca_id: string | null;
+  created_at: EpochMs;
+  updated_at: EpochMs;
+}
+
+/** Device manager: see migrations/0004-devices.ts. */
+export interface DevicesTable {
+  id: string;
+  alias: string;
+  /** JSON array of strings. */
+  tags: string;
+  /** JSON object. */
+  metadata: string;
+  dms_id: string | null;
+  status: string;
+  created_at: EpochMs;
+  updated_at: EpochMs;
+}
+
+export interface DeviceCertificatesTable {
+  device_id: string;
+  slot: string;
+  version: number;
+  serial_number: string;
+  issuer_ca_id: string;
+  status: string;
+  not_before: EpochMs;
+  not_after: EpochMs;
+  bound_at: EpochMs;
+  superseded_at: EpochMs | null;
+}
+
+export interface DeviceEventsTable {
+  id: string;
+  device_id: string;
+  at: EpochMs;
+  type: string;
+  description: string;
+  actor: string;
+}
+
 export interface Database {
   leases: LeasesTable;
   admin_tokens: AdminTokensTable;
@@ -97,4 +149,8 @@ export interface Database {
   certificates: CertificatesTable;
   certificate_blobs: CertificateBlobsTable;
   cas: CasTable;
+  dms: DmsTable;
+  devices: DevicesTable;
+  device_certificates: DeviceCertificatesTable;
+  device_events: DeviceEventsTable;
 }

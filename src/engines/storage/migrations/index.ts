@@ -1,6 +1,8 @@
 import type { Migration } from 'kysely';
 import { foundation } from './0001-foundation.ts';
 import { ca } from './0002-ca.ts';
+import { dms } from './0003-dms.ts';
+import { devices } from './0004-devices.ts';
 
 /**
  * Every migration, in order. To add one: create `NNNN-<name>.ts` next to this file (next free number,
@@ -10,4 +12,6 @@ import { ca } from './0002-ca.ts';
 export const migrations: Record<string, Migration> = {
   '0001-foundation': foundation,
   '0002-ca': ca,
+  '0003-dms': dms,
+  '0004-devices': devices,
 };

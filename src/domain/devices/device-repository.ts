@@ -1,0 +1,44 @@
+import type { CertificateStatus } from '../ca/certificate-status.ts';
+import type { Page, PageRequest } from '../ca/page.ts';
+import type { Device, DeviceEvent, DeviceRecord, DeviceStatus, SlotCertificate } from './device.ts';
+
+export const DEVICE_SORT_KEYS = ['created_at', 'id', 'status', 'updated_at'] as const;
+export type DeviceSortKey = (typeof DEVICE_SORT_KEYS)[number];
+
+export interface DeviceQuery extends PageRequest<DeviceSortKey> {
+  status?: DeviceStatus[];
+  dmsId?: string;
+  /** Devices carrying every one of these tags. */
+  tags?: string[];
+  /** Exact id, or a prefix when it ends with `*`. */
+  id?: string;
+  createdAfter?: Date;
+  createdBefore?: Date;
+}
+
+export interface DeviceCount {
+  status: DeviceStatus;
+  count: number;
+}
+
+export interface DeviceRepository {
+  /** Throws DEVICE_EXISTS (409) for a taken id. */
+  insert(device: DeviceRecord): Promise<void>;
+  /** With every slot and its archive. */
+  get(id: string): Promise<Device | undefined>;
+  /** Without the archives (slots' active certificates only). */
+  list(query: DeviceQuery): Promise<Page<Device>>;
+  /** Compare-and-set on the status; false when it is no longer `from`. */
+  updateStatus(id: string, from: DeviceStatus, to: DeviceStatus, at: Date): Promise<boolean>;
+  countByStatus(filter: { dmsId?: string }): Promise<DeviceCount[]>;
+
+  /** Makes `cert` the slot's active certificate; the previous one, if any, is archived (supersededAt = at). */
+  bindCertificate(cert: SlotCertificate): Promise<void>;
+  /** Active and archived slot certificates with this serial (a serial is unique per issuer). */
+  findSlotCertificates(serialNumber: string, issuerCaId?: string): Promise<SlotCertificate[]>;
+  updateSlotCertificateStatus(deviceId: string, slot: string, version: number, status: CertificateStatus): Promise<void>;
+
+  addEvent(event: DeviceEvent): Promise<void>;
+  /** Oldest first. */
+  listEvents(deviceId: string): Promise<DeviceEvent[]>;
+}

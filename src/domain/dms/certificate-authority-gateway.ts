@@ -1,0 +1,38 @@
+/**
+ * What the DMS and device managers need from the CA service, declared here so that they depend on this
+ * narrow interface and never on the CA service's tables. src/app.ts adapts the CA service to it.
+ */
+import type { CertificateAuthority } from '../ca/ca.ts';
+import type { Certificate } from '../ca/certificate.ts';
+import type { RevocationReason } from '../ca/revocation-reason.ts';
+
+export interface IssueFromCsrRequest {
+  caId: string;
+  /** PKCS#10 DER. */
+  csrDer: Uint8Array;
+  /** Issuance profile id; undefined uses the CA's own. */
+  profileId?: string;
+  /** The caller has already checked the CSR signature (or the DMS turned the check off). */
+  skipCsrSignatureCheck?: boolean;
+  metadata?: Record<string, unknown>;
+  actor: string;
+}
+
+export interface RevokeRequest {
+  serialNumber: string;
+  issuerCaId: string;
+  reason: RevocationReason;
+  actor: string;
+}
+
+export interface CertificateAuthorityGateway {
+  getCa(id: string): Promise<CertificateAuthority | undefined>;
+  /** The internal CA LAMASSU-DMS-MANAGER that signs DMS certificates. */
+  dmsManagerCa(): Promise<CertificateAuthority>;
+  /** The CA's certificate followed by its issuers up to the root, DER. */
+  caChain(caId: string): Promise<Uint8Array[]>;
+  issue(req: IssueFromCsrRequest): Promise<Certificate>;
+  /** Throws the CA service's conflict error when the certificate is already finally revoked or expired. */
+  revoke(req: RevokeRequest): Promise<Certificate>;
+  getCertificate(serialNumber: string, issuerCaId?: string): Promise<Certificate | undefined>;
+}

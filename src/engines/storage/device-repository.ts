@@ -1,0 +1,201 @@
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { CertificateStatus } from '../../domain/ca/certificate-status.ts';
+import type { Page } from '../../domain/ca/page.ts';
+import type { Device, DeviceEvent, DeviceEventType, DeviceRecord, DeviceStatus, Slot, SlotCertificate } from '../../domain/devices/device.ts';
+import type { DeviceCount, DeviceQuery, DeviceRepository, DeviceSortKey } from '../../domain/devices/device-repository.ts';
+import { conflict } from '../../domain/errors.ts';
+import { afterBookmark, pageSize, toPage, type KeysetSort } from './keyset-page.ts';
+import type { Database, DeviceCertificatesTable, DevicesTable } from './schema.ts';
+import { isUniqueViolation } from './unique-violation.ts';
+
+const sortColumns: Record<DeviceSortKey, keyof DevicesTable> = {
+  created_at: 'created_at',
+  id: 'id',
+  status: 'status',
+  updated_at: 'updated_at',
+};
+
+const toRecord = (row: Selectable<DevicesTable>): DeviceRecord => ({
+  id: row.id,
+  alias: row.alias,
+  tags: JSON.parse(row.tags) as string[],
+  metadata: JSON.parse(row.metadata) as Record<string, unknown>,
+  dmsId: row.dms_id,
+  status: row.status as DeviceStatus,
+  createdAt: new Date(row.created_at),
+  updatedAt: new Date(row.updated_at),
+});
+
+const toSlotCertificate = (row: Selectable<DeviceCertificatesTable>): SlotCertificate => ({
+  deviceId: row.device_id,
+  slot: row.slot,
+  version: row.version,
+  serialNumber: row.serial_number,
+  issuerCaId: row.issuer_ca_id,
+  status: row.status as CertificateStatus,
+  notBefore: new Date(row.not_before),
+  notAfter: new Date(row.not_after),
+  boundAt: new Date(row.bound_at),
+  supersededAt: row.superseded_at === null ? null : new Date(row.superseded_at),
+});
+
+/** Groups certificate rows (any order) into slots: the active one and the archive newest first. */
+function toSlots(rows: SlotCertificate[]): Slot[] {
+  const bySlot = new Map<string, SlotCertificate[]>();
+  for (const r of rows) bySlot.set(r.slot, [...(bySlot.get(r.slot) ?? []), r]);
+  const slots: Slot[] = [];
+  for (const [name, certs] of [...bySlot].sort(([a], [b]) => a.localeCompare(b))) {
+    const active = certs.find((c) => c.supersededAt === null);
+    if (!active) continue;
+    const archive = certs.filter((c) => c !== active).sort((a, b) => b.version - a.version);
+    slots.push({ name, active, archive });
+  }
+  return slots;
+}
+
+/** LIKE pattern matching a JSON array's text that contains `tag` as an element. */
+const tagPattern = (tag: string) => `%${JSON.stringify(tag).replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+export class SqlDeviceRepository implements DeviceRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async insert(d: DeviceRecord): Promise<void> {
+    try {
+      await this.db
+        .insertInto('devices')
+        .values({
+          id: d.id,
+          alias: d.alias,
+          tags: JSON.stringify(d.tags),
+          metadata: JSON.stringify(d.metadata),
+          dms_id: d.dmsId,
+          status: d.status,
+          created_at: d.createdAt.getTime(),
+          updated_at: d.updatedAt.getTime(),
+        })
+        .execute();
+    } catch (err) {
+      if (isUniqueViolation(err)) throw conflict('DEVICE_EXISTS', `a device with id "${d.id}" already exists`, { id: d.id });
+      throw err;
+    }
+  }
+
+  async get(id: string): Promise<Device | undefined> {
+    const row = await this.db.selectFrom('devices').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) return undefined;
+    const certs = await this.db.selectFrom('device_certificates').selectAll().where('device_id', '=', id).execute();
+    return { ...toRecord(row), slots: toSlots(certs.map(toSlotCertificate)) };
+  }
+
+  async list(query: DeviceQuery): Promise<Page<Device>> {
+    const size = pageSize(query.pageSize);
+    const key = query.sortBy ?? 'created_at';
+    const column = sortColumns[key];
+    const sort: KeysetSort = { key, column: `d.${column}`, idColumn: 'd.id', mode: query.sortMode ?? 'asc' };
+    let q = this.db.selectFrom('devices as d').selectAll('d');
+    if (query.status?.length) q = q.where('d.status', 'in', query.status);
+    if (query.dmsId !== undefined) q = q.where('d.dms_id', '=', query.dmsId);
+    for (const tag of query.tags ?? []) q = q.where(sql<boolean>`d.tags like ${tagPattern(tag)} escape '\\'`);
+    if (query.id !== undefined) {
+      if (query.id.endsWith('*')) {
+        const prefix = query.id.slice(0, -1);
+        // A range, not LIKE: '_' and '%' in ids stay literal and the primary key index serves it.
+        q = q.where('d.id', '>=', prefix).where('d.id', '<', `${prefix}\uffff`);
+      } else q = q.where('d.id', '=', query.id);
+    }
+    if (query.createdAfter) q = q.where('d.created_at', '>=', query.createdAfter.getTime());
+    if (query.createdBefore) q = q.where('d.created_at', '<=', query.createdBefore.getTime());
+    if (query.bookmark) q = q.where((eb) => afterBookmark(eb, sort, query.bookmark!));
+    const rows = await q
+      .orderBy(`d.${column}`, sort.mode)
+      .orderBy('d.id', sort.mode)
+      .limit(size + 1)
+      .execute();
+    const page = toPage(rows, size, sort, (r) => [r[column] as string | number, r.id], toRecord);
+    const ids = page.list.map((d) => d.id);
+    const certs =
+      ids.length === 0
+        ? []
+        : await this.db.selectFrom('device_certificates').selectAll().where('device_id', 'in', ids).where('superseded_at', 'is', null).execute();
+    const byDevice = new Map<string, SlotCertificate[]>();
+    for (const c of certs.map(toSlotCertificate)) byDevice.set(c.deviceId, [...(byDevice.get(c.deviceId) ?? []), c]);
+    return { next: page.next, list: page.list.map((d) => ({ ...d, slots: toSlots(byDevice.get(d.id) ?? []) })) };
+  }
+
+  async updateStatus(id: string, from: DeviceStatus, to: DeviceStatus, at: Date): Promise<boolean> {
+    const res = await this.db
+      .updateTable('devices')
+      .set({ status: to, updated_at: at.getTime() })
+      .where('id', '=', id)
+      .where('status', '=', from)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) > 0;
+  }
+
+  async countByStatus(filter: { dmsId?: string }): Promise<DeviceCount[]> {
+    let q = this.db.selectFrom('devices').select((eb) => ['status', eb.fn.countAll<number>().as('n')]);
+    if (filter.dmsId !== undefined) q = q.where('dms_id', '=', filter.dmsId);
+    const rows = await q.groupBy('status').execute();
+    return rows.map((r) => ({ status: r.status as DeviceStatus, count: Number(r.n) }));
+  }
+
+  async bindCertificate(c: SlotCertificate): Promise<void> {
+    await this.db
+      .updateTable('device_certificates')
+      .set({ superseded_at: c.boundAt.getTime() })
+      .where('device_id', '=', c.deviceId)
+      .where('slot', '=', c.slot)
+      .where('superseded_at', 'is', null)
+      .execute();
+    await this.db
+      .insertInto('device_certificates')
+      .values({
+        device_id: c.deviceId,
+        slot: c.slot,
+        version: c.version,
+        serial_number: c.serialNumber,
+        issuer_ca_id: c.issuerCaId,
+        status: c.status,
+        not_before: c.notBefore.getTime(),
+        not_after: c.notAfter.getTime(),
+        bound_at: c.boundAt.getTime(),
+        superseded_at: null,
+      })
+      .execute();
+  }
+
+  async findSlotCertificates(serialNumber: string, issuerCaId?: string): Promise<SlotCertificate[]> {
+    let q = this.db.selectFrom('device_certificates').selectAll().where('serial_number', '=', serialNumber);
+    if (issuerCaId !== undefined) q = q.where('issuer_ca_id', '=', issuerCaId);
+    return (await q.execute()).map(toSlotCertificate);
+  }
+
+  async updateSlotCertificateStatus(deviceId: string, slot: string, version: number, status: CertificateStatus): Promise<void> {
+    await this.db
+      .updateTable('device_certificates')
+      .set({ status })
+      .where('device_id', '=', deviceId)
+      .where('slot', '=', slot)
+      .where('version', '=', version)
+      .execute();
+  }
+
+  async addEvent(e: DeviceEvent): Promise<void> {
+    await this.db
+      .insertInto('device_events')
+      .values({ id: e.id, device_id: e.deviceId, at: e.at.getTime(), type: e.type, description: e.description, actor: e.actor })
+      .execute();
+  }
+
+  async listEvents(deviceId: string): Promise<DeviceEvent[]> {
+    const rows = await this.db.selectFrom('device_events').selectAll().where('device_id', '=', deviceId).orderBy('at').orderBy('id').execute();
+    return rows.map((r) => ({
+      id: r.id,
+      deviceId: r.device_id,
+      at: new Date(r.at),
+      type: r.type as DeviceEventType,
+      description: r.description,
+      actor: r.actor,
+    }));
+  }
+}

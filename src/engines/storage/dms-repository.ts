@@ -1,0 +1,76 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { Dms, DmsSettings } from '../../domain/dms/dms.ts';
+import type { DmsRepository } from '../../domain/dms/dms-repository.ts';
+import { conflict } from '../../domain/errors.ts';
+import type { Database, DmsTable } from './schema.ts';
+import { isUniqueViolation } from './unique-violation.ts';
+
+const toDms = (row: Selectable<DmsTable>): Dms => ({
+  id: row.id,
+  name: row.name,
+  metadata: JSON.parse(row.metadata) as Record<string, unknown>,
+  authorizedCaIds: JSON.parse(row.authorized_cas) as string[],
+  settings: JSON.parse(row.settings) as DmsSettings,
+  certificate:
+    row.certificate_serial === null || row.certificate_issuer_ca_id === null
+      ? null
+      : { serialNumber: row.certificate_serial, issuerCaId: row.certificate_issuer_ca_id },
+  createdAt: new Date(row.created_at),
+  updatedAt: new Date(row.updated_at),
+});
+
+const toRow = (d: Dms): DmsTable => ({
+  id: d.id,
+  name: d.name,
+  metadata: JSON.stringify(d.metadata),
+  authorized_cas: JSON.stringify(d.authorizedCaIds),
+  settings: JSON.stringify(d.settings),
+  certificate_serial: d.certificate?.serialNumber ?? null,
+  certificate_issuer_ca_id: d.certificate?.issuerCaId ?? null,
+  created_at: d.createdAt.getTime(),
+  updated_at: d.updatedAt.getTime(),
+});
+
+export class SqlDmsRepository implements DmsRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async insert(dms: Dms): Promise<void> {
+    try {
+      await this.db.insertInto('dms').values(toRow(dms)).execute();
+    } catch (err) {
+      if (isUniqueViolation(err)) throw conflict('DMS_EXISTS', `a DMS with id "${dms.id}" already exists`, { id: dms.id });
+      throw err;
+    }
+  }
+
+  async get(id: string): Promise<Dms | undefined> {
+    const row = await this.db.selectFrom('dms').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toDms(row);
+  }
+
+  async findByCertificateSerial(serialNumber: string): Promise<Dms | undefined> {
+    const row = await this.db.selectFrom('dms').selectAll().where('certificate_serial', '=', serialNumber).executeTakeFirst();
+    return row && toDms(row);
+  }
+
+  async list(): Promise<Dms[]> {
+    const rows = await this.db.selectFrom('dms').selectAll().orderBy('created_at').orderBy('id').execute();
+    return rows.map(toDms);
+  }
+
+  async update(dms: Dms): Promise<boolean> {
+    const { id, created_at: _created, ...rest } = toRow(dms);
+    const res = await this.db.updateTable('dms').set(rest).where('id', '=', id).executeTakeFirst();
+    return Number(res.numUpdatedRows) > 0;
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const res = await this.db.deleteFrom('dms').where('id', '=', id).executeTakeFirst();
+    return Number(res.numDeletedRows) > 0;
+  }
+
+  async count(): Promise<number> {
+    const row = await this.db.selectFrom('dms').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+}
