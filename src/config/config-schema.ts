@@ -4,6 +4,7 @@
  * here (plus its line in docs/configuration.md).
  */
 import {
+  amqpUrl,
   hostname,
   httpUrl,
   identifier,
@@ -82,6 +83,8 @@ export const settings = {
   postgresUsername: optional({ env: 'POSTGRES_USERNAME', file: 'postgres.username', parse: text }),
   postgresPassword: optional({ env: 'POSTGRES_PASSWORD', file: 'postgres.password', parse: text }),
   postgresSchema: optional({ env: 'LAMASSU_POSTGRES_SCHEMA', file: 'postgres.schema', parse: identifier }),
+  amqpUrl: optional({ env: 'LAMASSU_AMQP_URL', file: 'amqp.url', parse: amqpUrl }),
+  amqpExchange: optional({ env: 'LAMASSU_AMQP_EXCHANGE', file: 'amqp.exchange', parse: text }),
   engine: optional({ env: 'ENGINE', file: 'engine', parse: oneOf(ENGINE_TYPES) }),
   gopemData: optional({ env: 'GOPEM_DATA', file: 'gopem_data', parse: text }),
   keysPassphrase: optional({ env: 'LAMASSU_KEYS_PASSPHRASE', file: 'keys_passphrase', parse: text }),
@@ -117,6 +120,9 @@ export type KeyEngineSettings =
       pkiCaPath?: string;
     };
 
+/** In-process by default; RabbitMQ when several replicas must see each other's events. */
+export type EventBusConfig = { kind: 'memory' } | { kind: 'amqp'; url: string; exchange?: string };
+
 export interface OidcConfig {
   jwksUrl: string;
   issuer: string;
@@ -141,6 +147,7 @@ export type Config = Pick<
 > & {
   oidc?: OidcConfig;
   storage: StorageConfig;
+  eventBus: EventBusConfig;
   keyEngines: KeyEngineSettings[];
   /** Id of the engine used when a request names none; one of `keyEngines`. */
   defaultEngine: string;

@@ -40,6 +40,15 @@ describe('loadConfig', () => {
       { id: 'filesystem', type: 'filesystem', directory: path.resolve('./lamassu-data/keys'), passphrase: undefined },
     ]);
     assert.equal(c.defaultEngine, 'filesystem');
+    assert.deepEqual(c.eventBus, { kind: 'memory' });
+  });
+
+  it('uses RabbitMQ when LAMASSU_AMQP_URL is set', () => {
+    assert.deepEqual(loadConfig({ env: { LAMASSU_AMQP_URL: 'amqp://guest:guest@mq:5672' } }).eventBus, {
+      kind: 'amqp',
+      url: 'amqp://guest:guest@mq:5672',
+      exchange: undefined,
+    });
   });
 
   const badValues: [string, string, RegExp][] = [
@@ -55,6 +64,7 @@ describe('loadConfig', () => {
     ['DATABASE_URL', 'mysql://x', /^DATABASE_URL: must be a postgres:\/\/ URL/],
     ['POSTGRES_PORT', 'five', /^POSTGRES_PORT: must be a port number/],
     ['ENGINE', 'aws', /^ENGINE: must be one of filesystem, gopem, pkcs11, vault, got "aws"/],
+    ['LAMASSU_AMQP_URL', 'http://mq', /^LAMASSU_AMQP_URL: must be an amqp:\/\/ or amqps:\/\/ URL$/],
     ['VAULT_ADDRESS', 'vault:8200', /^VAULT_ADDRESS: must be an http\(s\) URL/],
   ];
   for (const [name, value, expected] of badValues) {

@@ -128,6 +128,7 @@ export function loadConfig(opts: LoadConfigOptions): Config {
     vaBaseUrls: values.vaBaseUrls,
     oidc,
     storage,
+    eventBus: values.amqpUrl ? { kind: 'amqp', url: values.amqpUrl, exchange: values.amqpExchange } : { kind: 'memory' },
     keyEngines: engines.list,
     defaultEngine: engines.defaultId,
   };

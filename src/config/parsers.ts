@@ -56,6 +56,12 @@ export const httpUrl: Parser<string> = (raw) => {
   return s.replace(/\/+$/, '');
 };
 
+export const amqpUrl: Parser<string> = (raw) => {
+  const s = text(raw);
+  if (!/^amqps?:\/\/[^/]/.test(s)) throw new InvalidValue('must be an amqp:// or amqps:// URL');
+  return s;
+};
+
 export const postgresUrl: Parser<string> = (raw) => {
   const s = text(raw);
   if (!/^postgres(ql)?:\/\//.test(s)) throw new InvalidValue('must be a postgres:// URL');

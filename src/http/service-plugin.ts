@@ -8,16 +8,15 @@ import type { Config, ServiceName } from '../config/config-schema.ts';
 import type { Clock } from '../domain/ports/clock.ts';
 import type { EventBus } from '../domain/ports/event-bus.ts';
 import type { RandomSource } from '../domain/ports/id-generator.ts';
-import type { KeyEngine } from '../domain/ports/key-engine.ts';
 import type { Logger } from '../domain/ports/logger.ts';
 import type { Storage } from '../domain/ports/storage.ts';
+import type { KeyEngineSet } from '../engines/crypto/registry.ts';
 
 /** What app.ts hands every service factory. */
 export interface ServiceDeps {
   config: Config;
   storage: Storage;
-  /** Configured key engines by id, and the id of the default one. */
-  keyEngines: { engines: ReadonlyMap<string, KeyEngine>; defaultId: string };
+  keyEngines: KeyEngineSet;
   events: EventBus;
   clock: Clock;
   random: RandomSource;

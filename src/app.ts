@@ -1,0 +1,163 @@
+/**
+ * Composition root: the only module that knows the concrete engines. config -> storage -> key engines
+ * -> event bus -> services -> HTTP listeners; `close()` takes it all down in the reverse order.
+ */
+import { randomUUID, randomBytes } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { pino, type Logger as PinoLogger } from 'pino';
+import type { Config, KeyEngineSettings, ServiceName } from './config/config-schema.ts';
+import { systemClock, type Clock } from './domain/ports/clock.ts';
+import type { EventBus } from './domain/ports/event-bus.ts';
+import type { RandomSource } from './domain/ports/id-generator.ts';
+import type { Logger } from './domain/ports/logger.ts';
+import { KeyEngineSet, type KeyEngineConfig } from './engines/crypto/registry.ts';
+import { AmqpEventBus } from './engines/eventbus/amqp-event-bus.ts';
+import { MemoryEventBus } from './engines/eventbus/memory-event-bus.ts';
+import { createStorage } from './engines/storage/create-storage.ts';
+import { ensureAdminToken } from './http/auth/admin-token.ts';
+import { createOidcVerifier } from './http/auth/oidc-verifier.ts';
+import { buildHttpApp } from './http/build-http-app.ts';
+import { buildHttpsApp } from './http/build-https-app.ts';
+import { HttpMetrics } from './http/metrics.ts';
+import type { ServiceDeps, ServicePlugin, ServicePluginFactory } from './http/service-plugin.ts';
+import { serverTls } from './http/tls/server-tls.ts';
+
+/** One line per service: its factory builds the service and returns its HTTP plugin(s). */
+const serviceFactories: Partial<Record<ServiceName, ServicePluginFactory>> = {};
+
+export interface RunningServer {
+  /** e.g. https://127.0.0.1:8443 (the bound port, also when configured as 0). */
+  httpsUrl: string;
+  httpUrl: string;
+  https: FastifyInstance;
+  http: FastifyInstance;
+  logger: PinoLogger;
+  /** Stops accepting, finishes requests in flight, then closes services, bus, key engines and database. */
+  close(): Promise<void>;
+}
+
+export const createLogger = (config: Pick<Config, 'logLevel'>): PinoLogger =>
+  pino({
+    level: config.logLevel,
+    // Belt and braces: these never belong in a log line, wherever a caller put them.
+    redact: { paths: ['*.pin', '*.password', '*.passphrase', '*.secretId', '*.token', 'req.headers.authorization'], censor: '[redacted]' },
+  });
+
+export const systemRandom: RandomSource = { uuid: () => randomUUID(), bytes: (n) => new Uint8Array(randomBytes(n)) };
+
+/** Our engine settings in the key-engine registry's terms. */
+function keyEngineConfig(e: KeyEngineSettings, logger: Logger): KeyEngineConfig {
+  if (e.type !== 'vault') return e;
+  if (e.unsealKeyFile) logger.warn({ engine: e.id }, 'VAULT_UNSEAL_KEY_FILE is not used yet: unseal Vault before starting');
+  return { type: 'vault', id: e.id, address: e.address, roleId: e.roleId, secretId: e.secretId, caFile: e.caFile, path: e.pkiCaPath };
+}
+
+async function packageVersion(): Promise<string> {
+  const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+const urlOf = (scheme: string, app: FastifyInstance) => {
+  const a = app.server.address() as AddressInfo;
+  return `${scheme}://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+};
+
+export async function startServer(
+  config: Config,
+  opts: { logger?: PinoLogger; clock?: Clock; random?: RandomSource } = {},
+): Promise<RunningServer> {
+  const logger = opts.logger ?? createLogger(config);
+  const clock = opts.clock ?? systemClock;
+  const random = opts.random ?? systemRandom;
+  // Undone in reverse order on shutdown, or when start-up fails half-way.
+  const closers: { name: string; close: () => Promise<void> }[] = [];
+  const closeAll = async () => {
+    const steps = closers.splice(0).reverse();
+    for (const { name, close } of steps) {
+      await close().catch((err: unknown) => logger.error({ err }, `closing ${name} failed`));
+    }
+  };
+
+  try {
+    await mkdir(config.dataDir, { recursive: true });
+    const storage = await createStorage(config.storage, { logger });
+    closers.push({ name: 'storage', close: () => storage.close() });
+    logger.info({ dialect: storage.dialect }, 'database ready');
+
+    const keyEngines = await KeyEngineSet.open(
+      config.keyEngines.map((e) => keyEngineConfig(e, logger)),
+      { defaultId: config.defaultEngine, logger, clock },
+    );
+    closers.push({ name: 'key engines', close: () => keyEngines.closeAll() });
+    logger.info({ engines: config.keyEngines.map((e) => `${e.id} (${e.type})`), default: config.defaultEngine }, 'key engines ready');
+
+    let events: EventBus;
+    if (config.eventBus.kind === 'amqp') {
+      const amqp = new AmqpEventBus({ url: config.eventBus.url, exchange: config.eventBus.exchange, logger });
+      await amqp.connect();
+      events = amqp;
+    } else {
+      events = new MemoryEventBus(logger);
+    }
+    closers.push({ name: 'event bus', close: () => events.close() });
+
+    const deps: ServiceDeps = { config, storage, keyEngines, events, clock, random, logger };
+    const services: ServicePlugin[] = [];
+    for (const name of config.services) {
+      const factory = serviceFactories[name];
+      if (!factory) {
+        logger.warn({ service: name }, 'service selected but not implemented yet; skipped');
+        continue;
+      }
+      const service = await factory(deps);
+      services.push(service);
+      if (service.close) closers.push({ name: `service ${name}`, close: () => service.close!() });
+    }
+
+    await ensureAdminToken({ tokens: storage.adminTokens, dataDir: config.dataDir, clock, logger });
+    const tls = await serverTls({
+      dataDir: config.dataDir,
+      hostnames: config.tlsHostnames,
+      certFile: config.tlsCertFile,
+      keyFile: config.tlsKeyFile,
+      clock,
+      logger,
+    });
+
+    const metrics = new HttpMetrics();
+    const https = await buildHttpsApp({
+      tls,
+      logger,
+      metrics,
+      auth: { adminTokens: storage.adminTokens, oidc: config.oidc && createOidcVerifier(config.oidc) },
+      services,
+      version: await packageVersion(),
+    });
+    const http = await buildHttpApp({
+      logger,
+      metrics,
+      health: { database: () => storage.ping(), keyEngines: keyEngines.list() },
+      services,
+    });
+    // Both listeners close together: each stops accepting and lets its requests in flight finish.
+    closers.push({ name: 'listeners', close: async () => void (await Promise.all([https.close(), http.close()])) });
+    await https.listen({ port: config.httpsPort, host: config.listenAddress });
+    await http.listen({ port: config.httpPort, host: config.listenAddress });
+
+    const running: RunningServer = {
+      httpsUrl: urlOf('https', https),
+      httpUrl: urlOf('http', http),
+      https,
+      http,
+      logger,
+      close: closeAll,
+    };
+    logger.info({ https: running.httpsUrl, http: running.httpUrl, services: services.map((s) => s.name) }, 'lamassu is serving');
+    return running;
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * The `lamassu` command: `serve` runs the server until SIGTERM/SIGINT, `migrate` brings the database
+ * up to date. Exit codes: 0 done, 1 failure, 2 bad usage or configuration.
+ */
+import { parseArgs } from 'node:util';
+import { createLogger, startServer } from './app.ts';
+import { ConfigError, loadConfig } from './config/load-config.ts';
+import { runMigrations } from './engines/storage/migrate.ts';
+
+const USAGE = `Usage: lamassu <command> [options]
+
+Commands:
+  serve      run the server (HTTPS admin API and EST, plain-HTTP health, metrics, OCSP and CRLs)
+  migrate    apply pending database migrations and exit
+
+Options:
+  --config <file>     YAML configuration file (environment variables override it)
+  --services <list>   services to run, e.g. ca,va (default: all; overrides LAMASSU_SERVICES)
+  -h, --help          show this help
+
+Settings are described in docs/configuration.md.
+`;
+
+/** How long shutdown may take before the process gives up on a clean exit. */
+const SHUTDOWN_DEADLINE_MS = 15_000;
+
+function configError(e: ConfigError): never {
+  process.stderr.write(`lamassu: configuration error:\n${e.problems.map((p) => `  ${p}`).join('\n')}\n`);
+  process.exit(2);
+}
+
+function usageError(message: string): never {
+  process.stderr.write(`lamassu: ${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+async function main(argv: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { config: { type: 'string' }, services: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    });
+  } catch (e) {
+    usageError((e as Error).message);
+  }
+  const { values, positionals } = parsed;
+  const command = positionals[0];
+  if (values.help || command === 'help' || command === undefined) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (positionals.length > 1) usageError(`unexpected argument "${positionals[1]}"`);
+  if (command !== 'serve' && command !== 'migrate') usageError(`unknown command "${command}"`);
+  if (command === 'migrate' && values.services !== undefined) usageError('--services applies to serve only');
+
+  let config;
+  try {
+    config = loadConfig({ env: process.env, file: values.config, flags: { '--services': values.services } });
+  } catch (e) {
+    if (e instanceof ConfigError) configError(e);
+    throw e;
+  }
+  const logger = createLogger(config);
+
+  if (command === 'migrate') {
+    const { applied } = await runMigrations(config.storage, logger);
+    logger.info({ applied }, applied.length > 0 ? 'migrations applied' : 'database already up to date');
+    return;
+  }
+
+  let server;
+  try {
+    server = await startServer(config, { logger });
+  } catch (e) {
+    if (e instanceof ConfigError) configError(e);
+    logger.fatal({ err: e }, 'lamassu failed to start');
+    process.exit(1);
+  }
+  const running = server;
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: finishing requests in flight');
+    setTimeout(() => {
+      logger.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS).unref();
+    running.close().then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  process.stderr.write(`lamassu: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
