@@ -111,6 +111,15 @@ const INVALIDITY_PREFIX = Uint8Array.of(0x30, 0x18, ...oid(OID.invalidityDate), 
 
 const CHUNK = 1 << 20;
 
+const HEX = /^[0-9a-fA-F]+$/;
+const entryError = (index: number, why: string) => bad('CRL_INVALID_ENTRY', `CRL entry ${index}: ${why}`);
+
+/** A byte loop: for the few bytes of an entry's parts it beats TypedArray.prototype.set. */
+function copy(src: Uint8Array, len: number, dst: Uint8Array, at: number): number {
+  for (let i = 0; i < len; i++) dst[at + i] = src[i]!;
+  return at + len;
+}
+
 /** Value of an ASCII hex digit already checked by a regular expression. */
 const hexValue = (c: number) => (c <= 0x39 ? c - 0x30 : (c | 0x20) - 0x57);
 
@@ -126,13 +135,13 @@ class EntryWriter {
   constructor(private readonly fullCrl: boolean) {}
 
   add(e: CrlEntry, index: number): void {
-    const fail = (why: string) => bad('CRL_INVALID_ENTRY', `CRL entry ${index}: ${why}`);
-    const [serial, serialLen] = this.serialBytes(e.serial, fail);
-    if (!(e.revocationDate instanceof Date) || Number.isNaN(e.revocationDate.getTime())) throw fail('bad revocationDate');
+    const serialLen = this.serialBytes(e.serial, index);
+    const serial = this.serial;
+    if (!(e.revocationDate instanceof Date) || Number.isNaN(e.revocationDate.getTime())) throw entryError(index, 'bad revocationDate');
     const reason = e.reason === 'unspecified' ? undefined : e.reason;
-    if (reason === 'removeFromCRL' && this.fullCrl) throw fail('removeFromCRL is only for delta CRLs');
+    if (reason === 'removeFromCRL' && this.fullCrl) throw entryError(index, 'removeFromCRL is only for delta CRLs');
     const reasonExt = reason === undefined ? undefined : reasonExtension(reason);
-    if (e.invalidityDate && Number.isNaN(e.invalidityDate.getTime())) throw fail('bad invalidityDate');
+    if (e.invalidityDate && Number.isNaN(e.invalidityDate.getTime())) throw entryError(index, 'bad invalidityDate');
 
     const intLen = serialLen + (serial[0]! & 0x80 ? 1 : 0);
     const extsLen = (reasonExt?.length ?? 0) + (e.invalidityDate ? INVALIDITY_PREFIX.length + 17 : 0);
@@ -144,58 +153,53 @@ class EntryWriter {
     let o = writeHeader(out, 0, Tag.SEQUENCE, bodyLen);
     o = writeHeader(out, o, Tag.INTEGER, intLen);
     if (intLen > serialLen) out[o++] = 0;
-    out.set(serial.subarray(0, serialLen), o);
-    o = writeTime(out, o + serialLen, e.revocationDate);
+    o = copy(serial, serialLen, out, o);
+    o = writeTime(out, o, e.revocationDate);
     if (extsLen) {
       o = writeHeader(out, o, Tag.SEQUENCE, extsLen);
-      if (reasonExt) {
-        out.set(reasonExt, o);
-        o += reasonExt.length;
-      }
+      if (reasonExt) o = copy(reasonExt, reasonExt.length, out, o);
       if (e.invalidityDate) {
-        out.set(INVALIDITY_PREFIX, o);
-        o = writeTime(out, o + INVALIDITY_PREFIX.length, e.invalidityDate, true);
+        o = copy(INVALIDITY_PREFIX, INVALIDITY_PREFIX.length, out, o);
+        o = writeTime(out, o, e.invalidityDate, true);
       }
     }
     this.push(out, o);
   }
 
-  /** The serial's magnitude (no leading zeros, at least one byte) in a reused buffer. */
-  private serialBytes(s: Uint8Array | string, fail: (why: string) => Error): [Uint8Array, number] {
+  /** Puts the serial's magnitude (no leading zeros, at least one byte) at the start of this.serial; returns its length. */
+  private serialBytes(s: Uint8Array | string, index: number): number {
+    const buf = this.serial;
+    let n: number;
     if (typeof s === 'string') {
-      if (s.length === 0 || s.length > 128 || !/^[0-9a-fA-F]+$/.test(s)) throw fail('serial is not hex');
+      if (s.length === 0 || s.length > 2 * buf.length || !HEX.test(s)) throw entryError(index, 'serial is not hex');
       const odd = s.length & 1;
-      const n = (s.length + odd) >> 1;
+      n = (s.length + odd) >> 1;
       for (let i = 0; i < n; i++) {
         const hi = i === 0 && odd ? 0 : hexValue(s.charCodeAt(2 * i - odd));
-        this.serial[i] = (hi << 4) | hexValue(s.charCodeAt(2 * i + 1 - odd));
+        buf[i] = (hi << 4) | hexValue(s.charCodeAt(2 * i + 1 - odd));
       }
-      return this.trim(this.serial, n, fail);
+    } else {
+      if (s.length === 0 || s.length > buf.length) throw entryError(index, `serial must be 1..${buf.length} bytes`);
+      n = copy(s, s.length, buf, 0);
     }
-    if (s.length === 0 || s.length > 64) throw fail('serial must be 1..64 bytes');
-    return this.trim(s, s.length, fail);
-  }
-
-  private trim(bytes: Uint8Array, len: number, fail: (why: string) => Error): [Uint8Array, number] {
     let start = 0;
-    while (start < len - 1 && bytes[start] === 0) start++;
-    if (len - start > 20 + 1) throw fail('serial longer than 20 octets'); // RFC 5280 4.1.2.2, with slack for a stray sign octet
-    return [bytes.subarray(start, len), len - start];
+    while (start < n - 1 && buf[start] === 0) start++;
+    // RFC 5280 4.1.2.2 caps serials at 20 octets; one more allows for a stray sign octet.
+    if (n - start > 21) throw entryError(index, 'serial longer than 20 octets');
+    if (start > 0) buf.copyWithin(0, start, n);
+    return n - start;
   }
 
   private push(src: Uint8Array, len: number): void {
     this.total += len;
-    let from = 0;
-    while (from < len) {
-      const n = Math.min(len - from, CHUNK - this.pos);
-      this.chunk.set(src.subarray(from, from + n), this.pos);
-      this.pos += n;
-      from += n;
-      if (this.pos === CHUNK) {
-        this.chunks.push(this.chunk);
-        this.chunk = Buffer.allocUnsafeSlow(CHUNK);
-        this.pos = 0;
-      }
+    if (this.pos + len <= CHUNK) {
+      this.pos = copy(src, len, this.chunk, this.pos);
+    } else {
+      const first = CHUNK - this.pos;
+      this.chunk.set(src.subarray(0, first), this.pos);
+      this.chunks.push(this.chunk);
+      this.chunk = Buffer.allocUnsafeSlow(CHUNK);
+      this.pos = copy(src.subarray(first), len - first, this.chunk, 0);
     }
   }
 

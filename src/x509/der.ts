@@ -315,22 +315,23 @@ export function writeTime(out: Uint8Array, offset: number, d: Date, generalized 
   const long = generalized || y < 1950 || y >= 2050;
   out[offset++] = long ? Tag.GENERALIZED_TIME : Tag.UTC_TIME;
   out[offset++] = long ? 15 : 13;
-  const digits = (v: number, w: number) => {
-    for (let i = w - 1; i >= 0; i--) {
-      out[offset + i] = 0x30 + (v % 10);
-      v = Math.floor(v / 10);
-    }
-    offset += w;
-  };
-  if (long) digits(y, 4);
-  else digits(y % 100, 2);
-  digits(d.getUTCMonth() + 1, 2);
-  digits(d.getUTCDate(), 2);
-  digits(d.getUTCHours(), 2);
-  digits(d.getUTCMinutes(), 2);
-  digits(d.getUTCSeconds(), 2);
+  offset = long ? putDigits(out, offset, y, 4) : putDigits(out, offset, y % 100, 2);
+  offset = putDigits(out, offset, d.getUTCMonth() + 1, 2);
+  offset = putDigits(out, offset, d.getUTCDate(), 2);
+  offset = putDigits(out, offset, d.getUTCHours(), 2);
+  offset = putDigits(out, offset, d.getUTCMinutes(), 2);
+  offset = putDigits(out, offset, d.getUTCSeconds(), 2);
   out[offset++] = 0x5a; // 'Z'
   return offset;
+}
+
+// Top-level rather than a closure: this runs millions of times per CRL.
+function putDigits(out: Uint8Array, offset: number, v: number, width: number): number {
+  for (let i = width - 1; i >= 0; i--) {
+    out[offset + i] = 0x30 + (v % 10);
+    v = Math.floor(v / 10);
+  }
+  return offset + width;
 }
 
 /** INTEGER of a non-negative bigint (CRL numbers). */
