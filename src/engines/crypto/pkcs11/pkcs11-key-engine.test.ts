@@ -145,6 +145,7 @@ if (await needSoftHsm()) {
       await second.close();
       await signsVerifiably(key.id, key.publicKeySpki, 'ECDSA');
       await rejectsWithCode(second.sign({ keyId: key.id, data: Buffer.from('x') }), 'KEY_ENGINE_UNAVAILABLE', 'unavailable');
+      assert.equal((await second.health()).ok, false);
     });
 
     it('fails login with a stable code and never shows the PIN', async () => {

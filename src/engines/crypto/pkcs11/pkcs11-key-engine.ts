@@ -87,12 +87,12 @@ export class Pkcs11KeyEngine implements KeyEngine {
     } catch (e) {
       throw toDomainError(e, config.id, `loading of ${config.module}`);
     }
+    const engine = new Pkcs11KeyEngine(config, module, options.logger ?? silentLogger);
     try {
-      const engine = new Pkcs11KeyEngine(config, module, options.logger ?? silentLogger);
       await engine.#run('open', (session) => engine.#probe(session));
       return engine;
     } catch (e) {
-      module.release();
+      await engine.close();
       throw toDomainError(e, config.id, 'open');
     }
   }
@@ -116,7 +116,6 @@ export class Pkcs11KeyEngine implements KeyEngine {
 
   async createKey(req: CreateKeyRequest): Promise<KeyInfo> {
     this.#checkSpec(req.spec);
-    const label = req.label;
     const templates = generationTemplates(req.spec);
     const info = await this.#run('createKey', async (session) => {
       const pair = await this.#pkcs11.C_GenerateKeyPairAsync(
@@ -130,7 +129,7 @@ export class Pkcs11KeyEngine implements KeyEngine {
         if (!info) throw new Error('the token returned a public key it cannot describe');
         const named: pkcs11js.Template = [
           { type: pkcs11js.CKA_ID, value: Buffer.from(info.id, 'hex') },
-          { type: pkcs11js.CKA_LABEL, value: label ?? info.id },
+          { type: pkcs11js.CKA_LABEL, value: req.label ?? info.id },
         ];
         this.#pkcs11.C_SetAttributeValue(session, pair.publicKey, named);
         this.#pkcs11.C_SetAttributeValue(session, pair.privateKey, named);
@@ -147,7 +146,6 @@ export class Pkcs11KeyEngine implements KeyEngine {
   }
 
   async importKey(req: ImportKeyRequest): Promise<KeyInfo> {
-    const label = req.label;
     let key: KeyObject;
     try {
       key = createPrivateKey({ key: Buffer.from(req.pkcs8), format: 'der', type: 'pkcs8' });
@@ -161,7 +159,7 @@ export class Pkcs11KeyEngine implements KeyEngine {
     const info: KeyInfo = { id: keyIdOf(spki), engineId: this.id, ...templates.spec, publicKeySpki: spki };
     const named: pkcs11js.Template = [
       { type: pkcs11js.CKA_ID, value: Buffer.from(info.id, 'hex') },
-      { type: pkcs11js.CKA_LABEL, value: label ?? info.id },
+      { type: pkcs11js.CKA_LABEL, value: req.label ?? info.id },
     ];
     await this.#run('importKey', (session) => {
       // Importing the same key twice is a no-op: its id is the same.
