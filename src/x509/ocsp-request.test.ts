@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DomainError } from '../domain/errors.ts';
-import { boolean, explicit, octetString, oid, sequence, smallInteger } from './der.ts';
+import { boolean, contextTag, explicit, nullValue, octetString, oid, sequence, smallInteger, Tag, tlv } from './der.ts';
 import { encodeCertId, issuerHashes } from './ocsp-cert-id.ts';
 import type { OcspHashAlgorithm } from './ocsp-cert-id.ts';
 import { decodeOcspGetPath, OID_OCSP_NONCE, parseOcspRequest } from './ocsp-request.ts';
@@ -75,6 +75,32 @@ describe('parseOcspRequest on requests made by openssl ocsp', () => {
     const req = parseOcspRequest(der);
     assert.equal(req.hasSignature, true);
     assert.equal(req.requests[0]!.serialHex, pki.leaves[0]!.serialHex);
+  });
+});
+
+describe('parseOcspRequest accepts what RFC 6960 allows', () => {
+  test('explicit version v1, a requestorName, singleRequestExtensions and a critical acceptable-responses extension', () => {
+    const h = issuerHashes('SHA-1', pki.ca.subjectName, pki.ca.spki);
+    const certId = encodeCertId('SHA-1', h.issuerNameHash, h.issuerKeyHash, Uint8Array.of(0x42));
+    const serviceLocator = sequence(oid('1.3.6.1.5.5.7.48.1.7'), octetString(sequence(pki.ca.subjectName)));
+    const acceptable = sequence(oid('1.3.6.1.5.5.7.48.1.4'), boolean(true), octetString(sequence(oid('1.3.6.1.5.5.7.48.1.1'))));
+    const requestorName = explicit(1, tlv(contextTag(4, true), pki.leaves[0]!.subjectName));
+    const tbs = sequence(explicit(0, smallInteger(0)), requestorName, sequence(sequence(certId, explicit(0, sequence(serviceLocator)))), explicit(2, sequence(acceptable, nonceExt(Uint8Array.of(9)))));
+    const req = parseOcspRequest(sequence(tbs));
+    assert.equal(req.requests[0]!.serialHex, '42');
+    assert.equal(hex(req.requests[0]!.certId), hex(certId));
+    assert.deepEqual([...req.nonce!], [9]);
+  });
+  test('serials: sign octets and leading zeros are dropped, zero is "00"', () => {
+    const h = issuerHashes('SHA-256', pki.ca.subjectName, pki.ca.spki);
+    const withSerial = (integer: Uint8Array) =>
+      handRequest([sequence(sequence(oid('2.16.840.1.101.3.4.2.1'), nullValue()), octetString(h.issuerNameHash), octetString(h.issuerKeyHash), integer)]);
+    assert.equal(parseOcspRequest(withSerial(tlv(Tag.INTEGER, Uint8Array.of(0, 0x80, 1)))).requests[0]!.serialHex, '8001');
+    assert.equal(parseOcspRequest(withSerial(tlv(Tag.INTEGER, Uint8Array.of(0, 0, 7)))).requests[0]!.serialHex, '07');
+    assert.equal(parseOcspRequest(withSerial(tlv(Tag.INTEGER, Uint8Array.of(0)))).requests[0]!.serialHex, '00');
+    // Absent hash parameters (RFC 5754 style) are as good as NULL.
+    const noParams = handRequest([sequence(sequence(oid('2.16.840.1.101.3.4.2.1')), octetString(h.issuerNameHash), octetString(h.issuerKeyHash), smallInteger(5))]);
+    assert.equal(parseOcspRequest(noParams).requests[0]!.hashAlgorithm, 'SHA-256');
   });
 });
 

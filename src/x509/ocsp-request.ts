@@ -10,6 +10,9 @@ import { hashAlgorithmForOid, ocspHashAlgorithms } from './ocsp-cert-id.ts';
 import type { OcspHashAlgorithm } from './ocsp-cert-id.ts';
 
 export const OID_OCSP_NONCE = '1.3.6.1.5.5.7.48.1.2';
+/** Acceptable response types (RFC 6960 4.4.3): we always answer with a basic response, so even a critical one is fine. */
+const OID_OCSP_ACCEPTABLE_RESPONSES = '1.3.6.1.5.5.7.48.1.4';
+const understood = new Set([OID_OCSP_NONCE, OID_OCSP_ACCEPTABLE_RESPONSES]);
 
 export interface OcspSingleRequest {
   hashAlgorithm: OcspHashAlgorithm;
@@ -126,7 +129,7 @@ function readExtensions(der: Uint8Array, wrapper: DerNode): Map<string, Uint8Arr
     const value = valueOf(der, expectTag(parts[next], Tag.OCTET_STRING, 'extnValue'));
     if (next + 1 !== parts.length) throw malformed('unexpected elements in Extension');
     if (out.has(id)) throw malformed(`duplicate extension ${id}`);
-    if (critical && id !== OID_OCSP_NONCE) throw malformed(`unsupported critical extension ${id}`);
+    if (critical && !understood.has(id)) throw malformed(`unsupported critical extension ${id}`);
     out.set(id, value);
   }
   return out;
