@@ -86,9 +86,16 @@ function rawPkcs11Contender(
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-/** Median over the runs of each contender's signatures per second. */
-async function measure(contenders: Contender[]): Promise<Map<string, number>> {
-  const perSecond = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
+interface Measurement {
+  /** Signatures per second: median over the runs. */
+  rate: number;
+  /** Rate in each slice round, in order, to pair with other contenders' slices of the same round. */
+  slices: number[];
+}
+
+async function measure(contenders: Contender[]): Promise<Map<string, Measurement>> {
+  const runRates = contenders.map((): number[] => []);
+  const sliceRates = contenders.map((): number[] => []);
   for (const c of contenders) await c.run(performance.now() + 200); // warm-up
   for (let run = 0; run < RUNS; run++) {
     const ops = contenders.map(() => 0);
@@ -96,14 +103,24 @@ async function measure(contenders: Contender[]): Promise<Map<string, number>> {
     for (let slice = 0; slice < SLICES_PER_RUN; slice++) {
       for (const [i, c] of contenders.entries()) {
         const start = performance.now();
-        ops[i] += await c.run(start + SLICE_MS);
-        ms[i] += performance.now() - start;
+        const n = await c.run(start + SLICE_MS);
+        const took = performance.now() - start;
+        ops[i] += n;
+        ms[i] += took;
+        sliceRates[i].push((n * 1000) / took);
       }
     }
-    contenders.forEach((c, i) => perSecond.get(c.name)!.push((ops[i] * 1000) / ms[i]));
+    contenders.forEach((_, i) => runRates[i].push((ops[i] * 1000) / ms[i]));
   }
-  return new Map([...perSecond].map(([name, xs]) => [name, median(xs)]));
+  return new Map(contenders.map((c, i) => [c.name, { rate: median(runRates[i]), slices: sliceRates[i] }]));
 }
+
+/**
+ * Median over slice rounds of `of`'s rate divided by the best peer's rate in the same round:
+ * steadier than a ratio of medians when the machine's load drifts.
+ */
+const pairedRatio = (of: Measurement, peers: Measurement[]) =>
+  median(of.slices.map((rate, round) => rate / Math.max(...peers.map((p) => p.slices[round]))));
 
 export async function run(): Promise<void> {
   // Sets SOFTHSM2_CONF to a private token directory: must precede the first C_Initialize.
@@ -143,14 +160,16 @@ export async function run(): Promise<void> {
       const results = await measure(contenders);
       raw2.close();
       raw4.close();
-      const nodeRate = results.get(contenders[0].name)!;
-      const rawRate = Math.max(results.get(raw2.name)!, results.get(raw4.name)!);
+      const node = [results.get(contenders[0].name)!];
+      const raw = [results.get(raw2.name)!, results.get(raw4.name)!];
       const alg = type === 'ECDSA' ? 'ECDSA P-256' : 'RSA-2048';
       for (const c of contenders) {
-        const rate = results.get(c.name)!;
-        const peer = c.name.startsWith('Pkcs11') || c.name.startsWith('raw') ? rawRate : nodeRate;
-        const peerName = peer === rawRate ? 'best raw C_Sign' : 'node:crypto';
-        rows.push(`| ${alg} | ${c.name} | ${Math.round(rate)} | ${Math.round((100 * rate) / peer)}% of ${peerName} |`);
+        const m = results.get(c.name)!;
+        const onToken = c.name.startsWith('Pkcs11') || c.name.startsWith('raw');
+        const ratio = pairedRatio(m, onToken ? raw : node);
+        rows.push(
+          `| ${alg} | ${c.name} | ${Math.round(m.rate)} | ${Math.round(100 * ratio)}% of ${onToken ? 'best raw C_Sign' : 'node:crypto'} |`,
+        );
       }
     }
   } finally {
@@ -166,6 +185,7 @@ export async function run(): Promise<void> {
     `${IN_FLIGHT} signatures in flight for engines and node:crypto; median of ${RUNS} runs of ` +
       `${SLICES_PER_RUN} x ${SLICE_MS} ms interleaved slices per contender`,
   );
+  console.log('relative: median over slice rounds of the ratio to the peer in the same round');
   console.log('| algorithm | contender | signatures/s | relative |\n| --- | --- | --- | --- |');
   console.log(rows.join('\n'));
 }
