@@ -3,14 +3,14 @@
  * an EC root, an RSA issuing CA, a delegated OCSP responder and leaves with a CRL distribution point.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createPrivateKey, sign } from 'node:crypto';
+import { createPrivateKey } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { children, decodeOid, elementOf, readRoot, valueOf } from './der.ts';
+import { parseCertificate } from './certificate.ts';
+import { keyObjectSigner } from './key-object-signer.ts';
 import { fromPem } from './pem.ts';
-import { signatureAlgorithms } from './signer.ts';
 import type { SignatureAlgorithm, X509Signer } from './signer.ts';
 
 export const CRL_URL = 'http://va.example.test/api/va/crl/issuing.crl';
@@ -24,11 +24,6 @@ export function opensslStatus(args: string[], cwd: string): { ok: boolean; out: 
   const r = spawnSync('openssl', args, { cwd, encoding: 'latin1', maxBuffer: 256 << 20 });
   return { ok: r.status === 0, out: `${r.stdout}${r.stderr}` };
 }
-
-export const keySigner = (key: KeyObject, algorithm: SignatureAlgorithm): X509Signer => ({
-  algorithm,
-  sign: async (tbs) => new Uint8Array(sign(signatureAlgorithms[algorithm].hash?.replace('-', '').toLowerCase() ?? null, tbs, key)),
-});
 
 export interface TestCert {
   /** File name (PEM) inside the PKI directory. */
@@ -57,22 +52,15 @@ export interface TestPki {
 }
 
 function readCert(dir: string, file: string): TestCert {
-  const der = fromPem(readFileSync(path.join(dir, file), 'utf8'), 'CERTIFICATE')!;
-  const [tbs] = children(der, readRoot(der));
-  const f = children(der, tbs!);
-  const serial = valueOf(der, f[1]!);
-  const exts = f[7] ? children(der, children(der, f[7])[0]!) : [];
-  const skiExt = exts.map((e) => children(der, e)).find((p) => decodeOid(valueOf(der, p[0]!)) === '2.5.29.14');
-  const skiValue = skiExt ? valueOf(der, skiExt.at(-1)!) : undefined;
-  const ski = skiValue ? valueOf(skiValue, readRoot(skiValue)) : undefined;
+  const cert = parseCertificate(fromPem(readFileSync(path.join(dir, file), 'utf8'), 'CERTIFICATE')!);
   return {
     file,
-    der,
-    serial,
-    serialHex: Buffer.from(serial).toString('hex').replace(/^(00)+(?=.)/, ''),
-    subjectName: elementOf(der, f[5]!),
-    spki: elementOf(der, f[6]!),
-    ...(ski ? { ski } : {}),
+    der: cert.der,
+    serial: Uint8Array.from(Buffer.from(cert.serialNumber, 'hex')),
+    serialHex: cert.serialNumber,
+    subjectName: cert.subjectName,
+    spki: cert.publicKey.spki,
+    ...(cert.subjectKeyIdentifier ? { ski: cert.subjectKeyIdentifier } : {}),
   };
 }
 
@@ -107,7 +95,7 @@ export function makeTestPki(leafCount = 3): TestPki {
   }
   const issuer = (name: string, alg: SignatureAlgorithm): TestIssuer => {
     const key = createPrivateKey(readFileSync(path.join(dir, `${name}.key`)));
-    return { ...readCert(dir, `${name}.pem`), key, signer: keySigner(key, alg) };
+    return { ...readCert(dir, `${name}.pem`), key, signer: keyObjectSigner(key, alg) };
   };
   return {
     dir,
