@@ -172,6 +172,14 @@ if (await needSoftHsm()) {
       );
     });
 
+    it('reports a PKCS#11 library that cannot be loaded as KEY_ENGINE_UNAVAILABLE', async () => {
+      await rejectsWithCode(
+        Pkcs11KeyEngine.open(token.config({ module: '/nonexistent/libpkcs11.so' })),
+        'KEY_ENGINE_UNAVAILABLE',
+        'unavailable',
+      );
+    });
+
     it('refuses an invalid configuration before touching the library', async () => {
       await rejectsWithCode(Pkcs11KeyEngine.open(token.config({ poolSize: 0 })), 'KEY_ENGINE_CONFIG_INVALID', 'invalid');
       await rejectsWithCode(Pkcs11KeyEngine.open(token.config({ pin: '' })), 'KEY_ENGINE_CONFIG_INVALID', 'invalid');
