@@ -13,7 +13,6 @@ import type { EventBus } from './domain/ports/event-bus.ts';
 import type { RandomSource } from './domain/ports/id-generator.ts';
 import type { Logger } from './domain/ports/logger.ts';
 import { KeyEngineSet, type KeyEngineConfig } from './engines/crypto/registry.ts';
-import { AmqpEventBus } from './engines/eventbus/amqp-event-bus.ts';
 import { MemoryEventBus } from './engines/eventbus/memory-event-bus.ts';
 import { createStorage } from './engines/storage/create-storage.ts';
 import { ensureAdminToken } from './http/auth/admin-token.ts';
@@ -95,6 +94,8 @@ export async function startServer(
 
     let events: EventBus;
     if (config.eventBus.kind === 'amqp') {
+      // Loaded only when configured: the embedded default never needs amqplib.
+      const { AmqpEventBus } = await import('./engines/eventbus/amqp-event-bus.ts');
       const amqp = new AmqpEventBus({ url: config.eventBus.url, exchange: config.eventBus.exchange, logger });
       await amqp.connect();
       events = amqp;
