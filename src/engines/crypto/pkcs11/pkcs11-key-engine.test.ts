@@ -185,6 +185,19 @@ if (await needSoftHsm()) {
       await rejectsWithCode(Pkcs11KeyEngine.open(token.config({ pin: '' })), 'KEY_ENGINE_CONFIG_INVALID', 'invalid');
     });
 
+    it('notices a key deleted by another engine on the same token', async () => {
+      const key = await engine.createKey({ spec: { type: 'ECDSA', bits: 256 } });
+      await signsVerifiably(key.id, key.publicKeySpki, 'ECDSA');
+      const other = await Pkcs11KeyEngine.open(token.config({ id: 'other-replica' }));
+      try {
+        await other.deleteKey(key.id);
+      } finally {
+        await other.close();
+      }
+      await rejectsWithCode(engine.sign({ keyId: key.id, data: Buffer.from('x') }), 'KEY_NOT_FOUND', 'not_found');
+      await rejectsWithCode(engine.getKey(key.id), 'KEY_NOT_FOUND', 'not_found');
+    });
+
     it('imports the same PKCS#8 key twice as one key', async () => {
       const { generateKeyPairSync } = await import('node:crypto');
       const pkcs8 = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ format: 'der', type: 'pkcs8' });

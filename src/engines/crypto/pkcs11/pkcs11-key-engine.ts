@@ -352,6 +352,8 @@ export class Pkcs11KeyEngine implements KeyEngine {
       // Private objects are invisible to a session that lost its login: that is not "no key".
       const { state } = this.#pkcs11.C_GetSessionInfo(session);
       if (state !== CKS_RO_USER_FUNCTIONS && state !== CKS_RW_USER_FUNCTIONS) throw new NotLoggedInError();
+      // Deleted elsewhere (another replica on the same token): forget what we knew of it.
+      this.#infos.delete(keyId);
       throw keyNotFound(this.id, keyId);
     }
     this.#handles.set(keyId, handle);
