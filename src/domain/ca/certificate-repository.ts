@@ -32,6 +32,10 @@ export interface RevokedCertificate {
   serialNumber: string;
   issuerCaId: string | null;
   caId: string | null;
+  subjectCommonName: string;
+  notAfter: Date;
+  /** ACTIVE or ABOUT_TO_EXPIRE for a row that was not revoked; REVOKED for one that was on hold. */
+  previousStatus: CertificateStatus;
 }
 
 export interface CertificateCount {

@@ -50,8 +50,8 @@ export interface IssuanceSettings {
   honorExtendedKeyUsages: boolean;
   extendedKeyUsages: ExtendedKeyUsage[];
   honorSubject: boolean;
-  /** Attributes that replace the CSR's when honorSubject is false; an empty commonName keeps the CSR's. */
-  subject?: Partial<Subject>;
+  /** Attributes that replace the CSR's when honorSubject is false; an empty common_name keeps the CSR's. */
+  subject?: Subject;
   /** Copy the CSR's subjectAltName. */
   honorExtensions: boolean;
   /** Proof of possession; only legacy devices that sign their CSR wrongly need this off. */

@@ -33,7 +33,7 @@ function cert(over: Partial<Certificate> = {}): Certificate {
     engineId: null,
     createdAt: new Date(T0),
     der: Uint8Array.of(0x30, 0x03, 0x02, 0x01, 0x01),
-    details: { subject: { commonName: 'device-1' }, issuer: { commonName: 'ca' }, keyUsage: [], extendedKeyUsage: [], metadata: {} },
+    details: { subject: { common_name: 'device-1' }, issuer: { common_name: 'ca' }, keyUsage: [], extendedKeyUsage: [], metadata: {} },
     ...over,
   };
 }

@@ -1,4 +1,4 @@
-import { sql, type Expression, type Kysely, type SelectQueryBuilder, type Selectable, type SqlBool } from 'kysely';
+import { sql, type Expression, type ExpressionBuilder, type Kysely, type SelectQueryBuilder, type Selectable, type SqlBool } from 'kysely';
 import type {
   CertificateCount,
   CertificateQuery,
@@ -68,6 +68,13 @@ export const selectCertificates = (db: Kysely<Database>) =>
     .select(['b.der', 'b.details']);
 
 const REVOCABLE = ['ACTIVE', 'ABOUT_TO_EXPIRE'] as const;
+
+/** Rows a cascade revokes: not revoked yet (and not expired), or only on hold. */
+const revocable = (eb: ExpressionBuilder<Database, 'certificates'>) =>
+  eb.or([
+    eb('status', 'in', REVOCABLE),
+    eb.and([eb('status', '=', 'REVOKED'), eb('revocation_reason', '=', 'CertificateHold')]),
+  ]);
 
 export class SqlCertificateRepository implements CertificateRepository {
   constructor(private readonly db: Kysely<Database>) {}
@@ -156,19 +163,34 @@ export class SqlCertificateRepository implements CertificateRepository {
 
   async revokeIssuedBy(issuerCaIds: string[], reason: RevocationReason, at: Date): Promise<RevokedCertificate[]> {
     if (issuerCaIds.length === 0) return [];
-    const rows = await this.db
-      .updateTable('certificates')
-      .set({ status: 'REVOKED', revoked_at: at.getTime(), revocation_reason: reason })
-      .where('issuer_ca_id', 'in', issuerCaIds)
-      .where((eb) =>
-        eb.or([
-          eb('status', 'in', REVOCABLE),
-          eb.and([eb('status', '=', 'REVOKED'), eb('revocation_reason', '=', 'CertificateHold')]),
-        ]),
-      )
-      .returning(['id', 'serial_number', 'issuer_ca_id', 'ca_id'])
-      .execute();
-    return rows.map((r) => ({ id: r.id, serialNumber: r.serial_number, issuerCaId: r.issuer_ca_id, caId: r.ca_id }));
+    const revoke = async (db: Kysely<Database>) => {
+      // RETURNING gives new values only; the previous statuses are read first under the same lock.
+      const before = await db
+        .selectFrom('certificates')
+        .select(['id', 'status'])
+        .where('issuer_ca_id', 'in', issuerCaIds)
+        .where((eb) => revocable(eb))
+        .execute();
+      if (before.length === 0) return [];
+      const previous = new Map(before.map((r) => [r.id, r.status as CertificateStatus]));
+      const rows = await db
+        .updateTable('certificates')
+        .set({ status: 'REVOKED', revoked_at: at.getTime(), revocation_reason: reason })
+        .where('issuer_ca_id', 'in', issuerCaIds)
+        .where((eb) => revocable(eb))
+        .returning(['id', 'serial_number', 'issuer_ca_id', 'ca_id', 'subject_cn', 'not_after'])
+        .execute();
+      return rows.map((r) => ({
+        id: r.id,
+        serialNumber: r.serial_number,
+        issuerCaId: r.issuer_ca_id,
+        caId: r.ca_id,
+        subjectCommonName: r.subject_cn,
+        notAfter: new Date(r.not_after),
+        previousStatus: previous.get(r.id) ?? 'ACTIVE',
+      }));
+    };
+    return this.db.isTransaction ? revoke(this.db) : this.db.transaction().execute(revoke);
   }
 
   async countByIssuerAndStatus(): Promise<CertificateCount[]> {

@@ -1,0 +1,72 @@
+import type { CertificateAuthority } from '../../domain/ca/ca.ts';
+import type { Certificate } from '../../domain/ca/certificate.ts';
+import { newEvent } from '../../domain/events.ts';
+import type { CloudEvent } from '../../domain/ports/event-bus.ts';
+import type { CaServiceDeps } from './ca-service-deps.ts';
+
+export const CA_EVENT_SOURCE = 'lamassu/ca';
+
+/** The event types this service publishes. */
+export const CaEventType = {
+  caCreate: 'ca.create',
+  caImport: 'ca.import',
+  caStatusUpdate: 'ca.status.update',
+  certificateCreate: 'certificate.create',
+  certificateImport: 'certificate.import',
+  certificateStatusUpdate: 'certificate.status.update',
+  profileCreate: 'profile.create',
+  profileUpdate: 'profile.update',
+  profileDelete: 'profile.delete',
+} as const;
+
+/** What events say about a certificate: enough to act on, never the bytes. */
+export interface CertificateEventData {
+  id: string;
+  serial_number: string;
+  issuer_ca_id: string | null;
+  ca_id: string | null;
+  subject_common_name: string;
+  status: string;
+  previous_status?: string;
+  revocation_reason: string | null;
+  valid_to: string;
+}
+
+export const certificateEventData = (c: Certificate, previousStatus?: string): CertificateEventData => ({
+  id: c.id,
+  serial_number: c.serialNumber,
+  issuer_ca_id: c.issuerCaId,
+  ca_id: c.caId,
+  subject_common_name: c.subjectCommonName,
+  status: c.status,
+  ...(previousStatus === undefined ? {} : { previous_status: previousStatus }),
+  revocation_reason: c.revocationReason,
+  valid_to: c.notAfter.toISOString(),
+});
+
+export const caEventData = (ca: CertificateAuthority, previousStatus?: string) => ({
+  ...certificateEventData(ca.certificate, previousStatus),
+  id: ca.id,
+  parent_id: ca.parentId,
+  level: ca.level,
+  type: ca.type,
+  engine_id: ca.engineId,
+  internal: ca.internal,
+});
+
+export function caEvent<T>(deps: CaServiceDeps, type: string, subject: string | undefined, data: T, actor: string): CloudEvent<T> {
+  return newEvent(type, CA_EVENT_SOURCE, subject, data, actor, deps.clock, deps.random);
+}
+
+/**
+ * Publishes after the commit that the events describe. The change is already durable, so a bus failure is
+ * logged rather than turned into an error for a request that did succeed.
+ */
+export async function publishAfterCommit(deps: CaServiceDeps, events: CloudEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  try {
+    await deps.events.publish(events);
+  } catch (err) {
+    deps.logger.error({ err, types: [...new Set(events.map((e) => e.type))], count: events.length }, 'publishing CA events failed');
+  }
+}

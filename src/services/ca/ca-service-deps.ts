@@ -1,0 +1,39 @@
+import { DEFAULT_ISSUANCE_SETTINGS, type IssuanceSettings } from '../../domain/ca/issuance-profile.ts';
+import type { ServerKeyGenerator } from '../../domain/dms/server-key-generator.ts';
+import type { Clock } from '../../domain/ports/clock.ts';
+import type { EventBus } from '../../domain/ports/event-bus.ts';
+import type { RandomSource } from '../../domain/ports/id-generator.ts';
+import type { KeyEngine } from '../../domain/ports/key-engine.ts';
+import type { Logger } from '../../domain/ports/logger.ts';
+import type { Storage } from '../../domain/ports/storage.ts';
+
+export interface CaSettings {
+  /** VA base URLs (no trailing slash); each issued certificate points at every one of them. */
+  vaBaseUrls: string[];
+  /** Global about-to-expire threshold; a CA may override it. Default 30 days. */
+  aboutToExpireMs: number;
+  /** How long a replica trusts its cached view of a CA before reading it again (cross-replica revocation). */
+  caCacheTtlMs: number;
+  /** What a CA without a profile of its own issues with. */
+  defaultIssuance: IssuanceSettings;
+}
+
+export const DEFAULT_CA_SETTINGS: CaSettings = {
+  vaBaseUrls: ['http://localhost:8080'],
+  aboutToExpireMs: 30 * 86_400_000,
+  caCacheTtlMs: 1000,
+  defaultIssuance: DEFAULT_ISSUANCE_SETTINGS,
+};
+
+/** Everything the CA use-cases need: ports only. */
+export interface CaServiceDeps {
+  storage: Storage;
+  keyEngines: { engines: ReadonlyMap<string, KeyEngine>; defaultId: string };
+  events: EventBus;
+  clock: Clock;
+  random: RandomSource;
+  logger: Logger;
+  settings: CaSettings;
+  /** Makes keys that are handed out once (POST /certificates without an engine); optional. */
+  keyGenerator?: ServerKeyGenerator;
+}

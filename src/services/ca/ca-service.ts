@@ -1,0 +1,70 @@
+import type { CaQuery } from '../../domain/ca/ca-repository.ts';
+import type { CertificateAuthority } from '../../domain/ca/ca.ts';
+import type { CertificateQuery } from '../../domain/ca/certificate-repository.ts';
+import type { Certificate } from '../../domain/ca/certificate.ts';
+import type { IssuanceProfile } from '../../domain/ca/issuance-profile.ts';
+import type { Page } from '../../domain/ca/page.ts';
+import type { CaServiceDeps } from './ca-service-deps.ts';
+import { createCa, type CreateCaInput } from './create-ca.ts';
+import { createProfile, type CreateProfileInput } from './create-profile.ts';
+import { deleteProfile } from './delete-profile.ts';
+import { ensureInternalCa, type InternalCaOptions } from './ensure-internal-ca.ts';
+import { generateCertificate, type GenerateCertificateInput, type GeneratedCertificate } from './generate-certificate.ts';
+import { caChain, getCa, listCas } from './get-ca.ts';
+import { getCertificate, listCertificates } from './get-certificate.ts';
+import { getProfile, listProfiles } from './get-profile.ts';
+import { getStats, type CaStats } from './get-stats.ts';
+import { importCa, type ImportCaInput } from './import-ca.ts';
+import { importCertificate, type ImportCertificateInput } from './import-certificate.ts';
+import { IssuingCaCache } from './issuing-ca-cache.ts';
+import { signCertificate, type SignCertificateInput } from './sign-certificate.ts';
+import { updateCaStatus, type UpdateCaStatusInput } from './update-ca-status.ts';
+import { updateCertificateStatus, type UpdateCertificateStatusInput } from './update-certificate-status.ts';
+import { updateProfile, type UpdateProfileInput } from './update-profile.ts';
+
+/** The CA service's use-cases over one set of ports and one issuing-CA cache. */
+export class CaService {
+  readonly cache: IssuingCaCache;
+
+  constructor(readonly deps: CaServiceDeps) {
+    this.cache = new IssuingCaCache(deps);
+  }
+
+  createCa = (input: CreateCaInput): Promise<CertificateAuthority> => createCa(this.deps, this.cache, input);
+  importCa = (input: ImportCaInput): Promise<CertificateAuthority> => importCa(this.deps, this.cache, input);
+  ensureInternalCa = (options?: InternalCaOptions): Promise<CertificateAuthority> => ensureInternalCa(this.deps, this.cache, options);
+  getCa = (id: string): Promise<CertificateAuthority> => getCa(this.deps, id);
+  listCas = (query: CaQuery): Promise<Page<CertificateAuthority>> => listCas(this.deps, query);
+  caChain = (id: string): Promise<Uint8Array[]> => caChain(this.deps, id);
+  updateCaStatus = (input: UpdateCaStatusInput): Promise<CertificateAuthority> => updateCaStatus(this.deps, this.cache, input);
+
+  signCertificate = (input: SignCertificateInput): Promise<Certificate> => signCertificate(this.deps, this.cache, input);
+  generateCertificate = (input: GenerateCertificateInput): Promise<GeneratedCertificate> => generateCertificate(this.deps, this.cache, input);
+  importCertificate = (input: ImportCertificateInput): Promise<Certificate> => importCertificate(this.deps, input);
+  getCertificate = (serial: string, issuerCaId?: string): Promise<Certificate> => getCertificate(this.deps, serial, issuerCaId);
+  listCertificates = (query: CertificateQuery): Promise<Page<Certificate>> => listCertificates(this.deps, query);
+
+  /** A CA's own certificate changes status through its CA, so that revocation cascades and caches drop it. */
+  async updateCertificateStatus(input: UpdateCertificateStatusInput): Promise<Certificate> {
+    const cert = await getCertificate(this.deps, input.serialNumber, input.issuerCaId);
+    if (cert.caId !== null) {
+      return (await this.updateCaStatus({ id: cert.caId, request: input.request, actor: input.actor })).certificate;
+    }
+    return updateCertificateStatus(this.deps, { ...input, serialNumber: cert.serialNumber, issuerCaId: cert.issuerCaId ?? undefined });
+  }
+
+  createProfile = (input: CreateProfileInput): Promise<IssuanceProfile> => createProfile(this.deps, input);
+  async updateProfile(input: UpdateProfileInput): Promise<IssuanceProfile> {
+    const profile = await updateProfile(this.deps, input);
+    this.cache.forgetProfile(profile.id);
+    return profile;
+  }
+  async deleteProfile(input: { id: string; actor: string }): Promise<void> {
+    await deleteProfile(this.deps, input);
+    this.cache.forgetProfile(input.id);
+  }
+  getProfile = (id: string): Promise<IssuanceProfile> => getProfile(this.deps, id);
+  listProfiles = (): Promise<IssuanceProfile[]> => listProfiles(this.deps);
+
+  getStats = (): Promise<CaStats> => getStats(this.deps);
+}

@@ -1,0 +1,175 @@
+import type { CaRecord, CertificateAuthority } from '../../domain/ca/ca.ts';
+import { statusAt } from '../../domain/ca/certificate-status.ts';
+import type { Certificate } from '../../domain/ca/certificate.ts';
+import { validityEnd, wholeSeconds, type Validity } from '../../domain/ca/duration.ts';
+import type { Subject } from '../../domain/ca/subject.ts';
+import { conflict, invalid } from '../../domain/errors.ts';
+import type { KeyInfo, KeySpec } from '../../domain/ports/key-engine.ts';
+import { assembleCertificate, createCertificateTemplate } from '../../x509/certificate-template.ts';
+import { buildName } from '../../x509/name.ts';
+import { parsePublicKey, subjectKeyIdentifier } from '../../x509/public-key.ts';
+import type { X509Signer } from '../../x509/signer.ts';
+import { caEvent, caEventData, CaEventType, publishAfterCommit } from './ca-events.ts';
+import type { CaServiceDeps } from './ca-service-deps.ts';
+import { caUrls } from './ca-urls.ts';
+import { engineSigner, resolveEngine } from './engine-signer.ts';
+import { issuingCa } from './issue-certificate.ts';
+import type { IssuingCaCache } from './issuing-ca-cache.ts';
+import { newSerialNumber } from './serial-number.ts';
+
+export interface CreateCaInput {
+  id?: string;
+  /** Absent for a root (self-signed). */
+  parentId?: string;
+  subject: Subject;
+  keySpec: KeySpec;
+  validity: Validity;
+  engineId?: string;
+  /** Default issuance profile for what this CA signs; must exist. */
+  profileId?: string;
+  /** Overrides the global about-to-expire threshold for this CA's certificates. */
+  aboutToExpireMs?: number;
+  metadata?: Record<string, unknown>;
+  /** Lamassu's own CAs (LAMASSU-DMS-MANAGER). */
+  internal?: boolean;
+  actor: string;
+}
+
+/** CA certificates: critical CA:TRUE, keyCertSign + cRLSign, and digitalSignature for OCSP/CRL signing. */
+const CA_KEY_USAGE = ['digitalSignature', 'keyCertSign', 'cRLSign'] as const;
+const CA_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/**
+ * Creates a root or a subordinate CA at any depth: a new key in an engine, its certificate self-signed or
+ * signed by the parent (never outliving it), both rows committed together, then `ca.create`.
+ * If anything fails after the key was created, the key is deleted again.
+ */
+export async function createCa(deps: CaServiceDeps, cache: IssuingCaCache, input: CreateCaInput): Promise<CertificateAuthority> {
+  const id = input.id ?? deps.random.uuid();
+  if (!CA_ID.test(id)) throw invalid('CA_ID_INVALID', 'CA id must be 1-128 characters of A-Z a-z 0-9 . _ - (not starting with . _ -)');
+  if (!input.subject.common_name) throw invalid('SUBJECT_INVALID', 'subject.common_name is required');
+  const subjectName = buildName(input.subject);
+  const engine = resolveEngine(deps, input.engineId);
+  if (await deps.storage.cas.get(id)) throw conflict('CA_EXISTS', `a CA with id "${id}" already exists`, { id });
+  if (input.profileId !== undefined) await cache.profile(input.profileId);
+  const parent = input.parentId === undefined ? undefined : await issuingCa(cache, input.parentId, true);
+
+  const now = deps.clock.now();
+  const notBefore = wholeSeconds(now);
+  let notAfter = validityEnd(input.validity, notBefore);
+  if (parent && notAfter > parent.ca.certificate.notAfter) notAfter = parent.ca.certificate.notAfter;
+
+  const key = await engine.createKey({ spec: input.keySpec, label: `ca-${id}` });
+  try {
+    const ownSigner = engineSigner(engine, key.id, key.type, key.bits);
+    const cert = await buildCaCertificate(deps, {
+      id,
+      key,
+      subjectName,
+      subject: input.subject,
+      notBefore,
+      notAfter,
+      issuer: parent
+        ? { id: parent.ca.id, name: parent.subjectName, keyId: parent.subjectKeyId, signer: parent.signer!, subject: parent.ca.certificate.details.subject }
+        : undefined,
+      ownSigner,
+      aboutToExpireMs: input.aboutToExpireMs ?? deps.settings.aboutToExpireMs,
+      engineId: engine.id,
+    });
+    const record: CaRecord = {
+      id,
+      certificateId: cert.id,
+      parentId: parent?.ca.id ?? null,
+      level: parent ? parent.ca.level + 1 : 0,
+      type: 'MANAGED',
+      engineId: engine.id,
+      keyId: key.id,
+      internal: input.internal ?? false,
+      profileId: input.profileId ?? null,
+      aboutToExpireMs: input.aboutToExpireMs ?? null,
+      metadata: input.metadata ?? {},
+      createdAt: now,
+    };
+    await deps.storage.transaction(async (tx) => {
+      await tx.certificates.insert(cert);
+      await tx.cas.insert(record);
+    });
+    const ca: CertificateAuthority = { ...record, certificate: cert };
+    await publishAfterCommit(deps, [caEvent(deps, CaEventType.caCreate, id, caEventData(ca), input.actor)]);
+    return ca;
+  } catch (err) {
+    await engine.deleteKey(key.id).catch((e: unknown) => deps.logger.warn({ err: e, engineId: engine.id, keyId: key.id }, 'could not delete the key of a CA that was not created'));
+    throw err;
+  }
+}
+
+interface CaCertificateInput {
+  id: string;
+  key: KeyInfo;
+  subjectName: Uint8Array;
+  subject: Subject;
+  notBefore: Date;
+  notAfter: Date;
+  /** The parent; absent for a self-signed root. */
+  issuer?: { id: string; name: Uint8Array; keyId: Uint8Array; signer: X509Signer; subject: Subject };
+  ownSigner: X509Signer;
+  aboutToExpireMs: number;
+  engineId: string;
+}
+
+async function buildCaCertificate(deps: CaServiceDeps, i: CaCertificateInput): Promise<Certificate> {
+  const publicKey = parsePublicKey(i.key.publicKeySpki);
+  const ski = subjectKeyIdentifier(publicKey);
+  const signer = i.issuer?.signer ?? i.ownSigner;
+  // A root has nowhere to point relying parties; a subordinate points at its parent's CRL and OCSP.
+  const urls = i.issuer ? caUrls(deps.settings.vaBaseUrls, i.issuer.id) : undefined;
+  const template = createCertificateTemplate({
+    issuerName: i.issuer?.name ?? i.subjectName,
+    issuerKeyIdentifier: i.issuer?.keyId ?? ski,
+    signatureAlgorithm: signer.algorithm,
+    basicConstraints: { ca: true },
+    keyUsage: CA_KEY_USAGE,
+    ...(urls ? { crlDistributionPoints: urls.crlDistributionPoints, ocspUrls: urls.ocspUrls, caIssuersUrls: urls.caIssuersUrls } : {}),
+  });
+  const serial = newSerialNumber(deps.random);
+  const tbs = template.tbs({
+    serialNumber: serial.bytes,
+    notBefore: i.notBefore,
+    notAfter: i.notAfter,
+    subjectName: i.subjectName,
+    spki: i.key.publicKeySpki,
+    subjectKeyIdentifier: ski,
+  });
+  const der = assembleCertificate(tbs, signer.algorithm, await signer.sign(tbs));
+  const now = deps.clock.now();
+  const aboutToExpireAt = new Date(i.notAfter.getTime() - i.aboutToExpireMs);
+  return {
+    id: deps.random.uuid(),
+    serialNumber: serial.hex,
+    issuerCaId: i.issuer?.id ?? i.id,
+    caId: i.id,
+    status: statusAt(now, i.notAfter, aboutToExpireAt),
+    notBefore: i.notBefore,
+    notAfter: i.notAfter,
+    aboutToExpireAt,
+    revokedAt: null,
+    revocationReason: null,
+    subjectCommonName: i.subject.common_name ?? '',
+    subjectKeyId: Buffer.from(ski).toString('hex'),
+    authorityKeyId: Buffer.from(i.issuer?.keyId ?? ski).toString('hex'),
+    keyType: i.key.type,
+    keyBits: i.key.bits,
+    isCa: true,
+    type: 'MANAGED',
+    engineId: i.engineId,
+    createdAt: now,
+    der,
+    details: {
+      subject: i.subject,
+      issuer: i.issuer?.subject ?? i.subject,
+      keyUsage: ['DigitalSignature', 'CertSign', 'CRLSign'],
+      extendedKeyUsage: [],
+      metadata: {},
+    },
+  };
+}

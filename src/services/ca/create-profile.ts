@@ -1,0 +1,27 @@
+import { checkIssuanceSettings, type IssuanceProfile, type IssuanceSettings } from '../../domain/ca/issuance-profile.ts';
+import { caEvent, CaEventType, publishAfterCommit } from './ca-events.ts';
+import type { CaServiceDeps } from './ca-service-deps.ts';
+
+export interface CreateProfileInput {
+  id?: string;
+  name: string;
+  description?: string;
+  settings: IssuanceSettings;
+  actor: string;
+}
+
+export async function createProfile(deps: CaServiceDeps, input: CreateProfileInput): Promise<IssuanceProfile> {
+  checkIssuanceSettings(input.settings);
+  const now = deps.clock.now();
+  const profile: IssuanceProfile = {
+    ...input.settings,
+    id: input.id ?? deps.random.uuid(),
+    name: input.name,
+    description: input.description ?? '',
+    createdAt: now,
+    updatedAt: now,
+  };
+  await deps.storage.issuanceProfiles.insert(profile);
+  await publishAfterCommit(deps, [caEvent(deps, CaEventType.profileCreate, profile.id, { id: profile.id, name: profile.name }, input.actor)]);
+  return profile;
+}

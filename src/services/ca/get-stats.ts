@@ -1,0 +1,31 @@
+import type { CertificateStatus } from '../../domain/ca/certificate-status.ts';
+import type { CaServiceDeps } from './ca-service-deps.ts';
+
+export interface CaStats {
+  cas: { total: number; engine_distribution: Record<string, number>; status_distribution: Partial<Record<CertificateStatus, number>> };
+  certificates: { total: number; ca_distribution: Record<string, number>; status_distribution: Partial<Record<CertificateStatus, number>> };
+}
+
+const add = <K extends string>(m: Partial<Record<K, number>>, k: K, n: number) => {
+  m[k] = (m[k] ?? 0) + n;
+};
+
+/** Lamassu's stats shape: counts per engine and status for CAs, per issuing CA and status for certificates. */
+export async function getStats(deps: Pick<CaServiceDeps, 'storage'>): Promise<CaStats> {
+  const [caCounts, certCounts] = await Promise.all([deps.storage.cas.countByEngineAndStatus(), deps.storage.certificates.countByIssuerAndStatus()]);
+  const stats: CaStats = {
+    cas: { total: 0, engine_distribution: {}, status_distribution: {} },
+    certificates: { total: 0, ca_distribution: {}, status_distribution: {} },
+  };
+  for (const c of caCounts) {
+    stats.cas.total += c.count;
+    add(stats.cas.engine_distribution, c.engineId ?? 'none', c.count);
+    add(stats.cas.status_distribution, c.status, c.count);
+  }
+  for (const c of certCounts) {
+    stats.certificates.total += c.count;
+    add(stats.certificates.ca_distribution, c.issuerCaId ?? 'external', c.count);
+    add(stats.certificates.status_distribution, c.status, c.count);
+  }
+  return stats;
+}

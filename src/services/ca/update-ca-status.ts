@@ -1,0 +1,60 @@
+import type { CertificateAuthority } from '../../domain/ca/ca.ts';
+import type { StatusRequest } from '../../domain/ca/certificate-status.ts';
+import type { Storage } from '../../domain/ports/storage.ts';
+import type { CloudEvent } from '../../domain/ports/event-bus.ts';
+import { caEvent, caEventData, CaEventType, publishAfterCommit } from './ca-events.ts';
+import type { CaServiceDeps } from './ca-service-deps.ts';
+import { getCa } from './get-ca.ts';
+import type { IssuingCaCache } from './issuing-ca-cache.ts';
+import { applyStatusRequest } from './update-certificate-status.ts';
+
+export interface UpdateCaStatusInput {
+  id: string;
+  request: StatusRequest;
+  actor: string;
+}
+
+/**
+ * Changes a CA's status. A final revocation cascades in the same transaction: every CA below it and every
+ * certificate any of them issued is revoked with CessationOfOperation, so no reader ever sees half of it.
+ * CertificateHold does not cascade: the CA cannot sign while held, and lifting the hold restores it whole.
+ * One event per changed row (ca.status.update for CAs, certificate.status.update for the rest), after commit.
+ */
+export async function updateCaStatus(deps: CaServiceDeps, cache: IssuingCaCache, input: UpdateCaStatusInput): Promise<CertificateAuthority> {
+  const ca = await getCa(deps, input.id);
+  const cascade = input.request.status === 'REVOKED' && input.request.reason !== 'CertificateHold';
+  const { updated, events, touched } = await deps.storage.transaction(async (tx) => {
+    const txDeps = { ...deps, storage: tx as Storage };
+    const certificate = await applyStatusRequest(txDeps, ca.certificate, input.request, 'CA');
+    const updated: CertificateAuthority = { ...ca, certificate };
+    const events: CloudEvent[] = [caEvent(deps, CaEventType.caStatusUpdate, ca.id, caEventData(updated, ca.certificate.status), input.actor)];
+    const touched = [ca.id];
+    if (cascade) {
+      const subtree = await tx.cas.subtreeIds(ca.id);
+      touched.push(...subtree);
+      const revoked = await tx.certificates.revokeIssuedBy(subtree, 'CessationOfOperation', certificate.revokedAt!);
+      for (const r of revoked) {
+        const data = {
+          id: r.caId ?? r.id,
+          serial_number: r.serialNumber,
+          issuer_ca_id: r.issuerCaId,
+          ca_id: r.caId,
+          subject_common_name: r.subjectCommonName,
+          status: 'REVOKED',
+          previous_status: r.previousStatus,
+          revocation_reason: 'CessationOfOperation',
+          valid_to: r.notAfter.toISOString(),
+        };
+        events.push(
+          r.caId
+            ? caEvent(deps, CaEventType.caStatusUpdate, r.caId, data, input.actor)
+            : caEvent(deps, CaEventType.certificateStatusUpdate, r.id, data, input.actor),
+        );
+      }
+    }
+    return { updated, events, touched };
+  });
+  cache.invalidate(touched);
+  await publishAfterCommit(deps, events);
+  return updated;
+}

@@ -1,0 +1,46 @@
+import { checkTransition, statusAt, type StatusRequest } from '../../domain/ca/certificate-status.ts';
+import type { Certificate } from '../../domain/ca/certificate.ts';
+import { conflict } from '../../domain/errors.ts';
+import { caEvent, CaEventType, certificateEventData, publishAfterCommit } from './ca-events.ts';
+import type { CaServiceDeps } from './ca-service-deps.ts';
+import { getCertificate } from './get-certificate.ts';
+
+export interface UpdateCertificateStatusInput {
+  serialNumber: string;
+  issuerCaId?: string;
+  request: StatusRequest;
+  actor: string;
+}
+
+/**
+ * Revokes, holds, or lifts a hold (see checkTransition). Lifting a hold gives the status time gives now:
+ * ACTIVE, ABOUT_TO_EXPIRE, or EXPIRED if the certificate ran out while on hold. The update is a
+ * compare-and-set on the status read, so two racing changes cannot both apply.
+ */
+export async function updateCertificateStatus(deps: CaServiceDeps, input: UpdateCertificateStatusInput): Promise<Certificate> {
+  const cert = await getCertificate(deps, input.serialNumber, input.issuerCaId);
+  const changed = await applyStatusRequest(deps, cert, input.request, 'CERTIFICATE');
+  await publishAfterCommit(deps, [
+    caEvent(deps, CaEventType.certificateStatusUpdate, changed.id, certificateEventData(changed, cert.status), input.actor),
+  ]);
+  return changed;
+}
+
+/** Checks and stores one status change of one certificate row; shared with CA status changes. */
+export async function applyStatusRequest(
+  deps: CaServiceDeps,
+  cert: Certificate,
+  request: StatusRequest,
+  subject: 'CERTIFICATE' | 'CA',
+): Promise<Certificate> {
+  checkTransition(subject, { status: cert.status, revocationReason: cert.revocationReason ?? undefined }, request);
+  const now = deps.clock.now();
+  const change =
+    request.status === 'REVOKED'
+      ? { status: 'REVOKED' as const, revokedAt: now, revocationReason: request.reason }
+      : { status: statusAt(now, cert.notAfter, cert.aboutToExpireAt), revokedAt: null, revocationReason: null };
+  if (!(await deps.storage.certificates.updateStatus(cert.id, cert.status, change))) {
+    throw conflict(`${subject}_STATUS_CHANGED`, 'the status changed meanwhile; read it again and retry', { id: cert.id });
+  }
+  return { ...cert, ...change };
+}

@@ -1,0 +1,29 @@
+import { checkIssuanceSettings, type IssuanceProfile, type IssuanceSettings } from '../../domain/ca/issuance-profile.ts';
+import { caEvent, CaEventType, publishAfterCommit } from './ca-events.ts';
+import type { CaServiceDeps } from './ca-service-deps.ts';
+import { getProfile } from './get-profile.ts';
+
+export interface UpdateProfileInput {
+  id: string;
+  name: string;
+  description?: string;
+  settings: IssuanceSettings;
+  actor: string;
+}
+
+/** Replaces a profile's settings; certificates already issued keep what they got. */
+export async function updateProfile(deps: CaServiceDeps, input: UpdateProfileInput): Promise<IssuanceProfile> {
+  checkIssuanceSettings(input.settings);
+  const current = await getProfile(deps, input.id);
+  const profile: IssuanceProfile = {
+    ...input.settings,
+    id: current.id,
+    name: input.name,
+    description: input.description ?? current.description,
+    createdAt: current.createdAt,
+    updatedAt: deps.clock.now(),
+  };
+  if (!(await deps.storage.issuanceProfiles.update(profile))) await getProfile(deps, input.id);
+  await publishAfterCommit(deps, [caEvent(deps, CaEventType.profileUpdate, profile.id, { id: profile.id, name: profile.name }, input.actor)]);
+  return profile;
+}
