@@ -12,8 +12,6 @@ export interface IssueFromCsrRequest {
   csrDer: Uint8Array;
   /** Issuance profile id; undefined uses the CA's own. */
   profileId?: string;
-  /** The caller has already checked the CSR signature (or the DMS turned the check off). */
-  skipCsrSignatureCheck?: boolean;
   metadata?: Record<string, unknown>;
   actor: string;
 }

@@ -1,0 +1,289 @@
+/**
+ * The device manager's use-cases: pre-registration, lookups, stats, decommissioning, binding enrolled
+ * certificates to slots, and following certificate status events so that device statuses change at once
+ * (no periodic scan over all devices).
+ */
+import type { Certificate } from '../../domain/ca/certificate.ts';
+import type { CertificateStatus } from '../../domain/ca/certificate-status.ts';
+import type { Page } from '../../domain/ca/page.ts';
+import type { DeviceQuery } from '../../domain/devices/device-repository.ts';
+import {
+  checkDeviceId,
+  checkSlotName,
+  DEVICE_STATUSES,
+  deviceStatusOf,
+  type Device,
+  type DeviceEvent,
+  type DeviceEventType,
+  type DeviceRecord,
+  type DeviceStatus,
+  type SlotCertificate,
+} from '../../domain/devices/device.ts';
+import type { CertificateAuthorityGateway } from '../../domain/dms/certificate-authority-gateway.ts';
+import { conflict, invalid, isDomainError, notFound } from '../../domain/errors.ts';
+import { newEvent } from '../../domain/events.ts';
+import type { Clock } from '../../domain/ports/clock.ts';
+import type { CloudEvent, EventBus } from '../../domain/ports/event-bus.ts';
+import type { RandomSource } from '../../domain/ports/id-generator.ts';
+import type { Logger } from '../../domain/ports/logger.ts';
+import type { Repositories, Storage } from '../../domain/ports/storage.ts';
+
+export const DEVICE_EVENT_SOURCE = 'lamassu/devices';
+
+export const DeviceCloudEvent = {
+  create: 'device.create',
+  statusUpdate: 'device.status.update',
+  identityUpdate: 'device.identity.update',
+  decommission: 'device.decommission',
+} as const;
+
+export interface DeviceServiceDeps {
+  storage: Storage;
+  events: EventBus;
+  clock: Clock;
+  random: RandomSource;
+  logger: Logger;
+  ca: CertificateAuthorityGateway;
+}
+
+export interface CreateDeviceInput {
+  id: string;
+  alias?: string;
+  tags?: string[];
+  metadata?: Record<string, unknown>;
+  dmsId?: string | null;
+}
+
+export interface DeviceStats {
+  total: number;
+  statusDistribution: Record<DeviceStatus, number>;
+}
+
+export interface BindCertificateInput {
+  deviceId: string;
+  slot: string;
+  certificate: Certificate;
+  /** PROVISIONED (first identity), RE-PROVISIONED (identity replaced by a new enrollment), RENEWED (re-enrollment). */
+  kind: 'PROVISIONED' | 'RE-PROVISIONED' | 'RENEWED';
+  actor: string;
+  /** JITP: create the device with this record first when it does not exist. */
+  createIfMissing?: Omit<CreateDeviceInput, 'id'>;
+}
+
+export interface BindCertificateResult {
+  device: Device;
+  /** The slot's previous active certificate, now archived. */
+  superseded: SlotCertificate | undefined;
+}
+
+
+export class DeviceService {
+  constructor(private readonly deps: DeviceServiceDeps) {}
+
+  async create(input: CreateDeviceInput, actor: string): Promise<Device> {
+    checkDeviceId(input.id);
+    for (const tag of input.tags ?? []) if (typeof tag !== 'string' || tag === '') throw invalid('DEVICE_TAG_INVALID', 'tags must be non-empty strings');
+    const events: CloudEvent[] = [];
+    await this.deps.storage.transaction(async (tx) => {
+      const record = this.newRecord(input);
+      await tx.devices.insert(record);
+      await this.timeline(tx, record.id, 'CREATED', `created${record.dmsId ? ` for DMS ${record.dmsId}` : ''}`, actor);
+      events.push(this.event(DeviceCloudEvent.create, record.id, deviceData({ ...record, slots: [] }), actor));
+    });
+    await this.publish(events);
+    return this.get(input.id);
+  }
+
+  async get(id: string): Promise<Device> {
+    const device = await this.deps.storage.devices.get(id);
+    if (!device) throw notFound('DEVICE_NOT_FOUND', `no device with id "${id}"`, { id });
+    return device;
+  }
+
+  /** Undefined instead of DEVICE_NOT_FOUND, for enrollment decisions. */
+  find(id: string): Promise<Device | undefined> {
+    return this.deps.storage.devices.get(id);
+  }
+
+  list(query: DeviceQuery): Promise<Page<Device>> {
+    return this.deps.storage.devices.list(query);
+  }
+
+  async stats(filter: { dmsId?: string } = {}): Promise<DeviceStats> {
+    const statusDistribution = Object.fromEntries(DEVICE_STATUSES.map((s) => [s, 0])) as Record<DeviceStatus, number>;
+    let total = 0;
+    for (const { status, count } of await this.deps.storage.devices.countByStatus(filter)) {
+      statusDistribution[status] = count;
+      total += count;
+    }
+    return { total, statusDistribution };
+  }
+
+  async timelineOf(id: string): Promise<DeviceEvent[]> {
+    await this.get(id);
+    return this.deps.storage.devices.listEvents(id);
+  }
+
+  /**
+   * DECOMMISSIONED is terminal: every slot's active certificate is revoked (CessationOfOperation) first,
+   * then the device is marked. Certificates already revoked or expired are left as they are.
+   */
+  async decommission(id: string, actor: string): Promise<Device> {
+    const device = await this.get(id);
+    if (device.status === 'DECOMMISSIONED') throw conflict('DEVICE_DECOMMISSIONED', `device "${id}" is already decommissioned`, { id });
+    for (const slot of device.slots) {
+      if (slot.active.status === 'REVOKED' || slot.active.status === 'EXPIRED') continue;
+      await this.revokeQuietly(slot.active, 'CessationOfOperation', actor);
+    }
+    const events: CloudEvent[] = [];
+    await this.deps.storage.transaction(async (tx) => {
+      const current = await tx.devices.get(id);
+      if (!current || current.status === 'DECOMMISSIONED') return;
+      if (!(await tx.devices.updateStatus(id, current.status, 'DECOMMISSIONED', this.deps.clock.now()))) {
+        throw conflict('DEVICE_CHANGED', `device "${id}" changed meanwhile; try again`, { id });
+      }
+      await this.timeline(tx, id, 'DECOMMISSIONED', 'decommissioned; slot certificates revoked', actor);
+      events.push(this.event(DeviceCloudEvent.decommission, id, { id, previous_status: current.status }, actor));
+      events.push(this.event(DeviceCloudEvent.statusUpdate, id, { id, previous_status: current.status, status: 'DECOMMISSIONED' }, actor));
+    });
+    await this.publish(events);
+    return this.get(id);
+  }
+
+  /** Makes `certificate` the slot's active one (archiving the previous) and recomputes the device status. */
+  async bindCertificate(input: BindCertificateInput): Promise<BindCertificateResult> {
+    checkSlotName(input.slot);
+    const events: CloudEvent[] = [];
+    const superseded = await this.deps.storage.transaction(async (tx) => {
+      let device = await tx.devices.get(input.deviceId);
+      if (!device) {
+        if (!input.createIfMissing) throw notFound('DEVICE_NOT_FOUND', `no device with id "${input.deviceId}"`, { id: input.deviceId });
+        const record = this.newRecord({ ...input.createIfMissing, id: input.deviceId });
+        await tx.devices.insert(record);
+        await this.timeline(tx, record.id, 'CREATED', `created by JITP enrollment through DMS ${record.dmsId}`, input.actor);
+        events.push(this.event(DeviceCloudEvent.create, record.id, deviceData({ ...record, slots: [] }), input.actor));
+        device = { ...record, slots: [] };
+      }
+      if (device.status === 'DECOMMISSIONED') {
+        throw conflict('DEVICE_DECOMMISSIONED', `device "${device.id}" is decommissioned`, { id: device.id });
+      }
+      const slot = device.slots.find((s) => s.name === input.slot);
+      const c = input.certificate;
+      const now = this.deps.clock.now();
+      await tx.devices.bindCertificate({
+        deviceId: device.id,
+        slot: input.slot,
+        version: slot ? Math.max(slot.active.version, ...slot.archive.map((a) => a.version)) + 1 : 1,
+        serialNumber: c.serialNumber,
+        issuerCaId: c.issuerCaId ?? '',
+        status: c.status,
+        notBefore: c.notBefore,
+        notAfter: c.notAfter,
+        boundAt: now,
+        supersededAt: null,
+      });
+      await this.timeline(tx, device.id, input.kind, `slot ${input.slot}: certificate ${c.serialNumber} from CA ${c.issuerCaId}`, input.actor);
+      events.push(
+        this.event(DeviceCloudEvent.identityUpdate, device.id, { id: device.id, slot: input.slot, serial_number: c.serialNumber, issuer_ca_id: c.issuerCaId, kind: input.kind }, input.actor),
+      );
+      events.push(...(await this.refreshStatus(tx, device.id, input.actor)));
+      return slot?.active;
+    });
+    await this.publish(events);
+    return { device: await this.get(input.deviceId), superseded };
+  }
+
+  /**
+   * Handler of `certificate.status.update`: updates the slots holding the certificate and the status of
+   * their devices. The status is read back from the CA service, so late or repeated events do no harm.
+   */
+  async onCertificateStatusEvent(event: CloudEvent): Promise<void> {
+    const data = event.data as { serial_number?: unknown; issuer_ca_id?: unknown; status?: unknown } | undefined;
+    if (typeof data?.serial_number !== 'string') return;
+    const issuer = typeof data.issuer_ca_id === 'string' ? data.issuer_ca_id : undefined;
+    const slots = await this.deps.storage.devices.findSlotCertificates(data.serial_number, issuer);
+    if (slots.length === 0) return;
+    const cert = await this.deps.ca.getCertificate(data.serial_number, issuer);
+    const status = cert?.status ?? (data.status as CertificateStatus);
+    const events: CloudEvent[] = [];
+    await this.deps.storage.transaction(async (tx) => {
+      for (const s of slots) {
+        if (s.status === status) continue;
+        await tx.devices.updateSlotCertificateStatus(s.deviceId, s.slot, s.version, status);
+        if (s.supersededAt === null) events.push(...(await this.refreshStatus(tx, s.deviceId, event.actor ?? 'system')));
+      }
+    });
+    await this.publish(events);
+  }
+
+  /** Subscribes the status follower to the bus; returns the unsubscribe function. */
+  followCertificateStatus(): Promise<() => Promise<void>> {
+    return this.deps.events.subscribe('certificate.status.update', 'devices', (e) => this.onCertificateStatusEvent(e));
+  }
+
+  private async refreshStatus(tx: Repositories, deviceId: string, actor: string): Promise<CloudEvent[]> {
+    const device = await tx.devices.get(deviceId);
+    if (!device) return [];
+    const next = deviceStatusOf(
+      device.status,
+      device.slots.map((s) => s.active.status),
+    );
+    if (next === device.status) return [];
+    if (!(await tx.devices.updateStatus(deviceId, device.status, next, this.deps.clock.now()))) {
+      throw conflict('DEVICE_CHANGED', `device "${deviceId}" changed meanwhile; try again`, { id: deviceId });
+    }
+    await this.timeline(tx, deviceId, 'STATUS-UPDATED', `${device.status} -> ${next}`, actor);
+    return [this.event(DeviceCloudEvent.statusUpdate, deviceId, { id: deviceId, previous_status: device.status, status: next }, actor)];
+  }
+
+  private async revokeQuietly(cert: SlotCertificate, reason: 'CessationOfOperation', actor: string): Promise<void> {
+    try {
+      await this.deps.ca.revoke({ serialNumber: cert.serialNumber, issuerCaId: cert.issuerCaId, reason, actor });
+    } catch (err) {
+      // Revoked or expired meanwhile: the goal (no usable certificate) holds.
+      if (isDomainError(err) && err.kind === 'conflict') return;
+      throw err;
+    }
+  }
+
+  private newRecord(input: CreateDeviceInput): DeviceRecord {
+    const now = this.deps.clock.now();
+    return {
+      id: input.id,
+      alias: input.alias ?? '',
+      tags: input.tags ?? [],
+      metadata: input.metadata ?? {},
+      dmsId: input.dmsId ?? null,
+      status: 'PENDING_PROVISIONING',
+      createdAt: now,
+      updatedAt: now,
+    };
+  }
+
+  private timeline(tx: Repositories, deviceId: string, type: DeviceEventType, description: string, actor: string): Promise<void> {
+    return tx.devices.addEvent({ id: this.deps.random.uuid(), deviceId, at: this.deps.clock.now(), type, description, actor });
+  }
+
+  private event<T>(type: string, subject: string, data: T, actor: string): CloudEvent<T> {
+    return newEvent(type, DEVICE_EVENT_SOURCE, subject, data, actor, this.deps.clock, this.deps.random);
+  }
+
+  /** After the commit; the change is durable, so a bus failure is logged, not returned to the caller. */
+  private async publish(events: CloudEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    try {
+      await this.deps.events.publish(events);
+    } catch (err) {
+      this.deps.logger.error({ err, types: events.map((e) => e.type) }, 'publishing device events failed');
+    }
+  }
+}
+
+/** What device events carry. */
+export const deviceData = (d: Device) => ({
+  id: d.id,
+  alias: d.alias,
+  tags: d.tags,
+  dms_id: d.dmsId,
+  status: d.status,
+});

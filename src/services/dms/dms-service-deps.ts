@@ -1,0 +1,51 @@
+import type { CertificateAuthorityGateway } from '../../domain/dms/certificate-authority-gateway.ts';
+import type { CertificateInspector } from '../../domain/dms/certificate-inspector.ts';
+import type { EnrollmentWebhook } from '../../domain/dms/enrollment-webhook.ts';
+import type { PasswordHasher } from '../../domain/dms/password-hasher.ts';
+import type { ServerKeyGenerator } from '../../domain/dms/server-key-generator.ts';
+import { newEvent } from '../../domain/events.ts';
+import type { Clock } from '../../domain/ports/clock.ts';
+import type { CloudEvent, EventBus } from '../../domain/ports/event-bus.ts';
+import type { RandomSource } from '../../domain/ports/id-generator.ts';
+import type { Logger } from '../../domain/ports/logger.ts';
+import type { Storage } from '../../domain/ports/storage.ts';
+
+/** Everything the DMS manager's use-cases need: ports only. */
+export interface DmsServiceDeps {
+  storage: Storage;
+  events: EventBus;
+  clock: Clock;
+  random: RandomSource;
+  logger: Logger;
+  ca: CertificateAuthorityGateway;
+  passwords: PasswordHasher;
+  webhook: EnrollmentWebhook;
+  inspector: CertificateInspector;
+  keyGenerator: ServerKeyGenerator;
+}
+
+export const DMS_EVENT_SOURCE = 'lamassu/dms';
+
+export const DmsCloudEvent = {
+  create: 'dms.create',
+  update: 'dms.update',
+  metadataUpdate: 'dms.metadata.update',
+  delete: 'dms.delete',
+  certificateIssue: 'dms.certificate.issue',
+  certificateRevoke: 'dms.certificate.revoke',
+  enroll: 'dms.enroll',
+  reenroll: 'dms.reenroll',
+} as const;
+
+export const dmsEvent = <T>(deps: DmsServiceDeps, type: string, subject: string, data: T, actor: string): CloudEvent<T> =>
+  newEvent(type, DMS_EVENT_SOURCE, subject, data, actor, deps.clock, deps.random);
+
+/** After the commit; the change is durable, so a bus failure is logged, not returned to the caller. */
+export async function publishDmsEvents(deps: DmsServiceDeps, events: CloudEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  try {
+    await deps.events.publish(events);
+  } catch (err) {
+    deps.logger.error({ err, types: events.map((e) => e.type) }, 'publishing DMS events failed');
+  }
+}
