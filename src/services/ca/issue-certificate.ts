@@ -11,9 +11,9 @@ import { buildName } from '../../x509/name.ts';
 import { subjectKeyIdentifier, type PublicKeyInfo } from '../../x509/public-key.ts';
 import { caEvent, CaEventType, certificateEventData, publishAfterCommit } from './ca-events.ts';
 import type { CaServiceDeps } from './ca-service-deps.ts';
-import type { IssuingCa, IssuingCaCache } from './issuing-ca-cache.ts';
+import { withCaUsage, type IssuingCa, type IssuingCaCache } from './issuing-ca-cache.ts';
 import { newSerialNumber } from './serial-number.ts';
-import { fromX509Eku, fromX509KeyUsage } from './usage-names.ts';
+import { fromX509Eku, fromX509KeyUsage, toX509KeyUsage } from './usage-names.ts';
 
 /** Where the issuance settings come from: a stored profile (cached by id and version) or inline ones. */
 export type ProfileChoice = { profileId: string } | { inline: IssuanceSettings } | { caDefault: true };
@@ -87,7 +87,8 @@ export async function issueCertificate(deps: CaServiceDeps, cache: IssuingCaCach
     subject = { ...settings.subject, common_name: settings.subject.common_name || req.subject.common_name };
     subjectName = buildName(subject);
   }
-  const keyUsage = settings.honorKeyUsage && req.requestedKeyUsage?.length ? req.requestedKeyUsage : undefined;
+  const keyUsage =
+    settings.honorKeyUsage && req.requestedKeyUsage?.length ? withCaUsage(req.requestedKeyUsage, settings.signAsCa) : undefined;
   const eku = settings.honorExtendedKeyUsages && req.requestedExtendedKeyUsage?.length ? req.requestedExtendedKeyUsage : undefined;
   const ski = subjectKeyIdentifier(req.publicKey);
   const caConstraint = settings.signAsCa;
@@ -131,7 +132,7 @@ export async function issueCertificate(deps: CaServiceDeps, cache: IssuingCaCach
       details: {
         subject,
         issuer: issuing.ca.certificate.details.subject,
-        keyUsage: keyUsage ? keyUsage.map(fromX509KeyUsage) : [...settings.keyUsage],
+        keyUsage: (keyUsage ?? withCaUsage(settings.keyUsage.map(toX509KeyUsage), settings.signAsCa)).map(fromX509KeyUsage),
         extendedKeyUsage: eku ? eku.map(fromX509Eku) : [...settings.extendedKeyUsages],
         metadata: req.metadata ?? {},
       },

@@ -3,11 +3,17 @@ import type { IssuanceProfile, IssuanceSettings } from '../../domain/ca/issuance
 import { conflict, notFound } from '../../domain/errors.ts';
 import { createCertificateTemplate, type CertificateTemplate } from '../../x509/certificate-template.ts';
 import { parseCertificate } from '../../x509/certificate.ts';
+import type { KeyUsage } from '../../x509/extensions.ts';
 import type { X509Signer } from '../../x509/signer.ts';
 import { caUrls } from './ca-urls.ts';
 import type { CaServiceDeps } from './ca-service-deps.ts';
 import { engineSigner } from './engine-signer.ts';
 import { toX509Eku, toX509KeyUsage } from './usage-names.ts';
+
+/** A certificate that may sign certificates must say so in its key usage (RFC 5280 4.2.1.9). */
+export function withCaUsage(usages: KeyUsage[], signAsCa: boolean): KeyUsage[] {
+  return signAsCa && !usages.includes('keyCertSign') ? [...usages, 'keyCertSign'] : usages;
+}
 
 /** A CA ready to sign: what issuance needs from it, decoded once. */
 export interface IssuingCa {
@@ -83,7 +89,7 @@ export class IssuingCaCache {
       issuerKeyIdentifier: issuing.subjectKeyId,
       signatureAlgorithm: issuing.signer.algorithm,
       ...(settings.signAsCa ? { basicConstraints: { ca: true, ...(settings.pathLength === undefined ? {} : { pathLen: settings.pathLength }) } } : {}),
-      keyUsage: settings.keyUsage.map(toX509KeyUsage),
+      keyUsage: withCaUsage(settings.keyUsage.map(toX509KeyUsage), settings.signAsCa),
       extendedKeyUsage: settings.extendedKeyUsages.map(toX509Eku),
       crlDistributionPoints: urls.crlDistributionPoints,
       ocspUrls: urls.ocspUrls,
