@@ -65,7 +65,13 @@ const urlOf = (scheme: string, app: FastifyInstance) => {
 
 export async function startServer(
   config: Config,
-  opts: { logger?: PinoLogger; clock?: Clock; random?: RandomSource } = {},
+  opts: {
+    logger?: PinoLogger;
+    clock?: Clock;
+    random?: RandomSource;
+    /** Replaces the built-in service table (tests mount stand-in services). */
+    serviceFactories?: Partial<Record<ServiceName, ServicePluginFactory>>;
+  } = {},
 ): Promise<RunningServer> {
   const logger = opts.logger ?? createLogger(config);
   const clock = opts.clock ?? systemClock;
@@ -107,7 +113,7 @@ export async function startServer(
     const deps: ServiceDeps = { config, storage, keyEngines, events, clock, random, logger };
     const services: ServicePlugin[] = [];
     for (const name of config.services) {
-      const factory = serviceFactories[name];
+      const factory = (opts.serviceFactories ?? serviceFactories)[name];
       if (!factory) {
         logger.warn({ service: name }, 'service selected but not implemented yet; skipped');
         continue;

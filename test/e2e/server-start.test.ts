@@ -150,3 +150,45 @@ describe('lamassu serve, end to end', () => {
     assert.deepEqual(await stop(server), { code: 0, signal: null });
   });
 });
+
+describe('lamassu command line', () => {
+  const lamassu = async (args: string[], env: Record<string, string> = {}) => {
+    try {
+      const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+        cwd: root,
+        env: { ...cleanEnv(), LAMASSU_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'lamassu-cli-')), ...env },
+      });
+      return { code: 0, stdout, stderr };
+    } catch (e) {
+      const err = e as { code: number; stdout: string; stderr: string };
+      return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+    }
+  };
+
+  it('prints help', async () => {
+    const r = await lamassu(['--help']);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /Usage: lamassu <command>/);
+  });
+
+  it('refuses a bad setting with exit code 2, naming it', async () => {
+    const r = await lamassu(['serve'], { LAMASSU_HTTPS_PORT: 'abc' });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /LAMASSU_HTTPS_PORT: must be a port number, got "abc"/);
+    const s = await lamassu(['serve', '--services', 'ca,nope']);
+    assert.equal(s.code, 2);
+    assert.match(s.stderr, /--services: must be one of ca, kms, va, dms, devices, alerts, got "nope"/);
+  });
+
+  it('refuses an unknown command', async () => {
+    const r = await lamassu(['serv']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /unknown command "serv"/);
+  });
+
+  it('migrates the database and exits', async () => {
+    const r = await lamassu(['migrate']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /"msg":"migrations applied"/);
+  });
+});
