@@ -31,7 +31,7 @@ export interface ServicePlugin {
    * read the caller with `actorOf(request)` from src/http/auth/identity.ts.
    */
   adminApi?: FastifyPluginAsync;
-  /** HTTPS routes that authenticate by themselves, e.g. EST with client certificates (`request.raw.socket`). */
+  /** HTTPS routes that authenticate by themselves, e.g. EST with `clientCertificateChain(request)` (client-certificate.ts). */
   https?: FastifyPluginAsync;
   /** Plain-HTTP routes, e.g. OCSP and CRLs. */
   http?: FastifyPluginAsync;
