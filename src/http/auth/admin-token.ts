@@ -3,6 +3,7 @@
  * an identity provider. Only its SHA-256 is stored; the token itself is written once to a 0600 file.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { AdminTokenRepository } from '../../domain/ports/admin-token.ts';
@@ -26,7 +27,8 @@ export interface EnsureAdminTokenOptions {
 export async function ensureAdminToken(opts: EnsureAdminTokenOptions): Promise<string> {
   const file = path.join(opts.dataDir, ADMIN_TOKEN_FILE);
   if ((await opts.tokens.count()) > 0) {
-    opts.logger.info({ file }, 'admin API token exists (created on first start; see that file)');
+    if (existsSync(file)) opts.logger.info({ file }, 'admin API token exists (created on first start; see that file)');
+    else opts.logger.warn({ file }, 'admin API token exists but its file is gone; the token cannot be shown again');
     return file;
   }
   const token = randomBytes(32).toString('base64url');
