@@ -78,6 +78,9 @@ export interface BindCertificateResult {
 
 
 export class DeviceService {
+  /** Orders timeline entries written in the same millisecond by this process (ids sort as written). */
+  private sequence = 0;
+
   constructor(private readonly deps: DeviceServiceDeps) {}
 
   async create(input: CreateDeviceInput, actor: string): Promise<Device> {
@@ -261,7 +264,9 @@ export class DeviceService {
   }
 
   private timeline(tx: Repositories, deviceId: string, type: DeviceEventType, description: string, actor: string): Promise<void> {
-    return tx.devices.addEvent({ id: this.deps.random.uuid(), deviceId, at: this.deps.clock.now(), type, description, actor });
+    const at = this.deps.clock.now();
+    const id = `${String(at.getTime()).padStart(15, '0')}-${String(this.sequence++ % 1e9).padStart(9, '0')}-${this.deps.random.uuid()}`;
+    return tx.devices.addEvent({ id, deviceId, at, type, description, actor });
   }
 
   private event<T>(type: string, subject: string, data: T, actor: string): CloudEvent<T> {

@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { parseCsr, verifyCsrSignature } from '../../x509/csr.ts';
+import { sequence, tlv } from '../../x509/der.ts';
+import { buildName } from '../../x509/name.ts';
+import { toPem } from '../../x509/pem.ts';
+import { ScryptPasswordHasher } from './scrypt-password-hasher.ts';
+import { SoftwareServerKeyGenerator } from './software-server-key-generator.ts';
+
+test('scrypt hasher: salted, verifies only the right password, rejects malformed hashes', async () => {
+  const h = new ScryptPasswordHasher();
+  const a = await h.hash('pässword-1');
+  const b = await h.hash('pässword-1');
+  assert.notEqual(a, b);
+  assert.equal(await h.verify('pässword-1', a), true);
+  assert.equal(await h.verify('password-1', a), false);
+  for (const bad of ['', 'scrypt$1$1', 'bcrypt$a$b$c$d$e', a.replace(/\$[^$]+$/, '$AAAA'), a.replace('$32768$', '$999999999$')]) {
+    assert.equal(await h.verify('pässword-1', bad), false, bad);
+  }
+});
+
+test('server key generator: CSRs of every key type verify with our parser and with openssl, carry subject and SAN', async () => {
+  const g = new SoftwareServerKeyGenerator();
+  const san = sequence(tlv(0x82, new TextEncoder().encode('dev.example')));
+  const dir = mkdtempSync(path.join(tmpdir(), 'lamassu-keygen-'));
+  try {
+    for (const spec of [
+      { type: 'ECDSA', bits: 256 },
+      { type: 'ECDSA', bits: 384 },
+      { type: 'ECDSA', bits: 521 },
+      { type: 'RSA', bits: 2048 },
+      { type: 'ED25519', bits: 256 },
+    ] as const) {
+      const { csrDer, pkcs8 } = await g.generate(spec, buildName({ common_name: 'dev-1', organization: 'Plant' }), san);
+      const csr = parseCsr(csrDer);
+      assert.equal(csr.subject.common_name, 'dev-1');
+      assert.deepEqual(csr.extensions.subjectAltNames?.dns, ['dev.example']);
+      assert.equal(csr.publicKey.type, spec.type);
+      assert.equal(await verifyCsrSignature(csr), true);
+      const file = path.join(dir, 'req.pem');
+      writeFileSync(file, toPem(csrDer, 'CERTIFICATE REQUEST'));
+      const out = execFileSync('openssl', ['req', '-in', file, '-verify', '-noout', '-text'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      assert.match(out, /DNS:dev\.example/);
+      assert.ok(pkcs8.length > 40);
+    }
+    await assert.rejects(g.generate({ type: 'RSA', bits: 1024 }, buildName({ common_name: 'x' })), /cannot generate/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
