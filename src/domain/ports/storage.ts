@@ -1,8 +1,12 @@
 import type { CaRepository } from '../ca/ca-repository.ts';
 import type { CertificateRepository } from '../ca/certificate-repository.ts';
 import type { IssuanceProfileRepository } from '../ca/issuance-profile-repository.ts';
+import type { RevokedCertificateReader } from '../ca/revoked-certificate-reader.ts';
 import type { DeviceRepository } from '../devices/device-repository.ts';
 import type { DmsRepository } from '../dms/dms-repository.ts';
+import type { CrlRepository } from '../va/crl-record.ts';
+import type { OcspResponderRepository } from '../va/ocsp-responder-record.ts';
+import type { VaRoleRepository } from '../va/va-role-repository.ts';
 import type { AdminTokenRepository } from './admin-token.ts';
 import type { LeaseRepository } from './lease.ts';
 
@@ -18,6 +22,10 @@ export interface Repositories {
   issuanceProfiles: IssuanceProfileRepository;
   dms: DmsRepository;
   devices: DeviceRepository;
+  revokedCertificates: RevokedCertificateReader;
+  vaRoles: VaRoleRepository;
+  crls: CrlRepository;
+  ocspResponders: OcspResponderRepository;
 }
 
 export interface Storage extends Repositories {

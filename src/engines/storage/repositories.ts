@@ -7,7 +7,9 @@ import { SqlDeviceRepository } from './device-repository.ts';
 import { SqlDmsRepository } from './dms-repository.ts';
 import { SqlIssuanceProfileRepository } from './issuance-profile-repository.ts';
 import { SqlLeaseRepository } from './lease-repository.ts';
+import { SqlRevokedCertificateReader } from './revoked-certificate-reader.ts';
 import type { Database } from './schema.ts';
+import { SqlCrlRepository, SqlOcspResponderRepository, SqlVaRoleRepository } from './va-repositories.ts';
 
 /**
  * Builds every repository over `db`, which is the pool or one open transaction. To add a repository:
@@ -22,5 +24,9 @@ export function createRepositories(db: Kysely<Database>): Repositories {
     issuanceProfiles: new SqlIssuanceProfileRepository(db),
     dms: new SqlDmsRepository(db),
     devices: new SqlDeviceRepository(db),
+    revokedCertificates: new SqlRevokedCertificateReader(db),
+    vaRoles: new SqlVaRoleRepository(db),
+    crls: new SqlCrlRepository(db),
+    ocspResponders: new SqlOcspResponderRepository(db),
   };
 }

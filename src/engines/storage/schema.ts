@@ -142,6 +142,47 @@ export interface DeviceEventsTable {
   actor: string;
 }
 
+/** VA: see migrations/0005-va.ts. */
+export interface VaRolesTable {
+  ca_id: string;
+  /** JSON of VaRoleSettings. */
+  settings: string;
+  created_at: EpochMs;
+  updated_at: EpochMs;
+}
+
+export interface VaCrlNumbersTable {
+  ca_id: string;
+  last_number: number;
+}
+
+export interface VaCrlsTable {
+  ca_id: string;
+  kind: string;
+  crl_number: number;
+  base_number: number | null;
+  this_update: EpochMs;
+  next_update: EpochMs;
+  generated_at: EpochMs;
+  der: Uint8Array;
+}
+
+export interface VaCrlRemovalsTable {
+  ca_id: string;
+  serial_number: string;
+  removed_at: EpochMs;
+}
+
+export interface VaOcspRespondersTable {
+  ca_id: string;
+  der: Uint8Array;
+  serial_number: string;
+  engine_id: string;
+  key_id: string;
+  not_after: EpochMs;
+  created_at: EpochMs;
+}
+
 export interface Database {
   leases: LeasesTable;
   admin_tokens: AdminTokensTable;
@@ -153,4 +194,9 @@ export interface Database {
   devices: DevicesTable;
   device_certificates: DeviceCertificatesTable;
   device_events: DeviceEventsTable;
+  va_roles: VaRolesTable;
+  va_crl_numbers: VaCrlNumbersTable;
+  va_crls: VaCrlsTable;
+  va_crl_removals: VaCrlRemovalsTable;
+  va_ocsp_responders: VaOcspRespondersTable;
 }

@@ -3,6 +3,7 @@ import { foundation } from './0001-foundation.ts';
 import { ca } from './0002-ca.ts';
 import { dms } from './0003-dms.ts';
 import { devices } from './0004-devices.ts';
+import { va } from './0005-va.ts';
 
 /**
  * Every migration, in order. To add one: create `NNNN-<name>.ts` next to this file (next free number,
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '0002-ca': ca,
   '0003-dms': dms,
   '0004-devices': devices,
+  '0005-va': va,
 };
