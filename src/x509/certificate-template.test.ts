@@ -70,7 +70,7 @@ TEST_KEY_KINDS.forEach((rootKind, idx) => {
     const csr = parseCsr(
       opensslCsr({ key: leafKind, subj: '/O=Lamassu/CN=device-1', addext: ['subjectAltName=DNS:device-1.example,IP:10.0.0.7,email:ops@example.com'] }),
     );
-    assert.equal(await verifyCsrSignature(csr), true);
+    assert.equal(verifyCsrSignature(csr), true);
     const signer = keyObjectSigner(sub.key);
     const template = createCertificateTemplate({
       issuerName: sub.subjectName,
@@ -145,13 +145,13 @@ TEST_KEY_KINDS.forEach((rootKind, idx) => {
     assert.deepEqual(parsed.crlDistributionPoints, VA.map((u) => `${u}/crl/sub`));
     assert.deepEqual(parsed.ocspUrls, VA.map((u) => `${u}/ocsp`));
     assert.deepEqual(parsed.caIssuersUrls, ['http://ca.example/api/ca/v1/cas/sub/certificate']);
-    assert.equal(await verifyCertificateSignature(parsed, sub.spki), true);
-    assert.equal(await verifyCertificateSignature(parsed, root.spki), false);
+    assert.equal(verifyCertificateSignature(parsed, sub.spki), true);
+    assert.equal(verifyCertificateSignature(parsed, root.spki), false);
     const parsedSub = parseCertificate(sub.der);
     assert.deepEqual(parsedSub.basicConstraints, { ca: true, pathLen: 0 });
-    assert.equal(await verifyCertificateSignature(parsedSub, root.spki), true);
+    assert.equal(verifyCertificateSignature(parsedSub, root.spki), true);
     const parsedRoot = parseCertificate(root.der);
-    assert.equal(await verifyCertificateSignature(parsedRoot, parsedRoot.publicKey), true);
+    assert.equal(verifyCertificateSignature(parsedRoot, parsedRoot.publicKey), true);
   });
 });
 

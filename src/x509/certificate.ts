@@ -165,9 +165,9 @@ function readKnownExtensions(der: Uint8Array, node: DerNode, cert: ParsedCertifi
 
 /**
  * Whether `cert` is signed by the key in `issuerSpki` (SubjectPublicKeyInfo DER or parsed). False for a
- * bad signature, a key/algorithm mismatch, or an algorithm we do not verify. AWAIT it.
+ * bad signature, a key/algorithm mismatch, an unreadable issuer key, or an algorithm we do not verify.
  */
-export async function verifyCertificateSignature(cert: ParsedCertificate, issuerSpki: Uint8Array | PublicKeyInfo): Promise<boolean> {
+export function verifyCertificateSignature(cert: ParsedCertificate, issuerSpki: Uint8Array | PublicKeyInfo): boolean {
   if (!cert.signatureAlgorithm) return false;
   let key: PublicKeyInfo;
   try {

@@ -1,13 +1,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPublicKey } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { isDomainError } from '../domain/errors.ts';
-import { parseCsr, parseCsrInput, verifyCsrSignature } from './csr.ts';
+import { parseCsr, parseCsrInput, verifyCsrSignature, verifyCsrSignatureAsync, type ParsedCsr } from './csr.ts';
 import { opensslCsr, TEST_KEY_KINDS, testKey, type TestKeyKind } from './csr-fixture.ts';
 import { toPem } from './pem.ts';
+
+/** Both routes must agree. */
+async function verifies(csr: ParsedCsr): Promise<boolean> {
+  const sync = verifyCsrSignature(csr);
+  assert.equal(await verifyCsrSignatureAsync(csr), sync, 'sync and async verification disagree');
+  return sync;
+}
 
 const SUBJ = '/C=ES/ST=Gipuzkoa/L=Arrasate/O=Lamassu/OU=IoT/CN=device-1/serialNumber=SN-0042';
 const SAN = 'subjectAltName=DNS:device-1.example,IP:10.0.0.7,IP:2001:db8::1,URI:urn:dev:1,email:ops@example.com';
@@ -56,7 +64,7 @@ for (const kind of TEST_KEY_KINDS) {
     assert.deepEqual(csr.extensions.keyUsage, ['digitalSignature', 'keyAgreement']);
     assert.deepEqual(csr.extensions.extendedKeyUsage, ['clientAuth', '1.3.6.1.4.1.99999.1']);
     assert.deepEqual(csr.extensions.basicConstraints, { ca: false });
-    assert.equal(await verifyCsrSignature(csr), true);
+    assert.equal(await verifies(csr), true);
   });
 }
 
@@ -64,7 +72,7 @@ test('ECDSA with a stronger hash than the curve, and RSA-PSS, verify', async () 
   for (const extra of [['-sha384'], ['-sha512']]) {
     const csr = parseCsr(opensslCsr({ key: 'p256', subj: '/CN=x', extra }));
     assert.equal(csr.signatureAlgorithm.hash, extra[0] === '-sha384' ? 'SHA-384' : 'SHA-512');
-    assert.equal(await verifyCsrSignature(csr), true);
+    assert.equal(await verifies(csr), true);
   }
   const pss = parseCsr(
     opensslCsr({ key: 'rsa2048', subj: '/CN=pss', extra: ['-sha256', '-sigopt', 'rsa_padding_mode:pss', '-sigopt', 'rsa_pss_saltlen:32'] }),
@@ -74,7 +82,7 @@ test('ECDSA with a stronger hash than the curve, and RSA-PSS, verify', async () 
     hash: 'SHA-256',
     salt: 32,
   });
-  assert.equal(await verifyCsrSignature(pss), true);
+  assert.equal(await verifies(pss), true);
 });
 
 test('challengePassword attribute is read', () => {
@@ -133,18 +141,18 @@ test('tampered signature or tampered request info: verify is false', async () =>
     const der = opensslCsr({ key: kind, subj: '/CN=tamper-me' });
     const sig = new Uint8Array(der);
     sig[sig.length - 5]! ^= 0x01;
-    assert.equal(await verifyCsrSignature(parseCsr(sig)), false, kind);
+    assert.equal(await verifies(parseCsr(sig)), false, kind);
     const info = new Uint8Array(der);
     const at = Buffer.from(info).indexOf('tamper-me');
     info[at] = 'T'.charCodeAt(0);
-    assert.equal(await verifyCsrSignature(parseCsr(info)), false, kind);
+    assert.equal(await verifies(parseCsr(info)), false, kind);
   }
 });
 
 test('a valid signature by a different key does not verify', async () => {
   const a = parseCsr(opensslCsr({ key: 'p256', subj: '/CN=same' }));
   const b = parseCsr(opensslCsr({ key: ['ec', '-pkeyopt', 'ec_paramgen_curve:P-256'], subj: '/CN=same' }));
-  assert.equal(await verifyCsrSignature({ ...a, publicKey: b.publicKey }), false);
+  assert.equal(await verifies({ ...a, publicKey: b.publicKey }), false);
 });
 
 test('unsupported keys: CSR_KEY_UNSUPPORTED; SHA-1: CSR_SIGNATURE_ALGORITHM_UNSUPPORTED', () => {
@@ -159,4 +167,24 @@ test('unsupported keys: CSR_KEY_UNSUPPORTED; SHA-1: CSR_SIGNATURE_ALGORITHM_UNSU
 test('SPKI from the CSR loads in node:crypto unchanged', () => {
   const csr = parseCsr(opensslCsr({ key: 'p384', subj: '/CN=k' }));
   assert.equal(createPublicKey({ key: Buffer.from(csr.publicKey.spki), format: 'der', type: 'spki' }).asymmetricKeyType, 'ec');
+});
+
+test('compressed EC points (P-256, P-384) parse and verify', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'lamassu-csr-cmp-'));
+  try {
+    for (const [curve, pointBytes] of [['prime256v1', 33], ['secp384r1', 49]] as const) {
+      const raw = path.join(dir, `${curve}.pem`);
+      const cmp = path.join(dir, `${curve}-c.pem`);
+      const out = path.join(dir, `${curve}.der`);
+      const run = (args: string[]) => execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+      run(['ecparam', '-name', curve, '-genkey', '-noout', '-out', raw]);
+      run(['ec', '-in', raw, '-conv_form', 'compressed', '-out', cmp]);
+      run(['req', '-new', '-key', cmp, '-subj', '/CN=compressed', '-outform', 'DER', '-out', out]);
+      const csr = parseCsr(new Uint8Array(readFileSync(out)));
+      assert.equal(csr.publicKey.key.length, pointBytes);
+      assert.equal(await verifies(csr), true, curve);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -1,4 +1,4 @@
-import { constants, createPublicKey, KeyObject, verify, webcrypto, type KeyObject as KeyObjectType } from 'node:crypto';
+import { constants, createPublicKey, KeyObject, verify, webcrypto } from 'node:crypto';
 import type { HashAlgorithm } from '../domain/ports/key-engine.ts';
 import { children, decodeOid, DerError, expectTag, readNode, Tag, valueOf, type DerNode } from './der.ts';
 import type { PublicKeyInfo } from './public-key.ts';
@@ -99,38 +99,63 @@ const SCHEME_KEY: Record<SignatureScheme, PublicKeyInfo['type']> = {
 const nodeHash = (h: VerifyHash) => h.replace('-', '').toLowerCase();
 
 /**
- * Verifies `signature` over `data`. Loading the key dominates the cost, so each type takes its cheapest
- * measured route (bench/x509-issuance.bench.ts): EC points through WebCrypto 'raw' import (no SPKI decoder,
- * no order check; the curves have cofactor 1 so the on-curve check suffices), RSA as PKCS#1 DER, Ed25519 as
- * JWK. Returns false for a key/algorithm mismatch, an unloadable key or a bad signature; never throws.
+ * Verifies `signature` over `data`, synchronously. Loading a fresh key dominates the cost, so each type takes
+ * its cheapest measured synchronous route (bench/x509-issuance.bench.ts): P-256 as JWK built from the point,
+ * P-384/P-521 as SPKI DER (JWK costs them an extra scalar multiplication), RSA as PKCS#1 RSAPublicKey DER
+ * (skips OpenSSL's slow SPKI decoder), Ed25519 as JWK. Returns false for a key/algorithm mismatch, an
+ * unloadable key or a bad signature; never throws.
  */
-export async function verifySignature(
-  key: PublicKeyInfo,
-  alg: SignatureAlgorithmInfo,
-  data: Uint8Array,
-  signature: Uint8Array,
-): Promise<boolean> {
+export function verifySignature(key: PublicKeyInfo, alg: SignatureAlgorithmInfo, data: Uint8Array, signature: Uint8Array): boolean {
   if (SCHEME_KEY[alg.scheme] !== key.type) return false;
   try {
-    const keyObject = await loadKey(key);
-    if (alg.scheme === 'rsa-pss') {
-      return verify(nodeHash(alg.hash!), data, { key: keyObject, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: alg.saltLength! }, signature);
-    }
-    return verify(alg.hash ? nodeHash(alg.hash) : null, data, keyObject, signature);
+    return verifyWith(loadKeySync(key), alg, data, signature);
   } catch {
     return false;
   }
 }
 
-async function loadKey(key: PublicKeyInfo): Promise<KeyObjectType> {
+/**
+ * Same as verifySignature, ~20% cheaper in CPU for EC keys: WebCrypto's 'raw' import is the cheapest way
+ * Node 20 offers to load a fresh EC point. AWAIT it: `!promise` is always false and TypeScript does not flag it.
+ */
+export async function verifySignatureAsync(
+  key: PublicKeyInfo,
+  alg: SignatureAlgorithmInfo,
+  data: Uint8Array,
+  signature: Uint8Array,
+): Promise<boolean> {
+  if (key.type !== 'ECDSA') return verifySignature(key, alg, data, signature);
+  if (SCHEME_KEY[alg.scheme] !== key.type) return false;
+  try {
+    const ck = await webcrypto.subtle.importKey('raw', key.key, { name: 'ECDSA', namedCurve: key.curve! }, true, ['verify']);
+    return verifyWith(KeyObject.from(ck), alg, data, signature);
+  } catch {
+    return false;
+  }
+}
+
+function verifyWith(keyObject: KeyObject, alg: SignatureAlgorithmInfo, data: Uint8Array, signature: Uint8Array): boolean {
+  if (alg.scheme === 'rsa-pss') {
+    return verify(nodeHash(alg.hash!), data, { key: keyObject, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: alg.saltLength! }, signature);
+  }
+  return verify(alg.hash ? nodeHash(alg.hash) : null, data, keyObject, signature);
+}
+
+const b64url = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url');
+const asBuffer = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+
+function loadKeySync(key: PublicKeyInfo): KeyObject {
   switch (key.type) {
     case 'ECDSA': {
-      const ck = await webcrypto.subtle.importKey('raw', key.key, { name: 'ECDSA', namedCurve: key.curve! }, true, ['verify']);
-      return KeyObject.from(ck);
+      const p = key.key;
+      if (key.curve === 'P-256' && p[0] === 0x04) {
+        return createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: b64url(p.subarray(1, 33)), y: b64url(p.subarray(33)) }, format: 'jwk' });
+      }
+      return createPublicKey({ key: asBuffer(key.spki), format: 'der', type: 'spki' });
     }
     case 'RSA':
-      return createPublicKey({ key: Buffer.from(key.key.buffer, key.key.byteOffset, key.key.byteLength), format: 'der', type: 'pkcs1' });
+      return createPublicKey({ key: asBuffer(key.key), format: 'der', type: 'pkcs1' });
     case 'ED25519':
-      return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(key.key).toString('base64url') }, format: 'jwk' });
+      return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: b64url(key.key) }, format: 'jwk' });
   }
 }
