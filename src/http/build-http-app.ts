@@ -1,4 +1,5 @@
 /** The plain-HTTP listener: /health, /metrics and the services' public routes (OCSP, CRLs). */
+import { randomUUID } from 'node:crypto';
 import fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { registerErrorHandling } from './errors.ts';
 import { healthRoutes, type HealthChecks } from './health-routes.ts';
@@ -15,7 +16,12 @@ export interface HttpAppOptions {
 }
 
 export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstance> {
-  const app = fastify({ loggerInstance: opts.logger, bodyLimit: opts.bodyLimit ?? 1024 * 1024 });
+  const app = fastify({
+    loggerInstance: opts.logger,
+    // Unique across both listeners and all replicas, so log lines can be joined.
+    genReqId: () => randomUUID(),
+    bodyLimit: opts.bodyLimit ?? 1024 * 1024,
+  });
   app.setValidatorCompiler(validatorCompiler());
   registerErrorHandling(app);
   opts.metrics.observe(app, 'http');

@@ -2,6 +2,7 @@
  * The HTTPS listener: admin API (bearer auth), EST and other client-certificate routes, OpenAPI docs.
  * Client certificates are requested but not verified by TLS: each route decides whom it trusts.
  */
+import { randomUUID } from 'node:crypto';
 import fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { adminApiScope, type AdminAuthOptions } from './auth/admin-auth.ts';
 import { registerErrorHandling } from './errors.ts';
@@ -43,6 +44,8 @@ export async function buildHttpsApp(opts: HttpsAppOptions): Promise<FastifyInsta
   // The https and plain server types differ only in the socket; routes and plugins see the same API.
   const app = fastify({
     loggerInstance: opts.logger,
+    // Unique across both listeners and all replicas, so log lines can be joined.
+    genReqId: () => randomUUID(),
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
     ...(https ? { https } : {}),
   }) as unknown as FastifyInstance;
