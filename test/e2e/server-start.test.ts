@@ -101,11 +101,11 @@ describe('lamassu serve, end to end', () => {
   let firstToken = '';
   let firstCa = '';
 
-  it('starts, serves TLS 1.2 and 1.3 with its own CA, protects the admin API, and stops cleanly', async () => {
+  it('starts, serves TLS 1.2 and 1.3 with its own CA, protects the admin API, and stops cleanly', async (t) => {
     const [httpsPort, httpPort] = [await freePort(), await freePort()];
     const server = startServer(dataDir, httpsPort, httpPort);
     running.push(server);
-    await waitForHealth(server, httpPort);
+    t.diagnostic(`healthy ${await waitForHealth(server, httpPort)} ms after spawn`);
 
     assert.equal(statSync(tokenFile).mode & 0o777, 0o600);
     firstToken = readFileSync(tokenFile, 'utf8').trim();
@@ -135,12 +135,12 @@ describe('lamassu serve, end to end', () => {
     assert.match(server.output(), /"msg":"stopped"/);
   });
 
-  it('reuses the admin token and the TLS CA on the next start', async () => {
+  it('reuses the admin token and the TLS CA on the next start', async (t) => {
     assert.ok(firstToken, 'first start ran');
     const [httpsPort, httpPort] = [await freePort(), await freePort()];
     const server = startServer(dataDir, httpsPort, httpPort);
     running.push(server);
-    await waitForHealth(server, httpPort);
+    t.diagnostic(`healthy ${await waitForHealth(server, httpPort)} ms after spawn`);
 
     assert.equal(readFileSync(tokenFile, 'utf8').trim(), firstToken);
     assert.equal(readFileSync(caFile, 'utf8'), firstCa);
