@@ -2,9 +2,10 @@
  * TEST ONLY. A fake HashiCorp Vault, because no Vault server can run on the machines this project
  * is built and tested on. It follows Vault's documented HTTP API for the parts the Vault key
  * engine uses: AppRole login (`POST /v1/auth/approle/login`), KV v2 data read/write
- * (`/v1/<mount>/data/<path>`), metadata read/list/delete (`/v1/<mount>/metadata/<path>`, list by
- * `LIST` or `GET ?list=true`), `GET /v1/sys/health`, and 403 "permission denied" for a missing,
- * unknown, revoked or expired token. Tokens expire by the injected clock, so tests move time.
+ * (`/v1/<mount>/data/<path>`), metadata read/list/delete (`/v1/<mount>/metadata/<path>`; lists by
+ * `GET ?list=true`, which Vault documents as equal to `LIST`, a method Node's HTTP parser refuses),
+ * `GET /v1/sys/health`, and 403 "permission denied" for a missing, unknown, revoked or expired
+ * token. Tokens expire by the injected clock, so tests move time.
  */
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
@@ -119,7 +120,7 @@ export class FakeVaultServer {
     const [, mount, kind, rawPath] = match;
     const path = decodeURIComponent(rawPath).replace(/\/+$/, '');
     const key = `${mount}/${path}`;
-    const isList = method === 'LIST' || (method === 'GET' && url.searchParams.get('list') === 'true');
+    const isList = method === 'GET' && url.searchParams.get('list') === 'true';
 
     if (kind === 'data' && (method === 'POST' || method === 'PUT')) {
       const data = body?.data;
