@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { isDomainError } from '../domain/errors.ts';
 import { parseCertificate, verifyCertificateSignature } from './certificate.ts';
+import { buildName, decodeName } from './name.ts';
 import { fromPem } from './pem.ts';
 
 const code = (c: string) => (e: unknown) => isDomainError(e) && e.code === c && e.kind === 'invalid';
@@ -75,4 +76,30 @@ test('malformed certificates: CERTIFICATE_MALFORMED; odd keys: CERTIFICATE_KEY_U
   for (let n = 0; n < der.length; n++) assert.throws(() => parseCertificate(der.subarray(0, n)), code('CERTIFICATE_MALFORMED'));
   const k1 = opensslCert(['ec', '-pkeyopt', 'ec_paramgen_curve:secp256k1']);
   assert.throws(() => parseCertificate(k1), code('CERTIFICATE_KEY_UNSUPPORTED'));
+});
+
+test('byte mutations of a real certificate: parsed or refused with a DomainError, never another exception', () => {
+  const der = opensslCert(['ec', '-pkeyopt', 'ec_paramgen_curve:P-256'], [
+    '-addext', 'subjectAltName=DNS:a.example,IP:10.1.2.3',
+    '-addext', 'crlDistributionPoints=URI:http://va.example/crl',
+    '-addext', 'authorityInfoAccess=OCSP;URI:http://va.example/ocsp',
+  ]);
+  let seed = 777;
+  const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff);
+  for (let n = 0; n < 3000; n++) {
+    const m = new Uint8Array(der);
+    for (let k = 0; k <= n % 3; k++) m[rand() % m.length] = rand() & 0xff;
+    try {
+      const c = parseCertificate(m);
+      verifyCertificateSignature(c, c.publicKey.spki);
+    } catch (e) {
+      assert.ok(isDomainError(e), `mutation ${n} threw ${String(e)}`);
+    }
+  }
+});
+
+test('a huge attribute value is read, not a stack overflow', () => {
+  // serialNumber is a PrintableString: the byte-per-character path.
+  const value = 'x'.repeat(300_000);
+  assert.equal(decodeName(buildName({ serial_number: value })).fields.serial_number, value);
 });

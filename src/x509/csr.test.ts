@@ -188,3 +188,18 @@ test('compressed EC points (P-256, P-384) parse and verify', async () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('byte mutations of a real CSR: parsed or refused with a DomainError, never another exception', () => {
+  const der = opensslCsr({ key: 'p256', subj: SUBJ, addext: [SAN, 'keyUsage=critical,digitalSignature'] });
+  let seed = 12345;
+  const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff);
+  for (let n = 0; n < 3000; n++) {
+    const m = new Uint8Array(der);
+    for (let k = 0; k <= n % 3; k++) m[rand() % m.length] = rand() & 0xff;
+    try {
+      verifyCsrSignature(parseCsr(m));
+    } catch (e) {
+      assert.ok(isDomainError(e), `mutation ${n} threw ${String(e)}`);
+    }
+  }
+});

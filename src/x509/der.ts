@@ -219,6 +219,8 @@ export const StringTag = {
 } as const;
 
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+/** One character per byte; unlike String.fromCharCode(...bytes), safe for values of any length. */
+export const latin1 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 
 /** The text of a string element; the bytes of unknown tags are read as Latin-1 (T61 in practice). */
 export function decodeString(bytes: Uint8Array, node: DerNode): string {
@@ -247,7 +249,7 @@ export function decodeString(bytes: Uint8Array, node: DerNode): string {
     case StringTag.TELETEX_STRING:
     case StringTag.IA5_STRING:
     case StringTag.VISIBLE_STRING:
-      return String.fromCharCode(...v);
+      return latin1(v);
     default:
       throw new DerError(`expected a string, got tag 0x${node.tag.toString(16)}`);
   }
@@ -256,7 +258,7 @@ export function decodeString(bytes: Uint8Array, node: DerNode): string {
 const TIME_RE = /^(\d{2}|\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/;
 /** UTCTime (YYMMDDHHMMSSZ, 50-99 = 19xx) or GeneralizedTime (YYYYMMDDHHMMSSZ), as DER and RFC 5280 require. */
 export function decodeTime(bytes: Uint8Array, node: DerNode): Date {
-  const text = String.fromCharCode(...valueOf(bytes, node));
+  const text = latin1(valueOf(bytes, node));
   const m = TIME_RE.exec(text);
   const utc = node.tag === Tag.UTC_TIME;
   if (!m || (utc ? m[1]!.length !== 2 : node.tag !== Tag.GENERALIZED_TIME || m[1]!.length !== 4)) {

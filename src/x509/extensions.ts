@@ -11,6 +11,7 @@ import {
   DerError,
   expectTag,
   ia5String,
+  latin1,
   octetString,
   oid,
   readNode,
@@ -193,7 +194,7 @@ export function decodeGeneralNames(value: Uint8Array): GeneralNames {
 }
 
 function collectName(bytes: Uint8Array, n: DerNode, out: GeneralNames): void {
-  const ascii = () => String.fromCharCode(...valueOf(bytes, n));
+  const ascii = () => latin1(valueOf(bytes, n));
   switch (n.tag) {
     case 0x81:
       out.email.push(ascii());
@@ -236,7 +237,7 @@ export function decodeCrlDistributionPoints(value: Uint8Array): string[] {
     if (!name) continue;
     const full = readNode(value, name.valueStart, name.end);
     if (full.tag !== 0xa0) continue;
-    for (const g of children(value, full)) if (g.tag === 0x86) urls.push(String.fromCharCode(...valueOf(value, g)));
+    for (const g of children(value, full)) if (g.tag === 0x86) urls.push(latin1(valueOf(value, g)));
   }
   return urls;
 }
@@ -248,7 +249,7 @@ export function decodeAuthorityInfoAccess(value: Uint8Array): { ocsp: string[]; 
     const m = decodeOid(valueOf(value, expectTag(method, Tag.OID, 'accessMethod')));
     if (!location) throw new DerError('missing accessLocation');
     if (location.tag !== 0x86) continue;
-    const url = String.fromCharCode(...valueOf(value, location));
+    const url = latin1(valueOf(value, location));
     if (m === ACCESS_OCSP) out.ocsp.push(url);
     else if (m === ACCESS_CA_ISSUERS) out.caIssuers.push(url);
   }
