@@ -3,7 +3,7 @@
  * and the key verbatim and verifies the signature over the original CertificationRequestInfo bytes.
  */
 import { invalid } from '../domain/errors.ts';
-import { children, decodeOid, decodeSmallInteger, decodeString, DerError, elementOf, expectTag, readRoot, Tag, valueOf } from './der.ts';
+import { children, decodeOid, decodeSmallInteger, decodeString, DerError, elementOf, expectTag, readRoot, Tag, valueOf, type DerNode } from './der.ts';
 import {
   decodeBasicConstraints,
   decodeExtendedKeyUsage,
@@ -119,13 +119,13 @@ function missing(what: string): never {
   throw new DerError(`missing ${what}`);
 }
 
-function signatureBits(der: Uint8Array, node: ReturnType<typeof readRoot>): Uint8Array {
+function signatureBits(der: Uint8Array, node: DerNode): Uint8Array {
   const v = valueOf(der, node);
   if (v.length < 2 || v[0] !== 0) throw new DerError('signature BIT STRING must have no unused bits');
   return v.subarray(1);
 }
 
-function requestedExtensions(der: Uint8Array, node: ReturnType<typeof readRoot>): RequestedExtensions {
+function requestedExtensions(der: Uint8Array, node: DerNode): RequestedExtensions {
   const exts = readExtensions(der, node);
   const out: RequestedExtensions = {};
   const san = exts.get(ExtensionOid.subjectAltName);
