@@ -5,6 +5,7 @@ import { forEachStorage } from '../../../test/support/storage.ts';
 import { ManualClock } from '../../domain/ports/clock.ts';
 import { silentLogger } from '../../domain/ports/logger.ts';
 import { MemoryKeyEngine } from '../../engines/crypto/memory/memory-key-engine.ts';
+import { KeyEngineSet } from '../../engines/crypto/registry.ts';
 import { opensslCsr } from '../../x509/csr-fixture.ts';
 import { RecordingBus, testCaService } from './ca-service-fixture.ts';
 import { DEFAULT_CA_SETTINGS } from './ca-service-deps.ts';
@@ -37,7 +38,7 @@ forEachStorage('CA issuance under load', (ctx) => {
     const engine = new MemoryKeyEngine({ id: 'memory' });
     const service = new CaService({
       storage: ctx.storage,
-      keyEngines: { engines: new Map([[engine.id, engine]]), defaultId: engine.id },
+      keyEngines: KeyEngineSet.of([engine]),
       events: new RecordingBus(),
       clock: new ManualClock(Date.now()),
       // The first two certificate serials are the same 16 bytes; every later draw is fresh.

@@ -25,10 +25,17 @@ export const DEFAULT_CA_SETTINGS: CaSettings = {
   defaultIssuance: DEFAULT_ISSUANCE_SETTINGS,
 };
 
+/** The configured key engines (KeyEngineSet satisfies this). `get` throws KEY_ENGINE_NOT_FOUND. */
+export interface KeyEngines {
+  get(id: string): KeyEngine;
+  default(): KeyEngine;
+  list(): KeyEngine[];
+}
+
 /** Everything the CA use-cases need: ports only. */
 export interface CaServiceDeps {
   storage: Storage;
-  keyEngines: { engines: ReadonlyMap<string, KeyEngine>; defaultId: string };
+  keyEngines: KeyEngines;
   events: EventBus;
   clock: Clock;
   random: RandomSource;

@@ -13,6 +13,7 @@ import type { KeyEngine } from '../../domain/ports/key-engine.ts';
 import { silentLogger } from '../../domain/ports/logger.ts';
 import type { Storage } from '../../domain/ports/storage.ts';
 import { MemoryKeyEngine } from '../../engines/crypto/memory/memory-key-engine.ts';
+import { KeyEngineSet } from '../../engines/crypto/registry.ts';
 import { toPem } from '../../x509/pem.ts';
 import { DEFAULT_CA_SETTINGS, type CaSettings } from './ca-service-deps.ts';
 import { CaService } from './ca-service.ts';
@@ -36,7 +37,7 @@ export function testCaService(storage: Storage, clock: Clock, opts: { engines?: 
   const events = new RecordingBus();
   const service = new CaService({
     storage,
-    keyEngines: { engines: new Map(engines.map((e) => [e.id, e])), defaultId: engines[0]!.id },
+    keyEngines: KeyEngineSet.of(engines),
     events,
     clock,
     random: { uuid: () => randomUUID(), bytes: (n) => new Uint8Array(randomBytes(n)) },

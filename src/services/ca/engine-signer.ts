@@ -1,4 +1,3 @@
-import { invalid } from '../../domain/errors.ts';
 import type { KeyEngine, KeyType } from '../../domain/ports/key-engine.ts';
 import { signatureAlgorithmFor, signatureAlgorithms, type X509Signer } from '../../x509/signer.ts';
 import type { CaServiceDeps } from './ca-service-deps.ts';
@@ -10,12 +9,7 @@ export function engineSigner(engine: KeyEngine, keyId: string, type: KeyType, bi
   return { algorithm, sign: (tbs) => engine.sign({ keyId, data: tbs, ...(hash ? { hash } : {}) }) };
 }
 
-/** The named engine, or the default one; ENGINE_NOT_FOUND (400) for an id that is not configured. */
+/** The named engine, or the default one; KEY_ENGINE_NOT_FOUND for an id that is not configured. */
 export function resolveEngine(deps: Pick<CaServiceDeps, 'keyEngines'>, engineId: string | undefined | null): KeyEngine {
-  const id = engineId ?? deps.keyEngines.defaultId;
-  const engine = deps.keyEngines.engines.get(id);
-  if (!engine) {
-    throw invalid('ENGINE_NOT_FOUND', `no key engine "${id}" (configured: ${[...deps.keyEngines.engines.keys()].join(', ')})`, { engine_id: id });
-  }
-  return engine;
+  return engineId === undefined || engineId === null ? deps.keyEngines.default() : deps.keyEngines.get(engineId);
 }

@@ -103,7 +103,8 @@ export class IssuingCaCache {
     const ca = await this.deps.storage.cas.get(caId);
     if (!ca) throw notFound('CA_NOT_FOUND', `no CA "${caId}"`, { id: caId });
     const parsed = parseCertificate(ca.certificate.der);
-    const engine = ca.engineId === null ? undefined : this.deps.keyEngines.engines.get(ca.engineId);
+    // A CA whose engine is no longer configured is kept readable; it just cannot sign.
+    const engine = ca.engineId === null ? undefined : this.deps.keyEngines.list().find((e) => e.id === ca.engineId);
     return {
       ca,
       subjectName: parsed.subjectName,

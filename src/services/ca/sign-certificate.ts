@@ -12,6 +12,8 @@ export interface SignCertificateInput {
   profile: ProfileChoice;
   metadata?: Record<string, unknown>;
   allowInternalCa?: boolean;
+  /** The caller already checked proof of possession (e.g. the DMS, by its own policy). */
+  skipCsrSignatureCheck?: boolean;
   actor: string;
 }
 
@@ -25,7 +27,7 @@ export async function signCertificate(deps: CaServiceDeps, cache: IssuingCaCache
   const issuing = await issuingCa(cache, input.caId, input.allowInternalCa);
   const { settings } = await resolveSettings(deps, cache, issuing, input.profile);
   const csr = parseCsrInput(input.csr);
-  if (settings.verifyCsrSignature && !(await verifyCsrSignature(csr))) {
+  if (settings.verifyCsrSignature && !input.skipCsrSignatureCheck && !(await verifyCsrSignature(csr))) {
     throw invalid('CSR_INVALID_SIGNATURE', 'the CSR signature does not verify with its own public key (no proof of possession)');
   }
   return issueCertificate(deps, cache, {
