@@ -11,6 +11,7 @@ import { ManualClock } from '../../domain/ports/clock.ts';
 import type { RandomSource } from '../../domain/ports/id-generator.ts';
 import { silentLogger } from '../../domain/ports/logger.ts';
 import { MemoryKeyEngine } from '../../engines/crypto/memory/memory-key-engine.ts';
+import { KeyEngineSet } from '../../engines/crypto/registry.ts';
 import { HttpEnrollmentWebhook } from '../../engines/dms/http-enrollment-webhook.ts';
 import { ScryptPasswordHasher } from '../../engines/dms/scrypt-password-hasher.ts';
 import { SoftwareServerKeyGenerator } from '../../engines/dms/software-server-key-generator.ts';
@@ -40,7 +41,7 @@ export async function enrollmentWorld(kind: StorageKind = 'sqlite') {
   const keyGenerator = new SoftwareServerKeyGenerator();
   const ca = new CaService({
     storage,
-    keyEngines: { engines: new Map([[engine.id, engine]]), defaultId: engine.id },
+    keyEngines: KeyEngineSet.of([engine]),
     events: bus,
     clock,
     random,

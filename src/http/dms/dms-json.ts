@@ -1,0 +1,113 @@
+/** Maps the DMS API's JSON to the domain and back. The HTTP Basic password never leaves. */
+import type { Certificate } from '../../domain/ca/certificate.ts';
+import { parseDuration, formatDuration } from '../../domain/ca/duration.ts';
+import type { Dms } from '../../domain/dms/dms.ts';
+import { invalid } from '../../domain/errors.ts';
+import { toPem } from '../../x509/pem.ts';
+import type { DmsSettingsInput } from '../../services/dms/dms-service.ts';
+import type { DmsSettingsJson } from './dms-schemas.ts';
+
+/** Lamassu carries certificates in JSON as base64 of the PEM. */
+export const base64Pem = (der: Uint8Array, label = 'CERTIFICATE') => Buffer.from(toPem(der, label)).toString('base64');
+
+/** A PEM, base64 of a PEM, or base64 DER as text for the CSR parser. */
+export function unwrapPemField(field: string): string {
+  const trimmed = field.trim();
+  if (trimmed.startsWith('-----BEGIN')) return trimmed;
+  const decoded = Buffer.from(trimmed.replace(/\s+/g, ''), 'base64').toString('latin1');
+  return decoded.startsWith('-----BEGIN') ? decoded : trimmed;
+}
+
+const durationField = (text: string, field: string) => {
+  try {
+    return parseDuration(text);
+  } catch {
+    throw invalid('DMS_SETTINGS_INVALID', `${field} "${text}" is not a duration like "30d"`);
+  }
+};
+
+export function settingsFromJson(s: DmsSettingsJson): DmsSettingsInput {
+  const e = s.enrollment_settings;
+  const est = e.est_rfc7030_settings;
+  const webhook = est.external_webhook_settings;
+  const r = s.reenrollment_settings;
+  const k = s.server_keygen_settings;
+  const d = s.ca_distribution_settings;
+  return {
+    enrollment: {
+      enrollmentCaId: e.enrollment_ca,
+      registrationMode: e.registration_mode,
+      authMode: est.auth_mode,
+      clientCertificate: { validationCaIds: est.client_certificate_settings.validation_cas, allowExpired: est.client_certificate_settings.allow_expired },
+      httpBasic: est.http_basic ? { username: est.http_basic.username, ...(est.http_basic.password === undefined ? {} : { password: est.http_basic.password }) } : null,
+      webhook: webhook ? { url: webhook.url, timeoutMs: durationField(webhook.timeout, 'external_webhook_settings.timeout') } : null,
+      verifyCsrSignature: e.verify_csr_signature,
+      allowReplacement: e.enable_replaceable_enrollment,
+      deviceIdSource: e.device_id_source,
+      deviceProfile: { tags: e.device_provisioning_profile.tags, metadata: e.device_provisioning_profile.metadata },
+    },
+    reenrollment: {
+      windowMs: durationField(r.reenrollment_delta, 'reenrollment_delta'),
+      allowExpired: r.enable_expired_renewal,
+      revokeSuperseded: r.revoke_on_reenrollment,
+      additionalValidationCaIds: r.additional_validation_cas,
+    },
+    serverKeygen: { enabled: k.enabled, defaultKey: k.key, allowedKeys: k.allowed_keys },
+    caDistribution: { includeEnrollmentCa: d.include_enrollment_ca, includeChain: d.include_chain, managedCaIds: d.managed_cas },
+    issuanceProfileId: s.issuance_profile_id,
+  };
+}
+
+export function dmsJson(dms: Dms) {
+  const e = dms.settings.enrollment;
+  const r = dms.settings.reenrollment;
+  const k = dms.settings.serverKeygen;
+  const d = dms.settings.caDistribution;
+  return {
+    id: dms.id,
+    name: dms.name,
+    metadata: dms.metadata,
+    creation_ts: dms.createdAt.toISOString(),
+    update_ts: dms.updatedAt.toISOString(),
+    authorized_cas: dms.authorizedCaIds,
+    certificate: dms.certificate && { serial_number: dms.certificate.serialNumber, issuer_ca_id: dms.certificate.issuerCaId },
+    settings: {
+      enrollment_settings: {
+        enrollment_ca: e.enrollmentCaId,
+        protocol: 'EST_RFC7030',
+        registration_mode: e.registrationMode,
+        est_rfc7030_settings: {
+          auth_mode: e.authMode,
+          client_certificate_settings: { validation_cas: e.clientCertificate.validationCaIds, allow_expired: e.clientCertificate.allowExpired },
+          ...(e.httpBasic ? { http_basic: { username: e.httpBasic.username } } : {}),
+          ...(e.webhook ? { external_webhook_settings: { url: e.webhook.url, timeout: formatDuration(e.webhook.timeoutMs) } } : {}),
+        },
+        verify_csr_signature: e.verifyCsrSignature,
+        enable_replaceable_enrollment: e.allowReplacement,
+        device_id_source: e.deviceIdSource,
+        device_provisioning_profile: { tags: e.deviceProfile.tags, metadata: e.deviceProfile.metadata },
+      },
+      reenrollment_settings: {
+        reenrollment_delta: formatDuration(r.windowMs),
+        enable_expired_renewal: r.allowExpired,
+        revoke_on_reenrollment: r.revokeSuperseded,
+        additional_validation_cas: r.additionalValidationCaIds,
+      },
+      server_keygen_settings: { enabled: k.enabled, key: k.defaultKey, allowed_keys: k.allowedKeys },
+      ca_distribution_settings: { include_enrollment_ca: d.includeEnrollmentCa, include_chain: d.includeChain, managed_cas: d.managedCaIds },
+      issuance_profile_id: dms.settings.issuanceProfileId,
+    },
+  };
+}
+
+/** A certificate as the DMS API shows it: base64 PEM plus what callers branch on. */
+export const certificateSummaryJson = (c: Certificate) => ({
+  serial_number: c.serialNumber,
+  issuer_ca_id: c.issuerCaId,
+  status: c.status,
+  valid_from: c.notBefore.toISOString(),
+  valid_to: c.notAfter.toISOString(),
+  revocation_reason: c.revocationReason,
+  revocation_timestamp: c.revokedAt?.toISOString() ?? null,
+  certificate: base64Pem(c.der),
+});

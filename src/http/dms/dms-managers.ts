@@ -1,0 +1,61 @@
+/**
+ * Builds the DMS manager, enrollment and device manager once per server (per ServiceDeps), so that the
+ * `dms` and `devices` plugins and the EST front-end share one instance of each.
+ */
+import type { CertificateAuthorityGateway } from '../../domain/dms/certificate-authority-gateway.ts';
+import type { CertificateInspector } from '../../domain/dms/certificate-inspector.ts';
+import type { EnrollmentWebhook } from '../../domain/dms/enrollment-webhook.ts';
+import type { PasswordHasher } from '../../domain/dms/password-hasher.ts';
+import type { ServerKeyGenerator } from '../../domain/dms/server-key-generator.ts';
+import { DEFAULT_CA_SETTINGS } from '../../services/ca/ca-service-deps.ts';
+import { CaService } from '../../services/ca/ca-service.ts';
+import { DeviceService } from '../../services/devices/device-service.ts';
+import { caServiceGateway } from '../../services/dms/ca-service-gateway.ts';
+import { DmsService } from '../../services/dms/dms-service.ts';
+import { EnrollmentService } from '../../services/dms/enrollment-service.ts';
+import type { ServiceDeps } from '../service-plugin.ts';
+
+/** The concrete adapters app.ts chooses for the DMS manager. */
+export interface DmsAdapters {
+  passwords: PasswordHasher;
+  webhook: EnrollmentWebhook;
+  inspector: CertificateInspector;
+  keyGenerator: ServerKeyGenerator;
+}
+
+const gateways = new WeakMap<ServiceDeps, CertificateAuthorityGateway>();
+const deviceServices = new WeakMap<ServiceDeps, DeviceService>();
+const dmsServices = new WeakMap<ServiceDeps, { dms: DmsService; enrollment: EnrollmentService }>();
+
+/** The CA service as the DMS and device managers see it. */
+export function caGatewayFor(deps: ServiceDeps): CertificateAuthorityGateway {
+  let gateway = gateways.get(deps);
+  if (!gateway) {
+    const ca = new CaService({ ...deps, settings: { ...DEFAULT_CA_SETTINGS, vaBaseUrls: deps.config.vaBaseUrls } });
+    gateway = caServiceGateway(ca);
+    gateways.set(deps, gateway);
+  }
+  return gateway;
+}
+
+export function deviceServiceFor(deps: ServiceDeps): DeviceService {
+  let devices = deviceServices.get(deps);
+  if (!devices) {
+    devices = new DeviceService({ ...deps, ca: caGatewayFor(deps) });
+    deviceServices.set(deps, devices);
+  }
+  return devices;
+}
+
+export function dmsServicesFor(deps: ServiceDeps, adapters: DmsAdapters, defaultDmsId?: string): { dms: DmsService; enrollment: EnrollmentService } {
+  let built = dmsServices.get(deps);
+  if (!built) {
+    const dmsDeps = { ...deps, ...adapters, ca: caGatewayFor(deps) };
+    built = {
+      dms: new DmsService(dmsDeps),
+      enrollment: new EnrollmentService(dmsDeps, deviceServiceFor(deps), defaultDmsId === undefined ? {} : { defaultDmsId }),
+    };
+    dmsServices.set(deps, built);
+  }
+  return built;
+}

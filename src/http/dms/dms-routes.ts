@@ -1,0 +1,114 @@
+/** Admin API of the DMS manager: DMS CRUD, metadata, stats, authorized CAs and the DMS certificate. */
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyPluginAsync } from 'fastify';
+import { invalid } from '../../domain/errors.ts';
+import type { DmsService } from '../../services/dms/dms-service.ts';
+import { parseCsrInput } from '../../x509/csr.ts';
+import { actorOf } from '../auth/identity.ts';
+import { base64Pem, certificateSummaryJson, dmsJson, settingsFromJson, unwrapPemField } from './dms-json.ts';
+import { AuthorizedCaBody, CaParams, DmsCertificateBody, DmsCreateSchema, DmsUpdateSchema, IdParams, MetadataSchema, RevokeBody } from './dms-schemas.ts';
+
+const tags = ['dms'];
+
+export const dmsRoutes =
+  (dms: DmsService): FastifyPluginAsync =>
+  async (scope) => {
+    const app = scope.withTypeProvider<TypeBoxTypeProvider>();
+
+    app.get('/stats', { config: { access: 'read' }, schema: { tags, summary: 'Number of DMSs' } }, () => dms.stats());
+
+    app.get('/dms', { config: { access: 'read' }, schema: { tags, summary: 'Every DMS' } }, async () => ({
+      list: (await dms.list()).map(dmsJson),
+      next: null,
+    }));
+
+    app.post(
+      '/dms',
+      { config: { access: 'write' }, schema: { tags, summary: 'Create a DMS', body: DmsCreateSchema } },
+      async (request, reply) => {
+        const b = request.body;
+        const created = await dms.create(
+          { id: b.id, name: b.name, metadata: b.metadata ?? {}, authorizedCaIds: b.authorized_cas, settings: settingsFromJson(b.settings) },
+          actorOf(request),
+        );
+        return reply.code(201).send(dmsJson(created));
+      },
+    );
+
+    app.get('/dms/:id', { config: { access: 'read' }, schema: { tags, summary: 'One DMS', params: IdParams } }, async (request) =>
+      dmsJson(await dms.get(request.params.id)),
+    );
+
+    app.put(
+      '/dms/:id',
+      { config: { access: 'write' }, schema: { tags, summary: 'Replace name, metadata, authorized CAs and settings', params: IdParams, body: DmsUpdateSchema } },
+      async (request) => {
+        const b = request.body;
+        const input = { name: b.name, authorizedCaIds: b.authorized_cas, settings: settingsFromJson(b.settings), ...(b.metadata ? { metadata: b.metadata } : {}) };
+        return dmsJson(await dms.update(request.params.id, input, actorOf(request)));
+      },
+    );
+
+    app.delete('/dms/:id', { config: { access: 'write' }, schema: { tags, summary: 'Delete a DMS (revokes its certificate)', params: IdParams } }, async (request, reply) => {
+      await dms.delete(request.params.id, actorOf(request));
+      return reply.code(204).send();
+    });
+
+    for (const [method, merge] of [['PUT', false], ['PATCH', true]] as const) {
+      app.route({
+        method,
+        url: '/dms/:id/metadata',
+        config: { access: 'write' },
+        schema: { tags, summary: merge ? 'Merge metadata (null deletes a key)' : 'Replace metadata', params: IdParams, body: MetadataSchema },
+        handler: async (request) => dmsJson(await dms.updateMetadata(request.params.id, request.body, merge, actorOf(request))),
+      });
+    }
+
+    app.post(
+      '/dms/:id/authorized-cas',
+      { config: { access: 'write' }, schema: { tags, summary: 'Authorize a CA', params: IdParams, body: AuthorizedCaBody } },
+      async (request) => dmsJson(await dms.addAuthorizedCa(request.params.id, request.body.ca_id, actorOf(request))),
+    );
+
+    app.delete(
+      '/dms/:id/authorized-cas/:caId',
+      { config: { access: 'write' }, schema: { tags, summary: 'Withdraw a CA (not the enrollment CA)', params: CaParams } },
+      async (request) => dmsJson(await dms.removeAuthorizedCa(request.params.id, request.params.caId, actorOf(request))),
+    );
+
+    app.post(
+      '/dms/:id/certificate',
+      {
+        config: { access: 'write' },
+        schema: {
+          tags,
+          summary: 'Issue the DMS certificate (LAMASSU-DMS-MANAGER) from a CSR or a server-generated key; the previous one is revoked',
+          params: IdParams,
+          body: DmsCertificateBody,
+        },
+      },
+      async (request, reply) => {
+        const { csr, key } = request.body;
+        if ((csr === undefined) === (key === undefined)) throw invalid('DMS_CERTIFICATE_REQUEST_INVALID', 'send exactly one of "csr" and "key"');
+        const req = csr !== undefined ? { csrDer: parseCsrInput(unwrapPemField(csr)).der } : { keySpec: key! };
+        const res = await dms.issueCertificate(request.params.id, req, actorOf(request));
+        return reply.code(201).send({
+          ...certificateSummaryJson(res.certificate),
+          chain: res.chain.map((der) => base64Pem(der)),
+          ...(res.privateKeyPkcs8 ? { private_key: base64Pem(res.privateKeyPkcs8, 'PRIVATE KEY') } : {}),
+        });
+      },
+    );
+
+    app.get('/dms/:id/certificate', { config: { access: 'read' }, schema: { tags, summary: 'The DMS certificate and its status', params: IdParams } }, async (request) => {
+      const cert = await dms.certificateOf(request.params.id);
+      if (!cert) throw invalid('DMS_CERTIFICATE_MISSING', `DMS "${request.params.id}" has no certificate`);
+      return certificateSummaryJson(cert);
+    });
+
+    app.post(
+      '/dms/:id/certificate/revoke',
+      { config: { access: 'write' }, schema: { tags, summary: 'Revoke the DMS certificate: it enrolls nothing more', params: IdParams, body: RevokeBody } },
+      async (request) => certificateSummaryJson(await dms.revokeCertificate(request.params.id, request.body.revocation_reason, actorOf(request))),
+    );
+  };
