@@ -1,0 +1,56 @@
+/**
+ * The CA service's HTTP front-end: one CaService per server, its admin API under /api/ca/v1 behind
+ * bearer auth, and the internal CA LAMASSU-DMS-MANAGER ensured at start.
+ */
+import type { ServerKeyGenerator } from '../../domain/dms/server-key-generator.ts';
+import { DEFAULT_CA_SETTINGS, type CaSettings } from '../../services/ca/ca-service-deps.ts';
+import { CaService } from '../../services/ca/ca-service.ts';
+import type { InternalCaOptions } from '../../services/ca/ensure-internal-ca.ts';
+import { adminApiScope } from '../auth/admin-auth.ts';
+import { createOidcVerifier } from '../auth/oidc-verifier.ts';
+import type { ServiceDeps, ServicePluginFactory } from '../service-plugin.ts';
+import { caRoutes } from './ca-routes.ts';
+
+/** Lamassu's path for the CA API (the shell's shared /api/v1 prefix does not fit it). */
+export const CA_API_PREFIX = '/api/ca/v1';
+
+export interface CaPluginOptions {
+  /** For POST /certificates without an engine: keys handed out once. */
+  keyGenerator?: ServerKeyGenerator;
+  settings?: Partial<CaSettings>;
+  internalCa?: InternalCaOptions;
+}
+
+const services = new WeakMap<ServiceDeps, CaService>();
+
+/**
+ * The CaService of this server. Everything that talks to the CA service in-process (the DMS and device
+ * managers through their gateway) should use this one instance, so that they share its issuing-CA cache.
+ */
+export function caServiceFor(deps: ServiceDeps, options: CaPluginOptions = {}): CaService {
+  let service = services.get(deps);
+  if (!service) {
+    service = new CaService({
+      ...deps,
+      settings: { ...DEFAULT_CA_SETTINGS, vaBaseUrls: deps.config.vaBaseUrls, ...options.settings },
+      ...(options.keyGenerator ? { keyGenerator: options.keyGenerator } : {}),
+    });
+    services.set(deps, service);
+  }
+  return service;
+}
+
+export const caServicePlugin =
+  (options: CaPluginOptions = {}): ServicePluginFactory =>
+  async (deps) => {
+    const service = caServiceFor(deps, options);
+    await service.ensureInternalCa(options.internalCa);
+    const auth = { adminTokens: deps.storage.adminTokens, ...(deps.config.oidc ? { oidc: createOidcVerifier(deps.config.oidc) } : {}) };
+    return {
+      name: 'ca',
+      // Mounted by the service itself with the shell's admin auth, to sit at Lamassu's /api/ca/v1.
+      https: async (app) => {
+        await app.register(adminApiScope(auth, [caRoutes(service)]), { prefix: CA_API_PREFIX });
+      },
+    };
+  };

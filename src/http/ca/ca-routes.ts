@@ -1,0 +1,347 @@
+/** The CA service's REST API (Lamassu v3 resources); thin: decode, call the service, encode. */
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import { isCertificateStatus, parseStatusRequest, type CertificateStatus } from '../../domain/ca/certificate-status.ts';
+import { invalid } from '../../domain/errors.ts';
+import type { KeyType } from '../../domain/ports/key-engine.ts';
+import type { ProfileChoice } from '../../services/ca/issue-certificate.ts';
+import type { CaService } from '../../services/ca/ca-service.ts';
+import { toPem } from '../../x509/pem.ts';
+import { actorOf } from '../auth/identity.ts';
+import { ErrorBody } from '../errors.ts';
+import { base64Pem, caJson, certificateJson, durationMs, profileJson, settingsFromJson, unwrapBase64Pem, validityFromJson } from './ca-json.ts';
+import {
+  CaListQuery,
+  CaSchema,
+  CertificateListQuery,
+  CertificateSchema,
+  CreateCaBody,
+  CreateCertificateBody,
+  GeneratedCertificateSchema,
+  IdParams,
+  ImportCaBody,
+  ImportCertificateBody,
+  listOf,
+  ProfileInputSchema,
+  ProfileSchema,
+  SerialParams,
+  SignBody,
+  StatsSchema,
+  StatusBody,
+  type ProfileInputJson,
+  type ProfileSettingsJson,
+} from './ca-schemas.ts';
+
+const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody };
+const date = (s: string | undefined) => (s === undefined ? undefined : new Date(s));
+
+function statuses(text: string | undefined): CertificateStatus[] | undefined {
+  if (text === undefined) return undefined;
+  const list = text.split(',');
+  for (const s of list) if (!isCertificateStatus(s)) throw invalid('STATUS_INVALID', `unknown status "${s}"`);
+  return list as CertificateStatus[];
+}
+
+function profileChoice(id: string | undefined, inline: ProfileSettingsJson | undefined): ProfileChoice {
+  if (id !== undefined && inline !== undefined) throw invalid('PROFILE_AMBIGUOUS', 'give a profile id or an inline profile, not both');
+  if (inline !== undefined) return { inline: settingsFromJson(inline) };
+  return id !== undefined ? { profileId: id } : { caDefault: true };
+}
+
+const profileInput = (b: ProfileInputJson) => ({
+  name: b.name,
+  ...(b.description === undefined ? {} : { description: b.description }),
+  settings: settingsFromJson(b),
+});
+
+/** DER when the client asks for application/pkix-cert, PEM otherwise. */
+function sendCertificate(request: FastifyRequest, reply: FastifyReply, der: Uint8Array) {
+  if ((request.headers.accept ?? '').includes('application/pkix-cert')) {
+    return reply.type('application/pkix-cert').send(Buffer.from(der));
+  }
+  return reply.type('application/x-pem-file').send(toPem(der, 'CERTIFICATE'));
+}
+
+const pemOrDer = {
+  200: {
+    description: 'PEM (application/x-pem-file), or DER with Accept: application/pkix-cert',
+    content: { 'application/x-pem-file': { schema: Type.String() }, 'application/pkix-cert': { schema: Type.String({ format: 'binary' }) } },
+  },
+  404: ErrorBody,
+};
+
+export const caRoutes =
+  (service: CaService): FastifyPluginAsync =>
+  async (scope) => {
+    const app = scope.withTypeProvider<TypeBoxTypeProvider>();
+    const read = { access: 'read' as const };
+    const write = { access: 'write' as const };
+    const tags = ['ca'];
+
+    // ---- CAs ----
+    app.post(
+      '/cas',
+      { config: write, schema: { tags, summary: 'Create a root CA, or with parent_id a subordinate CA', body: CreateCaBody, response: { 201: CaSchema, ...errors } } },
+      async (request, reply) => {
+        const b = request.body;
+        const ca = await service.createCa({
+          ...(b.id === undefined ? {} : { id: b.id }),
+          ...(b.parent_id === undefined ? {} : { parentId: b.parent_id }),
+          subject: b.subject,
+          keySpec: { type: b.key_metadata.type as KeyType, bits: b.key_metadata.bits },
+          validity: validityFromJson(b.ca_expiration, 'ca_expiration'),
+          ...(b.engine_id === undefined ? {} : { engineId: b.engine_id }),
+          ...(b.profile_id === undefined ? {} : { profileId: b.profile_id }),
+          ...(b.about_to_expire === undefined ? {} : { aboutToExpireMs: durationMs(b.about_to_expire) }),
+          ...(b.metadata === undefined ? {} : { metadata: b.metadata }),
+          actor: actorOf(request),
+        });
+        return reply.code(201).send(caJson(ca));
+      },
+    );
+
+    app.post(
+      '/cas/import',
+      { config: write, schema: { tags, summary: 'Import a CA, with its private key (into an engine) or without (tracked only)', body: ImportCaBody, response: { 201: CaSchema, ...errors } } },
+      async (request, reply) => {
+        const b = request.body;
+        const ca = await service.importCa({
+          ...(b.id === undefined ? {} : { id: b.id }),
+          certificate: unwrapBase64Pem(b.ca),
+          ...(b.private_key === undefined ? {} : { privateKey: unwrapBase64Pem(b.private_key) }),
+          ...(b.engine_id === undefined ? {} : { engineId: b.engine_id }),
+          ...(b.parent_id === undefined ? {} : { parentId: b.parent_id }),
+          ...(b.profile_id === undefined ? {} : { profileId: b.profile_id }),
+          ...(b.about_to_expire === undefined ? {} : { aboutToExpireMs: durationMs(b.about_to_expire) }),
+          ...(b.metadata === undefined ? {} : { metadata: b.metadata }),
+          actor: actorOf(request),
+        });
+        return reply.code(201).send(caJson(ca));
+      },
+    );
+
+    app.get(
+      '/cas',
+      { config: read, schema: { tags, summary: 'List CAs (filters, sort, bookmark pagination)', querystring: CaListQuery, response: { 200: listOf(CaSchema), 400: ErrorBody } } },
+      async (request) => {
+        const q = request.query;
+        const page = await service.listCas({
+          sortBy: q.sort_by,
+          sortMode: q.sort_mode,
+          pageSize: q.page_size,
+          bookmark: q.bookmark,
+          status: statuses(q.status),
+          commonName: q.common_name,
+          subjectKeyId: q.subject_key_id,
+          engineId: q.engine_id,
+          parentId: q.parent_id,
+          internal: q.internal,
+          validToAfter: date(q.valid_to_after),
+          validToBefore: date(q.valid_to_before),
+          validFromAfter: date(q.valid_from_after),
+          validFromBefore: date(q.valid_from_before),
+        });
+        return { list: page.list.map(caJson), next: page.next };
+      },
+    );
+
+    app.get(
+      '/cas/:id',
+      { config: read, schema: { tags, summary: 'One CA', params: IdParams, response: { 200: CaSchema, 404: ErrorBody } } },
+      async (request) => caJson(await service.getCa(request.params.id)),
+    );
+
+    app.get(
+      '/cas/:id/certificate',
+      { config: read, schema: { tags, summary: "The CA's certificate", params: IdParams, response: pemOrDer } },
+      async (request, reply) => sendCertificate(request, reply, (await service.getCa(request.params.id)).certificate.der),
+    );
+
+    app.get(
+      '/cas/:id/chain',
+      {
+        config: read,
+        schema: {
+          tags,
+          summary: "The CA's certificate and its issuers up to the root, PEM",
+          params: IdParams,
+          response: { 200: { description: 'PEM bundle', content: { 'application/pem-certificate-chain': { schema: Type.String() } } }, 404: ErrorBody },
+        },
+      },
+      async (request, reply) => {
+        const chain = await service.caChain(request.params.id);
+        return reply.type('application/pem-certificate-chain').send(chain.map((der) => toPem(der, 'CERTIFICATE')).join(''));
+      },
+    );
+
+    app.post(
+      '/cas/:id/status',
+      {
+        config: write,
+        schema: { tags, summary: 'Revoke, hold or release a CA; final revocation cascades to everything below', params: IdParams, body: StatusBody, response: { 200: CaSchema, ...errors } },
+      },
+      async (request) => {
+        const req = parseStatusRequest('CA', request.body.status, request.body.revocation_reason);
+        return caJson(await service.updateCaStatus({ id: request.params.id, request: req, actor: actorOf(request) }));
+      },
+    );
+
+    app.post(
+      '/cas/:id/certificates/sign',
+      {
+        config: write,
+        schema: { tags, summary: 'Sign a CSR (profile: inline, by id, or the CA default)', params: IdParams, body: SignBody, response: { 201: CertificateSchema, 403: ErrorBody, ...errors } },
+      },
+      async (request, reply) => {
+        const b = request.body;
+        const cert = await service.signCertificate({
+          caId: request.params.id,
+          csr: unwrapBase64Pem(b.csr),
+          profile: profileChoice(b.profile_id, b.profile),
+          ...(b.metadata === undefined ? {} : { metadata: b.metadata }),
+          actor: actorOf(request),
+        });
+        return reply.code(201).send(certificateJson(cert));
+      },
+    );
+
+    app.get(
+      '/cas/:id/certificates',
+      { config: read, schema: { tags, summary: 'Certificates issued by a CA', params: IdParams, querystring: CertificateListQuery, response: { 200: listOf(CertificateSchema), ...errors } } },
+      async (request) => {
+        await service.getCa(request.params.id);
+        return listCertificates(service, { ...request.query, ca_id: request.params.id });
+      },
+    );
+
+    // ---- certificates ----
+    app.post(
+      '/certificates',
+      {
+        config: write,
+        schema: { tags, summary: 'Generate a key on the server and issue its certificate in one call', body: CreateCertificateBody, response: { 201: GeneratedCertificateSchema, 403: ErrorBody, 501: ErrorBody, ...errors } },
+      },
+      async (request, reply) => {
+        const b = request.body;
+        const out = await service.generateCertificate({
+          caId: b.ca_id,
+          keySpec: { type: b.key_spec.type as KeyType, bits: b.key_spec.bits },
+          ...(b.key_spec.engine_id === undefined ? {} : { engineId: b.key_spec.engine_id }),
+          subject: b.subject,
+          profile: profileChoice(b.issuance_profile_id, b.issuance_profile),
+          ...(b.metadata === undefined ? {} : { metadata: b.metadata }),
+          actor: actorOf(request),
+        });
+        // The private key is in this response only; nothing logs response bodies.
+        return reply.code(201).send({
+          ...certificateJson(out.certificate),
+          ...(out.privateKeyPkcs8 ? { private_key: base64Pem(out.privateKeyPkcs8, 'PRIVATE KEY') } : {}),
+          ...(out.keyId ? { key_id: out.keyId } : {}),
+        });
+      },
+    );
+
+    app.get(
+      '/certificates',
+      { config: read, schema: { tags, summary: 'Certificate inventory (filters, sort, bookmark pagination)', querystring: CertificateListQuery, response: { 200: listOf(CertificateSchema), 400: ErrorBody } } },
+      async (request) => listCertificates(service, request.query),
+    );
+
+    app.post(
+      '/certificates/import',
+      { config: write, schema: { tags, summary: 'Track a certificate issued elsewhere', body: ImportCertificateBody, response: { 201: CertificateSchema, ...errors } } },
+      async (request, reply) => {
+        const cert = await service.importCertificate({
+          certificate: unwrapBase64Pem(request.body.certificate),
+          ...(request.body.metadata === undefined ? {} : { metadata: request.body.metadata }),
+          actor: actorOf(request),
+        });
+        return reply.code(201).send(certificateJson(cert));
+      },
+    );
+
+    const CaIdQuery = Type.Object({ ca_id: Type.Optional(Type.String({ description: 'issuer, when several CAs used the serial' })) });
+    app.get(
+      '/certificates/:serial',
+      { config: read, schema: { tags, summary: 'One certificate by serial number', params: SerialParams, querystring: CaIdQuery, response: { 200: CertificateSchema, ...errors } } },
+      async (request) => certificateJson(await service.getCertificate(request.params.serial, request.query.ca_id)),
+    );
+
+    app.put(
+      '/certificates/:serial/status',
+      {
+        config: write,
+        schema: { tags, summary: 'Revoke, hold or release a certificate', params: SerialParams, querystring: CaIdQuery, body: StatusBody, response: { 200: CertificateSchema, ...errors } },
+      },
+      async (request) => {
+        const req = parseStatusRequest('CERTIFICATE', request.body.status, request.body.revocation_reason);
+        const cert = await service.updateCertificateStatus({
+          serialNumber: request.params.serial,
+          ...(request.query.ca_id === undefined ? {} : { issuerCaId: request.query.ca_id }),
+          request: req,
+          actor: actorOf(request),
+        });
+        return certificateJson(cert);
+      },
+    );
+
+    app.get(
+      '/stats',
+      { config: read, schema: { tags, summary: 'Counts of CAs (per engine, status) and certificates (per CA, status)', response: { 200: StatsSchema } } },
+      async () => service.getStats(),
+    );
+
+    // ---- issuance profiles ----
+    const ptags = ['ca profiles'];
+    app.get(
+      '/profiles',
+      { config: read, schema: { tags: ptags, summary: 'Issuance profiles', response: { 200: listOf(ProfileSchema) } } },
+      async () => ({ list: (await service.listProfiles()).map(profileJson), next: null }),
+    );
+    app.post(
+      '/profiles',
+      { config: write, schema: { tags: ptags, summary: 'Create an issuance profile', body: ProfileInputSchema, response: { 201: ProfileSchema, ...errors } } },
+      async (request, reply) => {
+        const b = request.body;
+        const p = await service.createProfile({ ...(b.id === undefined ? {} : { id: b.id }), ...profileInput(b), actor: actorOf(request) });
+        return reply.code(201).send(profileJson(p));
+      },
+    );
+    app.get(
+      '/profiles/:id',
+      { config: read, schema: { tags: ptags, summary: 'One issuance profile', params: IdParams, response: { 200: ProfileSchema, 404: ErrorBody } } },
+      async (request) => profileJson(await service.getProfile(request.params.id)),
+    );
+    app.put(
+      '/profiles/:id',
+      { config: write, schema: { tags: ptags, summary: 'Replace an issuance profile', params: IdParams, body: ProfileInputSchema, response: { 200: ProfileSchema, ...errors } } },
+      async (request) => profileJson(await service.updateProfile({ id: request.params.id, ...profileInput(request.body), actor: actorOf(request) })),
+    );
+    app.delete(
+      '/profiles/:id',
+      { config: write, schema: { tags: ptags, summary: 'Delete an issuance profile no CA uses as default', params: IdParams, response: { 204: Type.Null(), ...errors } } },
+      async (request, reply) => {
+        await service.deleteProfile({ id: request.params.id, actor: actorOf(request) });
+        return reply.code(204).send(null);
+      },
+    );
+  };
+
+async function listCertificates(service: CaService, q: import('./ca-schemas.ts').CertificateListQueryJson) {
+  const page = await service.listCertificates({
+    sortBy: q.sort_by,
+    sortMode: q.sort_mode,
+    pageSize: q.page_size,
+    bookmark: q.bookmark,
+    issuerCaId: q.ca_id,
+    status: statuses(q.status),
+    serialNumber: q.serial_number,
+    subjectKeyId: q.subject_key_id,
+    commonName: q.common_name,
+    expiresAfter: date(q.expires_after),
+    expiresBefore: date(q.expires_before),
+    isCa: q.is_ca,
+  });
+  return { list: page.list.map(certificateJson), next: page.next };
+}
