@@ -1,7 +1,7 @@
 /** Admin API of the DMS manager: DMS CRUD, metadata, stats, authorized CAs and the DMS certificate. */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyPluginAsync } from 'fastify';
-import { invalid } from '../../domain/errors.ts';
+import { invalid, notFound } from '../../domain/errors.ts';
 import type { DmsService } from '../../services/dms/dms-service.ts';
 import { parseCsrInput } from '../../x509/csr.ts';
 import { actorOf } from '../auth/identity.ts';
@@ -102,7 +102,7 @@ export const dmsRoutes =
 
     app.get('/dms/:id/certificate', { config: { access: 'read' }, schema: { tags, summary: 'The DMS certificate and its status', params: IdParams } }, async (request) => {
       const cert = await dms.certificateOf(request.params.id);
-      if (!cert) throw invalid('DMS_CERTIFICATE_MISSING', `DMS "${request.params.id}" has no certificate`);
+      if (!cert) throw notFound('DMS_CERTIFICATE_MISSING', `DMS "${request.params.id}" has no certificate`);
       return certificateSummaryJson(cert);
     });
 

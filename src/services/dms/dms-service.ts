@@ -176,7 +176,7 @@ export class DmsService {
   /** Revokes the DMS certificate: from then on it can enroll nothing until a new one is issued. */
   async revokeCertificate(id: string, reason: string | undefined, actor: string): Promise<Certificate> {
     const current = await this.get(id);
-    if (!current.certificate) throw conflict('DMS_CERTIFICATE_MISSING', `DMS "${id}" has no certificate`, { id });
+    if (!current.certificate) throw notFound('DMS_CERTIFICATE_MISSING', `DMS "${id}" has no certificate`, { id });
     const why = (reason ?? 'Unspecified') as RevocationReason;
     if (!REVOCATION_REASON_NAMES.includes(why)) {
       throw invalid('REVOCATION_REASON_INVALID', `revocation_reason must be one of ${REVOCATION_REASON_NAMES.join(', ')}`);
