@@ -15,16 +15,23 @@ import type { Logger } from './domain/ports/logger.ts';
 import { KeyEngineSet, type KeyEngineConfig } from './engines/crypto/registry.ts';
 import { MemoryEventBus } from './engines/eventbus/memory-event-bus.ts';
 import { createStorage } from './engines/storage/create-storage.ts';
+import { SoftwareServerKeyGenerator } from './engines/dms/software-server-key-generator.ts';
 import { ensureAdminToken } from './http/auth/admin-token.ts';
 import { createOidcVerifier } from './http/auth/oidc-verifier.ts';
 import { buildHttpApp } from './http/build-http-app.ts';
 import { buildHttpsApp } from './http/build-https-app.ts';
+import { caServicePlugin } from './http/ca/ca-plugin.ts';
 import { HttpMetrics } from './http/metrics.ts';
 import type { ServiceDeps, ServicePlugin, ServicePluginFactory } from './http/service-plugin.ts';
 import { serverTls } from './http/tls/server-tls.ts';
+import { vaServicePlugin } from './http/va/va-plugin.ts';
+import { PublishTap } from './services/va/publish-tap.ts';
 
 /** One line per service: its factory builds the service and returns its HTTP plugin(s). */
-const serviceFactories: Partial<Record<ServiceName, ServicePluginFactory>> = {};
+const serviceFactories: Partial<Record<ServiceName, ServicePluginFactory>> = {
+  ca: caServicePlugin({ keyGenerator: new SoftwareServerKeyGenerator() }),
+  va: vaServicePlugin(),
+};
 
 export interface RunningServer {
   /** e.g. https://127.0.0.1:8443 (the bound port, also when configured as 0). */
@@ -109,6 +116,8 @@ export async function startServer(
       events = new MemoryEventBus(logger);
     }
     closers.push({ name: 'event bus', close: () => events.close() });
+    // Lets in-process services see published events synchronously (the VA's OCSP cache invalidation).
+    events = new PublishTap(events);
 
     const deps: ServiceDeps = { config, storage, keyEngines, events, clock, random, logger };
     const services: ServicePlugin[] = [];
