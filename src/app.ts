@@ -24,13 +24,10 @@ import { caServicePlugin } from './http/ca/ca-plugin.ts';
 import { HttpMetrics } from './http/metrics.ts';
 import type { ServiceDeps, ServicePlugin, ServicePluginFactory } from './http/service-plugin.ts';
 import { serverTls } from './http/tls/server-tls.ts';
-import { vaServicePlugin } from './http/va/va-plugin.ts';
-import { PublishTap } from './services/va/publish-tap.ts';
 
 /** One line per service: its factory builds the service and returns its HTTP plugin(s). */
 const serviceFactories: Partial<Record<ServiceName, ServicePluginFactory>> = {
   ca: caServicePlugin({ keyGenerator: new SoftwareServerKeyGenerator() }),
-  va: vaServicePlugin(),
 };
 
 export interface RunningServer {
@@ -116,8 +113,6 @@ export async function startServer(
       events = new MemoryEventBus(logger);
     }
     closers.push({ name: 'event bus', close: () => events.close() });
-    // Lets in-process services see published events synchronously (the VA's OCSP cache invalidation).
-    events = new PublishTap(events);
 
     const deps: ServiceDeps = { config, storage, keyEngines, events, clock, random, logger };
     const services: ServicePlugin[] = [];
