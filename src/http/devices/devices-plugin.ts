@@ -1,18 +1,21 @@
-/** The `devices` service: the device manager's admin API and its certificate status follower. */
-import type { ServicePluginFactory } from '../service-plugin.ts';
+/** The `devices` service: the device manager's admin API at Lamassu's /api/devmanager/v1 and its certificate status follower. */
+import { adminApiScope } from '../auth/admin-auth.ts';
+import { createOidcVerifier } from '../auth/oidc-verifier.ts';
 import { deviceServiceFor } from '../dms/dms-managers.ts';
+import type { ServicePluginFactory } from '../service-plugin.ts';
 import { deviceRoutes } from './device-routes.ts';
 
-/** Admin routes sit under the admin API prefix, then this one (`/api/v1` + `/devmanager`). */
-export const DEVICES_API_PREFIX = '/devmanager';
+export const DEVICES_API_PREFIX = '/api/devmanager/v1';
 
 export const devicesServicePlugin: ServicePluginFactory = async (deps) => {
   const devices = deviceServiceFor(deps);
+  // Device statuses follow certificate status events at once; no periodic scan over all devices.
   const unfollow = await devices.followCertificateStatus();
+  const auth = { adminTokens: deps.storage.adminTokens, ...(deps.config.oidc ? { oidc: createOidcVerifier(deps.config.oidc) } : {}) };
   return {
     name: 'devices',
-    adminApi: async (scope) => {
-      await scope.register(deviceRoutes(devices), { prefix: DEVICES_API_PREFIX });
+    https: async (app) => {
+      await app.register(adminApiScope(auth, [deviceRoutes(devices)]), { prefix: DEVICES_API_PREFIX });
     },
     close: unfollow,
   };

@@ -57,12 +57,12 @@ after(async () => {
 });
 
 const call = async (method: InjectOptions['method'], url: string, payload?: unknown) => {
-  const res = await app.inject({ method, url: `/api/v1${url}`, headers: { authorization: `Bearer ${token}` }, ...(payload === undefined ? {} : { payload: payload as object }) });
+  const res = await app.inject({ method, url: `/api${url}`, headers: { authorization: `Bearer ${token}` }, ...(payload === undefined ? {} : { payload: payload as object }) });
   return { status: res.statusCode, body: res.body ? (JSON.parse(res.body) as Record<string, any>) : undefined };
 };
 
 test('DMS API: create with defaults, password never echoed, validation codes, 404, 409, metadata, CAs, stats', async () => {
-  const created = await call('POST', '/dmsmanager/dms', {
+  const created = await call('POST', '/dmsmanager/v1/dms', {
     id: 'factory-1',
     name: 'Factory 1',
     authorized_cas: ['factory-ca'],
@@ -84,10 +84,10 @@ test('DMS API: create with defaults, password never echoed, validation codes, 40
   assert.deepEqual(s.server_keygen_settings.key, { type: 'ECDSA', bits: 256 });
   assert.equal(s.ca_distribution_settings.include_enrollment_ca, true);
   assert.ok(!JSON.stringify(created.body).includes('very-secret-1'));
-  assert.deepEqual((await call('GET', '/dmsmanager/dms/factory-1')).body, created.body);
+  assert.deepEqual((await call('GET', '/dmsmanager/v1/dms/factory-1')).body, created.body);
 
   const minimal = { name: 'x', authorized_cas: ['factory-ca'], settings: { enrollment_settings: { enrollment_ca: 'factory-ca' } } };
-  const minimalCreated = await call('POST', '/dmsmanager/dms', { id: 'minimal', ...minimal });
+  const minimalCreated = await call('POST', '/dmsmanager/v1/dms', { id: 'minimal', ...minimal });
   assert.equal(minimalCreated.body!.settings.enrollment_settings.est_rfc7030_settings.auth_mode, 'DMS_CERTIFICATE');
   const cases: [string, unknown, number, string][] = [
     ['duplicate', { id: 'factory-1', ...minimal }, 409, 'DMS_EXISTS'],
@@ -98,29 +98,29 @@ test('DMS API: create with defaults, password never echoed, validation codes, 40
     ['missing settings', { id: 'd2', name: 'x', authorized_cas: [] }, 400, 'VALIDATION_FAILED'],
   ];
   for (const [name, body, status, code] of cases) {
-    const res = await call('POST', '/dmsmanager/dms', body);
+    const res = await call('POST', '/dmsmanager/v1/dms', body);
     assert.equal(res.status, status, name);
     assert.equal(res.body!.code, code, name);
   }
-  assert.equal((await call('GET', '/dmsmanager/dms/ghost')).body!.code, 'DMS_NOT_FOUND');
-  assert.equal((await call('GET', '/dmsmanager/dms/ghost')).status, 404);
+  assert.equal((await call('GET', '/dmsmanager/v1/dms/ghost')).body!.code, 'DMS_NOT_FOUND');
+  assert.equal((await call('GET', '/dmsmanager/v1/dms/ghost')).status, 404);
 
-  assert.deepEqual((await call('PATCH', '/dmsmanager/dms/factory-1/metadata', { a: 1 })).body!.metadata, { a: 1 });
-  assert.deepEqual((await call('PUT', '/dmsmanager/dms/factory-1/metadata', { b: 2 })).body!.metadata, { b: 2 });
-  assert.deepEqual((await call('POST', '/dmsmanager/dms/factory-1/authorized-cas', { ca_id: 'other-ca' })).body!.authorized_cas, ['factory-ca', 'other-ca']);
-  assert.equal((await call('DELETE', '/dmsmanager/dms/factory-1/authorized-cas/factory-ca')).status, 409);
-  assert.deepEqual((await call('DELETE', '/dmsmanager/dms/factory-1/authorized-cas/other-ca')).body!.authorized_cas, ['factory-ca']);
-  const put = await call('PUT', '/dmsmanager/dms/factory-1', { ...minimal, name: 'Renamed' });
+  assert.deepEqual((await call('PATCH', '/dmsmanager/v1/dms/factory-1/metadata', { a: 1 })).body!.metadata, { a: 1 });
+  assert.deepEqual((await call('PUT', '/dmsmanager/v1/dms/factory-1/metadata', { b: 2 })).body!.metadata, { b: 2 });
+  assert.deepEqual((await call('POST', '/dmsmanager/v1/dms/factory-1/authorized-cas', { ca_id: 'other-ca' })).body!.authorized_cas, ['factory-ca', 'other-ca']);
+  assert.equal((await call('DELETE', '/dmsmanager/v1/dms/factory-1/authorized-cas/factory-ca')).status, 409);
+  assert.deepEqual((await call('DELETE', '/dmsmanager/v1/dms/factory-1/authorized-cas/other-ca')).body!.authorized_cas, ['factory-ca']);
+  const put = await call('PUT', '/dmsmanager/v1/dms/factory-1', { ...minimal, name: 'Renamed' });
   assert.equal(put.body!.name, 'Renamed');
   assert.equal(put.body!.id, 'factory-1');
-  assert.deepEqual((await call('GET', '/dmsmanager/stats')).body, { total: 2 });
-  assert.equal((await call('GET', '/dmsmanager/dms')).body!.list.length, 2);
-  assert.equal((await call('DELETE', '/dmsmanager/dms/minimal')).status, 204);
-  assert.equal((await call('GET', '/dmsmanager/dms/minimal')).status, 404);
+  assert.deepEqual((await call('GET', '/dmsmanager/v1/stats')).body, { total: 2 });
+  assert.equal((await call('GET', '/dmsmanager/v1/dms')).body!.list.length, 2);
+  assert.equal((await call('DELETE', '/dmsmanager/v1/dms/minimal')).status, 204);
+  assert.equal((await call('GET', '/dmsmanager/v1/dms/minimal')).status, 404);
 });
 
 test('DMS certificate API: server key returned once as PKCS#8, CSR as base64 PEM, revoke', async () => {
-  const keyed = await call('POST', '/dmsmanager/dms/factory-1/certificate', { key: { type: 'ECDSA', bits: 256 } });
+  const keyed = await call('POST', '/dmsmanager/v1/dms/factory-1/certificate', { key: { type: 'ECDSA', bits: 256 } });
   assert.equal(keyed.status, 201, JSON.stringify(keyed.body));
   const pem = Buffer.from(keyed.body!.private_key, 'base64').toString();
   assert.match(pem, /^-----BEGIN PRIVATE KEY-----/);
@@ -128,47 +128,47 @@ test('DMS certificate API: server key returned once as PKCS#8, CSR as base64 PEM
   assert.equal(keyed.body!.issuer_ca_id, 'LAMASSU-DMS-MANAGER');
   assert.match(Buffer.from(keyed.body!.certificate, 'base64').toString(), /^-----BEGIN CERTIFICATE-----/);
   const csrPem = toPem(await w.csr('factory-1'), 'CERTIFICATE REQUEST');
-  const fromCsr = await call('POST', '/dmsmanager/dms/factory-1/certificate', { csr: Buffer.from(csrPem).toString('base64') });
+  const fromCsr = await call('POST', '/dmsmanager/v1/dms/factory-1/certificate', { csr: Buffer.from(csrPem).toString('base64') });
   assert.equal(fromCsr.status, 201);
   assert.equal(fromCsr.body!.private_key, undefined);
-  assert.equal((await call('POST', '/dmsmanager/dms/factory-1/certificate', {})).body!.code, 'DMS_CERTIFICATE_REQUEST_INVALID');
-  assert.equal((await call('POST', '/dmsmanager/dms/factory-1/certificate', { csr: 'bm90IGEgY3Ny' })).body!.code, 'CSR_MALFORMED');
-  assert.equal((await call('GET', '/dmsmanager/dms/factory-1/certificate')).body!.serial_number, fromCsr.body!.serial_number);
-  const revoked = await call('POST', '/dmsmanager/dms/factory-1/certificate/revoke', { revocation_reason: 'KeyCompromise' });
+  assert.equal((await call('POST', '/dmsmanager/v1/dms/factory-1/certificate', {})).body!.code, 'DMS_CERTIFICATE_REQUEST_INVALID');
+  assert.equal((await call('POST', '/dmsmanager/v1/dms/factory-1/certificate', { csr: 'bm90IGEgY3Ny' })).body!.code, 'CSR_MALFORMED');
+  assert.equal((await call('GET', '/dmsmanager/v1/dms/factory-1/certificate')).body!.serial_number, fromCsr.body!.serial_number);
+  const revoked = await call('POST', '/dmsmanager/v1/dms/factory-1/certificate/revoke', { revocation_reason: 'KeyCompromise' });
   assert.equal(revoked.body!.status, 'REVOKED');
   assert.equal(revoked.body!.revocation_reason, 'KeyCompromise');
 });
 
 test('device API: pre-register, get, list with bookmarks and filters, stats, timeline, decommission', async () => {
-  assert.equal((await call('POST', '/devmanager/devices', { id: 'pump-1', alias: 'Pump', tags: ['a'], dms_id: 'factory-1' })).status, 201);
-  for (let i = 0; i < 5; i++) await call('POST', '/devmanager/devices', { id: `valve-${i}`, tags: ['b'], dms_id: 'factory-1' });
-  assert.equal((await call('POST', '/devmanager/devices', { id: 'pump-1' })).body!.code, 'DEVICE_EXISTS');
-  assert.equal((await call('POST', '/devmanager/devices', { id: 'bad id' })).body!.code, 'DEVICE_ID_INVALID');
-  const got = await call('GET', '/devmanager/devices/pump-1');
+  assert.equal((await call('POST', '/devmanager/v1/devices', { id: 'pump-1', alias: 'Pump', tags: ['a'], dms_id: 'factory-1' })).status, 201);
+  for (let i = 0; i < 5; i++) await call('POST', '/devmanager/v1/devices', { id: `valve-${i}`, tags: ['b'], dms_id: 'factory-1' });
+  assert.equal((await call('POST', '/devmanager/v1/devices', { id: 'pump-1' })).body!.code, 'DEVICE_EXISTS');
+  assert.equal((await call('POST', '/devmanager/v1/devices', { id: 'bad id' })).body!.code, 'DEVICE_ID_INVALID');
+  const got = await call('GET', '/devmanager/v1/devices/pump-1');
   assert.equal(got.body!.status, 'PENDING_PROVISIONING');
   assert.equal(got.body!.dms_owner, 'factory-1');
   assert.equal(got.body!.identity, null);
-  assert.equal((await call('GET', '/devmanager/devices/nope')).status, 404);
+  assert.equal((await call('GET', '/devmanager/v1/devices/nope')).status, 404);
 
   const seen: string[] = [];
   let bookmark: string | undefined;
   do {
-    const page = await call('GET', `/devmanager/devices?dms_id=factory-1&page_size=2&sort_by=id${bookmark ? `&bookmark=${bookmark}` : ''}`);
+    const page = await call('GET', `/devmanager/v1/devices?dms_id=factory-1&page_size=2&sort_by=id${bookmark ? `&bookmark=${bookmark}` : ''}`);
     seen.push(...page.body!.list.map((d: { id: string }) => d.id));
     bookmark = page.body!.next ?? undefined;
   } while (bookmark);
   assert.deepEqual(seen, ['pump-1', 'valve-0', 'valve-1', 'valve-2', 'valve-3', 'valve-4']);
-  assert.equal((await call('GET', '/devmanager/devices?tags=b&id=valve-1*')).body!.list.length, 1);
-  assert.equal((await call('GET', '/devmanager/devices/dms/factory-1?status=PENDING_PROVISIONING')).body!.list.length, 6);
-  assert.equal((await call('GET', '/devmanager/devices?status=BOGUS')).status, 400);
-  assert.equal((await call('GET', '/devmanager/devices?bookmark=junk')).body!.code, 'BOOKMARK_INVALID');
+  assert.equal((await call('GET', '/devmanager/v1/devices?tags=b&id=valve-1*')).body!.list.length, 1);
+  assert.equal((await call('GET', '/devmanager/v1/devices/dms/factory-1?status=PENDING_PROVISIONING')).body!.list.length, 6);
+  assert.equal((await call('GET', '/devmanager/v1/devices?status=BOGUS')).status, 400);
+  assert.equal((await call('GET', '/devmanager/v1/devices?bookmark=junk')).body!.code, 'BOOKMARK_INVALID');
 
-  const decommissioned = await call('DELETE', '/devmanager/devices/pump-1/decommission');
+  const decommissioned = await call('DELETE', '/devmanager/v1/devices/pump-1/decommission');
   assert.equal(decommissioned.body!.status, 'DECOMMISSIONED');
-  assert.equal((await call('DELETE', '/devmanager/devices/pump-1/decommission')).status, 409);
-  const events = (await call('GET', '/devmanager/devices/pump-1/events')).body!.list.map((e: { type: string }) => e.type);
+  assert.equal((await call('DELETE', '/devmanager/v1/devices/pump-1/decommission')).status, 409);
+  const events = (await call('GET', '/devmanager/v1/devices/pump-1/events')).body!.list.map((e: { type: string }) => e.type);
   assert.deepEqual(events, ['CREATED', 'DECOMMISSIONED']);
-  const stats = await call('GET', '/devmanager/stats?dms_id=factory-1');
+  const stats = await call('GET', '/devmanager/v1/stats?dms_id=factory-1');
   assert.equal(stats.body!.total, 6);
   assert.equal(stats.body!.status_distribution.DECOMMISSIONED, 1);
 });

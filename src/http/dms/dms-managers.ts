@@ -7,12 +7,11 @@ import type { CertificateInspector } from '../../domain/dms/certificate-inspecto
 import type { EnrollmentWebhook } from '../../domain/dms/enrollment-webhook.ts';
 import type { PasswordHasher } from '../../domain/dms/password-hasher.ts';
 import type { ServerKeyGenerator } from '../../domain/dms/server-key-generator.ts';
-import { DEFAULT_CA_SETTINGS } from '../../services/ca/ca-service-deps.ts';
-import { CaService } from '../../services/ca/ca-service.ts';
 import { DeviceService } from '../../services/devices/device-service.ts';
 import { caServiceGateway } from '../../services/dms/ca-service-gateway.ts';
 import { DmsService } from '../../services/dms/dms-service.ts';
 import { EnrollmentService } from '../../services/dms/enrollment-service.ts';
+import { caServiceFor } from '../ca/ca-plugin.ts';
 import type { ServiceDeps } from '../service-plugin.ts';
 
 /** The concrete adapters app.ts chooses for the DMS manager. */
@@ -27,12 +26,11 @@ const gateways = new WeakMap<ServiceDeps, CertificateAuthorityGateway>();
 const deviceServices = new WeakMap<ServiceDeps, DeviceService>();
 const dmsServices = new WeakMap<ServiceDeps, { dms: DmsService; enrollment: EnrollmentService }>();
 
-/** The CA service as the DMS and device managers see it. */
+/** The server's one CA service (shared issuing-CA cache) as the DMS and device managers see it. */
 export function caGatewayFor(deps: ServiceDeps): CertificateAuthorityGateway {
   let gateway = gateways.get(deps);
   if (!gateway) {
-    const ca = new CaService({ ...deps, settings: { ...DEFAULT_CA_SETTINGS, vaBaseUrls: deps.config.vaBaseUrls } });
-    gateway = caServiceGateway(ca);
+    gateway = caServiceGateway(caServiceFor(deps));
     gateways.set(deps, gateway);
   }
   return gateway;

@@ -1,19 +1,22 @@
-/** The `dms` service: the DMS manager's admin API. EST (src/http/est) mounts on the same services. */
+/** The `dms` service: the DMS manager's admin API at Lamassu's /api/dmsmanager/v1. EST (src/http/est) mounts on the same services. */
+import { adminApiScope } from '../auth/admin-auth.ts';
+import { createOidcVerifier } from '../auth/oidc-verifier.ts';
 import type { ServicePluginFactory } from '../service-plugin.ts';
 import { dmsServicesFor, type DmsAdapters } from './dms-managers.ts';
 import { dmsRoutes } from './dms-routes.ts';
 
-/** Admin routes sit under the admin API prefix, then this one (`/api/v1` + `/dmsmanager`). */
-export const DMS_API_PREFIX = '/dmsmanager';
+export const DMS_API_PREFIX = '/api/dmsmanager/v1';
 
 export const dmsServicePlugin =
   (adapters: DmsAdapters): ServicePluginFactory =>
   async (deps) => {
     const { dms } = dmsServicesFor(deps, adapters);
+    const auth = { adminTokens: deps.storage.adminTokens, ...(deps.config.oidc ? { oidc: createOidcVerifier(deps.config.oidc) } : {}) };
     return {
       name: 'dms',
-      adminApi: async (scope) => {
-        await scope.register(dmsRoutes(dms), { prefix: DMS_API_PREFIX });
+      // Mounted by the service itself with the shell's admin auth, to sit at Lamassu's path.
+      https: async (app) => {
+        await app.register(adminApiScope(auth, [dmsRoutes(dms)]), { prefix: DMS_API_PREFIX });
       },
     };
   };
