@@ -15,6 +15,11 @@ import type { Logger } from './domain/ports/logger.ts';
 import { KeyEngineSet, type KeyEngineConfig } from './engines/crypto/registry.ts';
 import { MemoryEventBus } from './engines/eventbus/memory-event-bus.ts';
 import { createStorage } from './engines/storage/create-storage.ts';
+import { HttpEnrollmentWebhook } from './engines/dms/http-enrollment-webhook.ts';
+import { ScryptPasswordHasher } from './engines/dms/scrypt-password-hasher.ts';
+import { X509CertificateInspector } from './engines/dms/x509-certificate-inspector.ts';
+import { devicesServicePlugin } from './http/devices/devices-plugin.ts';
+import { dmsServicePlugin } from './http/dms/dms-plugin.ts';
 import { SoftwareServerKeyGenerator } from './engines/dms/software-server-key-generator.ts';
 import { ensureAdminToken } from './http/auth/admin-token.ts';
 import { createOidcVerifier } from './http/auth/oidc-verifier.ts';
@@ -28,6 +33,13 @@ import { serverTls } from './http/tls/server-tls.ts';
 /** One line per service: its factory builds the service and returns its HTTP plugin(s). */
 const serviceFactories: Partial<Record<ServiceName, ServicePluginFactory>> = {
   ca: caServicePlugin({ keyGenerator: new SoftwareServerKeyGenerator() }),
+  dms: dmsServicePlugin({
+    passwords: new ScryptPasswordHasher(),
+    webhook: new HttpEnrollmentWebhook(),
+    inspector: new X509CertificateInspector(),
+    keyGenerator: new SoftwareServerKeyGenerator(),
+  }),
+  devices: devicesServicePlugin,
 };
 
 export interface RunningServer {
