@@ -67,6 +67,7 @@ export const settings = {
     parse: list(httpUrl),
     default: ['http://localhost:8080'],
   }),
+  estDefaultDms: optional({ env: 'LAMASSU_EST_DEFAULT_DMS', file: 'est.default_dms', parse: text }),
   oidcJwksUrl: optional({ env: 'LAMASSU_OIDC_JWKS_URL', file: 'oidc.jwks_url', parse: httpUrl }),
   oidcIssuer: optional({ env: 'LAMASSU_OIDC_ISSUER', file: 'oidc.issuer', parse: text }),
   oidcAudience: optional({ env: 'LAMASSU_OIDC_AUDIENCE', file: 'oidc.audience', parse: text }),
@@ -144,6 +145,7 @@ export type Config = Pick<
   | 'services'
   | 'logLevel'
   | 'vaBaseUrls'
+  | 'estDefaultDms'
 > & {
   oidc?: OidcConfig;
   storage: StorageConfig;

@@ -126,6 +126,7 @@ export function loadConfig(opts: LoadConfigOptions): Config {
     services: [...new Set(values.services)],
     logLevel: values.logLevel,
     vaBaseUrls: values.vaBaseUrls,
+    estDefaultDms: values.estDefaultDms,
     oidc,
     storage,
     eventBus: values.amqpUrl ? { kind: 'amqp', url: values.amqpUrl, exchange: values.amqpExchange } : { kind: 'memory' },

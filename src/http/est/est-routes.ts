@@ -1,0 +1,57 @@
+/**
+ * The EST operations (RFC 7030 4) under one prefix: with a label (`/{label}/cacerts`, a DMS id or a CA id)
+ * and without one (the configured default DMS). Framing only: decode, call the enrollment service, encode.
+ */
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { EnrollmentService } from '../../services/dms/enrollment-service.ts';
+import { estErrorHandler, estNotFoundHandler, sendPlainError } from './est-errors.ts';
+import { credentialsOf, csrFromRequest, EST_BODY_LIMIT } from './est-request.ts';
+import { sendCertificates, sendCsrAttrs, sendServerKeygen } from './est-response.ts';
+
+/** The part of the enrollment service EST needs. */
+export type EstEnrollment = Pick<EnrollmentService, 'enroll' | 'reenroll' | 'serverKeygen' | 'cacerts' | 'csrattrs'>;
+
+export interface EstOptions {
+  enrollment: EstEnrollment;
+  /** DMS id the label-less paths use; without it they answer 404. */
+  defaultDms?: string | undefined;
+}
+
+export const estRoutes =
+  (opts: EstOptions): FastifyPluginAsync =>
+  async (scope) => {
+    const { enrollment } = opts;
+    // EST bodies are not JSON: take every body as bytes, small, and judge its type per route.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: EST_BODY_LIMIT }, (_request, body, done) => done(null, body));
+    scope.setErrorHandler(estErrorHandler);
+    scope.setNotFoundHandler(estNotFoundHandler);
+
+    for (const path of ['/:label', '']) {
+      const labelOf = (request: FastifyRequest) => (request.params as { label?: string }).label ?? opts.defaultDms;
+      const enroll = (request: FastifyRequest) => ({ label: labelOf(request), csrDer: csrFromRequest(request), credentials: credentialsOf(request) });
+
+      scope.get(`${path}/cacerts`, async (request, reply) => sendCertificates(request, reply, await enrollment.cacerts(labelOf(request))));
+
+      scope.post(`${path}/simpleenroll`, async (request, reply) => {
+        const result = await enrollment.enroll(enroll(request));
+        return sendCertificates(request, reply, [result.certificate.der]);
+      });
+
+      scope.post(`${path}/simplereenroll`, async (request, reply) => {
+        const result = await enrollment.reenroll(enroll(request));
+        return sendCertificates(request, reply, [result.certificate.der]);
+      });
+
+      // The key type is the DMS's choice (its default key), not the CSR's: the CSR only names the subject.
+      scope.post(`${path}/serverkeygen`, async (request, reply) => {
+        const result = await enrollment.serverKeygen(enroll(request));
+        return sendServerKeygen(reply, result.privateKeyPkcs8, result.certificate.der);
+      });
+
+      scope.get(`${path}/csrattrs`, async (request, reply) => sendCsrAttrs(reply, (await enrollment.csrattrs(labelOf(request))).oids));
+
+      // Full CMC (RFC 7030 4.3) is optional and not offered: say so instead of "not found".
+      scope.post(`${path}/fullcmc`, async (_request, reply) => sendPlainError(reply, 501, 'EST_OPERATION_UNSUPPORTED', 'fullcmc is not supported'));
+    }
+  };
