@@ -20,6 +20,7 @@ import { ScryptPasswordHasher } from './engines/dms/scrypt-password-hasher.ts';
 import { X509CertificateInspector } from './engines/dms/x509-certificate-inspector.ts';
 import { devicesServicePlugin } from './http/devices/devices-plugin.ts';
 import { dmsServicePlugin } from './http/dms/dms-plugin.ts';
+import { withEst } from './http/est/est-plugin.ts';
 import { SoftwareServerKeyGenerator } from './engines/dms/software-server-key-generator.ts';
 import { ensureAdminToken } from './http/auth/admin-token.ts';
 import { createOidcVerifier } from './http/auth/oidc-verifier.ts';
@@ -29,11 +30,14 @@ import { caServicePlugin } from './http/ca/ca-plugin.ts';
 import { HttpMetrics } from './http/metrics.ts';
 import type { ServiceDeps, ServicePlugin, ServicePluginFactory } from './http/service-plugin.ts';
 import { serverTls } from './http/tls/server-tls.ts';
+import { vaServicePlugin } from './http/va/va-plugin.ts';
+import { PublishTap } from './services/va/publish-tap.ts';
 
 /** One line per service: its factory builds the service and returns its HTTP plugin(s). */
 const serviceFactories: Partial<Record<ServiceName, ServicePluginFactory>> = {
   ca: caServicePlugin({ keyGenerator: new SoftwareServerKeyGenerator() }),
-  dms: dmsServicePlugin({
+  va: vaServicePlugin(),
+  dms: withEst(dmsServicePlugin, {
     passwords: new ScryptPasswordHasher(),
     webhook: new HttpEnrollmentWebhook(),
     inspector: new X509CertificateInspector(),
@@ -125,6 +129,8 @@ export async function startServer(
       events = new MemoryEventBus(logger);
     }
     closers.push({ name: 'event bus', close: () => events.close() });
+    // Lets in-process services see published events synchronously (the VA's OCSP cache invalidation).
+    events = new PublishTap(events);
 
     const deps: ServiceDeps = { config, storage, keyEngines, events, clock, random, logger };
     const services: ServicePlugin[] = [];

@@ -38,7 +38,12 @@ export interface CertificateTemplateOptions {
   ocspUrls?: readonly string[];
   /** AIA id-ad-caIssuers URLs. */
   caIssuersUrls?: readonly string[];
+  /** id-pkix-ocsp-nocheck (RFC 6960 4.2.2.2.1), for delegated OCSP responder certificates. */
+  ocspNoCheck?: boolean;
 }
+
+/** id-pkix-ocsp-nocheck with its NULL value. */
+const OCSP_NO_CHECK = extension('1.3.6.1.5.5.7.48.1.5', false, Uint8Array.of(0x05, 0x00));
 
 export interface TbsInput {
   /** Serial magnitude, big-endian, 1..20 bytes, not all zero (see randomSerialNumber). */
@@ -88,6 +93,7 @@ export function createCertificateTemplate(opts: CertificateTemplateOptions): Cer
       opts.ocspUrls?.length || opts.caIssuersUrls?.length
         ? extension(ExtensionOid.authorityInfoAccess, false, authorityInfoAccessValue(opts.ocspUrls ?? [], opts.caIssuersUrls ?? []))
         : undefined,
+      opts.ocspNoCheck ? OCSP_NO_CHECK : undefined,
     ].filter((x): x is Uint8Array => x !== undefined),
   );
 

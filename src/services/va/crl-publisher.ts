@@ -1,0 +1,252 @@
+/**
+ * Publishes each CA's full and delta CRLs: CRL number from a per-CA counter shared by both kinds, AKI,
+ * IssuingDistributionPoint equal to the CRL distribution point the CA puts in its certificates, Freshest
+ * CRL pointing at the delta when deltas are on. Entries stream from the CA service page by page into the
+ * streaming encoder, so memory stays flat as revocations grow.
+ *
+ * A delta CRL lists what changed since its base was read: certificates revoked since then (a minute of
+ * slack covers revocations that committed while the base was being read; listing one twice is harmless)
+ * and released holds (removeFromCRL).
+ */
+import { conflict, notFound } from '../../domain/errors.ts';
+import type { Clock } from '../../domain/ports/clock.ts';
+import type { Logger } from '../../domain/ports/logger.ts';
+import type { CrlKind, CrlRecord, CrlRepository } from '../../domain/va/crl-record.ts';
+import { parseCertificate } from '../../x509/certificate.ts';
+import { buildCrl, type CrlEntry } from '../../x509/crl.ts';
+import { canonicalSerial, crlReasonOf } from './revocation-reasons.ts';
+import type { VaCa, VaCaGateway } from './va-ca-gateway.ts';
+import type { VaRoles } from './va-roles.ts';
+
+const SLACK_MS = 60_000;
+
+export interface CrlPublisherOptions {
+  /** VA base URLs, as the CA service writes them into certificates (CaSettings.vaBaseUrls). */
+  vaBaseUrls: readonly string[];
+  /** How long to wait after a revocation for more before publishing (many revocations, one CRL). */
+  debounceMs: number;
+  /** How long a replica serves its copy before checking the database for a newer CRL. */
+  recheckMs: number;
+}
+
+/** The URLs of a CA's CRLs, matching src/services/ca/ca-urls.ts. */
+export function crlUrls(vaBaseUrls: readonly string[], caId: string) {
+  const id = encodeURIComponent(caId);
+  return {
+    full: vaBaseUrls.map((b) => `${b}/api/va/crl/${id}`),
+    delta: vaBaseUrls.map((b) => `${b}/api/va/crl/${id}/delta`),
+  };
+}
+
+const wholeSeconds = (ms: number) => new Date(Math.floor(ms / 1000) * 1000);
+
+function crlEntry(entry: { serialNumber: string; revokedAt: Date; reason: Parameters<typeof crlReasonOf>[0] }, full: boolean): CrlEntry {
+  const reason = crlReasonOf(entry.reason);
+  // removeFromCRL is no revocation reason in a full CRL (RFC 5280 5.3.1).
+  return { serial: entry.serialNumber, revocationDate: entry.revokedAt, reason: full && reason === 'removeFromCRL' ? 'unspecified' : reason };
+}
+
+export class CrlPublisher {
+  private readonly served = new Map<string, { crl: CrlRecord; checkedAt: number }>();
+  /** One publication at a time per CA, so numbers and bases stay in order. */
+  private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
+  private closed = false;
+
+  constructor(
+    private readonly ca: VaCaGateway,
+    private readonly crls: CrlRepository,
+    private readonly roles: VaRoles,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly opts: CrlPublisherOptions,
+  ) {}
+
+  /** The CA by id, or by its subject key identifier in hex (Lamassu's CRL URLs use the SKI). */
+  async resolveCa(idOrSki: string): Promise<VaCa> {
+    const ca = (await this.ca.getCa(idOrSki)) ?? (/^[0-9a-fA-F]{16,128}$/.test(idOrSki) ? await this.ca.findCaBySubjectKeyId(idOrSki) : undefined);
+    if (!ca) throw notFound('VA_CA_NOT_FOUND', `no CA "${idOrSki}"`, { ca_id: idOrSki });
+    return ca;
+  }
+
+  /** The CRL to serve now: the stored one, or a new one when there is none yet or it has expired. */
+  async current(caId: string, kind: CrlKind): Promise<CrlRecord> {
+    const now = this.clock.now().getTime();
+    const key = `${caId}/${kind}`;
+    let held = this.served.get(key);
+    if (!held || now - held.checkedAt >= this.opts.recheckMs) {
+      const meta = await this.crls.meta(caId, kind);
+      if (meta && held && meta.number === held.crl.number) held = { crl: held.crl, checkedAt: now };
+      else {
+        const crl = meta && (await this.crls.get(caId, kind));
+        held = crl ? { crl, checkedAt: now } : undefined;
+      }
+      if (held) this.served.set(key, held);
+    }
+    if (kind === 'delta') {
+      const role = await this.roles.get(caId);
+      if (!role.settings.delta.enabled) throw notFound('VA_DELTA_CRL_DISABLED', `delta CRLs are not enabled for CA "${caId}"`, { ca_id: caId });
+    }
+    if (!held || now >= held.crl.nextUpdate.getTime()) return this.publish(caId, kind);
+    return held.crl;
+  }
+
+  /** Publishes a new CRL of `kind` now (queued behind any publication of the same CA). */
+  publish(caId: string, kind: CrlKind): Promise<CrlRecord> {
+    const prev = this.queues.get(caId) ?? Promise.resolve();
+    const run = prev.catch(() => undefined).then(() => (kind === 'full' ? this.generateFull(caId) : this.generateDelta(caId)));
+    this.queues.set(caId, run);
+    void run.finally(() => {
+      if (this.queues.get(caId) === run) this.queues.delete(caId);
+    }).catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * After a revocation or released hold: publish within `debounceMs`, once for any number of changes.
+   * With delta CRLs on, only the delta is republished; the full CRL follows its schedule.
+   */
+  changed(caId: string): void {
+    if (this.closed || this.timers.has(caId)) return;
+    const timer = setTimeout(() => {
+      this.timers.delete(caId);
+      void this.publishAfterChange(caId);
+    }, this.opts.debounceMs);
+    timer.unref?.();
+    this.timers.set(caId, timer);
+  }
+
+  /** Runs the pending debounced publications now (tests, shutdown). */
+  async flush(): Promise<void> {
+    const ids = [...this.timers.keys()];
+    for (const id of ids) clearTimeout(this.timers.get(id));
+    this.timers.clear();
+    await Promise.all(ids.map((id) => this.publishAfterChange(id)));
+    await Promise.all([...this.queues.values()].map((p) => p.catch(() => undefined)));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    await Promise.all([...this.queues.values()].map((p) => p.catch(() => undefined)));
+  }
+
+  /** The scheduled round: every CA whose CRLs are missing or due for refresh gets new ones. */
+  async refreshDue(): Promise<void> {
+    const now = this.clock.now().getTime();
+    for await (const ca of this.ca.listCas()) {
+      if (!ca.hasKey) continue;
+      try {
+        const role = await this.roles.get(ca.id);
+        const full = await this.crls.meta(ca.id, 'full');
+        let fullChanged = false;
+        if (!full || now >= full.thisUpdate.getTime() + role.settings.crl.refreshIntervalMs || now >= full.nextUpdate.getTime()) {
+          await this.publish(ca.id, 'full');
+          fullChanged = true;
+        }
+        if (role.settings.delta.enabled) {
+          const delta = await this.crls.meta(ca.id, 'delta');
+          if (fullChanged || !delta || now >= delta.thisUpdate.getTime() + role.settings.delta.refreshIntervalMs) await this.publish(ca.id, 'delta');
+        }
+      } catch (err) {
+        this.logger.error({ err, caId: ca.id }, 'CRL refresh failed');
+      }
+    }
+  }
+
+  private async publishAfterChange(caId: string): Promise<void> {
+    try {
+      const role = await this.roles.get(caId);
+      if (!role.settings.crl.regenerateOnRevoke) return;
+      await this.publish(caId, role.settings.delta.enabled ? 'delta' : 'full');
+    } catch (err) {
+      this.logger.error({ err, caId }, 'publishing a CRL after a revocation failed');
+    }
+  }
+
+  private async signingCa(caId: string) {
+    const ca = await this.ca.getCa(caId);
+    if (!ca) throw notFound('VA_CA_NOT_FOUND', `no CA "${caId}"`, { ca_id: caId });
+    if (!ca.hasKey) throw conflict('CA_CANNOT_SIGN', `CA "${caId}" has no private key to sign CRLs with`, { id: caId });
+    const cert = parseCertificate(ca.certificateDer);
+    return {
+      issuerName: cert.subjectName,
+      authorityKeyId: cert.subjectKeyIdentifier ?? new Uint8Array(Buffer.from(ca.subjectKeyId, 'hex')),
+      signer: await this.ca.caSigner(caId),
+    };
+  }
+
+  private async generateFull(caId: string): Promise<CrlRecord> {
+    const role = await this.roles.get(caId);
+    const ca = await this.signingCa(caId);
+    const generatedAt = this.clock.now();
+    const thisUpdate = wholeSeconds(generatedAt.getTime());
+    const nextUpdate = new Date(thisUpdate.getTime() + role.settings.crl.validityMs);
+    const number = await this.crls.nextNumber(caId);
+    const urls = crlUrls(this.opts.vaBaseUrls, caId);
+    const started = performance.now();
+    const ca$ = this.ca;
+    async function* entries(): AsyncIterable<CrlEntry> {
+      for await (const e of ca$.revokedCertificates(caId)) yield crlEntry(e, true);
+    }
+    const der = await buildCrl({
+      ...ca,
+      crlNumber: BigInt(number),
+      thisUpdate,
+      nextUpdate,
+      entries: entries(),
+      distributionPoint: urls.full,
+      ...(role.settings.delta.enabled ? { freshestCrl: urls.delta } : {}),
+    });
+    const crl: CrlRecord = { caId, kind: 'full', number, baseNumber: null, thisUpdate, nextUpdate, generatedAt, der };
+    await this.store(crl);
+    // Holds released before this CRL was read are in it already (as absent entries).
+    await this.crls.pruneRemovals(caId, new Date(generatedAt.getTime() - SLACK_MS));
+    this.logger.info({ caId, number, bytes: der.length, ms: Math.round(performance.now() - started) }, 'published a CRL');
+    return crl;
+  }
+
+  private async generateDelta(caId: string): Promise<CrlRecord> {
+    const role = await this.roles.get(caId);
+    let base = await this.crls.meta(caId, 'full');
+    if (!base || this.clock.now().getTime() >= base.nextUpdate.getTime()) base = await this.generateFull(caId);
+    const ca = await this.signingCa(caId);
+    const since = new Date(base.generatedAt.getTime() - SLACK_MS);
+    const generatedAt = this.clock.now();
+    const thisUpdate = wholeSeconds(generatedAt.getTime());
+    const nextUpdate = new Date(thisUpdate.getTime() + role.settings.delta.validityMs);
+    // A delta holds only what changed since its base: small by design, so it is gathered in memory.
+    const entries: CrlEntry[] = [];
+    const revoked = new Set<string>();
+    for await (const e of this.ca.revokedCertificates(caId, since)) {
+      revoked.add(e.serialNumber);
+      entries.push(crlEntry(e, false));
+    }
+    for (const r of await this.crls.removalsSince(caId, since)) {
+      const serial = canonicalSerial(r.serialNumber);
+      if (revoked.has(serial)) continue;
+      revoked.add(serial);
+      entries.push({ serial, revocationDate: r.removedAt, reason: 'removeFromCRL' });
+    }
+    const number = await this.crls.nextNumber(caId);
+    const der = await buildCrl({
+      ...ca,
+      crlNumber: BigInt(number),
+      thisUpdate,
+      nextUpdate,
+      entries,
+      distributionPoint: crlUrls(this.opts.vaBaseUrls, caId).full,
+      deltaCrlIndicator: BigInt(base.number),
+    });
+    const crl: CrlRecord = { caId, kind: 'delta', number, baseNumber: base.number, thisUpdate, nextUpdate, generatedAt, der };
+    await this.store(crl);
+    return crl;
+  }
+
+  private async store(crl: CrlRecord): Promise<void> {
+    if (await this.crls.save(crl)) {
+      this.served.set(`${crl.caId}/${crl.kind}`, { crl, checkedAt: this.clock.now().getTime() });
+    }
+  }
+}
