@@ -322,3 +322,51 @@ describe('re-enrollment (RFC 7030 4.2.2) and device statuses through all five', 
     assert.ok(w.published.includes('device.decommission@admin'));
   });
 });
+
+describe('re-enrollment options and races', () => {
+  test('CA label re-enrollment; superseded certificate kept when the DMS says so; certificates of other CAs only with additional validation CAs', async () => {
+    const keep = { windowMs: 400 * DAY, allowExpired: false, revokeSuperseded: false, additionalValidationCaIds: [] as string[] };
+    await w.createDms('keep1', w.settings({}, { reenrollment: keep }), ['factory-ca', 'other-ca']);
+    const first = await w.enrollment.enroll({ label: 'keep1', csrDer: await w.csr('keep-1'), credentials: {} });
+    const renewed = await w.enrollment.reenroll({ label: 'factory-ca', csrDer: await w.csr('keep-1'), credentials: { clientCertificateChain: [first.certificate.der] } });
+    assert.equal(renewed.certificate.issuerCaId, 'factory-ca');
+    assert.equal((await w.gateway.getCertificate(first.certificate.serialNumber, 'factory-ca'))?.status, 'ACTIVE');
+    await assert.rejects(
+      w.enrollment.reenroll({ label: 'idevid-ca', csrDer: await w.csr('keep-1'), credentials: { clientCertificateChain: [renewed.certificate.der] } }),
+      isCode('ENROLL_CA_NOT_AUTHORIZED'),
+    );
+
+    // A slot certificate from another CA re-enrolls only when that CA is an additional validation CA.
+    const foreign = await w.issueDirect('other-ca', 'keep-2');
+    await w.devices.bindCertificate({ deviceId: 'keep-2', slot: 'default', certificate: foreign, kind: 'PROVISIONED', actor: 'test', createIfMissing: { dmsId: 'keep1' } });
+    await refusedWithoutTrace(
+      async () => w.enrollment.reenroll({ label: 'keep1', csrDer: await w.csr('keep-2'), credentials: { clientCertificateChain: [foreign.der] } }),
+      'REENROLL_CA_NOT_ACCEPTED',
+      'keep-2',
+    );
+    await w.dms.update('keep1', { name: 'keep1', authorizedCaIds: ['factory-ca', 'other-ca'], settings: w.settings({}, { reenrollment: { ...keep, additionalValidationCaIds: ['other-ca'] } }) }, 'admin');
+    const moved = await w.enrollment.reenroll({ label: 'keep1', csrDer: await w.csr('keep-2'), credentials: { clientCertificateChain: [foreign.der] } });
+    assert.equal(moved.certificate.issuerCaId, 'factory-ca');
+  });
+
+  test('a device decommissioned while its certificate is being issued: the orphan certificate is revoked', async () => {
+    await w.createDms('race1', w.settings({ registrationMode: 'PRE_REGISTRATION' }));
+    await w.devices.create({ id: 'race-1', dmsId: 'race1' }, 'admin');
+    const issue = w.gateway.issue;
+    let issued: string | undefined;
+    w.gateway.issue = async (req) => {
+      const cert = await issue(req);
+      issued = cert.serialNumber;
+      await w.devices.decommission('race-1', 'operator');
+      return cert;
+    };
+    try {
+      await assert.rejects(w.enrollment.enroll({ label: 'race1', csrDer: await w.csr('race-1'), credentials: {} }), isCode('DEVICE_DECOMMISSIONED'));
+    } finally {
+      w.gateway.issue = issue;
+    }
+    assert.ok(issued);
+    assert.equal((await w.gateway.getCertificate(issued, 'factory-ca'))?.status, 'REVOKED');
+    assert.deepEqual((await w.devices.get('race-1')).slots, []);
+  });
+});

@@ -307,14 +307,22 @@ export class EnrollmentService {
       metadata: { 'lamassu.io/ra/attached-to': { dms_id: plan.dms.id, device_id: plan.deviceId, slot: plan.slot } },
       actor: plan.actor,
     });
-    const bound = await this.devices.bindCertificate({
-      deviceId: plan.deviceId,
-      slot: plan.slot,
-      certificate,
-      kind: kind ?? (plan.replaces ? 'RE-PROVISIONED' : 'PROVISIONED'),
-      actor: plan.actor,
-      createIfMissing: { dmsId: plan.dms.id, tags: e.deviceProfile.tags, metadata: e.deviceProfile.metadata },
-    });
+    let bound: Awaited<ReturnType<DeviceService['bindCertificate']>>;
+    try {
+      bound = await this.devices.bindCertificate({
+        deviceId: plan.deviceId,
+        slot: plan.slot,
+        certificate,
+        kind: kind ?? (plan.replaces ? 'RE-PROVISIONED' : 'PROVISIONED'),
+        actor: plan.actor,
+        createIfMissing: { dmsId: plan.dms.id, tags: e.deviceProfile.tags, metadata: e.deviceProfile.metadata },
+      });
+    } catch (err) {
+      // The device changed between the checks and the binding (decommissioned, created by a racing JITP
+      // enrollment): a certificate no slot holds must not stay valid.
+      await this.deps.ca.revoke({ serialNumber: certificate.serialNumber, issuerCaId: plan.caId, reason: 'CessationOfOperation', actor: plan.actor });
+      throw err;
+    }
     // A replaced identity (new enrollment over an existing slot) is always superseded for good.
     if (!kind && bound.superseded) {
       const old = await this.deps.ca.getCertificate(bound.superseded.serialNumber, bound.superseded.issuerCaId);
