@@ -99,8 +99,8 @@ export class SqlDeviceRepository implements DeviceRepository {
     if (query.id !== undefined) {
       if (query.id.endsWith('*')) {
         const prefix = query.id.slice(0, -1);
-        // A range, not LIKE: '_' and '%' in ids stay literal and the primary key index serves it.
-        q = q.where('d.id', '>=', prefix).where('d.id', '<', `${prefix}\uffff`);
+        // Not LIKE (case-insensitive on SQLite) nor a range (collation-dependent on PostgreSQL): exact on both.
+        q = q.where(sql<boolean>`substr(d.id, 1, ${prefix.length}) = ${prefix}`);
       } else q = q.where('d.id', '=', query.id);
     }
     if (query.createdAfter) q = q.where('d.created_at', '>=', query.createdAfter.getTime());

@@ -156,6 +156,8 @@ forEachStorage('DMS and device repositories', (ctx) => {
     assert.equal((await storage.devices.list({ dmsId, tags: ['od'] })).list.length, 0);
     assert.equal((await storage.devices.list({ dmsId, status: ['FULLY_PROVISIONED'] })).list.length, 8);
     assert.equal((await storage.devices.list({ id: `p0*` })).list.length, 10);
+    assert.equal((await storage.devices.list({ id: `P0*` })).list.length, 0);
+    assert.equal((await storage.devices.list({ id: `p0_*` })).list.length, 0);
     assert.equal((await storage.devices.list({ dmsId, createdAfter: new Date(T0 + 3 * DAY) })).list.length, 5);
     const counts = await storage.devices.countByStatus({ dmsId });
     assert.deepEqual(new Map(counts.map((c) => [c.status, c.count])), new Map([['FULLY_PROVISIONED', 8], ['PENDING_PROVISIONING', 15]]));
