@@ -128,15 +128,16 @@ export class DeviceService {
   }
 
   /**
-   * DECOMMISSIONED is terminal: every slot's active certificate is revoked (CessationOfOperation) first,
-   * then the device is marked. Certificates already revoked or expired are left as they are.
+   * DECOMMISSIONED is terminal: every certificate its slots hold or held that is still valid is revoked
+   * (CessationOfOperation) first, then the device is marked. Revoked or expired ones are left as they are.
    */
   async decommission(id: string, actor: string): Promise<Device> {
     const device = await this.get(id);
     if (device.status === 'DECOMMISSIONED') throw conflict('DEVICE_DECOMMISSIONED', `device "${id}" is already decommissioned`, { id });
-    for (const slot of device.slots) {
-      if (slot.active.status === 'REVOKED' || slot.active.status === 'EXPIRED') continue;
-      await this.revokeQuietly(slot.active, 'CessationOfOperation', actor);
+    // Archived certificates too: a DMS may keep superseded ones valid, but not past the device's end.
+    for (const cert of device.slots.flatMap((slot) => [slot.active, ...slot.archive])) {
+      if (cert.status === 'REVOKED' || cert.status === 'EXPIRED') continue;
+      await this.revokeQuietly(cert, 'CessationOfOperation', actor);
     }
     const events: CloudEvent[] = [];
     await this.deps.storage.transaction(async (tx) => {

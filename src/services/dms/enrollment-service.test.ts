@@ -335,6 +335,11 @@ describe('re-enrollment options and races', () => {
       w.enrollment.reenroll({ label: 'idevid-ca', csrDer: await w.csr('keep-1'), credentials: { clientCertificateChain: [renewed.certificate.der] } }),
       isCode('ENROLL_CA_NOT_AUTHORIZED'),
     );
+    // Decommissioning revokes the kept superseded certificate as well as the active one.
+    await w.devices.decommission('keep-1', 'admin');
+    for (const c of [first.certificate, renewed.certificate]) {
+      assert.equal((await w.gateway.getCertificate(c.serialNumber, 'factory-ca'))?.revocationReason, 'CessationOfOperation');
+    }
 
     // A slot certificate from another CA re-enrolls only when that CA is an additional validation CA.
     const foreign = await w.issueDirect('other-ca', 'keep-2');
