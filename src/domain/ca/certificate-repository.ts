@@ -50,6 +50,11 @@ export interface CertificateRepository {
    * already has a certificate with this serial.
    */
   insert(cert: Certificate): Promise<void>;
+  /**
+   * Stores several certificates with one statement per table, all or none (group commit on the issuance
+   * path). Throws CERTIFICATE_SERIAL_EXISTS when any of them clashes; then none is stored.
+   */
+  insertMany(certs: Certificate[]): Promise<void>;
   get(id: string): Promise<Certificate | undefined>;
   /** By serial; with several issuers using the same serial, `issuerCaId` picks one (else the oldest). */
   findBySerial(serialNumber: string, issuerCaId?: string): Promise<Certificate | undefined>;

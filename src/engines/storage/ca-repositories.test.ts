@@ -73,6 +73,17 @@ forEachStorage('CA repositories', (ctx) => {
     await storage.certificates.insert(cert({ issuerCaId: 'ca-y', serialNumber: c.serialNumber }));
   });
 
+  test('certificates: insertMany stores all or, on one clash, none', async () => {
+    const { storage } = ctx;
+    const issuer = `ca-${randomUUID()}`;
+    const batch = Array.from({ length: 600 }, () => cert({ issuerCaId: issuer }));
+    await storage.certificates.insertMany(batch);
+    assert.equal((await storage.certificates.list({ issuerCaId: issuer, pageSize: 1000 })).list.length, 600);
+    const fresh = cert({ issuerCaId: issuer });
+    await assert.rejects(storage.certificates.insertMany([fresh, cert({ issuerCaId: issuer, serialNumber: batch[7]!.serialNumber })]), isCode('CERTIFICATE_SERIAL_EXISTS'));
+    assert.equal(await storage.certificates.get(fresh.id), undefined);
+  });
+
   test('certificates: compare-and-set status update', async () => {
     const { storage } = ctx;
     const c = cert();

@@ -68,6 +68,29 @@ export const selectCertificates = (db: Kysely<Database>) =>
     .select(['b.der', 'b.details']);
 
 const REVOCABLE = ['ACTIVE', 'ABOUT_TO_EXPIRE'] as const;
+const INSERT_CHUNK = 500;
+
+const statusRow = (cert: Certificate) => ({
+  id: cert.id,
+  serial_number: cert.serialNumber,
+  issuer_ca_id: cert.issuerCaId,
+  ca_id: cert.caId,
+  status: cert.status,
+  not_before: cert.notBefore.getTime(),
+  not_after: cert.notAfter.getTime(),
+  about_to_expire_at: cert.aboutToExpireAt.getTime(),
+  revoked_at: cert.revokedAt?.getTime() ?? null,
+  revocation_reason: cert.revocationReason,
+  subject_cn: cert.subjectCommonName,
+  subject_key_id: cert.subjectKeyId,
+  authority_key_id: cert.authorityKeyId,
+  key_type: cert.keyType,
+  key_bits: cert.keyBits,
+  is_ca: cert.isCa ? 1 : 0,
+  type: cert.type,
+  engine_id: cert.engineId,
+  created_at: cert.createdAt.getTime(),
+});
 
 /** Rows a cascade revokes: not revoked yet (and not expired), or only on hold. */
 const revocable = (eb: ExpressionBuilder<Database, 'certificates'>) =>
@@ -79,45 +102,31 @@ const revocable = (eb: ExpressionBuilder<Database, 'certificates'>) =>
 export class SqlCertificateRepository implements CertificateRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async insert(cert: Certificate): Promise<void> {
+  insert(cert: Certificate): Promise<void> {
+    return this.insertMany([cert]);
+  }
+
+  async insertMany(certs: Certificate[]): Promise<void> {
+    if (certs.length === 0) return;
     const write = async (db: Kysely<Database>) => {
-      await db
-        .insertInto('certificates')
-        .values({
-          id: cert.id,
-          serial_number: cert.serialNumber,
-          issuer_ca_id: cert.issuerCaId,
-          ca_id: cert.caId,
-          status: cert.status,
-          not_before: cert.notBefore.getTime(),
-          not_after: cert.notAfter.getTime(),
-          about_to_expire_at: cert.aboutToExpireAt.getTime(),
-          revoked_at: cert.revokedAt?.getTime() ?? null,
-          revocation_reason: cert.revocationReason,
-          subject_cn: cert.subjectCommonName,
-          subject_key_id: cert.subjectKeyId,
-          authority_key_id: cert.authorityKeyId,
-          key_type: cert.keyType,
-          key_bits: cert.keyBits,
-          is_ca: cert.isCa ? 1 : 0,
-          type: cert.type,
-          engine_id: cert.engineId,
-          created_at: cert.createdAt.getTime(),
-        })
-        .execute();
-      await db
-        .insertInto('certificate_blobs')
-        .values({ id: cert.id, der: cert.der, details: JSON.stringify(cert.details) })
-        .execute();
+      // Chunked so one statement stays under SQLite's 32766 bound parameters (19 per row).
+      for (let i = 0; i < certs.length; i += INSERT_CHUNK) {
+        const chunk = certs.slice(i, i + INSERT_CHUNK);
+        await db.insertInto('certificates').values(chunk.map(statusRow)).execute();
+        await db
+          .insertInto('certificate_blobs')
+          .values(chunk.map((c) => ({ id: c.id, der: c.der, details: JSON.stringify(c.details) })))
+          .execute();
+      }
     };
     try {
-      // Two rows that only make sense together: inside the caller's transaction, or in one of our own.
+      // Rows that only make sense together: inside the caller's transaction, or in one of our own.
       if (this.db.isTransaction) await write(this.db);
       else await this.db.transaction().execute(write);
     } catch (err) {
       if (isUniqueViolation(err)) {
         throw conflict('CERTIFICATE_SERIAL_EXISTS', 'the issuer already has a certificate with this serial number', {
-          serial_number: cert.serialNumber,
+          ...(certs.length === 1 ? { serial_number: certs[0]!.serialNumber } : {}),
         });
       }
       throw err;

@@ -138,7 +138,7 @@ export async function issueCertificate(deps: CaServiceDeps, cache: IssuingCaCach
       },
     };
     try {
-      await deps.storage.certificates.insert(cert);
+      await cache.writer.insert(cert);
     } catch (err) {
       if (err instanceof DomainError && err.code === 'CERTIFICATE_SERIAL_EXISTS' && attempt < MAX_SERIAL_ATTEMPTS) continue;
       throw err;

@@ -6,6 +6,7 @@ import { parseCertificate } from '../../x509/certificate.ts';
 import type { KeyUsage } from '../../x509/extensions.ts';
 import type { X509Signer } from '../../x509/signer.ts';
 import { caUrls } from './ca-urls.ts';
+import { CertificateBatchWriter } from './certificate-batch-writer.ts';
 import type { CaServiceDeps } from './ca-service-deps.ts';
 import { engineSigner } from './engine-signer.ts';
 import { toX509Eku, toX509KeyUsage } from './usage-names.ts';
@@ -37,7 +38,12 @@ export class IssuingCaCache {
   private readonly entries = new Map<string, Promise<IssuingCa>>();
   private readonly profiles = new Map<string, { profile: IssuanceProfile; loadedAt: number }>();
 
-  constructor(private readonly deps: CaServiceDeps) {}
+  /** Issued certificates go through one group-commit writer per service. */
+  readonly writer: CertificateBatchWriter;
+
+  constructor(private readonly deps: CaServiceDeps) {
+    this.writer = new CertificateBatchWriter(() => deps.storage.certificates);
+  }
 
   async get(caId: string): Promise<IssuingCa> {
     const now = this.deps.clock.now().getTime();
