@@ -1,6 +1,7 @@
 /**
  * The CA service's HTTP front-end: one CaService per server, its admin API under /api/ca/v1 behind
- * bearer auth, and the internal CA LAMASSU-DMS-MANAGER ensured at start.
+ * bearer auth, CA certificates for caIssuers URLs on the plain-HTTP listener, and the internal CA
+ * LAMASSU-DMS-MANAGER ensured at start.
  */
 import type { ServerKeyGenerator } from '../../domain/dms/server-key-generator.ts';
 import { DEFAULT_CA_SETTINGS, type CaSettings } from '../../services/ca/ca-service-deps.ts';
@@ -9,10 +10,11 @@ import type { InternalCaOptions } from '../../services/ca/ensure-internal-ca.ts'
 import { adminApiScope } from '../auth/admin-auth.ts';
 import { createOidcVerifier } from '../auth/oidc-verifier.ts';
 import type { ServiceDeps, ServicePluginFactory } from '../service-plugin.ts';
+import { CA_API_PREFIX } from './ca-paths.ts';
+import { caPublicRoutes } from './ca-public-routes.ts';
 import { caRoutes } from './ca-routes.ts';
 
-/** Lamassu's path for the CA API (the shell's shared /api/v1 prefix does not fit it). */
-export const CA_API_PREFIX = '/api/ca/v1';
+export { CA_API_PREFIX } from './ca-paths.ts';
 
 export interface CaPluginOptions {
   /** For POST /certificates without an engine: keys handed out once. */
@@ -52,5 +54,6 @@ export const caServicePlugin =
       https: async (app) => {
         await app.register(adminApiScope(auth, [caRoutes(service)]), { prefix: CA_API_PREFIX });
       },
+      http: caPublicRoutes(service),
     };
   };

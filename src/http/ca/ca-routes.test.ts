@@ -15,11 +15,12 @@ import { MemoryKeyEngine } from '../../engines/crypto/memory/memory-key-engine.t
 import { KeyEngineSet } from '../../engines/crypto/registry.ts';
 import { SoftwareServerKeyGenerator } from '../../engines/dms/software-server-key-generator.ts';
 import { createStorage } from '../../engines/storage/create-storage.ts';
-import { RecordingBus, opensslVerify } from '../../services/ca/ca-service-fixture.ts';
+import { RecordingBus, opensslText, opensslVerify } from '../../services/ca/ca-service-fixture.ts';
 import { parseCertificate } from '../../x509/certificate.ts';
 import { opensslCsr } from '../../x509/csr-fixture.ts';
 import { fromPem, fromPemAll, toPem } from '../../x509/pem.ts';
 import { hashToken } from '../auth/admin-token.ts';
+import { buildHttpApp } from '../build-http-app.ts';
 import { buildHttpsApp } from '../build-https-app.ts';
 import { HttpMetrics } from '../metrics.ts';
 import { caServicePlugin } from './ca-plugin.ts';
@@ -33,6 +34,7 @@ describe('CA REST API /api/ca/v1', () => {
   let dir: string;
   let storage: Storage;
   let app: FastifyInstance;
+  let plain: FastifyInstance;
   const events = new RecordingBus();
   const admin = 'A'.repeat(43);
   const viewer = 'V'.repeat(43);
@@ -54,9 +56,11 @@ describe('CA REST API /api/ca/v1', () => {
     };
     const ca = await caServicePlugin({ keyGenerator: new SoftwareServerKeyGenerator() })(deps);
     app = await buildHttpsApp({ logger: pino({ level: 'silent' }), metrics: new HttpMetrics(), auth: { adminTokens: storage.adminTokens }, services: [ca], version: 'test' });
+    plain = await buildHttpApp({ logger: pino({ level: 'silent' }), metrics: new HttpMetrics(), health: { database: () => storage.ping(), keyEngines: [] }, services: [ca] });
   });
   after(async () => {
     await app?.close();
+    await plain?.close();
     await storage?.close();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -109,6 +113,15 @@ describe('CA REST API /api/ca/v1', () => {
     assert.equal(der.res.headers['content-type'], 'application/pkix-cert');
     const rootDer = fromPem(pem.res.body, 'CERTIFICATE')!;
     assert.match(opensslVerify(rootDer, [new Uint8Array(der.res.rawPayload)], certDer(leaf.certificate)), /OK/);
+    // The caIssuers URL in the leaf answers without credentials on the plain-HTTP listener, in DER.
+    const caIssuers = /CA Issuers - URI:http:\/\/va\.test(\S+)/.exec(opensslText(certDer(leaf.certificate)))![1]!;
+    assert.equal(caIssuers, `/api/ca/v1/cas/${sub.id}/certificate`);
+    const fetched = await plain.inject({ url: caIssuers });
+    assert.equal(fetched.statusCode, 200);
+    assert.equal(fetched.headers['content-type'], 'application/pkix-cert');
+    assert.deepEqual(new Uint8Array(fetched.rawPayload), new Uint8Array(der.res.rawPayload));
+    assert.equal((await plain.inject({ url: '/api/ca/v1/cas/nope/certificate' })).statusCode, 404);
+    assert.equal((await plain.inject({ url: '/api/ca/v1/cas' })).statusCode, 404, 'only CA certificates are public');
     const chain = await call('GET', `/cas/${sub.id}/chain`);
     assert.equal(fromPemAll(chain.res.body).length, 2);
 
