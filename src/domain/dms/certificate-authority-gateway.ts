@@ -33,4 +33,6 @@ export interface CertificateAuthorityGateway {
   /** Throws the CA service's conflict error when the certificate is already finally revoked or expired. */
   revoke(req: RevokeRequest): Promise<Certificate>;
   getCertificate(serialNumber: string, issuerCaId?: string): Promise<Certificate | undefined>;
+  /** Whether the CA service has an issuance profile with this id. */
+  profileExists(id: string): Promise<boolean>;
 }

@@ -1,7 +1,7 @@
 /** Reads and checks X.509 certificates presented by clients (bootstrap, DMS and device certificates). */
 export interface CertificateFacts {
   der: Uint8Array;
-  /** Lowercase hex, no leading zero bytes: the CA service's spelling. */
+  /** Lowercase hex without leading zeros: the CA service's spelling. */
   serialNumber: string;
   /** Name DER, verbatim. */
   subjectName: Uint8Array;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -48,6 +48,34 @@ test('server key generator: CSRs of every key type verify with our parser and wi
       assert.ok(pkcs8.length > 40);
     }
     await assert.rejects(g.generate({ type: 'RSA', bits: 1024 }, buildName({ common_name: 'x' })), /cannot generate/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('inspector: serials in the CA service spelling (no leading zero nibble), names and alt names compared leniently', async () => {
+  const { X509CertificateInspector } = await import('./x509-certificate-inspector.ts');
+  const { execFileSync: run } = await import('node:child_process');
+  const dir = mkdtempSync(path.join(tmpdir(), 'lamassu-inspector-'));
+  try {
+    const key = path.join(dir, 'k.pem');
+    const crt = path.join(dir, 'c.der');
+    run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-outform', 'DER', '-out', crt,
+      '-subj', '/O=PLANT/CN=dev-1', '-set_serial', '0x0abc', '-days', '1', '-addext', 'subjectAltName=DNS:B.example,DNS:a.example'], { stdio: 'ignore' });
+    const inspector = new X509CertificateInspector();
+    const facts = inspector.parse(new Uint8Array(readFileSync(crt)));
+    assert.equal(facts.serialNumber, 'abc');
+    assert.equal(facts.commonName, 'dev-1');
+    assert.equal(await inspector.issued(facts, facts), true);
+    assert.equal(inspector.sameName(facts.subjectName, buildName({ organization: 'Plant', common_name: 'dev-1' })), true);
+    assert.equal(inspector.sameName(facts.subjectName, buildName({ organization: 'Plant', common_name: 'dev-2' })), false);
+    // Same attributes in another order are another name.
+    assert.equal(inspector.sameName(facts.subjectName, sequence(buildName({ common_name: 'dev-1' }).subarray(2), buildName({ organization: 'PLANT' }).subarray(2))), false);
+    const san = (names: string[]) => sequence(...names.map((n) => tlv(0x82, new TextEncoder().encode(n))));
+    assert.equal(inspector.sameAltNames(facts.subjectAltName, san(['a.example', 'b.example'])), true);
+    assert.equal(inspector.sameAltNames(facts.subjectAltName, san(['a.example'])), false);
+    assert.equal(inspector.sameAltNames(undefined, undefined), true);
+    assert.throws(() => inspector.parse(Uint8Array.of(0x30, 0x00)), /unreadable/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

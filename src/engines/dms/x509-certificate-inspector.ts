@@ -47,7 +47,8 @@ export class X509CertificateInspector implements CertificateInspector {
     }
     const facts: CertificateFacts = {
       der: cert.der,
-      serialNumber: cert.serialNumber,
+      // The CA service spells serials without leading zeros (Lamassu's form); the DER reader keeps whole bytes.
+      serialNumber: cert.serialNumber.replace(/^0+(?=.)/, ''),
       subjectName: cert.subjectName,
       issuerName: cert.issuerName,
       commonName: cert.subject.common_name,

@@ -36,5 +36,6 @@ export function caServiceGateway(ca: CaService): CertificateAuthorityGateway {
         actor: req.actor,
       }),
     getCertificate: (serial, issuerCaId) => orUndefined(ca.getCertificate(serial, issuerCaId), 'CERTIFICATE_NOT_FOUND'),
+    profileExists: async (id) => (await orUndefined(ca.getProfile(id), 'PROFILE_NOT_FOUND')) !== undefined,
   };
 }

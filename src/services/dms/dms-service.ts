@@ -217,6 +217,10 @@ export class DmsService {
     const settings: DmsSettings = { ...input.settings, enrollment: { ...enrollment, httpBasic: basic } };
     checkDmsSettings(settings, input.authorizedCaIds);
     await this.checkCas(referencedCaIds(input.authorizedCaIds, settings));
+    const profileId = settings.issuanceProfileId;
+    if (profileId !== null && !(await this.deps.ca.profileExists(profileId))) {
+      throw invalid('DMS_PROFILE_UNKNOWN', `no issuance profile with id "${profileId}"`, { profileId });
+    }
     return settings;
   }
 

@@ -375,3 +375,13 @@ describe('re-enrollment options and races', () => {
     assert.deepEqual((await w.devices.get('race-1')).slots, []);
   });
 });
+
+test('the DMS issuance profile decides what enrolled devices get; unknown profiles are refused up front', async () => {
+  await assert.rejects(w.createDms('prof0', w.settings({}, { issuanceProfileId: 'nope' })), isCode('DMS_PROFILE_UNKNOWN'));
+  const { DEFAULT_ISSUANCE_SETTINGS } = await import('../../domain/ca/issuance-profile.ts');
+  const profile = await w.ca.createProfile({ name: 'week', settings: { ...DEFAULT_ISSUANCE_SETTINGS, validity: { type: 'Duration', duration: '7d' } }, actor: 'admin' });
+  await w.createDms('prof1', w.settings({}, { issuanceProfileId: profile.id }));
+  const res = await w.enrollment.enroll({ label: 'prof1', csrDer: await w.csr('prof-dev'), credentials: {} });
+  assert.equal(res.certificate.notAfter.getTime() - res.certificate.notBefore.getTime() <= 7 * DAY + 1000, true);
+  assert.equal(res.certificate.notAfter.getTime() - w.clock.now().getTime() > 6 * DAY, true);
+});
