@@ -253,6 +253,17 @@ forEachStorage('CA service', (ctx) => {
     assert.match(opensslVerify(root.certificate.der, [sub.certificate.der], out.certificate.der), /OK/);
   });
 
+  test('a CA past its notAfter signs nothing, even before the status sweep marks it EXPIRED', async () => {
+    const { clock, service, sub, sign } = await setup();
+    clock.set(sub.certificate.notAfter.getTime() + 1000);
+    await assert.rejects(sign(sub.id), rejectsWith('conflict', 'CA_CANNOT_SIGN'));
+    await assert.rejects(
+      service.createCa({ parentId: sub.id, subject: { common_name: 'late' }, keySpec: p256, validity: tenYears, actor: 'a' }),
+      rejectsWith('conflict', 'CA_CANNOT_SIGN'),
+    );
+    await assert.rejects(service.importCa({ id: '../etc', certificate: sub.certificate.der, actor: 'a' }), rejectsWith('invalid', 'CA_ID_INVALID'));
+  });
+
   test('stats and lists', async () => {
     const { service, sub, sign } = await setup();
     await sign(sub.id, 'stat-1');

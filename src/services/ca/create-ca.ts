@@ -39,14 +39,19 @@ export interface CreateCaInput {
 const CA_KEY_USAGE = ['digitalSignature', 'keyCertSign', 'cRLSign'] as const;
 const CA_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
+/** CA ids go into URLs (CRL, caIssuers) and paths; CA_ID_INVALID for anything else. */
+export function checkCaId(id: string): string {
+  if (!CA_ID.test(id)) throw invalid('CA_ID_INVALID', 'CA id must be 1-128 characters of A-Z a-z 0-9 . _ - (not starting with . _ -)');
+  return id;
+}
+
 /**
  * Creates a root or a subordinate CA at any depth: a new key in an engine, its certificate self-signed or
  * signed by the parent (never outliving it), both rows committed together, then `ca.create`.
  * If anything fails after the key was created, the key is deleted again.
  */
 export async function createCa(deps: CaServiceDeps, cache: IssuingCaCache, input: CreateCaInput): Promise<CertificateAuthority> {
-  const id = input.id ?? deps.random.uuid();
-  if (!CA_ID.test(id)) throw invalid('CA_ID_INVALID', 'CA id must be 1-128 characters of A-Z a-z 0-9 . _ - (not starting with . _ -)');
+  const id = checkCaId(input.id ?? deps.random.uuid());
   if (!input.subject.common_name) throw invalid('SUBJECT_INVALID', 'subject.common_name is required');
   const subjectName = buildName(input.subject);
   const engine = resolveEngine(deps, input.engineId);

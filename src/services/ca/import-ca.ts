@@ -3,6 +3,7 @@ import { invalid } from '../../domain/errors.ts';
 import { fromPem, isPem } from '../../x509/pem.ts';
 import { caEvent, caEventData, CaEventType, publishAfterCommit } from './ca-events.ts';
 import type { CaServiceDeps } from './ca-service-deps.ts';
+import { checkCaId } from './create-ca.ts';
 import { resolveEngine } from './engine-signer.ts';
 import { getCa } from './get-ca.ts';
 import { certificateFromDer, findIssuerCa, readCertificateInput } from './certificate-from-der.ts';
@@ -40,7 +41,7 @@ function pkcs8Of(input: string | Uint8Array): Uint8Array {
 export async function importCa(deps: CaServiceDeps, cache: IssuingCaCache, input: ImportCaInput): Promise<CertificateAuthority> {
   const parsed = readCertificateInput(input.certificate);
   if (!parsed.basicConstraints?.ca) throw invalid('CA_CERTIFICATE_NOT_CA', 'the certificate is not a CA certificate (basicConstraints CA:TRUE)');
-  const id = input.id ?? deps.random.uuid();
+  const id = checkCaId(input.id ?? deps.random.uuid());
   const parent = input.parentId !== undefined ? await getCa(deps, input.parentId) : await findIssuerCa(deps, parsed);
   if (input.profileId !== undefined) await cache.profile(input.profileId);
   const selfSigned = Buffer.compare(Buffer.from(parsed.issuerName), Buffer.from(parsed.subjectName)) === 0;

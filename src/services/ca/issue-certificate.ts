@@ -40,10 +40,13 @@ export interface IssuanceRequest {
 
 const MAX_SERIAL_ATTEMPTS = 3;
 
-/** The issuing CA, checked: known, able to sign, not internal unless allowed. */
+/** The issuing CA, checked: known, able to sign (also before the status sweep has seen it expire), not internal unless allowed. */
 export async function issuingCa(cache: IssuingCaCache, caId: string, allowInternal = false): Promise<IssuingCa> {
   const issuing = await cache.get(caId);
   const { ca } = issuing;
+  if (cache.now() > ca.certificate.notAfter) {
+    throw conflict('CA_CANNOT_SIGN', `CA "${ca.id}" expired at ${ca.certificate.notAfter.toISOString()}`, { id: ca.id, status: 'EXPIRED' });
+  }
   if (ca.internal && !allowInternal) {
     throw forbidden('CA_INTERNAL', `CA "${ca.id}" is internal to Lamassu and does not issue on request`, { id: ca.id });
   }

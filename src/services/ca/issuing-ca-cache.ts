@@ -63,6 +63,10 @@ export class IssuingCaCache {
     return entry;
   }
 
+  now(): Date {
+    return this.deps.clock.now();
+  }
+
   /** Forget one CA (after a status change here), or all of them. */
   invalidate(caIds?: readonly string[]): void {
     if (!caIds) this.entries.clear();
