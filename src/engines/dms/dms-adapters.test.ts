@@ -80,3 +80,36 @@ test('inspector: serials in the CA service spelling (no leading zero nibble), na
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('webhook client: verdicts, refusals by status, and failures that are not answers', async () => {
+  const { createServer } = await import('node:http');
+  const { HttpEnrollmentWebhook } = await import('./http-enrollment-webhook.ts');
+  const server = createServer((req, res) => {
+    const answers: Record<string, [number, string]> = {
+      '/yes': [200, '{"authorized":true}'],
+      '/no': [200, '{"authorized":false}'],
+      '/forbidden': [403, ''],
+      '/error': [500, '{"authorized":true}'],
+      '/string': [200, '{"authorized":"true"}'],
+      '/redirect': [302, ''],
+    };
+    const [status, body] = answers[req.url ?? ''] ?? [404, ''];
+    if (status === 302) res.setHeader('location', '/yes');
+    res.writeHead(status, { 'content-type': 'application/json' }).end(body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const base = `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}`;
+  const facts = { dmsId: 'd', deviceId: 'x', operation: 'enroll' as const, csr: '', clientCertificates: [] };
+  const hook = new HttpEnrollmentWebhook();
+  try {
+    assert.equal(await hook.authorize(`${base}/yes`, 1000, facts), true);
+    assert.equal(await hook.authorize(`${base}/no`, 1000, facts), false);
+    assert.equal(await hook.authorize(`${base}/forbidden`, 1000, facts), false);
+    for (const path of ['/error', '/string', '/redirect']) {
+      await assert.rejects(hook.authorize(`${base}${path}`, 1000, facts), /ENROLL_WEBHOOK_UNAVAILABLE|did not answer usably/, path);
+    }
+    await assert.rejects(hook.authorize('http://127.0.0.1:1/closed', 1000, facts), /connection failed/);
+  } finally {
+    server.close();
+  }
+});
