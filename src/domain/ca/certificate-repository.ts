@@ -59,8 +59,11 @@ export interface CertificateRepository {
   /** By serial; with several issuers using the same serial, `issuerCaId` picks one (else the oldest). */
   findBySerial(serialNumber: string, issuerCaId?: string): Promise<Certificate | undefined>;
   list(query: CertificateQuery): Promise<Page<Certificate>>;
-  /** Compare-and-set: changes the row only if it still has status `from`; false when someone got there first. */
-  updateStatus(id: string, from: CertificateStatus, change: StatusChange): Promise<boolean>;
+  /**
+   * Compare-and-set: changes the row only if it still has status `from` (and, when given, revocation
+   * reason `fromReason`); false when someone got there first.
+   */
+  updateStatus(id: string, from: CertificateStatus, change: StatusChange, fromReason?: RevocationReason | null): Promise<boolean>;
   /**
    * Revokes, in one statement, every certificate issued by one of `issuerCaIds` (CA certificates included)
    * that is not yet finally revoked or expired: not-revoked rows and rows on CertificateHold.

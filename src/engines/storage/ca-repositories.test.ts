@@ -91,6 +91,8 @@ forEachStorage('CA repositories', (ctx) => {
     const revoke = { status: 'REVOKED' as const, revokedAt: new Date(T0 + DAY), revocationReason: 'CertificateHold' as const };
     assert.equal(await storage.certificates.updateStatus(c.id, 'ACTIVE', revoke), true);
     assert.equal(await storage.certificates.updateStatus(c.id, 'ACTIVE', revoke), false);
+    const final = { status: 'REVOKED' as const, revokedAt: new Date(T0 + 2 * DAY), revocationReason: 'KeyCompromise' as const };
+    assert.equal(await storage.certificates.updateStatus(c.id, 'REVOKED', final, 'Superseded'), false, 'reason differs');
     const got = await storage.certificates.get(c.id);
     assert.equal(got?.status, 'REVOKED');
     assert.equal(got?.revocationReason, 'CertificateHold');

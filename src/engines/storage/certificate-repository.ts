@@ -156,8 +156,8 @@ export class SqlCertificateRepository implements CertificateRepository {
     return toPage(rows, size, sort, (r) => [r[column] as string | number, r.id], toCertificate);
   }
 
-  async updateStatus(id: string, from: CertificateStatus, change: StatusChange): Promise<boolean> {
-    const result = await this.db
+  async updateStatus(id: string, from: CertificateStatus, change: StatusChange, fromReason?: RevocationReason | null): Promise<boolean> {
+    let q = this.db
       .updateTable('certificates')
       .set({
         status: change.status,
@@ -165,8 +165,9 @@ export class SqlCertificateRepository implements CertificateRepository {
         revocation_reason: change.revocationReason,
       })
       .where('id', '=', id)
-      .where('status', '=', from)
-      .executeTakeFirst();
+      .where('status', '=', from);
+    if (fromReason !== undefined) q = fromReason === null ? q.where('revocation_reason', 'is', null) : q.where('revocation_reason', '=', fromReason);
+    const result = await q.executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
   }
 

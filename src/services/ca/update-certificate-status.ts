@@ -15,7 +15,7 @@ export interface UpdateCertificateStatusInput {
 /**
  * Revokes, holds, or lifts a hold (see checkTransition). Lifting a hold gives the status time gives now:
  * ACTIVE, ABOUT_TO_EXPIRE, or EXPIRED if the certificate ran out while on hold. The update is a
- * compare-and-set on the status read, so two racing changes cannot both apply.
+ * compare-and-set on the status and reason read, so two racing changes cannot both apply.
  */
 export async function updateCertificateStatus(deps: CaServiceDeps, input: UpdateCertificateStatusInput): Promise<Certificate> {
   const cert = await getCertificate(deps, input.serialNumber, input.issuerCaId);
@@ -39,7 +39,7 @@ export async function applyStatusRequest(
     request.status === 'REVOKED'
       ? { status: 'REVOKED' as const, revokedAt: now, revocationReason: request.reason }
       : { status: statusAt(now, cert.notAfter, cert.aboutToExpireAt), revokedAt: null, revocationReason: null };
-  if (!(await deps.storage.certificates.updateStatus(cert.id, cert.status, change))) {
+  if (!(await deps.storage.certificates.updateStatus(cert.id, cert.status, change, cert.revocationReason))) {
     throw conflict(`${subject}_STATUS_CHANGED`, 'the status changed meanwhile; read it again and retry', { id: cert.id });
   }
   return { ...cert, ...change };
