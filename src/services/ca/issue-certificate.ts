@@ -59,7 +59,12 @@ export async function issuingCa(cache: IssuingCaCache, caId: string, allowIntern
   return issuing;
 }
 
-export async function resolveSettings(deps: CaServiceDeps, cache: IssuingCaCache, issuing: IssuingCa, choice: ProfileChoice) {
+export async function resolveSettings(
+  deps: CaServiceDeps,
+  cache: IssuingCaCache,
+  issuing: IssuingCa,
+  choice: ProfileChoice,
+): Promise<{ settings: IssuanceSettings; key: string | undefined }> {
   if ('inline' in choice) return { settings: choice.inline, key: undefined };
   const id = 'profileId' in choice ? choice.profileId : issuing.ca.profileId;
   if (id === null) return { settings: deps.settings.defaultIssuance, key: 'default' };
@@ -72,9 +77,15 @@ export async function resolveSettings(deps: CaServiceDeps, cache: IssuingCaCache
  * certificate is returned. The serial is 128 CSPRNG bits; a clash with an existing serial of the same CA
  * (odds of 2^-128 per pair) is retried with a fresh one.
  */
-export async function issueCertificate(deps: CaServiceDeps, cache: IssuingCaCache, req: IssuanceRequest): Promise<Certificate> {
-  const issuing = await issuingCa(cache, req.caId, req.allowInternalCa);
-  const { settings, key } = await resolveSettings(deps, cache, issuing, req.profile);
+export async function issueCertificate(
+  deps: CaServiceDeps,
+  cache: IssuingCaCache,
+  req: IssuanceRequest,
+  /** The CA and settings when the caller already resolved them (sign-certificate does, to judge the CSR). */
+  resolved?: { issuing: IssuingCa; settings: IssuanceSettings; key: string | undefined },
+): Promise<Certificate> {
+  const issuing = resolved?.issuing ?? (await issuingCa(cache, req.caId, req.allowInternalCa));
+  const { settings, key } = resolved ?? (await resolveSettings(deps, cache, issuing, req.profile));
   checkKeyAllowed(settings.cryptoEnforcement, req.publicKey.type, req.publicKey.bits);
   const template = cache.template(issuing, settings, key);
 

@@ -25,7 +25,8 @@ export async function signCertificate(deps: CaServiceDeps, cache: IssuingCaCache
   // The CA and profile come first: an unknown CA is a 404 whatever the CSR, and the profile decides
   // whether the CSR signature matters.
   const issuing = await issuingCa(cache, input.caId, input.allowInternalCa);
-  const { settings } = await resolveSettings(deps, cache, issuing, input.profile);
+  const resolved = { issuing, ...(await resolveSettings(deps, cache, issuing, input.profile)) };
+  const { settings } = resolved;
   const csr = parseCsrInput(input.csr);
   if (settings.verifyCsrSignature && !input.skipCsrSignatureCheck && !(await verifyCsrSignature(csr))) {
     throw invalid('CSR_INVALID_SIGNATURE', 'the CSR signature does not verify with its own public key (no proof of possession)');
@@ -42,5 +43,5 @@ export async function signCertificate(deps: CaServiceDeps, cache: IssuingCaCache
     ...(input.metadata ? { metadata: input.metadata } : {}),
     ...(input.allowInternalCa ? { allowInternalCa: true } : {}),
     actor: input.actor,
-  });
+  }, resolved);
 }
