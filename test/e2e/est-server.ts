@@ -31,6 +31,8 @@ function cleanEnv(): NodeJS.ProcessEnv {
 }
 
 export interface EstServer {
+  /** Of the server process, e.g. to read its CPU time from /proc. */
+  pid: number;
   dataDir: string;
   httpsPort: number;
   httpPort: number;
@@ -42,10 +44,11 @@ export interface EstServer {
   stop(): Promise<void>;
 }
 
-export async function startEstServer(env: Record<string, string> = {}, deadlineMs = 15_000): Promise<EstServer> {
+export async function startEstServer(env: Record<string, string> = {}, opts: { nodeArgs?: string[]; deadlineMs?: number } = {}): Promise<EstServer> {
+  const deadlineMs = opts.deadlineMs ?? 15_000;
   const dataDir = mkdtempSync(path.join(tmpdir(), 'lamassu-est-'));
   const [httpsPort, httpPort] = [await freePort(), await freePort()];
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
+  const child: ChildProcess = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts', 'serve'], {
     cwd: root,
     env: {
       ...cleanEnv(),
@@ -76,6 +79,7 @@ export async function startEstServer(env: Record<string, string> = {}, deadlineM
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
+    pid: child.pid!,
     dataDir,
     httpsPort,
     httpPort,
