@@ -30,6 +30,9 @@ import { ocspRoutes } from './ocsp-routes.ts';
 
 export const VA_BASE = 'http://va.test';
 
+/** A serial as openssl prints it: upper-case hex of whole bytes (a leading 0 for an odd number of digits). */
+export const opensslSerial = (hex: string) => (hex.length % 2 ? `0${hex}` : hex).toUpperCase();
+
 /** Runs a command without blocking the event loop (the server under test lives in this process). */
 export function run(cmd: string, args: string[], opts: { cwd?: string; input?: Uint8Array } = {}): Promise<{ code: number; out: string; stdout: Buffer }> {
   return new Promise((resolve) => {
