@@ -275,6 +275,11 @@ describe('EST over a running server, curl and openssl as clients', () => {
     await verify(await certsFrom(await post('prereg', 'simpleenroll', csr.b64, withCert('prereg')), 'dev-prereg'), f('cacerts.pem'));
   });
 
+  test('DMS ids and CA ids never collide: an EST label names one thing', async () => {
+    await admin(server, 'POST', '/api/dmsmanager/v1/dms', dmsBody('factory-ca', 'factory-ca', { auth_mode: 'NO_AUTH' }), 409);
+    await admin(server, 'POST', '/api/ca/v1/cas', { id: 'factory', subject: { common_name: 'clash' }, key_metadata: { type: 'ECDSA', bits: 256 }, ca_expiration: { type: 'Duration', duration: '1y' } }, 409);
+  });
+
   test('framing refusals: wrong content type 415, garbage 400, oversized 413, unknown label 404, fullcmc 501', async () => {
     const csr = await newCsr('dev-framing', '/CN=dev-framing');
     await refused(post('factory', 'simpleenroll', csr.b64, withCert('factory'), 'application/json'), 415, 'EST_UNSUPPORTED_MEDIA_TYPE', 'dev-framing');

@@ -56,6 +56,8 @@ export async function createCa(deps: CaServiceDeps, cache: IssuingCaCache, input
   const subjectName = buildName(input.subject);
   const engine = resolveEngine(deps, input.engineId);
   if (await deps.storage.cas.get(id)) throw conflict('CA_EXISTS', `a CA with id "${id}" already exists`, { id });
+  // EST labels name a DMS or a CA: the two id spaces never meet (the DMS manager checks the other way).
+  if (await deps.storage.dms.get(id)) throw conflict('CA_EXISTS', `"${id}" is already the id of a DMS`, { id });
   if (input.profileId !== undefined) await cache.profile(input.profileId);
   const parent = input.parentId === undefined ? undefined : await issuingCa(cache, input.parentId, true);
 

@@ -1,5 +1,5 @@
 import type { CaRecord, CertificateAuthority } from '../../domain/ca/ca.ts';
-import { invalid } from '../../domain/errors.ts';
+import { conflict, invalid } from '../../domain/errors.ts';
 import { fromPem, isPem } from '../../x509/pem.ts';
 import { caEvent, caEventData, CaEventType, publishAfterCommit } from './ca-events.ts';
 import type { CaServiceDeps } from './ca-service-deps.ts';
@@ -42,6 +42,8 @@ export async function importCa(deps: CaServiceDeps, cache: IssuingCaCache, input
   const parsed = readCertificateInput(input.certificate);
   if (!parsed.basicConstraints?.ca) throw invalid('CA_CERTIFICATE_NOT_CA', 'the certificate is not a CA certificate (basicConstraints CA:TRUE)');
   const id = checkCaId(input.id ?? deps.random.uuid());
+  // EST labels name a DMS or a CA: the two id spaces never meet (the DMS manager checks the other way).
+  if (await deps.storage.dms.get(id)) throw conflict('CA_EXISTS', `"${id}" is already the id of a DMS`, { id });
   const parent = input.parentId !== undefined ? await getCa(deps, input.parentId) : await findIssuerCa(deps, parsed);
   if (input.profileId !== undefined) await cache.profile(input.profileId);
   const selfSigned = Buffer.compare(Buffer.from(parsed.issuerName), Buffer.from(parsed.subjectName)) === 0;
