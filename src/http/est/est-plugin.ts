@@ -17,12 +17,12 @@ export const estPlugin =
 
 /**
  * The `dms` service with EST added to its HTTPS routes, sharing its enrollment service (one per server):
- * `dms: withEst(dmsServicePlugin(adapters), adapters)` in src/app.ts.
+ * `dms: withEst(dmsServicePlugin, adapters)` in src/app.ts.
  */
 export const withEst =
-  (dmsFactory: ServicePluginFactory, adapters: DmsAdapters): ServicePluginFactory =>
+  (dmsPlugin: (adapters: DmsAdapters) => ServicePluginFactory, adapters: DmsAdapters): ServicePluginFactory =>
   async (deps) => {
-    const dms = await dmsFactory(deps);
+    const dms = await dmsPlugin(adapters)(deps);
     const est = estPlugin({ enrollment: dmsServicesFor(deps, adapters).enrollment, defaultDms: deps.config.estDefaultDms });
     const own = dms.https;
     return {
