@@ -290,4 +290,9 @@ describe('EST over a running server, curl and openssl as clients', () => {
     await refused(post('nobody', 'simpleenroll', csr.b64, withCert('factory')), 404, 'ENROLL_LABEL_NOT_FOUND', 'dev-framing');
     await refused(post('factory', 'fullcmc', csr.b64, withCert('factory')), 501, 'EST_OPERATION_UNSUPPORTED');
   });
+
+  test('no request above ended in a server error: nothing was logged at level error', () => {
+    const errors = server.output().split('\n').filter((l) => /"level":(50|60)/.test(l));
+    assert.deepEqual(errors, []);
+  });
 });
