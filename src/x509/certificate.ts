@@ -4,6 +4,7 @@
  */
 import { invalid } from '../domain/errors.ts';
 import { children, decodeSmallInteger, decodeTime, DerError, elementOf, expectTag, readRoot, Tag, valueOf, type DerNode } from './der.ts';
+import { serialHex } from './serial.ts';
 import {
   decodeAuthorityInfoAccess,
   decodeAuthorityKeyIdentifier,
@@ -29,7 +30,7 @@ export interface ParsedCertificate {
   tbs: Uint8Array;
   /** 1, 2 or 3. */
   version: number;
-  /** Lowercase hex of the serial's DER magnitude, without the 00 sign pad. */
+  /** Canonical serial spelling (src/x509/serial.ts). */
   serialNumber: string;
   /** Issuer and subject Name DER, verbatim, and decoded. */
   issuerName: Uint8Array;
@@ -124,7 +125,7 @@ function readCertificate(der: Uint8Array): ParsedCertificate {
     der,
     tbs: elementOf(der, tbsNode!),
     version,
-    serialNumber: Buffer.from(serial.length > 1 && serial[0] === 0 ? serial.subarray(1) : serial).toString('hex'),
+    serialNumber: serialHex(serial),
     issuerName,
     issuer: issuer.fields,
     issuerAttributes: issuer.attributes,

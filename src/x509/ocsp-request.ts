@@ -8,6 +8,7 @@ import { children, contextTag, decodeOid, DerError, elementOf, expectTag, readRo
 import type { DerNode } from './der.ts';
 import { hashAlgorithmForOid, ocspHashAlgorithms } from './ocsp-cert-id.ts';
 import type { OcspHashAlgorithm } from './ocsp-cert-id.ts';
+import { serialHex } from './serial.ts';
 
 export const OID_OCSP_NONCE = '1.3.6.1.5.5.7.48.1.2';
 /** Acceptable response types (RFC 6960 4.4.3): we always answer with a basic response, so even a critical one is fine. */
@@ -98,16 +99,14 @@ function readRequest(der: Uint8Array, node: DerNode): OcspSingleRequest {
     hashAlgorithm,
     issuerNameHash,
     issuerKeyHash,
-    serialHex: serialHex(valueOf(der, expectTag(serial, Tag.INTEGER, 'serialNumber'))),
+    serialHex: requestSerial(valueOf(der, expectTag(serial, Tag.INTEGER, 'serialNumber'))),
     certId: elementOf(der, certIdNode!),
   };
 }
 
-function serialHex(value: Uint8Array): string {
+function requestSerial(value: Uint8Array): string {
   if (value.length === 0) throw malformed('empty serialNumber');
-  let start = 0;
-  while (start < value.length - 1 && value[start] === 0) start++;
-  return Buffer.from(value.buffer, value.byteOffset + start, value.length - start).toString('hex');
+  return serialHex(value);
 }
 
 /** Extensions ([n] EXPLICIT SEQUENCE OF Extension) as OID -> extnValue; duplicates and unknown critical ones are refused. */

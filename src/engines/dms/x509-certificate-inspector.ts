@@ -47,8 +47,7 @@ export class X509CertificateInspector implements CertificateInspector {
     }
     const facts: CertificateFacts = {
       der: cert.der,
-      // The CA service spells serials without leading zeros (Lamassu's form); the DER reader keeps whole bytes.
-      serialNumber: cert.serialNumber.replace(/^0+(?=.)/, ''),
+      serialNumber: cert.serialNumber,
       subjectName: cert.subjectName,
       issuerName: cert.issuerName,
       commonName: cert.subject.common_name,

@@ -48,7 +48,7 @@ export function certificateFromDer(deps: CaServiceDeps, parsed: ParsedCertificat
   const ski = parsed.subjectKeyIdentifier ?? new Uint8Array(0);
   return {
     id: deps.random.uuid(),
-    serialNumber: parsed.serialNumber.replace(/^0+(?=.)/, ''),
+    serialNumber: parsed.serialNumber,
     issuerCaId: facts.issuerCaId,
     caId: facts.caId,
     status: statusAt(now, parsed.notAfter, aboutToExpireAt),
