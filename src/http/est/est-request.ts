@@ -40,13 +40,15 @@ export function credentialsOf(request: FastifyRequest): EnrollmentCredentials {
   return { ...(chain.length > 0 ? { clientCertificateChain: chain } : {}), ...(basic ? { basic } : {}) };
 }
 
-/** RFC 7617 Basic credentials; other schemes are not EST's and count as none. */
+const malformedBasic = () => invalid('EST_AUTHORIZATION_MALFORMED', 'the Basic Authorization header is not base64 of "user:password"');
+
+/** RFC 7617 Basic credentials; other schemes (e.g. a stray Bearer) are not EST's and count as none. */
 export function basicCredentials(header: string | undefined): { username: string; password: string } | undefined {
-  const m = header === undefined ? null : /^basic[ ]+([A-Za-z0-9+/]+={0,2})[ ]*$/i.exec(header);
-  if (header !== undefined && !m && /^basic\b/i.test(header)) throw invalid('EST_AUTHORIZATION_MALFORMED', 'the Basic Authorization header is not base64 of "user:password"');
-  if (!m) return undefined;
+  if (header === undefined || !/^basic\b/i.test(header)) return undefined;
+  const m = /^basic +([A-Za-z0-9+/]+={0,2}) *$/i.exec(header);
+  if (!m) throw malformedBasic();
   const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
-  if (colon < 0) throw invalid('EST_AUTHORIZATION_MALFORMED', 'the Basic Authorization header is not base64 of "user:password"');
+  if (colon < 0) throw malformedBasic();
   return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
