@@ -32,13 +32,18 @@ export interface DeviceRepository {
   updateStatus(id: string, from: DeviceStatus, to: DeviceStatus, at: Date): Promise<boolean>;
   countByStatus(filter: { dmsId?: string }): Promise<DeviceCount[]>;
 
-  /** Makes `cert` the slot's active certificate; the previous one, if any, is archived (supersededAt = at). */
-  bindCertificate(cert: SlotCertificate): Promise<void>;
+  /**
+   * Makes `cert` the slot's active certificate; the previous one, if any, is archived (supersededAt = at).
+   * `archivePrevious` false skips that step when the caller knows the slot is new (one statement less).
+   */
+  bindCertificate(cert: SlotCertificate, archivePrevious?: boolean): Promise<void>;
   /** Active and archived slot certificates with this serial (a serial is unique per issuer). */
   findSlotCertificates(serialNumber: string, issuerCaId?: string): Promise<SlotCertificate[]>;
   updateSlotCertificateStatus(deviceId: string, slot: string, version: number, status: CertificateStatus): Promise<void>;
 
   addEvent(event: DeviceEvent): Promise<void>;
+  /** Several timeline entries in one statement. */
+  addEvents(events: DeviceEvent[]): Promise<void>;
   /** Oldest first. */
   listEvents(deviceId: string): Promise<DeviceEvent[]>;
 }

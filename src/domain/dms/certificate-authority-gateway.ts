@@ -13,6 +13,8 @@ export interface IssueFromCsrRequest {
   /** Issuance profile id; undefined uses the CA's own. */
   profileId?: string;
   metadata?: Record<string, unknown>;
+  /** The caller already verified the CSR's signature (proof of possession): the CA need not do it again. */
+  csrSignatureVerified?: boolean;
   actor: string;
 }
 

@@ -139,14 +139,16 @@ export class SqlDeviceRepository implements DeviceRepository {
     return rows.map((r) => ({ status: r.status as DeviceStatus, count: Number(r.n) }));
   }
 
-  async bindCertificate(c: SlotCertificate): Promise<void> {
-    await this.db
-      .updateTable('device_certificates')
-      .set({ superseded_at: c.boundAt.getTime() })
-      .where('device_id', '=', c.deviceId)
-      .where('slot', '=', c.slot)
-      .where('superseded_at', 'is', null)
-      .execute();
+  async bindCertificate(c: SlotCertificate, archivePrevious = true): Promise<void> {
+    if (archivePrevious) {
+      await this.db
+        .updateTable('device_certificates')
+        .set({ superseded_at: c.boundAt.getTime() })
+        .where('device_id', '=', c.deviceId)
+        .where('slot', '=', c.slot)
+        .where('superseded_at', 'is', null)
+        .execute();
+    }
     await this.db
       .insertInto('device_certificates')
       .values({
@@ -180,10 +182,15 @@ export class SqlDeviceRepository implements DeviceRepository {
       .execute();
   }
 
-  async addEvent(e: DeviceEvent): Promise<void> {
+  addEvent(e: DeviceEvent): Promise<void> {
+    return this.addEvents([e]);
+  }
+
+  async addEvents(events: DeviceEvent[]): Promise<void> {
+    if (events.length === 0) return;
     await this.db
       .insertInto('device_events')
-      .values({ id: e.id, device_id: e.deviceId, at: e.at.getTime(), type: e.type, description: e.description, actor: e.actor })
+      .values(events.map((e) => ({ id: e.id, device_id: e.deviceId, at: e.at.getTime(), type: e.type, description: e.description, actor: e.actor })))
       .execute();
   }
 

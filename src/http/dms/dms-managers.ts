@@ -8,6 +8,7 @@ import type { EnrollmentWebhook } from '../../domain/dms/enrollment-webhook.ts';
 import type { PasswordHasher } from '../../domain/dms/password-hasher.ts';
 import type { ServerKeyGenerator } from '../../domain/dms/server-key-generator.ts';
 import { DeviceService } from '../../services/devices/device-service.ts';
+import { withCachedDms } from '../../services/dms/cached-dms-repository.ts';
 import { caServiceGateway } from '../../services/dms/ca-service-gateway.ts';
 import { DmsService } from '../../services/dms/dms-service.ts';
 import { EnrollmentService } from '../../services/dms/enrollment-service.ts';
@@ -48,7 +49,8 @@ export function deviceServiceFor(deps: ServiceDeps): DeviceService {
 export function dmsServicesFor(deps: ServiceDeps, adapters: DmsAdapters, defaultDmsId?: string): { dms: DmsService; enrollment: EnrollmentService } {
   let built = dmsServices.get(deps);
   if (!built) {
-    const dmsDeps = { ...deps, ...adapters, ca: caGatewayFor(deps) };
+    // One DMS read cache for the DMS manager and enrollment: the manager's writes clear it at once.
+    const dmsDeps = { ...deps, ...adapters, storage: withCachedDms(deps.storage, deps.clock), ca: caGatewayFor(deps) };
     built = {
       dms: new DmsService(dmsDeps),
       enrollment: new EnrollmentService(dmsDeps, deviceServiceFor(deps), defaultDmsId === undefined ? {} : { defaultDmsId }),

@@ -27,6 +27,7 @@ import type { CloudEvent, EventBus } from '../../domain/ports/event-bus.ts';
 import type { RandomSource } from '../../domain/ports/id-generator.ts';
 import type { Logger } from '../../domain/ports/logger.ts';
 import type { Repositories, Storage } from '../../domain/ports/storage.ts';
+import { GroupCommit } from './group-commit.ts';
 
 export const DEVICE_EVENT_SOURCE = 'lamassu/devices';
 
@@ -81,7 +82,12 @@ export class DeviceService {
   /** Orders timeline entries written in the same millisecond by this process (ids sort as written). */
   private sequence = 0;
 
-  constructor(private readonly deps: DeviceServiceDeps) {}
+  /** Slot bindings of concurrent enrollments commit together. */
+  private readonly bindings: GroupCommit;
+
+  constructor(private readonly deps: DeviceServiceDeps) {
+    this.bindings = new GroupCommit(deps.storage);
+  }
 
   async create(input: CreateDeviceInput, actor: string): Promise<Device> {
     checkDeviceId(input.id);
@@ -154,47 +160,69 @@ export class DeviceService {
     return this.get(id);
   }
 
-  /** Makes `certificate` the slot's active one (archiving the previous) and recomputes the device status. */
+  /**
+   * Makes `certificate` the slot's active one (archiving the previous) and recomputes the device status.
+   * Bindings arriving together share one transaction (group commit); each reads the device once inside it
+   * and writes only what changes: a JITP device is inserted with the status its first certificate gives.
+   */
   async bindCertificate(input: BindCertificateInput): Promise<BindCertificateResult> {
     checkSlotName(input.slot);
-    const events: CloudEvent[] = [];
-    const superseded = await this.deps.storage.transaction(async (tx) => {
-      let device = await tx.devices.get(input.deviceId);
-      if (!device) {
-        if (!input.createIfMissing) throw notFound('DEVICE_NOT_FOUND', `no device with id "${input.deviceId}"`, { id: input.deviceId });
-        const record = this.newRecord({ ...input.createIfMissing, id: input.deviceId });
-        await tx.devices.insert(record);
-        await this.timeline(tx, record.id, 'CREATED', `created by JITP enrollment through DMS ${record.dmsId}`, input.actor);
-        events.push(this.event(DeviceCloudEvent.create, record.id, deviceData({ ...record, slots: [] }), input.actor));
-        device = { ...record, slots: [] };
-      }
-      if (device.status === 'DECOMMISSIONED') {
-        throw conflict('DEVICE_DECOMMISSIONED', `device "${device.id}" is decommissioned`, { id: device.id });
-      }
-      const slot = device.slots.find((s) => s.name === input.slot);
-      const c = input.certificate;
-      const now = this.deps.clock.now();
-      await tx.devices.bindCertificate({
-        deviceId: device.id,
-        slot: input.slot,
-        version: slot ? Math.max(slot.active.version, ...slot.archive.map((a) => a.version)) + 1 : 1,
-        serialNumber: c.serialNumber,
-        issuerCaId: c.issuerCaId ?? '',
-        status: c.status,
-        notBefore: c.notBefore,
-        notAfter: c.notAfter,
-        boundAt: now,
-        supersededAt: null,
-      });
-      await this.timeline(tx, device.id, input.kind, `slot ${input.slot}: certificate ${c.serialNumber} from CA ${c.issuerCaId}`, input.actor);
-      events.push(
-        this.event(DeviceCloudEvent.identityUpdate, device.id, { id: device.id, slot: input.slot, serial_number: c.serialNumber, issuer_ca_id: c.issuerCaId, kind: input.kind }, input.actor),
-      );
-      events.push(...(await this.refreshStatus(tx, device.id, input.actor)));
-      return slot?.active;
-    });
+    const { result, events } = await this.bindings.run((tx) => this.bindIn(tx, input));
     await this.publish(events);
-    return { device: await this.get(input.deviceId), superseded };
+    return result;
+  }
+
+  private async bindIn(tx: Repositories, input: BindCertificateInput): Promise<{ result: BindCertificateResult; events: CloudEvent[] }> {
+    const events: CloudEvent[] = [];
+    const timeline: DeviceEvent[] = [];
+    const now = this.deps.clock.now();
+    let device = await tx.devices.get(input.deviceId);
+    let created: DeviceRecord | undefined;
+    if (!device) {
+      if (!input.createIfMissing) throw notFound('DEVICE_NOT_FOUND', `no device with id "${input.deviceId}"`, { id: input.deviceId });
+      created = this.newRecord({ ...input.createIfMissing, id: input.deviceId });
+      timeline.push(this.timelineEntry(created.id, 'CREATED', `created by JITP enrollment through DMS ${created.dmsId}`, input.actor));
+      events.push(this.event(DeviceCloudEvent.create, created.id, deviceData({ ...created, slots: [] }), input.actor));
+      device = { ...created, slots: [] };
+    }
+    if (device.status === 'DECOMMISSIONED') {
+      throw conflict('DEVICE_DECOMMISSIONED', `device "${device.id}" is decommissioned`, { id: device.id });
+    }
+    const previous = device.slots.find((s) => s.name === input.slot);
+    const c = input.certificate;
+    const bound: SlotCertificate = {
+      deviceId: device.id,
+      slot: input.slot,
+      version: previous ? Math.max(previous.active.version, ...previous.archive.map((a) => a.version)) + 1 : 1,
+      serialNumber: c.serialNumber,
+      issuerCaId: c.issuerCaId ?? '',
+      status: c.status,
+      notBefore: c.notBefore,
+      notAfter: c.notAfter,
+      boundAt: now,
+      supersededAt: null,
+    };
+    const slots = [
+      ...device.slots.filter((s) => s !== previous),
+      { name: input.slot, active: bound, archive: previous ? [{ ...previous.active, supersededAt: now }, ...previous.archive] : [] },
+    ].sort((a, b) => a.name.localeCompare(b.name));
+    const status = deviceStatusOf(device.status, slots.map((s) => s.active.status));
+    timeline.push(this.timelineEntry(device.id, input.kind, `slot ${input.slot}: certificate ${c.serialNumber} from CA ${c.issuerCaId}`, input.actor));
+    events.push(
+      this.event(DeviceCloudEvent.identityUpdate, device.id, { id: device.id, slot: input.slot, serial_number: c.serialNumber, issuer_ca_id: c.issuerCaId, kind: input.kind }, input.actor),
+    );
+    if (status !== device.status) {
+      timeline.push(this.timelineEntry(device.id, 'STATUS-UPDATED', `${device.status} -> ${status}`, input.actor));
+      events.push(this.event(DeviceCloudEvent.statusUpdate, device.id, { id: device.id, previous_status: device.status, status }, input.actor));
+    }
+    if (created) await tx.devices.insert({ ...created, status });
+    await tx.devices.bindCertificate(bound, previous !== undefined);
+    if (!created && status !== device.status && !(await tx.devices.updateStatus(device.id, device.status, status, now))) {
+      throw conflict('DEVICE_CHANGED', `device "${device.id}" changed meanwhile; try again`, { id: device.id });
+    }
+    await tx.devices.addEvents(timeline);
+    const updated: Device = { ...device, status, updatedAt: status !== device.status ? now : device.updatedAt, slots };
+    return { result: { device: updated, superseded: previous?.active }, events };
   }
 
   /**
@@ -265,9 +293,13 @@ export class DeviceService {
   }
 
   private timeline(tx: Repositories, deviceId: string, type: DeviceEventType, description: string, actor: string): Promise<void> {
+    return tx.devices.addEvent(this.timelineEntry(deviceId, type, description, actor));
+  }
+
+  private timelineEntry(deviceId: string, type: DeviceEventType, description: string, actor: string): DeviceEvent {
     const at = this.deps.clock.now();
     const id = `${String(at.getTime()).padStart(15, '0')}-${String(this.sequence++ % 1e9).padStart(9, '0')}-${this.deps.random.uuid()}`;
-    return tx.devices.addEvent({ id, deviceId, at, type, description, actor });
+    return { id, deviceId, at, type, description, actor };
   }
 
   private event<T>(type: string, subject: string, data: T, actor: string): CloudEvent<T> {

@@ -24,6 +24,7 @@ export function caServiceGateway(ca: CaService): CertificateAuthorityGateway {
         csr: req.csrDer,
         profile: req.profileId ? { profileId: req.profileId } : { caDefault: true },
         ...(req.metadata ? { metadata: req.metadata } : {}),
+        ...(req.csrSignatureVerified ? { skipCsrSignatureCheck: true } : {}),
         // Only DMS certificates are signed by the internal CA; device enrollment names its CA explicitly.
         ...(req.caId === DMS_MANAGER_CA_NAME ? { allowInternalCa: true } : {}),
         actor: req.actor,

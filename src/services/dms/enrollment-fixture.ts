@@ -23,6 +23,7 @@ import { caEvent, CaEventType, certificateEventData } from '../ca/ca-events.ts';
 import { DEFAULT_CA_SETTINGS } from '../ca/ca-service-deps.ts';
 import { CaService } from '../ca/ca-service.ts';
 import { DeviceService } from '../devices/device-service.ts';
+import { withCachedDms } from './cached-dms-repository.ts';
 import type { DmsServiceDeps } from './dms-service-deps.ts';
 import { caServiceGateway } from './ca-service-gateway.ts';
 import { DmsService, type DmsInput, type DmsSettingsInput } from './dms-service.ts';
@@ -50,7 +51,7 @@ export async function enrollmentWorld(kind: StorageKind = 'sqlite') {
   });
   const gateway = caServiceGateway(ca);
   const deps: DmsServiceDeps = {
-    storage,
+    storage: withCachedDms(storage, clock),
     events: bus,
     clock,
     random,

@@ -81,7 +81,12 @@ interface Plan {
 
 const SERIAL_NUMBER_OID = '2.5.4.5';
 
+/** How long a CA chain is reused; a CA's certificates never change under its id, so this only bounds memory of deleted CAs. */
+const CHAIN_TTL_MS = 1000;
+
 export class EnrollmentService {
+  private readonly chains = new Map<string, { chain: Uint8Array[]; loadedAt: number }>();
+
   constructor(
     private readonly deps: DmsServiceDeps,
     private readonly devices: DeviceService,
@@ -92,8 +97,9 @@ export class EnrollmentService {
   async enroll(req: EnrollRequest): Promise<EnrollResult> {
     const csr = parseCsr(req.csrDer);
     const plan = await this.planEnrollment(req, csr, 'enroll');
-    if (plan.dms.settings.enrollment.verifyCsrSignature) await requireCsrSignature(csr);
-    return this.issueAndBind(plan, req.csrDer);
+    const verified = plan.dms.settings.enrollment.verifyCsrSignature;
+    if (verified) await requireCsrSignature(csr);
+    return this.issueAndBind(plan, req.csrDer, undefined, verified);
   }
 
   /** RFC 7030 4.4 serverkeygen: the client's CSR gives the subject and SAN; the key is made here. */
@@ -107,7 +113,8 @@ export class EnrollmentService {
       throw invalid('SERVER_KEYGEN_KEY_NOT_ALLOWED', `DMS "${plan.dms.id}" does not generate ${spec.type} ${spec.bits} keys`, { ...spec });
     }
     const generated = await this.deps.keyGenerator.generate(spec, csr.subjectName, csr.extensions.subjectAltName);
-    const result = await this.issueAndBind(plan, generated.csrDer);
+    // Our own key signed this CSR: nothing to prove.
+    const result = await this.issueAndBind(plan, generated.csrDer, undefined, true);
     return { ...result, privateKeyPkcs8: generated.pkcs8 };
   }
 
@@ -164,7 +171,8 @@ export class EnrollmentService {
     if (!this.deps.inspector.sameAltNames(csr.extensions.subjectAltName, leaf.subjectAltName)) {
       throw invalid('REENROLL_SUBJECT_MISMATCH', 'the CSR subjectAltName differs from the current certificate (RFC 7030 4.2.2)');
     }
-    if (dms.settings.enrollment.verifyCsrSignature) await requireCsrSignature(csr);
+    const verified = dms.settings.enrollment.verifyCsrSignature;
+    if (verified) await requireCsrSignature(csr);
     const plan: Plan = {
       dms,
       caId,
@@ -174,7 +182,7 @@ export class EnrollmentService {
       replaces: true,
       actor: `device:${device.id}`,
     };
-    const result = await this.issueAndBind(plan, req.csrDer, 'RENEWED');
+    const result = await this.issueAndBind(plan, req.csrDer, 'RENEWED', verified);
     if (r.revokeSuperseded && !expired) await this.revokeSuperseded(stored, plan.actor);
     return result;
   }
@@ -298,11 +306,13 @@ export class EnrollmentService {
     }
   }
 
-  private async issueAndBind(plan: Plan, csrDer: Uint8Array, kind?: 'RENEWED'): Promise<EnrollResult> {
+  /** `csrVerified`: the CSR's signature was checked here, so the CA service need not check it again. */
+  private async issueAndBind(plan: Plan, csrDer: Uint8Array, kind?: 'RENEWED', csrVerified = false): Promise<EnrollResult> {
     const e = plan.dms.settings.enrollment;
     const certificate = await this.deps.ca.issue({
       caId: plan.caId,
       csrDer,
+      ...(csrVerified ? { csrSignatureVerified: true } : {}),
       ...(plan.dms.settings.issuanceProfileId ? { profileId: plan.dms.settings.issuanceProfileId } : {}),
       metadata: { 'lamassu.io/ra/attached-to': { dms_id: plan.dms.id, device_id: plan.deviceId, slot: plan.slot } },
       actor: plan.actor,
@@ -337,7 +347,17 @@ export class EnrollmentService {
         plan.actor,
       ),
     ]);
-    return { certificate, chain: await this.deps.ca.caChain(plan.caId), deviceId: plan.deviceId, dmsId: plan.dms.id };
+    return { certificate, chain: await this.chainOf(plan.caId), deviceId: plan.deviceId, dmsId: plan.dms.id };
+  }
+
+  /** The issuing CA's chain for the result, read once a second instead of once per enrollment. */
+  private async chainOf(caId: string): Promise<Uint8Array[]> {
+    const now = this.deps.clock.now().getTime();
+    const hit = this.chains.get(caId);
+    if (hit && now >= hit.loadedAt && now - hit.loadedAt < CHAIN_TTL_MS) return hit.chain;
+    const chain = await this.deps.ca.caChain(caId);
+    this.chains.set(caId, { chain, loadedAt: now });
+    return chain;
   }
 
   private async revokeSuperseded(old: Certificate, actor: string): Promise<void> {

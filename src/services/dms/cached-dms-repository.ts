@@ -1,0 +1,94 @@
+import type { DmsRepository } from '../../domain/dms/dms-repository.ts';
+import type { Dms } from '../../domain/dms/dms.ts';
+import type { Clock } from '../../domain/ports/clock.ts';
+import type { Storage } from '../../domain/ports/storage.ts';
+
+/** How long a DMS read is trusted: what another replica's DMS change may take to show here. */
+export const DMS_CACHE_TTL_MS = 1000;
+
+/** Labels come from requests: bound what unknown ones can make us remember. */
+const MAX_ENTRIES = 1024;
+
+interface Entry {
+  dms: Dms | undefined;
+  loadedAt: number;
+}
+
+/**
+ * The DMS repository with reads remembered for `ttlMs`, so enrollment does not read and decode the DMS
+ * and its settings for every request. Writes through this repository (the DMS manager's) drop every
+ * remembered read at once; writes by other replicas show after at most `ttlMs`. A read that raced a
+ * write is not remembered.
+ */
+export class CachedDmsRepository implements DmsRepository {
+  private readonly byId = new Map<string, Entry>();
+  private readonly bySerial = new Map<string, Entry>();
+  private generation = 0;
+
+  constructor(
+    private readonly inner: DmsRepository,
+    private readonly clock: Clock,
+    private readonly ttlMs = DMS_CACHE_TTL_MS,
+  ) {}
+
+  get(id: string): Promise<Dms | undefined> {
+    return this.remembered(this.byId, id, () => this.inner.get(id));
+  }
+
+  findByCertificateSerial(serialNumber: string): Promise<Dms | undefined> {
+    return this.remembered(this.bySerial, serialNumber, () => this.inner.findByCertificateSerial(serialNumber));
+  }
+
+  list(): Promise<Dms[]> {
+    return this.inner.list();
+  }
+
+  count(): Promise<number> {
+    return this.inner.count();
+  }
+
+  insert(dms: Dms): Promise<void> {
+    return this.written(this.inner.insert(dms));
+  }
+
+  update(dms: Dms): Promise<boolean> {
+    return this.written(this.inner.update(dms));
+  }
+
+  delete(id: string): Promise<boolean> {
+    return this.written(this.inner.delete(id));
+  }
+
+  private async remembered(map: Map<string, Entry>, key: string, load: () => Promise<Dms | undefined>): Promise<Dms | undefined> {
+    const now = this.clock.now().getTime();
+    const hit = map.get(key);
+    if (hit && now - hit.loadedAt < this.ttlMs && now >= hit.loadedAt) return hit.dms;
+    const generation = this.generation;
+    const dms = await load();
+    if (generation === this.generation) {
+      if (map.size >= MAX_ENTRIES) map.clear();
+      map.set(key, { dms, loadedAt: now });
+    }
+    return dms;
+  }
+
+  private async written<T>(write: Promise<T>): Promise<T> {
+    this.forget();
+    try {
+      return await write;
+    } finally {
+      this.forget();
+    }
+  }
+
+  private forget(): void {
+    this.generation++;
+    this.byId.clear();
+    this.bySerial.clear();
+  }
+}
+
+/** `storage` whose DMS repository is cached; DMS manager and enrollment must share the result. */
+export function withCachedDms(storage: Storage, clock: Clock, ttlMs = DMS_CACHE_TTL_MS): Storage {
+  return { ...storage, dms: new CachedDmsRepository(storage.dms, clock, ttlMs) };
+}
