@@ -34,4 +34,6 @@ export interface CaRepository {
   /** `id` and the ids of every CA below it, at any depth. */
   subtreeIds(id: string): Promise<string[]>;
   countByEngineAndStatus(): Promise<CaCount[]>;
+  /** Sets the CA's about-to-expire override (null: the global threshold); false when there is no such CA. */
+  setAboutToExpireMs(id: string, ms: number | null): Promise<boolean>;
 }

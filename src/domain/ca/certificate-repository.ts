@@ -38,6 +38,26 @@ export interface RevokedCertificate {
   previousStatus: CertificateStatus;
 }
 
+/** The two status changes time makes: ACTIVE or ABOUT_TO_EXPIRE past notAfter, ACTIVE past its threshold. */
+export type TimeStatusStep =
+  | { from: 'ACTIVE' | 'ABOUT_TO_EXPIRE'; to: 'EXPIRED' }
+  | { from: 'ACTIVE'; to: 'ABOUT_TO_EXPIRE' };
+
+/** One row a sweep step changed, enough for one event. */
+export interface TimeStatusChange {
+  id: string;
+  serialNumber: string;
+  issuerCaId: string | null;
+  caId: string | null;
+  subjectCommonName: string;
+  notAfter: Date;
+  previousStatus: CertificateStatus;
+  status: CertificateStatus;
+}
+
+/** Whose threshold a recomputation applies: one CA's override, or the global one. */
+export type ThresholdScope = { caId: string } | { global: true };
+
 export interface CertificateCount {
   issuerCaId: string | null;
   status: CertificateStatus;
@@ -69,6 +89,19 @@ export interface CertificateRepository {
    * that is not yet finally revoked or expired: not-revoked rows and rows on CertificateHold.
    */
   revokeIssuedBy(issuerCaIds: string[], reason: RevocationReason, at: Date): Promise<RevokedCertificate[]>;
+  /**
+   * One batch of a status sweep, in its own transaction: at most `limit` rows with status `step.from` whose
+   * time has come at `now` get `step.to` (EXPIRED once notAfter < now; ABOUT_TO_EXPIRE once
+   * about_to_expire_at <= now <= notAfter). Set-based over the (status, not_after) and
+   * (status, about_to_expire_at) indexes; REVOKED rows are never touched. An empty result means done.
+   */
+  sweepStatus(step: TimeStatusStep, now: Date, limit: number): Promise<TimeStatusChange[]>;
+  /**
+   * Sets about_to_expire_at = not_after - thresholdMs on the ACTIVE certificates whose threshold comes from
+   * `scope` and differ: for a CA, the certificates it issued and its own certificate; globally, those of
+   * no CA or of a CA without an override. Returns how many rows changed.
+   */
+  recomputeAboutToExpire(scope: ThresholdScope, thresholdMs: number): Promise<number>;
   /** Counts by issuer and status. */
   countByIssuerAndStatus(): Promise<CertificateCount[]>;
 }

@@ -130,6 +130,11 @@ export class SqlCaRepository implements CaRepository {
     return toPage(rows, size, sort, (r) => [r[field] as string | number, r.a_id], toCa);
   }
 
+  async setAboutToExpireMs(id: string, ms: number | null): Promise<boolean> {
+    const result = await this.db.updateTable('cas').set({ about_to_expire_ms: ms }).where('id', '=', id).executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
   async subtreeIds(id: string): Promise<string[]> {
     // Breadth-first over the parent index: hierarchies are shallow, so a few round trips at most.
     const ids = [id];

@@ -6,6 +6,9 @@ import type {
   CertificateSortKey,
   RevokedCertificate,
   StatusChange,
+  ThresholdScope,
+  TimeStatusChange,
+  TimeStatusStep,
 } from '../../domain/ca/certificate-repository.ts';
 import type { CertificateStatus } from '../../domain/ca/certificate-status.ts';
 import type { Certificate, CertificateDetails, CertificateRecord, CertificateType } from '../../domain/ca/certificate.ts';
@@ -98,6 +101,15 @@ const revocable = (eb: ExpressionBuilder<Database, 'certificates'>) =>
     eb('status', 'in', REVOCABLE),
     eb.and([eb('status', '=', 'REVOKED'), eb('revocation_reason', '=', 'CertificateHold')]),
   ]);
+
+/**
+ * Rows whose time has come for `step` at `t` (epoch ms). Each is one index range: (status, not_after) for
+ * EXPIRED, (status, about_to_expire_at) for ABOUT_TO_EXPIRE, so nothing else is read.
+ */
+const dueFor = (step: TimeStatusStep, t: number) => (eb: ExpressionBuilder<Database, 'certificates'>) =>
+  step.to === 'EXPIRED'
+    ? eb.and([eb('status', '=', step.from), eb('not_after', '<', t)])
+    : eb.and([eb('status', '=', 'ACTIVE'), eb('about_to_expire_at', '<=', t), eb('not_after', '>=', t)]);
 
 export class SqlCertificateRepository implements CertificateRepository {
   constructor(private readonly db: Kysely<Database>) {}
@@ -201,6 +213,48 @@ export class SqlCertificateRepository implements CertificateRepository {
       }));
     };
     return this.db.isTransaction ? revoke(this.db) : this.db.transaction().execute(revoke);
+  }
+
+  async sweepStatus(step: TimeStatusStep, now: Date, limit: number): Promise<TimeStatusChange[]> {
+    const due = dueFor(step, now.getTime());
+    // One statement, so one transaction of at most `limit` rows. The condition is repeated outside the
+    // subquery: on PostgreSQL a row revoked meanwhile is re-checked against it and left alone.
+    const rows = await this.db
+      .updateTable('certificates')
+      .set({ status: step.to })
+      .where('id', 'in', (eb) => eb.selectFrom('certificates').select('id').where(due).limit(limit))
+      .where(due)
+      .returning(['id', 'serial_number', 'issuer_ca_id', 'ca_id', 'subject_cn', 'not_after'])
+      .execute();
+    return rows.map((r) => ({
+      id: r.id,
+      serialNumber: r.serial_number,
+      issuerCaId: r.issuer_ca_id,
+      caId: r.ca_id,
+      subjectCommonName: r.subject_cn,
+      notAfter: new Date(Number(r.not_after)),
+      previousStatus: step.from,
+      status: step.to,
+    }));
+  }
+
+  async recomputeAboutToExpire(scope: ThresholdScope, thresholdMs: number): Promise<number> {
+    const target = sql<number>`not_after - ${thresholdMs}`;
+    let q = this.db
+      .updateTable('certificates')
+      .set({ about_to_expire_at: target })
+      .where('status', '=', 'ACTIVE')
+      .where('about_to_expire_at', '<>', target);
+    q =
+      'caId' in scope
+        ? // A CA's own certificate follows the CA's own threshold, like the certificates it issues.
+          q.where((eb) => eb.or([eb.and([eb('issuer_ca_id', '=', scope.caId), eb('ca_id', 'is', null)]), eb('ca_id', '=', scope.caId)]))
+        : // Certificates of no CA of ours, or of a CA (itself for a CA certificate) without an override.
+          q.where(
+            sql<SqlBool>`not exists (select 1 from cas a where a.id = coalesce(certificates.ca_id, certificates.issuer_ca_id) and a.about_to_expire_ms is not null)`,
+          );
+    const result = await q.executeTakeFirst();
+    return Number(result.numUpdatedRows);
   }
 
   async countByIssuerAndStatus(): Promise<CertificateCount[]> {

@@ -11,6 +11,7 @@ export const CaEventType = {
   caCreate: 'ca.create',
   caImport: 'ca.import',
   caStatusUpdate: 'ca.status.update',
+  caUpdate: 'ca.update',
   certificateCreate: 'certificate.create',
   certificateImport: 'certificate.import',
   certificateStatusUpdate: 'certificate.status.update',

@@ -18,6 +18,8 @@ import { importCa, type ImportCaInput } from './import-ca.ts';
 import { importCertificate, type ImportCertificateInput } from './import-certificate.ts';
 import { IssuingCaCache } from './issuing-ca-cache.ts';
 import { signCertificate, type SignCertificateInput } from './sign-certificate.ts';
+import { sweepStatuses, type SweepResult } from './sweep-statuses.ts';
+import { applyGlobalAboutToExpire, updateAboutToExpire, type UpdateAboutToExpireInput } from './update-about-to-expire.ts';
 import { updateCaStatus, type UpdateCaStatusInput } from './update-ca-status.ts';
 import { updateCertificateStatus, type UpdateCertificateStatusInput } from './update-certificate-status.ts';
 import { updateProfile, type UpdateProfileInput } from './update-profile.ts';
@@ -67,4 +69,9 @@ export class CaService {
   listProfiles = (): Promise<IssuanceProfile[]> => listProfiles(this.deps);
 
   getStats = (): Promise<CaStats> => getStats(this.deps);
+
+  /** Time-driven statuses (ACTIVE -> ABOUT_TO_EXPIRE -> EXPIRED), one event per change; see sweep-statuses.ts. */
+  sweepStatuses = (opts?: { batchSize?: number }): Promise<SweepResult> => sweepStatuses(this.deps, this.cache, opts);
+  updateAboutToExpire = (input: UpdateAboutToExpireInput): Promise<CertificateAuthority> => updateAboutToExpire(this.deps, this.cache, input);
+  applyGlobalAboutToExpire = (): Promise<number> => applyGlobalAboutToExpire(this.deps);
 }

@@ -1,0 +1,62 @@
+/**
+ * Test and benchmark support: many synthetic certificate rows with chosen validity ends, inserted in bulk
+ * (not through issuance), and the status each should have at a given time. Not imported by production code.
+ */
+import { randomBytes } from 'node:crypto';
+import { statusAt, type CertificateStatus } from '../../domain/ca/certificate-status.ts';
+import type { Certificate } from '../../domain/ca/certificate.ts';
+import type { Storage } from '../../domain/ports/storage.ts';
+
+export const DAY = 86_400_000;
+
+export interface SyntheticSpec {
+  issuerCaId: string;
+  notAfter: number;
+  thresholdMs: number;
+  status: CertificateStatus;
+  /** For REVOKED rows. */
+  revocationReason?: 'CertificateHold' | 'KeyCompromise';
+}
+
+const DER = Uint8Array.of(0x30, 0x03, 0x02, 0x01, 0x01);
+
+export function syntheticCertificate(i: number, s: SyntheticSpec): Certificate {
+  const notAfter = new Date(s.notAfter);
+  return {
+    id: `synthetic-${i}`,
+    serialNumber: randomBytes(16).toString('hex'),
+    issuerCaId: s.issuerCaId,
+    caId: null,
+    status: s.status,
+    notBefore: new Date(s.notAfter - 365 * DAY),
+    notAfter,
+    aboutToExpireAt: new Date(s.notAfter - s.thresholdMs),
+    revokedAt: s.status === 'REVOKED' ? new Date(s.notAfter - 100 * DAY) : null,
+    revocationReason: s.status === 'REVOKED' ? (s.revocationReason ?? 'KeyCompromise') : null,
+    subjectCommonName: `device-${i}`,
+    subjectKeyId: i.toString(16).padStart(40, '0'),
+    authorityKeyId: null,
+    keyType: 'ECDSA',
+    keyBits: 256,
+    isCa: false,
+    type: 'MANAGED',
+    engineId: null,
+    createdAt: new Date(s.notAfter - 365 * DAY),
+    der: DER,
+    details: { subject: { common_name: `device-${i}` }, issuer: { common_name: s.issuerCaId }, keyUsage: [], extendedKeyUsage: [], metadata: {} },
+  };
+}
+
+/** Inserts in transactions of `chunk` rows, so memory stays flat for any count. */
+export async function insertSynthetic(storage: Storage, specs: SyntheticSpec[], chunk = 10_000): Promise<Certificate[]> {
+  const certs = specs.map((s, i) => syntheticCertificate(i, s));
+  for (let i = 0; i < certs.length; i += chunk) await storage.certificates.insertMany(certs.slice(i, i + chunk));
+  return certs;
+}
+
+/** The status a sweep at `now` must leave: REVOKED stays, the rest follows time (never backwards). */
+export function expectedStatus(c: Pick<Certificate, 'status' | 'notAfter' | 'aboutToExpireAt'>, now: Date): CertificateStatus {
+  if (c.status === 'REVOKED' || c.status === 'EXPIRED') return c.status;
+  const byTime = statusAt(now, c.notAfter, c.aboutToExpireAt);
+  return c.status === 'ABOUT_TO_EXPIRE' && byTime === 'ACTIVE' ? 'ABOUT_TO_EXPIRE' : byTime;
+}

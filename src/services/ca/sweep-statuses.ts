@@ -1,0 +1,84 @@
+import type { TimeStatusChange, TimeStatusStep } from '../../domain/ca/certificate-repository.ts';
+import type { CloudEvent } from '../../domain/ports/event-bus.ts';
+import { caEvent, CaEventType, publishAfterCommit } from './ca-events.ts';
+import type { CaServiceDeps } from './ca-service-deps.ts';
+import type { IssuingCaCache } from './issuing-ca-cache.ts';
+
+/** Rows per transaction: a million changes become a hundred short transactions, not one giant one. */
+export const SWEEP_BATCH_SIZE = 10_000;
+
+/**
+ * Expiry first: a certificate that passed both its threshold and notAfter since the last sweep goes
+ * straight to EXPIRED, with one event, rather than through ABOUT_TO_EXPIRE.
+ */
+const STEPS: readonly TimeStatusStep[] = [
+  { from: 'ACTIVE', to: 'EXPIRED' },
+  { from: 'ABOUT_TO_EXPIRE', to: 'EXPIRED' },
+  { from: 'ACTIVE', to: 'ABOUT_TO_EXPIRE' },
+];
+
+export interface SweepResult {
+  expired: number;
+  aboutToExpire: number;
+}
+
+/** The event a change publishes: ca.status.update for a CA's own certificate, certificate.status.update otherwise. */
+function statusEvent(deps: CaServiceDeps, c: TimeStatusChange): CloudEvent {
+  const data = {
+    id: c.caId ?? c.id,
+    serial_number: c.serialNumber,
+    issuer_ca_id: c.issuerCaId,
+    ca_id: c.caId,
+    subject_common_name: c.subjectCommonName,
+    status: c.status,
+    previous_status: c.previousStatus,
+    revocation_reason: null,
+    valid_to: c.notAfter.toISOString(),
+  };
+  return c.caId
+    ? caEvent(deps, CaEventType.caStatusUpdate, c.caId, data, 'system')
+    : caEvent(deps, CaEventType.certificateStatusUpdate, c.id, data, 'system');
+}
+
+/**
+ * Gives every certificate the status time gives it now: set-based updates over index ranges that touch
+ * only rows whose status changes, in batches of `batchSize` rows, each its own transaction followed by
+ * one event per changed row. REVOKED rows (holds included) are left alone: a revocation outranks expiry
+ * (RFC 5280 keeps a revoked certificate on the CRL past its notAfter), and lifting a hold gives the status
+ * time gives then.
+ *
+ * A row changed in a committed batch no longer matches, so a sweep that dies between batches resumes where
+ * it stopped and no row changes (or is announced) twice. Events go out after each commit, not in it: if
+ * the process dies between a commit and its publish, that batch's events are lost (at most once). The
+ * statuses themselves are right, and consumers that read the status back (the device manager) catch up at
+ * their next event for that certificate; an outbox table would make it at least once, at the price of
+ * writing every event to the database too.
+ */
+export async function sweepStatuses(
+  deps: CaServiceDeps,
+  cache: IssuingCaCache,
+  opts: { batchSize?: number } = {},
+): Promise<SweepResult> {
+  const batchSize = opts.batchSize ?? SWEEP_BATCH_SIZE;
+  // One instant for the whole sweep, so the steps agree with each other.
+  const now = deps.clock.now();
+  const result: SweepResult = { expired: 0, aboutToExpire: 0 };
+  for (const step of STEPS) {
+    for (;;) {
+      const changed = await deps.storage.certificates.sweepStatus(step, now, batchSize);
+      if (changed.length === 0) break;
+      const caIds = changed.flatMap((c) => (c.caId ? [c.caId] : []));
+      // An expired CA must stop signing at once on this replica.
+      if (caIds.length > 0) cache.invalidate(caIds);
+      await publishAfterCommit(
+        deps,
+        changed.map((c) => statusEvent(deps, c)),
+      );
+      if (step.to === 'EXPIRED') result.expired += changed.length;
+      else result.aboutToExpire += changed.length;
+      if (changed.length < batchSize) break;
+    }
+  }
+  if (result.expired + result.aboutToExpire > 0) deps.logger.info({ ...result }, 'status sweep changed certificates');
+  return result;
+}
