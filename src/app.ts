@@ -12,6 +12,7 @@ import { systemClock, type Clock } from './domain/ports/clock.ts';
 import type { EventBus } from './domain/ports/event-bus.ts';
 import type { RandomSource } from './domain/ports/id-generator.ts';
 import type { Logger } from './domain/ports/logger.ts';
+import { CsrVerifierPool } from './engines/crypto/csr-verifier-pool.ts';
 import { KeyEngineSet, type KeyEngineConfig } from './engines/crypto/registry.ts';
 import { MemoryEventBus } from './engines/eventbus/memory-event-bus.ts';
 import { createStorage } from './engines/storage/create-storage.ts';
@@ -35,7 +36,7 @@ import { PublishTap } from './services/va/publish-tap.ts';
 
 /** One line per service: its factory builds the service and returns its HTTP plugin(s). */
 const serviceFactories: Partial<Record<ServiceName, ServicePluginFactory>> = {
-  ca: caServicePlugin({ keyGenerator: new SoftwareServerKeyGenerator() }),
+  ca: caServicePlugin({ keyGenerator: new SoftwareServerKeyGenerator(), csrVerifier: (deps) => new CsrVerifierPool({ logger: deps.logger }) }),
   va: vaServicePlugin(),
   dms: withEst(dmsServicePlugin, {
     passwords: new ScryptPasswordHasher(),

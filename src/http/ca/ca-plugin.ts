@@ -4,6 +4,7 @@
  * LAMASSU-DMS-MANAGER ensured at start.
  */
 import type { ServerKeyGenerator } from '../../domain/dms/server-key-generator.ts';
+import type { CsrSignatureVerifier } from '../../domain/ports/csr-signature-verifier.ts';
 import { DEFAULT_CA_SETTINGS, type CaSettings } from '../../services/ca/ca-service-deps.ts';
 import { CaService } from '../../services/ca/ca-service.ts';
 import type { InternalCaOptions } from '../../services/ca/ensure-internal-ca.ts';
@@ -21,6 +22,8 @@ export interface CaPluginOptions {
   keyGenerator?: ServerKeyGenerator;
   settings?: Partial<CaSettings>;
   internalCa?: InternalCaOptions;
+  /** Makes this server's CSR verifier (worker threads); closed with the service. */
+  csrVerifier?: (deps: ServiceDeps) => CsrSignatureVerifier;
 }
 
 const services = new WeakMap<ServiceDeps, CaService>();
@@ -36,6 +39,7 @@ export function caServiceFor(deps: ServiceDeps, options: CaPluginOptions = {}): 
       ...deps,
       settings: { ...DEFAULT_CA_SETTINGS, vaBaseUrls: deps.config.vaBaseUrls, ...options.settings },
       ...(options.keyGenerator ? { keyGenerator: options.keyGenerator } : {}),
+      ...(options.csrVerifier ? { csrVerifier: options.csrVerifier(deps) } : {}),
     });
     services.set(deps, service);
   }
@@ -55,5 +59,6 @@ export const caServicePlugin =
         await app.register(adminApiScope(auth, [caRoutes(service)]), { prefix: CA_API_PREFIX });
       },
       http: caPublicRoutes(service),
+      close: async () => service.deps.csrVerifier?.close(),
     };
   };

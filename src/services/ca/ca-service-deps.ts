@@ -1,6 +1,7 @@
 import { DEFAULT_ISSUANCE_SETTINGS, type IssuanceSettings } from '../../domain/ca/issuance-profile.ts';
 import type { ServerKeyGenerator } from '../../domain/dms/server-key-generator.ts';
 import type { Clock } from '../../domain/ports/clock.ts';
+import type { CsrSignatureVerifier } from '../../domain/ports/csr-signature-verifier.ts';
 import type { EventBus } from '../../domain/ports/event-bus.ts';
 import type { RandomSource } from '../../domain/ports/id-generator.ts';
 import type { KeyEngine } from '../../domain/ports/key-engine.ts';
@@ -43,4 +44,6 @@ export interface CaServiceDeps {
   settings: CaSettings;
   /** Makes keys that are handed out once (POST /certificates without an engine); optional. */
   keyGenerator?: ServerKeyGenerator;
+  /** Checks CSR signatures off the event loop (worker threads); without it they are checked inline. */
+  csrVerifier?: CsrSignatureVerifier;
 }

@@ -1,6 +1,6 @@
 import type { Certificate } from '../../domain/ca/certificate.ts';
 import { invalid } from '../../domain/errors.ts';
-import { parseCsrInput, verifyCsrSignature } from '../../x509/csr.ts';
+import { parseCsrInput, verifyCsrSignature, type ParsedCsr } from '../../x509/csr.ts';
 import type { CaServiceDeps } from './ca-service-deps.ts';
 import { issueCertificate, issuingCa, resolveSettings, type ProfileChoice } from './issue-certificate.ts';
 import type { IssuingCaCache } from './issuing-ca-cache.ts';
@@ -28,7 +28,7 @@ export async function signCertificate(deps: CaServiceDeps, cache: IssuingCaCache
   const resolved = { issuing, ...(await resolveSettings(deps, cache, issuing, input.profile)) };
   const { settings } = resolved;
   const csr = parseCsrInput(input.csr);
-  if (settings.verifyCsrSignature && !input.skipCsrSignatureCheck && !(await verifyCsrSignature(csr))) {
+  if (settings.verifyCsrSignature && !input.skipCsrSignatureCheck && !(await proofOfPossession(deps, csr))) {
     throw invalid('CSR_INVALID_SIGNATURE', 'the CSR signature does not verify with its own public key (no proof of possession)');
   }
   return issueCertificate(deps, cache, {
@@ -44,4 +44,9 @@ export async function signCertificate(deps: CaServiceDeps, cache: IssuingCaCache
     ...(input.allowInternalCa ? { allowInternalCa: true } : {}),
     actor: input.actor,
   }, resolved);
+}
+
+/** On the verifier's worker threads when the server has them (the dearest step of issuance), else inline. */
+function proofOfPossession(deps: CaServiceDeps, csr: ParsedCsr): boolean | Promise<boolean> {
+  return deps.csrVerifier ? deps.csrVerifier.verify(csr.der) : verifyCsrSignature(csr);
 }

@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { DomainError } from '../../domain/errors.ts';
+import { opensslCsr, type TestKeyKind } from '../../x509/csr-fixture.ts';
+import { CsrVerifierPool } from './csr-verifier-pool.ts';
+
+const kinds: TestKeyKind[] = ['p256', 'p384', 'rsa2048', 'ed25519'];
+const good = new Map(kinds.map((k) => [k, opensslCsr({ key: k, subj: `/CN=pool-${k}` })]));
+
+/** The same request with the last signature byte changed: still DER, no longer a valid signature. */
+function tampered(der: Uint8Array): Uint8Array {
+  const copy = new Uint8Array(der);
+  copy[copy.length - 1]! ^= 0x01;
+  return copy;
+}
+
+async function rejection(p: Promise<unknown>): Promise<DomainError> {
+  const err = await p.then(
+    () => assert.fail('expected a rejection'),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof DomainError, `expected a DomainError, got ${String(err)}`);
+  return err;
+}
+
+describe('CsrVerifierPool', () => {
+  const pool = new CsrVerifierPool({ size: 2, maxBatch: 8 });
+  after(() => pool.close());
+
+  it('accepts requests signed by their own key and refuses tampered ones, for every key type', async () => {
+    for (const [kind, der] of good) {
+      assert.equal(await pool.verify(der), true, kind);
+      assert.equal(await pool.verify(tampered(der)), false, kind);
+    }
+  });
+
+  it('keeps each answer with its request in a burst larger than the batches', async () => {
+    const requests = Array.from({ length: 300 }, (_, i) => {
+      const der = good.get(kinds[i % kinds.length]!)!;
+      return { der: i % 3 === 0 ? tampered(der) : der, expected: i % 3 !== 0 };
+    });
+    const answers = await Promise.all(requests.map((r) => pool.verify(r.der)));
+    assert.deepEqual(answers, requests.map((r) => r.expected));
+  });
+
+  it('reads a CSR that is a view on a larger buffer without its neighbours', async () => {
+    const der = good.get('p256')!;
+    const big = new Uint8Array(der.length + 20).fill(0x30);
+    big.set(der, 10);
+    assert.equal(await pool.verify(big.subarray(10, 10 + der.length)), true);
+  });
+
+  it('rejects a request that does not parse with the parser DomainError, and goes on working', async () => {
+    const err = await rejection(pool.verify(new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x00])));
+    assert.equal(err.code, 'CSR_MALFORMED');
+    assert.equal(err.kind, 'invalid');
+    assert.equal(await pool.verify(good.get('rsa2048')!), true);
+  });
+
+  it('refuses what is waiting and what comes after close with CSR_VERIFIER_UNAVAILABLE', async () => {
+    const own = new CsrVerifierPool({ size: 1, maxBatch: 1 });
+    const der = good.get('p256')!;
+    const pending = Array.from({ length: 20 }, () => own.verify(der).then(() => 'ok', (e: unknown) => e));
+    await own.close();
+    const outcomes = await Promise.all(pending);
+    assert.ok(outcomes.every((o) => o === 'ok' || (o instanceof DomainError && o.code === 'CSR_VERIFIER_UNAVAILABLE')));
+    assert.ok(outcomes.some((o) => o !== 'ok'), 'close must not wait for the queue to drain');
+    assert.equal((await rejection(own.verify(der))).code, 'CSR_VERIFIER_UNAVAILABLE');
+  });
+});
