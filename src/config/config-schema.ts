@@ -5,6 +5,7 @@
  */
 import {
   amqpUrl,
+  duration,
   hostname,
   httpUrl,
   identifier,
@@ -66,6 +67,13 @@ export const settings = {
     file: 'va_base_urls',
     parse: list(httpUrl),
     default: ['http://localhost:8080'],
+  }),
+  aboutToExpireMs: required({ env: 'LAMASSU_ABOUT_TO_EXPIRE', file: 'ca.about_to_expire', parse: duration, default: 30 * 86_400_000 }),
+  statusSweepIntervalMs: required({
+    env: 'LAMASSU_STATUS_SWEEP_INTERVAL',
+    file: 'ca.status_sweep_interval',
+    parse: duration,
+    default: 3_600_000,
   }),
   estDefaultDms: optional({ env: 'LAMASSU_EST_DEFAULT_DMS', file: 'est.default_dms', parse: text }),
   oidcJwksUrl: optional({ env: 'LAMASSU_OIDC_JWKS_URL', file: 'oidc.jwks_url', parse: httpUrl }),
@@ -145,6 +153,8 @@ export type Config = Pick<
   | 'services'
   | 'logLevel'
   | 'vaBaseUrls'
+  | 'aboutToExpireMs'
+  | 'statusSweepIntervalMs'
   | 'estDefaultDms'
 > & {
   oidc?: OidcConfig;

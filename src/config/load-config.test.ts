@@ -193,4 +193,19 @@ default_engine: zz
       'LAMASSU_TLS_KEY_FILE: required together with LAMASSU_TLS_CERT_FILE',
     ]);
   });
+  it('reads the about-to-expire threshold and the status sweep interval as durations', () => {
+    const defaults = loadConfig({ env: {} });
+    assert.equal(defaults.aboutToExpireMs, 30 * 86_400_000);
+    assert.equal(defaults.statusSweepIntervalMs, 3_600_000);
+    const fromEnv = loadConfig({ env: { LAMASSU_ABOUT_TO_EXPIRE: '2w', LAMASSU_STATUS_SWEEP_INTERVAL: '15m' } });
+    assert.equal(fromEnv.aboutToExpireMs, 14 * 86_400_000);
+    assert.equal(fromEnv.statusSweepIntervalMs, 15 * 60_000);
+    const file = yamlFile('ca.yaml', 'ca:\n  about_to_expire: 90d\n  status_sweep_interval: 1d\n');
+    const fromFile = loadConfig({ env: {}, file });
+    assert.deepEqual([fromFile.aboutToExpireMs, fromFile.statusSweepIntervalMs], [90 * 86_400_000, 86_400_000]);
+    assert.deepEqual(problems({ env: { LAMASSU_ABOUT_TO_EXPIRE: '30 days', LAMASSU_STATUS_SWEEP_INTERVAL: '0h' } }), [
+      'LAMASSU_ABOUT_TO_EXPIRE: must be a duration like "30d" or "1h" (units ms s m h d w y), got "30 days"',
+      'LAMASSU_STATUS_SWEEP_INTERVAL: must be a duration like "30d" or "1h" (units ms s m h d w y), got "0h"',
+    ]);
+  });
 });

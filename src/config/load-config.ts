@@ -126,6 +126,8 @@ export function loadConfig(opts: LoadConfigOptions): Config {
     services: [...new Set(values.services)],
     logLevel: values.logLevel,
     vaBaseUrls: values.vaBaseUrls,
+    aboutToExpireMs: values.aboutToExpireMs,
+    statusSweepIntervalMs: values.statusSweepIntervalMs,
     estDefaultDms: values.estDefaultDms,
     oidc,
     storage,

@@ -4,6 +4,8 @@
  * loader prefixes with the setting's name.
  */
 import net from 'node:net';
+import { parseDuration } from '../domain/ca/duration.ts';
+import { isDomainError } from '../domain/errors.ts';
 
 export class InvalidValue extends Error {}
 
@@ -90,4 +92,15 @@ export const identifier: Parser<string> = (raw) => {
     throw new InvalidValue(`must be letters, digits, "-" or "_" (at most 63), got ${show(raw)}`);
   }
   return s;
+};
+
+/** A Lamassu duration such as "30d", "1h" or "1y2w" (units ms s m h d w y), in milliseconds. */
+export const duration: Parser<number> = (raw) => {
+  const s = text(raw);
+  try {
+    return parseDuration(s);
+  } catch (e) {
+    if (isDomainError(e)) throw new InvalidValue(`must be a duration like "30d" or "1h" (units ms s m h d w y), got ${show(raw)}`);
+    throw e;
+  }
 };
