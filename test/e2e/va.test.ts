@@ -119,6 +119,15 @@ describe('VA end to end (lamassu serve, curl, openssl ocsp/crl/verify)', () => {
     }
   });
 
+  it('answers on the HTTPS listener too', async () => {
+    await run('openssl', ['ocsp', '-issuer', 'sub.pem', '-cert', 'leaf.pem', '-no_nonce', '-reqout', 'req.der'], dir);
+    const r = await run('curl', ['-sS', '--cacert', path.join(dataDir, 'tls', 'ca.pem'), '-H', 'Content-Type: application/ocsp-request', '--data-binary', '@req.der', '-o', 'https-resp.der', '-w', '%{http_code}', `https://127.0.0.1:${httpsPort}/api/va/ocsp`], dir);
+    assert.equal(r.out, '200');
+    const v = await run('openssl', ['ocsp', '-respin', 'https-resp.der', '-issuer', 'sub.pem', '-cert', 'leaf.pem', '-CAfile', 'root.pem'], dir);
+    assert.match(v.out, /Response verify OK/);
+    assert.match(v.out, /leaf\.pem: good/);
+  });
+
   it('the very next request after each status call sees it: hold, release, revoke', async () => {
     assert.match((await ocsp('-no_nonce')).out, /leaf\.pem: good/); // cached now
     assert.equal((await setStatus('REVOKED', 'CertificateHold')).status, 200);
