@@ -14,6 +14,14 @@ export interface CloudEvent<T = unknown> {
 
 export type EventHandler = (event: CloudEvent) => Promise<void> | void;
 
+export interface SubscribeOptions {
+  /**
+   * Every replica gets its own copy, and nothing is kept for a replica that is gone (RabbitMQ: an exclusive,
+   * auto-deleted queue instead of the group's durable one). For per-process state such as caches.
+   */
+  broadcast?: boolean;
+}
+
 export interface EventBus {
   /** Called only after the database commit that the events describe. */
   publish(events: CloudEvent[]): Promise<void>;
@@ -21,6 +29,6 @@ export interface EventBus {
    * `pattern` is an AMQP-style topic: "certificate.status.update", "certificate.*", "#".
    * `group` names the consumer (one queue per group when the bus is RabbitMQ).
    */
-  subscribe(pattern: string, group: string, handler: EventHandler): Promise<() => Promise<void>>;
+  subscribe(pattern: string, group: string, handler: EventHandler, options?: SubscribeOptions): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }

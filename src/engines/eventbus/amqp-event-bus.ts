@@ -1,7 +1,7 @@
 import amqp from 'amqplib';
 import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { unavailable } from '../../domain/errors.ts';
-import type { CloudEvent, EventBus, EventHandler } from '../../domain/ports/event-bus.ts';
+import type { CloudEvent, EventBus, EventHandler, SubscribeOptions } from '../../domain/ports/event-bus.ts';
 import type { Logger } from '../../domain/ports/logger.ts';
 
 export interface AmqpEventBusOptions {
@@ -20,6 +20,7 @@ interface Subscription {
   pattern: string;
   group: string;
   handler: EventHandler;
+  broadcast: boolean;
   consumerTag?: string;
 }
 
@@ -80,8 +81,8 @@ export class AmqpEventBus implements EventBus {
     await channel.waitForConfirms();
   }
 
-  async subscribe(pattern: string, group: string, handler: EventHandler): Promise<() => Promise<void>> {
-    const sub: Subscription = { pattern, group, handler };
+  async subscribe(pattern: string, group: string, handler: EventHandler, options?: SubscribeOptions): Promise<() => Promise<void>> {
+    const sub: Subscription = { pattern, group, handler, broadcast: options?.broadcast === true };
     this.subscriptions.add(sub);
     await this.ready;
     if (this.consumer) await this.startConsumer(this.consumer, sub);
@@ -116,8 +117,11 @@ export class AmqpEventBus implements EventBus {
   }
 
   private async startConsumer(channel: NonNullable<AmqpEventBus['consumer']>, sub: Subscription): Promise<void> {
-    const queue = `${this.queuePrefix}.${sub.group}`;
-    await channel.assertQueue(queue, { durable: true, deadLetterExchange: this.dlx });
+    // A broadcast subscription gets a server-named queue of its own that dies with this connection.
+    const queue = sub.broadcast
+      ? (await channel.assertQueue('', { exclusive: true, autoDelete: true, deadLetterExchange: this.dlx })).queue
+      : `${this.queuePrefix}.${sub.group}`;
+    if (!sub.broadcast) await channel.assertQueue(queue, { durable: true, deadLetterExchange: this.dlx });
     await channel.bindQueue(queue, this.exchange, sub.pattern);
     const { consumerTag } = await channel.consume(queue, (msg) => {
       if (msg) void this.deliver(channel, sub, msg);

@@ -5,7 +5,7 @@
  * OCSP request sees the revocation, even though bus delivery itself is asynchronous. Other replicas learn
  * it from the bus.
  */
-import type { CloudEvent, EventBus, EventHandler } from '../../domain/ports/event-bus.ts';
+import type { CloudEvent, EventBus, EventHandler, SubscribeOptions } from '../../domain/ports/event-bus.ts';
 
 export type PublishListener = (events: readonly CloudEvent[]) => void;
 
@@ -29,8 +29,8 @@ export class PublishTap implements EventBus {
     await this.inner.publish(events);
   }
 
-  subscribe(pattern: string, group: string, handler: EventHandler): Promise<() => Promise<void>> {
-    return this.inner.subscribe(pattern, group, handler);
+  subscribe(pattern: string, group: string, handler: EventHandler, options?: SubscribeOptions): Promise<() => Promise<void>> {
+    return this.inner.subscribe(pattern, group, handler, options);
   }
 
   close(): Promise<void> {

@@ -4,7 +4,8 @@
  *
  * Invalidation, and its trade-off: a status change drops the cached answers of that certificate
  * (1) synchronously in-process through PublishTap when the CA service runs in this process, and (2) on
- * every replica through the bus (subscription group per replica). A replica that misses an event (bus
+ * every replica through a broadcast subscription (an event reaches another replica within the bus's
+ * delivery time, milliseconds on RabbitMQ). A replica that misses an event (bus
  * down) still re-reads every status after `statusCacheTtlMs`, which bounds staleness without making every
  * request read the database.
  */
@@ -103,7 +104,7 @@ export class VaService {
     const { events, replicaId } = this.deps;
     const status = ['certificate.status.update', 'ca.status.update'];
     for (const type of status) {
-      this.unsubscribe.push(await events.subscribe(type, `va.ocsp-cache.${replicaId}`, (e) => this.invalidate(e)));
+      this.unsubscribe.push(await events.subscribe(type, `va.ocsp-cache.${replicaId}`, (e) => this.invalidate(e), { broadcast: true }));
       this.unsubscribe.push(await events.subscribe(type, 'va.crl', (e) => this.onStatusChange(e)));
     }
     for (const type of ['ca.create', 'ca.import']) {
