@@ -15,7 +15,7 @@ import type { CrlKind, CrlRecord, CrlRepository } from '../../domain/va/crl-reco
 import { parseCertificate } from '../../x509/certificate.ts';
 import { buildCrl, type CrlEntry } from '../../x509/crl.ts';
 import { canonicalSerial, crlReasonOf } from './revocation-reasons.ts';
-import type { VaCa, VaCaGateway } from './va-ca-gateway.ts';
+import type { VaCa, VaCaGateway, VaRevokedEntry } from './va-ca-gateway.ts';
 import type { VaRoles } from './va-roles.ts';
 
 const SLACK_MS = 60_000;
@@ -40,7 +40,7 @@ export function crlUrls(vaBaseUrls: readonly string[], caId: string) {
 
 const wholeSeconds = (ms: number) => new Date(Math.floor(ms / 1000) * 1000);
 
-function crlEntry(entry: { serialNumber: string; revokedAt: Date; reason: Parameters<typeof crlReasonOf>[0] }, full: boolean): CrlEntry {
+function crlEntry(entry: VaRevokedEntry, full: boolean): CrlEntry {
   const reason = crlReasonOf(entry.reason);
   // removeFromCRL is no revocation reason in a full CRL (RFC 5280 5.3.1).
   return { serial: entry.serialNumber, revocationDate: entry.revokedAt, reason: full && reason === 'removeFromCRL' ? 'unspecified' : reason };
@@ -186,9 +186,9 @@ export class CrlPublisher {
     const number = await this.crls.nextNumber(caId);
     const urls = crlUrls(this.opts.vaBaseUrls, caId);
     const started = performance.now();
-    const ca$ = this.ca;
+    const gateway = this.ca;
     async function* entries(): AsyncIterable<CrlEntry> {
-      for await (const e of ca$.revokedCertificates(caId)) yield crlEntry(e, true);
+      for await (const e of gateway.revokedCertificates(caId)) yield crlEntry(e, true);
     }
     const der = await buildCrl({
       ...ca,
