@@ -86,7 +86,8 @@ export class DeviceService {
   private readonly bindings: GroupCommit;
 
   constructor(private readonly deps: DeviceServiceDeps) {
-    this.bindings = new GroupCommit(deps.storage);
+    // SQLite has one connection; a PostgreSQL pool overlaps the round trips of a few batches.
+    this.bindings = new GroupCommit(deps.storage, deps.storage.dialect === 'sqlite' ? 1 : 4);
   }
 
   async create(input: CreateDeviceInput, actor: string): Promise<Device> {

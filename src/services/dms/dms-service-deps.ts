@@ -5,6 +5,7 @@ import type { PasswordHasher } from '../../domain/dms/password-hasher.ts';
 import type { ServerKeyGenerator } from '../../domain/dms/server-key-generator.ts';
 import { newEvent } from '../../domain/events.ts';
 import type { Clock } from '../../domain/ports/clock.ts';
+import type { CsrSignatureVerifier } from '../../domain/ports/csr-signature-verifier.ts';
 import type { CloudEvent, EventBus } from '../../domain/ports/event-bus.ts';
 import type { RandomSource } from '../../domain/ports/id-generator.ts';
 import type { Logger } from '../../domain/ports/logger.ts';
@@ -22,6 +23,8 @@ export interface DmsServiceDeps {
   webhook: EnrollmentWebhook;
   inspector: CertificateInspector;
   keyGenerator: ServerKeyGenerator;
+  /** The CA service's proof-of-possession checker (worker threads in a server); inline when absent. */
+  csrVerifier?: CsrSignatureVerifier;
 }
 
 export const DMS_EVENT_SOURCE = 'lamassu/dms';

@@ -14,6 +14,7 @@ import type { KeySpec } from '../../domain/ports/key-engine.ts';
 import { parseCsr, verifyCsrSignature, type ParsedCsr } from '../../x509/csr.ts';
 import { toPem } from '../../x509/pem.ts';
 import type { DeviceService } from '../devices/device-service.ts';
+import { IssuanceGate } from './issuance-gate.ts';
 import { DmsCloudEvent, dmsEvent, publishDmsEvents, type DmsServiceDeps } from './dms-service-deps.ts';
 import {
   authenticateBasic,
@@ -63,6 +64,8 @@ export interface CsrAttributes {
 export interface EnrollmentOptions {
   /** DMS used by the label-less EST paths. */
   defaultDmsId?: string;
+  /** How long concurrent enrollments may wait for each other to issue together (see IssuanceGate); 0: never. */
+  issuanceWindowMs?: number;
 }
 
 /** A label names a DMS (enroll under its enrollment CA) or a CA (the seed's flow: authenticate with a DMS certificate). */
@@ -86,24 +89,44 @@ const CHAIN_TTL_MS = 1000;
 
 export class EnrollmentService {
   private readonly chains = new Map<string, { chain: Uint8Array[]; loadedAt: number }>();
+  private readonly gate: IssuanceGate;
 
   constructor(
     private readonly deps: DmsServiceDeps,
     private readonly devices: DeviceService,
     private readonly options: EnrollmentOptions = {},
-  ) {}
+  ) {
+    this.gate = new IssuanceGate(options.issuanceWindowMs ?? 0);
+  }
 
   /** RFC 7030 4.2.1 simpleenroll. */
-  async enroll(req: EnrollRequest): Promise<EnrollResult> {
-    const csr = parseCsr(req.csrDer);
-    const plan = await this.planEnrollment(req, csr, 'enroll');
-    const verified = plan.dms.settings.enrollment.verifyCsrSignature;
-    if (verified) await requireCsrSignature(csr);
-    return this.issueAndBind(plan, req.csrDer, undefined, verified);
+  enroll(req: EnrollRequest): Promise<EnrollResult> {
+    return this.gate.track(() => this.enrollNow(req));
   }
 
   /** RFC 7030 4.4 serverkeygen: the client's CSR gives the subject and SAN; the key is made here. */
-  async serverKeygen(req: ServerKeygenRequest): Promise<ServerKeygenResult> {
+  serverKeygen(req: ServerKeygenRequest): Promise<ServerKeygenResult> {
+    return this.gate.track(() => this.serverKeygenNow(req));
+  }
+
+  /**
+   * RFC 7030 4.2.2 simplereenroll: authenticated by the device's current certificate; the CSR keeps its
+   * subject and subjectAltName; allowed inside the DMS's window before expiry; the new certificate replaces
+   * the old one in its slot, which is revoked (Superseded) when the DMS says so.
+   */
+  reenroll(req: EnrollRequest): Promise<EnrollResult> {
+    return this.gate.track(() => this.reenrollNow(req));
+  }
+
+  private async enrollNow(req: EnrollRequest): Promise<EnrollResult> {
+    const csr = parseCsr(req.csrDer);
+    const plan = await this.planEnrollment(req, csr, 'enroll');
+    const verified = plan.dms.settings.enrollment.verifyCsrSignature;
+    if (verified) await requireCsrSignature(this.deps, csr);
+    return this.issueAndBind(plan, req.csrDer, undefined, verified);
+  }
+
+  private async serverKeygenNow(req: ServerKeygenRequest): Promise<ServerKeygenResult> {
     const csr = parseCsr(req.csrDer);
     const plan = await this.planEnrollment(req, csr, 'serverkeygen');
     const keygen = plan.dms.settings.serverKeygen;
@@ -118,12 +141,7 @@ export class EnrollmentService {
     return { ...result, privateKeyPkcs8: generated.pkcs8 };
   }
 
-  /**
-   * RFC 7030 4.2.2 simplereenroll: authenticated by the device's current certificate; the CSR keeps its
-   * subject and subjectAltName; allowed inside the DMS's window before expiry; the new certificate replaces
-   * the old one in its slot, which is revoked (Superseded) when the DMS says so.
-   */
-  async reenroll(req: EnrollRequest): Promise<EnrollResult> {
+  private async reenrollNow(req: EnrollRequest): Promise<EnrollResult> {
     const csr = parseCsr(req.csrDer);
     const target = await this.resolve(req.label);
     const { leaf } = leafOf(this.deps, req.credentials, "the device's current certificate as TLS client certificate");
@@ -172,7 +190,7 @@ export class EnrollmentService {
       throw invalid('REENROLL_SUBJECT_MISMATCH', 'the CSR subjectAltName differs from the current certificate (RFC 7030 4.2.2)');
     }
     const verified = dms.settings.enrollment.verifyCsrSignature;
-    if (verified) await requireCsrSignature(csr);
+    if (verified) await requireCsrSignature(this.deps, csr);
     const plan: Plan = {
       dms,
       caId,
@@ -309,6 +327,7 @@ export class EnrollmentService {
   /** `csrVerified`: the CSR's signature was checked here, so the CA service need not check it again. */
   private async issueAndBind(plan: Plan, csrDer: Uint8Array, kind?: 'RENEWED', csrVerified = false): Promise<EnrollResult> {
     const e = plan.dms.settings.enrollment;
+    await this.gate.pass();
     const certificate = await this.deps.ca.issue({
       caId: plan.caId,
       csrDer,
@@ -366,7 +385,8 @@ export class EnrollmentService {
   }
 }
 
-async function requireCsrSignature(csr: ParsedCsr): Promise<void> {
-  if (!(await verifyCsrSignature(csr))) throw invalid('CSR_INVALID_SIGNATURE', 'the CSR signature does not verify with its own key');
+async function requireCsrSignature(deps: DmsServiceDeps, csr: ParsedCsr): Promise<void> {
+  const ok = deps.csrVerifier ? await deps.csrVerifier.verify(csr.der) : await verifyCsrSignature(csr);
+  if (!ok) throw invalid('CSR_INVALID_SIGNATURE', 'the CSR signature does not verify with its own key');
 }
 
