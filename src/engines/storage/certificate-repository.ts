@@ -18,6 +18,7 @@ import { conflict } from '../../domain/errors.ts';
 import type { KeyType } from '../../domain/ports/key-engine.ts';
 import { afterBookmark, pageSize, toPage, type KeysetSort } from './keyset-page.ts';
 import type { CertificatesTable, Database } from './schema.ts';
+import { isPostgres } from './migrations/column-types.ts';
 import { isUniqueViolation } from './unique-violation.ts';
 
 /** Sort keys of the API and the columns they order by. */
@@ -110,6 +111,22 @@ const dueFor = (step: TimeStatusStep, t: number) => (eb: ExpressionBuilder<Datab
   step.to === 'EXPIRED'
     ? eb.and([eb('status', '=', step.from), eb('not_after', '<', t)])
     : eb.and([eb('status', '=', 'ACTIVE'), eb('about_to_expire_at', '<=', t), eb('not_after', '>=', t)]);
+
+/**
+ * The same rows, spelt so that only the (status, not_after) index can serve the expiry range: with a plain
+ * `not_after < t` PostgreSQL may walk the (not_after, id) index under a LIMIT and filter on status, which
+ * reads every certificate that ever expired. A row comparison is an index condition on (status, not_after)
+ * only.
+ */
+const dueRange = (step: TimeStatusStep, t: number) => (eb: ExpressionBuilder<Database, 'certificates'>) =>
+  step.to === 'EXPIRED'
+    ? eb.and([
+        eb('status', '=', step.from),
+        // Both ends, or SQLite starts the range at the first index entry (status 'ABOUT_TO_EXPIRE' < 'ACTIVE').
+        eb(eb.refTuple('status', 'not_after'), '>=', eb.tuple(step.from, Number.MIN_SAFE_INTEGER)),
+        eb(eb.refTuple('status', 'not_after'), '<', eb.tuple(step.from, t)),
+      ])
+    : dueFor(step, t)(eb);
 
 export class SqlCertificateRepository implements CertificateRepository {
   constructor(private readonly db: Kysely<Database>) {}
@@ -217,12 +234,15 @@ export class SqlCertificateRepository implements CertificateRepository {
 
   async sweepStatus(step: TimeStatusStep, now: Date, limit: number): Promise<TimeStatusChange[]> {
     const due = dueFor(step, now.getTime());
+    const batch = this.db.selectFrom('certificates').select('id').where(dueRange(step, now.getTime())).limit(limit);
     // One statement, so one transaction of at most `limit` rows. The condition is repeated outside the
-    // subquery: on PostgreSQL a row revoked meanwhile is re-checked against it and left alone.
+    // subquery: on PostgreSQL a row revoked meanwhile is re-checked against it and left alone. PostgreSQL
+    // gets the ids as one array (primary-key lookups); with `id in (subquery)` it plans a semi-join that
+    // scans the whole due range again for every batch.
     const rows = await this.db
       .updateTable('certificates')
       .set({ status: step.to })
-      .where('id', 'in', (eb) => eb.selectFrom('certificates').select('id').where(due).limit(limit))
+      .where((eb) => (isPostgres(this.db) ? sql<SqlBool>`id = any(array${batch})` : eb('id', 'in', batch)))
       .where(due)
       .returning(['id', 'serial_number', 'issuer_ca_id', 'ca_id', 'subject_cn', 'not_after'])
       .execute();

@@ -7,10 +7,12 @@ import type { ServerKeyGenerator } from '../../domain/dms/server-key-generator.t
 import type { CsrSignatureVerifier } from '../../domain/ports/csr-signature-verifier.ts';
 import { DEFAULT_CA_SETTINGS, type CaSettings } from '../../services/ca/ca-service-deps.ts';
 import { CaService } from '../../services/ca/ca-service.ts';
+import type { LeasedJob } from '../../jobs/leased-job.ts';
+import { statusSweepJob } from '../../jobs/status-sweep-job.ts';
 import type { InternalCaOptions } from '../../services/ca/ensure-internal-ca.ts';
 import { adminApiScope } from '../auth/admin-auth.ts';
 import { createOidcVerifier } from '../auth/oidc-verifier.ts';
-import type { ServiceDeps, ServicePluginFactory } from '../service-plugin.ts';
+import type { ServiceDeps, ServicePlugin, ServicePluginFactory } from '../service-plugin.ts';
 import { CA_API_PREFIX } from './ca-paths.ts';
 import { caPublicRoutes } from './ca-public-routes.ts';
 import { caRoutes } from './ca-routes.ts';
@@ -28,6 +30,17 @@ export interface CaPluginOptions {
 
 const services = new WeakMap<ServiceDeps, CaService>();
 
+const HOUR = 3_600_000;
+
+/** The plugin with `job` stopped first when it closes (a sweep in flight finishes before storage goes). */
+const stoppingFirst = (job: LeasedJob, plugin: ServicePlugin): ServicePlugin => ({
+  ...plugin,
+  close: async () => {
+    await job.stop();
+    await plugin.close?.();
+  },
+});
+
 /**
  * The CaService of this server. Everything that talks to the CA service in-process (the DMS and device
  * managers through their gateway) should use this one instance, so that they share its issuing-CA cache.
@@ -37,7 +50,12 @@ export function caServiceFor(deps: ServiceDeps, options: CaPluginOptions = {}): 
   if (!service) {
     service = new CaService({
       ...deps,
-      settings: { ...DEFAULT_CA_SETTINGS, vaBaseUrls: deps.config.vaBaseUrls, ...options.settings },
+      settings: {
+        ...DEFAULT_CA_SETTINGS,
+        vaBaseUrls: deps.config.vaBaseUrls,
+        aboutToExpireMs: deps.config.aboutToExpireMs ?? DEFAULT_CA_SETTINGS.aboutToExpireMs,
+        ...options.settings,
+      },
       ...(options.keyGenerator ? { keyGenerator: options.keyGenerator } : {}),
       ...(options.csrVerifier ? { csrVerifier: options.csrVerifier(deps) } : {}),
     });
@@ -51,8 +69,17 @@ export const caServicePlugin =
   async (deps) => {
     const service = caServiceFor(deps, options);
     await service.ensureInternalCa(options.internalCa);
+    // Time-driven statuses, at start and on the schedule, on one replica at a time.
+    const sweep = statusSweepJob({
+      sweeper: service,
+      intervalMs: deps.config.statusSweepIntervalMs ?? HOUR,
+      leases: deps.storage.leases,
+      clock: deps.clock,
+      logger: deps.logger,
+    });
+    sweep.start();
     const auth = { adminTokens: deps.storage.adminTokens, ...(deps.config.oidc ? { oidc: createOidcVerifier(deps.config.oidc) } : {}) };
-    return {
+    return stoppingFirst(sweep, {
       name: 'ca',
       // Mounted by the service itself with the shell's admin auth, to sit at Lamassu's /api/ca/v1.
       https: async (app) => {
@@ -60,5 +87,5 @@ export const caServicePlugin =
       },
       http: caPublicRoutes(service),
       close: async () => service.deps.csrVerifier?.close(),
-    };
+    });
   };

@@ -12,6 +12,7 @@ import { actorOf } from '../auth/identity.ts';
 import { ErrorBody } from '../errors.ts';
 import { base64Pem, caJson, certificateJson, durationMs, profileJson, settingsFromJson, unwrapBase64Pem, validityFromJson } from './ca-json.ts';
 import {
+  AboutToExpireBody,
   CaListQuery,
   CaSchema,
   CertificateListQuery,
@@ -29,6 +30,7 @@ import {
   SignBody,
   StatsSchema,
   StatusBody,
+  SweepResultSchema,
   type ProfileInputJson,
   type ProfileSettingsJson,
 } from './ca-schemas.ts';
@@ -184,6 +186,33 @@ export const caRoutes =
       async (request) => {
         const req = parseStatusRequest('CA', request.body.status, request.body.revocation_reason);
         return caJson(await service.updateCaStatus({ id: request.params.id, request: req, actor: actorOf(request) }));
+      },
+    );
+
+    app.put(
+      '/cas/:id/about-to-expire',
+      {
+        config: write,
+        schema: {
+          tags,
+          summary: "Set the CA's about-to-expire threshold (null: the global one); its ACTIVE certificates are recomputed",
+          params: IdParams,
+          body: AboutToExpireBody,
+          response: { 200: CaSchema, 400: ErrorBody, 404: ErrorBody },
+        },
+      },
+      async (request) => {
+        const text = request.body.about_to_expire;
+        return caJson(await service.updateAboutToExpire({ id: request.params.id, aboutToExpireMs: text === null ? null : durationMs(text)!, actor: actorOf(request) }));
+      },
+    );
+
+    app.post(
+      '/status-sweep',
+      { config: write, schema: { tags, summary: 'Run the status sweep now (it also runs on a schedule)', response: { 200: SweepResultSchema } } },
+      async () => {
+        const r = await service.sweepStatuses();
+        return { expired: r.expired, about_to_expire: r.aboutToExpire };
       },
     );
 

@@ -242,5 +242,14 @@ export const StatsSchema = Type.Object({
   certificates: Type.Object({ total: Type.Integer(), ca_distribution: countMap, status_distribution: countMap }),
 });
 
+export const AboutToExpireBody = Type.Object({
+  about_to_expire: Type.Union([Type.String({ description: 'the CA\'s own threshold, e.g. "60d"' }), Type.Null({ description: 'follow the global threshold' })]),
+});
+
+export const SweepResultSchema = Type.Object({
+  expired: Type.Integer({ description: 'certificates that turned EXPIRED' }),
+  about_to_expire: Type.Integer({ description: 'certificates that turned ABOUT_TO_EXPIRE' }),
+});
+
 export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
 export const SerialParams = Type.Object({ serial: Type.String({ minLength: 1, maxLength: 64 }) });

@@ -2,7 +2,6 @@
  * Test and benchmark support: many synthetic certificate rows with chosen validity ends, inserted in bulk
  * (not through issuance), and the status each should have at a given time. Not imported by production code.
  */
-import { randomBytes } from 'node:crypto';
 import { statusAt, type CertificateStatus } from '../../domain/ca/certificate-status.ts';
 import type { Certificate } from '../../domain/ca/certificate.ts';
 import type { Storage } from '../../domain/ports/storage.ts';
@@ -20,11 +19,12 @@ export interface SyntheticSpec {
 
 const DER = Uint8Array.of(0x30, 0x03, 0x02, 0x01, 0x01);
 
-export function syntheticCertificate(i: number, s: SyntheticSpec): Certificate {
+export function syntheticCertificate(i: number, s: SyntheticSpec, idPrefix = 'synthetic'): Certificate {
   const notAfter = new Date(s.notAfter);
   return {
-    id: `synthetic-${i}`,
-    serialNumber: randomBytes(16).toString('hex'),
+    id: `${idPrefix}-${i}`,
+    // Unique per prefix and cheap to make; real serials are 128 random bits.
+    serialNumber: `${Buffer.from(idPrefix).toString('hex')}${(i + 1).toString(16).padStart(16, '0')}`,
     issuerCaId: s.issuerCaId,
     caId: null,
     status: s.status,
@@ -48,8 +48,9 @@ export function syntheticCertificate(i: number, s: SyntheticSpec): Certificate {
 }
 
 /** Inserts in transactions of `chunk` rows, so memory stays flat for any count. */
-export async function insertSynthetic(storage: Storage, specs: SyntheticSpec[], chunk = 10_000): Promise<Certificate[]> {
-  const certs = specs.map((s, i) => syntheticCertificate(i, s));
+export async function insertSynthetic(storage: Storage, specs: SyntheticSpec[], opts: { idPrefix?: string; chunk?: number } = {}): Promise<Certificate[]> {
+  const certs = specs.map((s, i) => syntheticCertificate(i, s, opts.idPrefix));
+  const chunk = opts.chunk ?? 10_000;
   for (let i = 0; i < certs.length; i += chunk) await storage.certificates.insertMany(certs.slice(i, i + chunk));
   return certs;
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { before, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { forEachStorage } from '../../../test/support/storage.ts';
 import type { CertificateAuthority } from '../../domain/ca/ca.ts';
 import type { CertificateStatus } from '../../domain/ca/certificate-status.ts';
@@ -59,67 +59,59 @@ const modelCounts = (model: Certificate[]) => {
   return out;
 };
 
-forEachStorage('status sweep', (ctx) => {
-  const clock = new ManualClock(T0);
-  let service: CaService;
-  let events: RecordingBus;
-  let caGlobal: CertificateAuthority;
-  let caShort: CertificateAuthority;
-  let model: Certificate[];
+// The two dialects' suites run side by side: most of the time goes into loading 100k rows, SQLite in this
+// process and PostgreSQL in its server.
+describe('100k certificates', { concurrency: true }, () => {
+  forEachStorage('status sweep', (ctx) => {
+    const clock = new ManualClock(T0);
+    let service: CaService;
+    let events: RecordingBus;
+    let caGlobal: CertificateAuthority;
+    let caShort: CertificateAuthority;
+    let model: Certificate[];
 
-  before(async () => {
-    ({ service, events } = testCaService(ctx.storage, clock, { settings: { aboutToExpireMs: GLOBAL } }));
-    const create = (id: string, aboutToExpireMs?: number) =>
-      service.createCa({ id, subject: { common_name: id }, keySpec: { type: 'ECDSA', bits: 256 }, validity: { type: 'Duration', duration: '10y' }, ...(aboutToExpireMs ? { aboutToExpireMs } : {}), actor: 'test' });
-    caGlobal = await create('ca-global');
-    caShort = await create('ca-short', SHORT);
-    // notAfter spread over [-5d, +45d] around T0, statuses as a sweep three days before T0 left them
-    // (so some have moved on since), every 7th inserted ACTIVE whatever its time (long unswept), every
-    // 50th revoked (half of those on hold).
-    const specs: SyntheticSpec[] = [];
-    for (let i = 0; i < N; i++) {
-      const short = i % 2 === 1;
-      const thresholdMs = short ? SHORT : GLOBAL;
-      const notAfter = T0 - 5 * DAY + ((i * 2_654_435_761) % (50 * 86_400)) * 1000;
-      const revoked = i % 50 === 0;
-      const status = revoked ? 'REVOKED' : i % 7 === 3 ? 'ACTIVE' : expectedStatus({ status: 'ACTIVE', notAfter: new Date(notAfter), aboutToExpireAt: new Date(notAfter - thresholdMs) }, new Date(T0 - 3 * DAY));
-      specs.push({ issuerCaId: short ? caShort.id : caGlobal.id, notAfter, thresholdMs, status, revocationReason: i % 100 === 0 ? 'CertificateHold' : 'KeyCompromise' });
-    }
-    model = await insertSynthetic(ctx.storage, specs);
-  });
+    before(async () => {
+      ({ service, events } = testCaService(ctx.storage, clock, { settings: { aboutToExpireMs: GLOBAL } }));
+      const create = (id: string, aboutToExpireMs?: number) =>
+        service.createCa({ id, subject: { common_name: id }, keySpec: { type: 'ECDSA', bits: 256 }, validity: { type: 'Duration', duration: '10y' }, ...(aboutToExpireMs ? { aboutToExpireMs } : {}), actor: 'test' });
+      caGlobal = await create('ca-global');
+      caShort = await create('ca-short', SHORT);
+      // notAfter spread over [-5d, +45d] around T0, statuses as a sweep three days before T0 left them
+      // (so some have moved on since), every 7th inserted ACTIVE whatever its time (long unswept), every
+      // 50th revoked (half of those on hold).
+      const specs: SyntheticSpec[] = [];
+      for (let i = 0; i < N; i++) {
+        const short = i % 2 === 1;
+        const thresholdMs = short ? SHORT : GLOBAL;
+        const notAfter = T0 - 5 * DAY + ((i * 2_654_435_761) % (50 * 86_400)) * 1000;
+        const revoked = i % 50 === 0;
+        const status = revoked ? 'REVOKED' : i % 7 === 3 ? 'ACTIVE' : expectedStatus({ status: 'ACTIVE', notAfter: new Date(notAfter), aboutToExpireAt: new Date(notAfter - thresholdMs) }, new Date(T0 - 3 * DAY));
+        specs.push({ issuerCaId: short ? caShort.id : caGlobal.id, notAfter, thresholdMs, status, revocationReason: i % 100 === 0 ? 'CertificateHold' : 'KeyCompromise' });
+      }
+      model = await insertSynthetic(ctx.storage, specs);
+    });
 
-  test('100k certificates: one sweep changes exactly the expected ones, one event each; a second changes nothing', async () => {
-    const now = new Date(T0 + 2 * DAY);
-    clock.set(now);
-    const expected = expectChanges(model, now);
-    assert.ok(expected.size > 10_000, `a meaningful share changes (${expected.size})`);
-    const kinds = new Set([...expected.values()].map((c) => `${c.prev}->${c.next}`));
-    assert.deepEqual([...kinds].sort(), ['ABOUT_TO_EXPIRE->EXPIRED', 'ACTIVE->ABOUT_TO_EXPIRE', 'ACTIVE->EXPIRED']);
+    test('100k certificates: one sweep changes exactly the expected ones, one event each; a second changes nothing', async () => {
+      const now = new Date(T0 + 2 * DAY);
+      clock.set(now);
+      const expected = expectChanges(model, now);
+      assert.ok(expected.size > 10_000, `a meaningful share changes (${expected.size})`);
+      const kinds = new Set([...expected.values()].map((c) => `${c.prev}->${c.next}`));
+      assert.deepEqual([...kinds].sort(), ['ABOUT_TO_EXPIRE->EXPIRED', 'ACTIVE->ABOUT_TO_EXPIRE', 'ACTIVE->EXPIRED']);
 
-    events.published.length = 0;
-    const result = await service.sweepStatuses();
-    const got = changesOf(events.ofType('certificate.status.update'));
-    assert.equal(events.published.length, got.size, 'only certificate.status.update events');
-    assert.deepEqual(got, expected);
-    const expired = [...expected.values()].filter((c) => c.next === 'EXPIRED').length;
-    assert.deepEqual(result, { expired, aboutToExpire: expected.size - expired });
-    assert.deepEqual(await statusCounts(ctx.storage, [caGlobal.id, caShort.id]), modelCounts(model));
+      events.published.length = 0;
+      const result = await service.sweepStatuses();
+      const got = changesOf(events.ofType('certificate.status.update'));
+      assert.equal(events.published.length, got.size, 'only certificate.status.update events');
+      assert.deepEqual(got, expected);
+      const expired = [...expected.values()].filter((c) => c.next === 'EXPIRED').length;
+      assert.deepEqual(result, { expired, aboutToExpire: expected.size - expired });
+      assert.deepEqual(await statusCounts(ctx.storage, [caGlobal.id, caShort.id]), modelCounts(model));
 
-    events.published.length = 0;
-    assert.deepEqual(await service.sweepStatuses(), { expired: 0, aboutToExpire: 0 });
-    assert.equal(events.published.length, 0);
-  });
-
-  test('revoked certificates, on hold or not, are never touched, even long past notAfter', async () => {
-    clock.set(T0 + 100 * DAY);
-    await service.sweepStatuses();
-    const held = await ctx.storage.certificates.get('synthetic-0');
-    const revoked = await ctx.storage.certificates.get('synthetic-50');
-    assert.deepEqual([held?.status, held?.revocationReason], ['REVOKED', 'CertificateHold']);
-    assert.deepEqual([revoked?.status, revoked?.revocationReason], ['REVOKED', 'KeyCompromise']);
-    expectChanges(model, clock.now());
-    assert.deepEqual(await statusCounts(ctx.storage, [caGlobal.id, caShort.id]), modelCounts(model));
-    clock.set(T0 + 2 * DAY);
+      events.published.length = 0;
+      assert.deepEqual(await service.sweepStatuses(), { expired: 0, aboutToExpire: 0 });
+      assert.equal(events.published.length, 0);
+    });
   });
 });
 
@@ -215,6 +207,26 @@ forEachStorage('status sweep thresholds', (ctx) => {
     assert.equal((await service.getCa('short-lived')).certificate.status, 'EXPIRED');
     const toExpired = events.ofType('ca.status.update').filter((e) => (e.data as { status: string }).status === 'EXPIRED');
     assert.deepEqual(toExpired.map((e) => e.subject), ['short-lived']);
+  });
+
+  test('revoked certificates, on hold or not, are never touched, even long past notAfter', async () => {
+    const notAfter = clock.now().getTime() + DAY;
+    const revoked = await insertSynthetic(
+      ctx.storage,
+      [
+        { issuerCaId: 'ca-global', notAfter, thresholdMs: GLOBAL, status: 'REVOKED', revocationReason: 'CertificateHold' },
+        { issuerCaId: 'ca-global', notAfter, thresholdMs: GLOBAL, status: 'REVOKED', revocationReason: 'KeyCompromise' },
+      ],
+      { idPrefix: 'revoked' },
+    );
+    clock.advance(100 * DAY);
+    events.published.length = 0;
+    await service.sweepStatuses();
+    assert.ok(!events.published.some((e) => e.subject?.startsWith('revoked-')));
+    for (const r of revoked) {
+      const stored = await ctx.storage.certificates.get(r.id);
+      assert.deepEqual([stored!.status, stored!.revocationReason], ['REVOKED', r.revocationReason]);
+    }
   });
 });
 
