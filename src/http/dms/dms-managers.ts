@@ -12,6 +12,7 @@ import { withCachedDms } from '../../services/dms/cached-dms-repository.ts';
 import { caServiceGateway } from '../../services/dms/ca-service-gateway.ts';
 import { DmsService } from '../../services/dms/dms-service.ts';
 import { EnrollmentService } from '../../services/dms/enrollment-service.ts';
+import { VerifiedDmsCertificates } from '../../services/dms/verified-dms-certificates.ts';
 import { caServiceFor } from '../ca/ca-plugin.ts';
 import type { ServiceDeps } from '../service-plugin.ts';
 
@@ -31,7 +32,14 @@ const SQLITE_ISSUANCE_WINDOW_MS = 10;
 
 const gateways = new WeakMap<ServiceDeps, CertificateAuthorityGateway>();
 const deviceServices = new WeakMap<ServiceDeps, DeviceService>();
-const dmsServices = new WeakMap<ServiceDeps, { dms: DmsService; enrollment: EnrollmentService }>();
+interface DmsServices {
+  dms: DmsService;
+  enrollment: EnrollmentService;
+  /** Checked DMS certificates; the dms plugin makes it follow certificate status events. */
+  verifiedDmsCertificates: VerifiedDmsCertificates;
+}
+
+const dmsServices = new WeakMap<ServiceDeps, DmsServices>();
 
 /** The server's one CA service (shared issuing-CA cache) as the DMS and device managers see it. */
 export function caGatewayFor(deps: ServiceDeps): CertificateAuthorityGateway {
@@ -52,7 +60,7 @@ export function deviceServiceFor(deps: ServiceDeps): DeviceService {
   return devices;
 }
 
-export function dmsServicesFor(deps: ServiceDeps, adapters: DmsAdapters, defaultDmsId?: string): { dms: DmsService; enrollment: EnrollmentService } {
+export function dmsServicesFor(deps: ServiceDeps, adapters: DmsAdapters, defaultDmsId?: string): DmsServices {
   let built = dmsServices.get(deps);
   if (!built) {
     // One DMS read cache for the DMS manager and enrollment: the manager's writes clear it at once.
@@ -63,8 +71,10 @@ export function dmsServicesFor(deps: ServiceDeps, adapters: DmsAdapters, default
       storage: withCachedDms(deps.storage, deps.clock),
       ca: caGatewayFor(deps),
       ...(csrVerifier ? { csrVerifier } : {}),
+      verifiedDmsCertificates: new VerifiedDmsCertificates(deps.clock),
     };
     built = {
+      verifiedDmsCertificates: dmsDeps.verifiedDmsCertificates,
       dms: new DmsService(dmsDeps),
       enrollment: new EnrollmentService(dmsDeps, deviceServiceFor(deps), {
         ...(defaultDmsId === undefined ? {} : { defaultDmsId }),

@@ -10,7 +10,9 @@ export const DMS_API_PREFIX = '/api/dmsmanager/v1';
 export const dmsServicePlugin =
   (adapters: DmsAdapters): ServicePluginFactory =>
   async (deps) => {
-    const { dms } = dmsServicesFor(deps, adapters);
+    const { dms, verifiedDmsCertificates } = dmsServicesFor(deps, adapters);
+    // A DMS certificate revoked through the CA API stops enrolling at once, not after the cache's TTL.
+    const unfollow = await verifiedDmsCertificates.follow(deps.events, 'dms-certificates');
     const auth = { adminTokens: deps.storage.adminTokens, ...(deps.config.oidc ? { oidc: createOidcVerifier(deps.config.oidc) } : {}) };
     return {
       name: 'dms',
@@ -18,5 +20,6 @@ export const dmsServicePlugin =
       https: async (app) => {
         await app.register(adminApiScope(auth, [dmsRoutes(dms)]), { prefix: DMS_API_PREFIX });
       },
+      close: unfollow,
     };
   };

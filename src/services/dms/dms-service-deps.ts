@@ -10,6 +10,7 @@ import type { CloudEvent, EventBus } from '../../domain/ports/event-bus.ts';
 import type { RandomSource } from '../../domain/ports/id-generator.ts';
 import type { Logger } from '../../domain/ports/logger.ts';
 import type { Storage } from '../../domain/ports/storage.ts';
+import type { VerifiedDmsCertificates } from './verified-dms-certificates.ts';
 
 /** Everything the DMS manager's use-cases need: ports only. */
 export interface DmsServiceDeps {
@@ -25,6 +26,8 @@ export interface DmsServiceDeps {
   keyGenerator: ServerKeyGenerator;
   /** The CA service's proof-of-possession checker (worker threads in a server); inline when absent. */
   csrVerifier?: CsrSignatureVerifier;
+  /** Shared by the DMS manager (which drops entries when it revokes or re-issues) and enrollment. */
+  verifiedDmsCertificates?: VerifiedDmsCertificates;
 }
 
 export const DMS_EVENT_SOURCE = 'lamassu/dms';

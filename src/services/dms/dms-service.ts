@@ -121,6 +121,7 @@ export class DmsService {
   async delete(id: string, actor: string): Promise<void> {
     const current = await this.get(id);
     if (current.certificate) await this.revokeIfUsable(current.certificate, 'CessationOfOperation', actor);
+    this.deps.verifiedDmsCertificates?.forget();
     if (!(await this.deps.storage.dms.delete(id))) throw notFound('DMS_NOT_FOUND', `no DMS with id "${id}"`, { id });
     await publishDmsEvents(this.deps, [dmsEvent(this.deps, DmsCloudEvent.delete, id, dmsEventData(current), actor)]);
   }
@@ -165,6 +166,7 @@ export class DmsService {
       updatedAt: this.deps.clock.now(),
     };
     if (!(await this.deps.storage.dms.update(updated))) throw notFound('DMS_NOT_FOUND', `no DMS with id "${id}"`, { id });
+    this.deps.verifiedDmsCertificates?.forget();
     if (current.certificate) await this.revokeIfUsable(current.certificate, 'Superseded', actor);
     await publishDmsEvents(this.deps, [
       dmsEvent(this.deps, DmsCloudEvent.certificateIssue, id, { id, serial_number: certificate.serialNumber, server_generated_key: !!privateKeyPkcs8 }, actor),
@@ -182,6 +184,7 @@ export class DmsService {
       throw invalid('REVOCATION_REASON_INVALID', `revocation_reason must be one of ${REVOCATION_REASON_NAMES.join(', ')}`);
     }
     const revoked = await this.deps.ca.revoke({ ...current.certificate, reason: why, actor });
+    this.deps.verifiedDmsCertificates?.forget(revoked.serialNumber);
     await publishDmsEvents(this.deps, [
       dmsEvent(this.deps, DmsCloudEvent.certificateRevoke, id, { id, serial_number: revoked.serialNumber, reason: why }, actor),
     ]);

@@ -31,10 +31,12 @@ export async function authenticateDmsCertificate(deps: DmsServiceDeps, dms: Dms,
   const current = dms.certificate;
   const refuse = (code: string, why: string) => unauthenticated(code, `DMS certificate refused: ${why}`, { dmsId: dms.id });
   if (!current || current.serialNumber !== leaf.serialNumber) throw refuse('ENROLL_DMS_CERTIFICATE_INVALID', `not the current certificate of DMS "${dms.id}"`);
+  const since = deps.verifiedDmsCertificates?.snapshot() ?? 0;
   const stored = await deps.ca.getCertificate(current.serialNumber, current.issuerCaId);
   if (!stored || !sameBytes(stored.der, leaf.der)) throw refuse('ENROLL_DMS_CERTIFICATE_INVALID', 'not a certificate the DMS manager issued');
   if (stored.status === 'REVOKED') throw refuse('ENROLL_DMS_CERTIFICATE_REVOKED', 'revoked');
   if (stored.status === 'EXPIRED' || deps.clock.now() > stored.notAfter) throw refuse('ENROLL_DMS_CERTIFICATE_EXPIRED', 'expired');
+  deps.verifiedDmsCertificates?.remember(dms.id, stored, since);
 }
 
 /**

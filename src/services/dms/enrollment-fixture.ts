@@ -28,6 +28,7 @@ import type { DmsServiceDeps } from './dms-service-deps.ts';
 import { caServiceGateway } from './ca-service-gateway.ts';
 import { DmsService, type DmsInput, type DmsSettingsInput } from './dms-service.ts';
 import { EnrollmentService } from './enrollment-service.ts';
+import { VerifiedDmsCertificates } from './verified-dms-certificates.ts';
 
 export const T0 = Date.UTC(2026, 0, 1);
 export const DAY = 86_400_000;
@@ -61,7 +62,9 @@ export async function enrollmentWorld(kind: StorageKind = 'sqlite') {
     webhook: new HttpEnrollmentWebhook(),
     inspector: new X509CertificateInspector(),
     keyGenerator,
+    verifiedDmsCertificates: new VerifiedDmsCertificates(clock),
   };
+  const unfollowDmsCertificates = await deps.verifiedDmsCertificates!.follow(bus, 'dms-certificates');
   const devices = new DeviceService({ storage, events: bus, clock, random, logger: silentLogger, ca: gateway });
   const unfollow = await devices.followCertificateStatus();
   const dms = new DmsService(deps);
@@ -149,6 +152,7 @@ export async function enrollmentWorld(kind: StorageKind = 'sqlite') {
     issuedBy,
     async dispose() {
       await unfollow();
+      await unfollowDmsCertificates();
       await bus.close();
       await opened.dispose();
     },

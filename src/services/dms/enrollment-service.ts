@@ -296,6 +296,8 @@ export class EnrollmentService {
     const e = dms.settings.enrollment;
     switch (e.authMode) {
       case 'DMS_CERTIFICATE': {
+        const presented = credentials.clientCertificateChain?.[0];
+        if (presented && this.deps.verifiedDmsCertificates?.holds(dms, presented)) return `dms:${dms.id}`;
         const { leaf } = leafOf(this.deps, credentials, 'the DMS certificate as TLS client certificate');
         await authenticateDmsCertificate(this.deps, dms, leaf);
         return `dms:${dms.id}`;

@@ -1,0 +1,65 @@
+import type { Certificate } from '../../domain/ca/certificate.ts';
+import type { Dms } from '../../domain/dms/dms.ts';
+import type { Clock } from '../../domain/ports/clock.ts';
+import type { CloudEvent, EventBus } from '../../domain/ports/event-bus.ts';
+
+/** How long a checked DMS certificate is trusted without asking the CA service again. */
+export const VERIFIED_DMS_CERTIFICATE_TTL_MS = 1000;
+
+interface Entry {
+  serialNumber: string;
+  der: Uint8Array;
+  notAfter: Date;
+  checkedAt: number;
+}
+
+/**
+ * DMS certificates recently found to be their DMS's current, unrevoked certificate, by DMS id, so that
+ * the next enrollment presenting the same bytes skips the CA lookup and the certificate parse. Expiry is
+ * checked on every use. Revocation and re-issue through this process's DMS manager, and certificate
+ * status events, drop entries at once; a revocation made on another replica whose event reaches another
+ * consumer shows here within `ttlMs`.
+ */
+export class VerifiedDmsCertificates {
+  private readonly entries = new Map<string, Entry>();
+  private generation = 0;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly ttlMs = VERIFIED_DMS_CERTIFICATE_TTL_MS,
+  ) {}
+
+  /** Whether `der` is the DMS's current certificate as last checked, still fresh and not expired. */
+  holds(dms: Dms, der: Uint8Array): boolean {
+    const e = this.entries.get(dms.id);
+    if (!e || dms.certificate?.serialNumber !== e.serialNumber) return false;
+    const now = this.clock.now().getTime();
+    if (now < e.checkedAt || now - e.checkedAt >= this.ttlMs || now > e.notAfter.getTime()) return false;
+    return Buffer.compare(e.der, der) === 0;
+  }
+
+  /** Taken before a check; `remember` ignores a check that a `forget` overtook. */
+  snapshot(): number {
+    return this.generation;
+  }
+
+  remember(dmsId: string, checked: Certificate, since: number): void {
+    if (since !== this.generation) return;
+    this.entries.set(dmsId, { serialNumber: checked.serialNumber, der: checked.der, notAfter: checked.notAfter, checkedAt: this.clock.now().getTime() });
+  }
+
+  /** Drops the entries of this certificate serial, or every entry. */
+  forget(serialNumber?: string): void {
+    this.generation++;
+    if (serialNumber === undefined) return this.entries.clear();
+    for (const [id, e] of this.entries) if (e.serialNumber === serialNumber) this.entries.delete(id);
+  }
+
+  /** Follows certificate status events on `bus`; returns the unsubscribe function. */
+  follow(bus: EventBus, group: string): Promise<() => Promise<void>> {
+    return bus.subscribe('certificate.status.update', group, (event: CloudEvent) => {
+      const serial = (event.data as { serial_number?: unknown } | undefined)?.serial_number;
+      this.forget(typeof serial === 'string' ? serial : undefined);
+    });
+  }
+}
