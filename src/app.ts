@@ -16,6 +16,7 @@ import { CsrVerifierPool } from './engines/crypto/csr-verifier-pool.ts';
 import { KeyEngineSet, type KeyEngineConfig } from './engines/crypto/registry.ts';
 import { MemoryEventBus } from './engines/eventbus/memory-event-bus.ts';
 import { createStorage } from './engines/storage/create-storage.ts';
+import { SqliteCertificateWriter } from './engines/storage/sqlite-certificate-writer.ts';
 import { HttpEnrollmentWebhook } from './engines/dms/http-enrollment-webhook.ts';
 import { ScryptPasswordHasher } from './engines/dms/scrypt-password-hasher.ts';
 import { X509CertificateInspector } from './engines/dms/x509-certificate-inspector.ts';
@@ -36,7 +37,13 @@ import { PublishTap } from './services/va/publish-tap.ts';
 
 /** One line per service: its factory builds the service and returns its HTTP plugin(s). */
 const serviceFactories: Partial<Record<ServiceName, ServicePluginFactory>> = {
-  ca: caServicePlugin({ keyGenerator: new SoftwareServerKeyGenerator(), csrVerifier: (deps) => new CsrVerifierPool({ logger: deps.logger }) }),
+  ca: caServicePlugin({
+    keyGenerator: new SoftwareServerKeyGenerator(),
+    csrVerifier: (deps) => new CsrVerifierPool({ logger: deps.logger }),
+    // SQLite commits (fsync) on a writer thread, so they do not stall the event loop.
+    issuedCertificates: ({ config, logger }) =>
+      config.storage.kind === 'sqlite' && config.storage.file !== ':memory:' ? new SqliteCertificateWriter(config.storage.file, logger) : undefined,
+  }),
   va: vaServicePlugin(),
   dms: withEst(dmsServicePlugin, {
     passwords: new ScryptPasswordHasher(),

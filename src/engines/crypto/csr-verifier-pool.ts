@@ -4,10 +4,11 @@
  * thread hand-offs rather than one each.
  */
 import os from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { DomainError, unavailable } from '../../domain/errors.ts';
 import type { CsrSignatureVerifier } from '../../domain/ports/csr-signature-verifier.ts';
 import type { Logger } from '../../domain/ports/logger.ts';
+import { spawnWorker } from '../spawn-worker.ts';
 import type { VerifyBatch, VerifyBatchResult } from './csr-verifier-worker.ts';
 
 interface Job {
@@ -31,16 +32,6 @@ export interface CsrVerifierPoolOptions {
 }
 
 const workerUrl = new URL('./csr-verifier-worker.ts', import.meta.url);
-
-/**
- * A worker does not inherit the TypeScript loader the server runs under (Node 20), so a .ts worker is
- * started through a two-line bootstrap that registers tsx first; compiled .js workers start directly.
- */
-function spawnWorker(): Worker {
-  if (!workerUrl.pathname.endsWith('.ts')) return new Worker(workerUrl);
-  const tsx = import.meta.resolve('tsx/esm/api');
-  return new Worker(`import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(workerUrl.href)}); });`, { eval: true });
-}
 
 const gone = () => unavailable('CSR_VERIFIER_UNAVAILABLE', 'the CSR verification workers are not running');
 
@@ -79,7 +70,7 @@ export class CsrVerifierPool implements CsrSignatureVerifier {
   }
 
   private start(): Slot {
-    const slot: Slot = { worker: spawnWorker() };
+    const slot: Slot = { worker: spawnWorker(workerUrl) };
     slot.worker.on('message', (msg: VerifyBatchResult) => this.settle(slot, msg));
     slot.worker.on('error', (err) => this.opts.logger?.error({ err }, 'CSR verification worker failed'));
     slot.worker.on('exit', () => {

@@ -3,6 +3,7 @@
  * bearer auth, CA certificates for caIssuers URLs on the plain-HTTP listener, and the internal CA
  * LAMASSU-DMS-MANAGER ensured at start.
  */
+import type { CertificateRepository } from '../../domain/ca/certificate-repository.ts';
 import type { ServerKeyGenerator } from '../../domain/dms/server-key-generator.ts';
 import type { CsrSignatureVerifier } from '../../domain/ports/csr-signature-verifier.ts';
 import { DEFAULT_CA_SETTINGS, type CaSettings } from '../../services/ca/ca-service-deps.ts';
@@ -26,6 +27,8 @@ export interface CaPluginOptions {
   internalCa?: InternalCaOptions;
   /** Makes this server's CSR verifier (worker threads); closed with the service. */
   csrVerifier?: (deps: ServiceDeps) => CsrSignatureVerifier;
+  /** Makes where issued certificates are committed, if not the server's storage; closed with the service. */
+  issuedCertificates?: (deps: ServiceDeps) => (Pick<CertificateRepository, 'insert' | 'insertMany'> & { close(): Promise<void> }) | undefined;
 }
 
 const services = new WeakMap<ServiceDeps, CaService>();
@@ -40,6 +43,7 @@ const stoppingFirst = (job: LeasedJob, plugin: ServicePlugin): ServicePlugin => 
     await plugin.close?.();
   },
 });
+const closeIssued = new WeakMap<CaService, { close(): Promise<void> }>();
 
 /**
  * The CaService of this server. Everything that talks to the CA service in-process (the DMS and device
@@ -48,6 +52,7 @@ const stoppingFirst = (job: LeasedJob, plugin: ServicePlugin): ServicePlugin => 
 export function caServiceFor(deps: ServiceDeps, options: CaPluginOptions = {}): CaService {
   let service = services.get(deps);
   if (!service) {
+    const issuedCertificates = options.issuedCertificates?.(deps);
     service = new CaService({
       ...deps,
       settings: {
@@ -58,7 +63,9 @@ export function caServiceFor(deps: ServiceDeps, options: CaPluginOptions = {}): 
       },
       ...(options.keyGenerator ? { keyGenerator: options.keyGenerator } : {}),
       ...(options.csrVerifier ? { csrVerifier: options.csrVerifier(deps) } : {}),
+      ...(issuedCertificates ? { issuedCertificates } : {}),
     });
+    if (issuedCertificates) closeIssued.set(service, issuedCertificates);
     services.set(deps, service);
   }
   return service;
@@ -86,6 +93,9 @@ export const caServicePlugin =
         await app.register(adminApiScope(auth, [caRoutes(service)]), { prefix: CA_API_PREFIX });
       },
       http: caPublicRoutes(service),
-      close: async () => service.deps.csrVerifier?.close(),
+      close: async () => {
+        await service.deps.csrVerifier?.close();
+        await closeIssued.get(service)?.close();
+      },
     });
   };

@@ -1,4 +1,5 @@
 import { DEFAULT_ISSUANCE_SETTINGS, type IssuanceSettings } from '../../domain/ca/issuance-profile.ts';
+import type { CertificateRepository } from '../../domain/ca/certificate-repository.ts';
 import type { ServerKeyGenerator } from '../../domain/dms/server-key-generator.ts';
 import type { Clock } from '../../domain/ports/clock.ts';
 import type { CsrSignatureVerifier } from '../../domain/ports/csr-signature-verifier.ts';
@@ -46,4 +47,6 @@ export interface CaServiceDeps {
   keyGenerator?: ServerKeyGenerator;
   /** Checks CSR signatures off the event loop (worker threads); without it they are checked inline. */
   csrVerifier?: CsrSignatureVerifier;
+  /** Where issued certificates are committed instead of `storage` (SQLite: a writer thread, off the event loop). */
+  issuedCertificates?: Pick<CertificateRepository, 'insert' | 'insertMany'>;
 }

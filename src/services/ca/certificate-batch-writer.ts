@@ -19,7 +19,7 @@ export class CertificateBatchWriter {
   private flushing = false;
 
   constructor(
-    private readonly certificates: () => CertificateRepository,
+    private readonly certificates: () => Pick<CertificateRepository, 'insert' | 'insertMany'>,
     private readonly maxBatch = 256,
   ) {}
 

@@ -42,7 +42,7 @@ export class IssuingCaCache {
   readonly writer: CertificateBatchWriter;
 
   constructor(private readonly deps: CaServiceDeps) {
-    this.writer = new CertificateBatchWriter(() => deps.storage.certificates);
+    this.writer = new CertificateBatchWriter(() => deps.issuedCertificates ?? deps.storage.certificates);
   }
 
   async get(caId: string): Promise<IssuingCa> {
