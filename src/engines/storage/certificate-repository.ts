@@ -128,6 +128,16 @@ const dueRange = (step: TimeStatusStep, t: number) => (eb: ExpressionBuilder<Dat
       ])
     : dueFor(step, t)(eb);
 
+const RECOMPUTE_BATCH = 10_000;
+
+/** ACTIVE rows with notAfter in [from, to): a range of the (status, not_after) index only (see dueRange). */
+const activeWindow = (eb: ExpressionBuilder<Database, 'certificates'>, w: { from?: number; to?: number }) =>
+  eb.and([
+    eb('status', '=', 'ACTIVE'),
+    eb(eb.refTuple('status', 'not_after'), '>=', eb.tuple('ACTIVE', w.from ?? Number.MIN_SAFE_INTEGER)),
+    eb(eb.refTuple('status', 'not_after'), '<', eb.tuple('ACTIVE', w.to ?? Number.MAX_SAFE_INTEGER)),
+  ]);
+
 export class SqlCertificateRepository implements CertificateRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -259,12 +269,37 @@ export class SqlCertificateRepository implements CertificateRepository {
   }
 
   async recomputeAboutToExpire(scope: ThresholdScope, thresholdMs: number): Promise<number> {
+    // One CA's rows: one statement over its issuer index, in the caller's transaction with the CA's change.
+    if ('caId' in scope) return this.recomputeWindow(scope, thresholdMs, {});
+    // Globally: windows of about RECOMPUTE_BATCH ACTIVE rows along (status, not_after), each its own
+    // statement, so a changed threshold over a million rows never holds them all locked in one transaction.
+    let total = 0;
+    for (let from = Number.MIN_SAFE_INTEGER; ; ) {
+      const next = await this.db
+        .selectFrom('certificates')
+        .select('not_after')
+        .where((eb) => activeWindow(eb, { from }))
+        .orderBy('status')
+        .orderBy('not_after')
+        .limit(1)
+        .offset(RECOMPUTE_BATCH)
+        .executeTakeFirst();
+      // Rows sharing the boundary's notAfter all go to the next window (at least one millisecond wide).
+      const to = next === undefined ? undefined : Math.max(Number(next.not_after), from + 1);
+      total += await this.recomputeWindow(scope, thresholdMs, { from, to });
+      if (to === undefined) return total;
+      from = to;
+    }
+  }
+
+  private async recomputeWindow(scope: ThresholdScope, thresholdMs: number, window: { from?: number; to?: number }): Promise<number> {
     const target = sql<number>`not_after - ${thresholdMs}`;
     let q = this.db
       .updateTable('certificates')
       .set({ about_to_expire_at: target })
       .where('status', '=', 'ACTIVE')
       .where('about_to_expire_at', '<>', target);
+    if (window.from !== undefined) q = q.where((eb) => activeWindow(eb, window));
     q =
       'caId' in scope
         ? // A CA's own certificate follows the CA's own threshold, like the certificates it issues.

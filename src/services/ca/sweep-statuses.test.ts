@@ -59,7 +59,7 @@ const modelCounts = (model: Certificate[]) => {
   return out;
 };
 
-// The two dialects' suites run side by side: most of the time goes into loading 100k rows, SQLite in this
+// The two dialects' suites run side by side (and so would tests inside them: keep one test per suite): most of the time goes into loading 100k rows, SQLite in this
 // process and PostgreSQL in its server.
 describe('100k certificates', { concurrency: true }, () => {
   forEachStorage('status sweep', (ctx) => {
@@ -91,7 +91,7 @@ describe('100k certificates', { concurrency: true }, () => {
       model = await insertSynthetic(ctx.storage, specs);
     });
 
-    test('100k certificates: one sweep changes exactly the expected ones, one event each; a second changes nothing', async () => {
+    test('100k certificates: one sweep changes exactly the expected ones, one event each; a second changes nothing; a new global threshold', async () => {
       const now = new Date(T0 + 2 * DAY);
       clock.set(now);
       const expected = expectChanges(model, now);
@@ -111,6 +111,20 @@ describe('100k certificates', { concurrency: true }, () => {
       events.published.length = 0;
       assert.deepEqual(await service.sweepStatuses(), { expired: 0, aboutToExpire: 0 });
       assert.equal(events.published.length, 0);
+
+      // (One test with the above: tests inside this suite would run concurrently, like the suites.)
+      // A changed global threshold is recomputed window by window, for the certificates that follow it only.
+      const { service: restarted, events: restartedEvents } = testCaService(ctx.storage, clock, { settings: { aboutToExpireMs: 35 * DAY } });
+      const following = model.filter((c) => c.issuerCaId === caGlobal.id && c.status === 'ACTIVE');
+      assert.ok(following.length > 10_000, `more than one window of 10k rows (${following.length})`);
+      // Plus ca-global's own certificate.
+      assert.equal(await restarted.applyGlobalAboutToExpire(), following.length + 1);
+      assert.equal(await restarted.applyGlobalAboutToExpire(), 0);
+      for (const c of following) c.aboutToExpireAt = new Date(c.notAfter.getTime() - 35 * DAY);
+      const recomputed = expectChanges(model, clock.now());
+      assert.ok(recomputed.size > 0);
+      await restarted.sweepStatuses();
+      assert.deepEqual(changesOf(restartedEvents.published), recomputed);
     });
   });
 });
