@@ -6,6 +6,7 @@
 import {
   amqpUrl,
   duration,
+  durationAtLeast,
   hostname,
   httpUrl,
   identifier,
@@ -72,7 +73,7 @@ export const settings = {
   statusSweepIntervalMs: required({
     env: 'LAMASSU_STATUS_SWEEP_INTERVAL',
     file: 'ca.status_sweep_interval',
-    parse: duration,
+    parse: durationAtLeast(1000, '1s'),
     default: 3_600_000,
   }),
   estDefaultDms: optional({ env: 'LAMASSU_EST_DEFAULT_DMS', file: 'est.default_dms', parse: text }),

@@ -207,5 +207,6 @@ default_engine: zz
       'LAMASSU_ABOUT_TO_EXPIRE: must be a duration like "30d" or "1h" (units ms s m h d w y), got "30 days"',
       'LAMASSU_STATUS_SWEEP_INTERVAL: must be a duration like "30d" or "1h" (units ms s m h d w y), got "0h"',
     ]);
+    assert.deepEqual(problems({ env: { LAMASSU_STATUS_SWEEP_INTERVAL: '10ms' } }), ['LAMASSU_STATUS_SWEEP_INTERVAL: must be at least 1s, got "10ms"']);
   });
 });

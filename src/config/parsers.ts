@@ -104,3 +104,12 @@ export const duration: Parser<number> = (raw) => {
     throw e;
   }
 };
+
+/** A duration of at least `minMs` (e.g. a schedule that must not spin). */
+export const durationAtLeast =
+  (minMs: number, shown: string): Parser<number> =>
+  (raw) => {
+    const ms = duration(raw);
+    if (ms < minMs) throw new InvalidValue(`must be at least ${shown}, got ${show(raw)}`);
+    return ms;
+  };
