@@ -158,7 +158,10 @@ export async function run(): Promise<void> {
     '| storage | TLS | enrollments/s | server CPU ms/enrollment | of which TLS handshake ms (share) | median latency ms | handshake share of client latency | handshake-only conn/s | load avg |',
   );
   console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-  await measure('SQLite', {}, ['TLSv1.3', 'TLSv1.2']);
+  // EST_BENCH_STORAGE=sqlite or =postgres runs one of the two.
+  const only = process.env.EST_BENCH_STORAGE;
+  if (only !== 'postgres') await measure('SQLite', {}, ['TLSv1.3', 'TLSv1.2']);
+  if (only === 'sqlite') return;
   if (!(await needPostgres())) {
     console.log('| PostgreSQL | - | SKIPPED: PostgreSQL not reachable | | | | | | |');
     return;

@@ -24,6 +24,8 @@ export interface DeviceCount {
 export interface DeviceRepository {
   /** Throws DEVICE_EXISTS (409) for a taken id. */
   insert(device: DeviceRecord): Promise<void>;
+  /** Inserts unless the id is taken (no error, no aborted transaction); false when it was taken. */
+  insertIfAbsent(device: DeviceRecord): Promise<boolean>;
   /** With every slot and its archive. */
   get(id: string): Promise<Device | undefined>;
   /** Without the archives (slots' active certificates only). */

@@ -26,6 +26,17 @@ const toRecord = (row: Selectable<DevicesTable>): DeviceRecord => ({
   updatedAt: new Date(row.updated_at),
 });
 
+const toRow = (d: DeviceRecord) => ({
+  id: d.id,
+  alias: d.alias,
+  tags: JSON.stringify(d.tags),
+  metadata: JSON.stringify(d.metadata),
+  dms_id: d.dmsId,
+  status: d.status,
+  created_at: d.createdAt.getTime(),
+  updated_at: d.updatedAt.getTime(),
+});
+
 const toSlotCertificate = (row: Selectable<DeviceCertificatesTable>): SlotCertificate => ({
   deviceId: row.device_id,
   slot: row.slot,
@@ -61,23 +72,20 @@ export class SqlDeviceRepository implements DeviceRepository {
 
   async insert(d: DeviceRecord): Promise<void> {
     try {
-      await this.db
-        .insertInto('devices')
-        .values({
-          id: d.id,
-          alias: d.alias,
-          tags: JSON.stringify(d.tags),
-          metadata: JSON.stringify(d.metadata),
-          dms_id: d.dmsId,
-          status: d.status,
-          created_at: d.createdAt.getTime(),
-          updated_at: d.updatedAt.getTime(),
-        })
-        .execute();
+      await this.db.insertInto('devices').values(toRow(d)).execute();
     } catch (err) {
       if (isUniqueViolation(err)) throw conflict('DEVICE_EXISTS', `a device with id "${d.id}" already exists`, { id: d.id });
       throw err;
     }
+  }
+
+  async insertIfAbsent(d: DeviceRecord): Promise<boolean> {
+    const res = await this.db
+      .insertInto('devices')
+      .values(toRow(d))
+      .onConflict((oc) => oc.column('id').doNothing())
+      .executeTakeFirst();
+    return Number(res.numInsertedOrUpdatedRows ?? 0) > 0;
   }
 
   async get(id: string): Promise<Device | undefined> {

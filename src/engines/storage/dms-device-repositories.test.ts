@@ -128,6 +128,26 @@ forEachStorage('DMS and device repositories', (ctx) => {
     assert.deepEqual((await storage.devices.listEvents(id)).map((e) => e.type), ['CREATED', 'PROVISIONED']);
   });
 
+  test('devices: insertIfAbsent inserts once and leaves a taken id (and the transaction) alone; timeline entries in one insert', async () => {
+    const id = `ifa-${randomUUID()}`;
+    const inserted = await ctx.storage.transaction(async (tx) => {
+      const first = await tx.devices.insertIfAbsent(device(id, { status: 'FULLY_PROVISIONED' }));
+      const second = await tx.devices.insertIfAbsent(device(id, { alias: 'other' }));
+      // The transaction is still usable after the ignored conflict (PostgreSQL aborts on a failed statement).
+      await tx.devices.addEvents([
+        { id: `${id}-2`, deviceId: id, at: new Date(T0 + 1), type: 'PROVISIONED', description: 'p', actor: 'x' },
+        { id: `${id}-1`, deviceId: id, at: new Date(T0), type: 'CREATED', description: 'c', actor: 'x' },
+      ]);
+      return [first, second];
+    });
+    assert.deepEqual(inserted, [true, false]);
+    const got = await ctx.storage.devices.get(id);
+    assert.equal(got?.status, 'FULLY_PROVISIONED');
+    assert.equal(got?.alias, device(id).alias);
+    assert.deepEqual((await ctx.storage.devices.listEvents(id)).map((e) => e.type), ['CREATED', 'PROVISIONED']);
+    await ctx.storage.devices.addEvents([]);
+  });
+
   test('devices: filters, tags and bookmark pagination visit every row once; counts by status', async () => {
     const { storage } = ctx;
     const dmsId = `dms-${randomUUID()}`;

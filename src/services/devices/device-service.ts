@@ -67,7 +67,7 @@ export interface BindCertificateInput {
   /** PROVISIONED (first identity), RE-PROVISIONED (identity replaced by a new enrollment), RENEWED (re-enrollment). */
   kind: 'PROVISIONED' | 'RE-PROVISIONED' | 'RENEWED';
   actor: string;
-  /** JITP: create the device with this record first when it does not exist. */
+  /** JITP: create the device with this record when it does not exist (pass it when the device is expected to be new). */
   createIfMissing?: Omit<CreateDeviceInput, 'id'>;
 }
 
@@ -177,20 +177,25 @@ export class DeviceService {
     const events: CloudEvent[] = [];
     const timeline: DeviceEvent[] = [];
     const now = this.deps.clock.now();
-    let device = await tx.devices.get(input.deviceId);
+    const c = input.certificate;
     let created: DeviceRecord | undefined;
-    if (!device) {
-      if (!input.createIfMissing) throw notFound('DEVICE_NOT_FOUND', `no device with id "${input.deviceId}"`, { id: input.deviceId });
-      created = this.newRecord({ ...input.createIfMissing, id: input.deviceId });
-      timeline.push(this.timelineEntry(created.id, 'CREATED', `created by JITP enrollment through DMS ${created.dmsId}`, input.actor));
-      events.push(this.event(DeviceCloudEvent.create, created.id, deviceData({ ...created, slots: [] }), input.actor));
-      device = { ...created, slots: [] };
+    let device: Device | undefined;
+    if (input.createIfMissing) {
+      // Expected new (JITP): inserted with the status its first certificate gives, no read first.
+      const record = this.newRecord({ ...input.createIfMissing, id: input.deviceId });
+      if (await tx.devices.insertIfAbsent({ ...record, status: deviceStatusOf(record.status, [c.status]) })) {
+        created = record;
+        timeline.push(this.timelineEntry(record.id, 'CREATED', `created by JITP enrollment through DMS ${record.dmsId}`, input.actor));
+        events.push(this.event(DeviceCloudEvent.create, record.id, deviceData({ ...record, slots: [] }), input.actor));
+        device = { ...record, slots: [] };
+      }
     }
+    device ??= await tx.devices.get(input.deviceId);
+    if (!device) throw notFound('DEVICE_NOT_FOUND', `no device with id "${input.deviceId}"`, { id: input.deviceId });
     if (device.status === 'DECOMMISSIONED') {
       throw conflict('DEVICE_DECOMMISSIONED', `device "${device.id}" is decommissioned`, { id: device.id });
     }
     const previous = device.slots.find((s) => s.name === input.slot);
-    const c = input.certificate;
     const bound: SlotCertificate = {
       deviceId: device.id,
       slot: input.slot,
@@ -216,7 +221,6 @@ export class DeviceService {
       timeline.push(this.timelineEntry(device.id, 'STATUS-UPDATED', `${device.status} -> ${status}`, input.actor));
       events.push(this.event(DeviceCloudEvent.statusUpdate, device.id, { id: device.id, previous_status: device.status, status }, input.actor));
     }
-    if (created) await tx.devices.insert({ ...created, status });
     await tx.devices.bindCertificate(bound, previous !== undefined);
     if (!created && status !== device.status && !(await tx.devices.updateStatus(device.id, device.status, status, now))) {
       throw conflict('DEVICE_CHANGED', `device "${device.id}" changed meanwhile; try again`, { id: device.id });

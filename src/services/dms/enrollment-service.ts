@@ -346,7 +346,8 @@ export class EnrollmentService {
         certificate,
         kind: kind ?? (plan.replaces ? 'RE-PROVISIONED' : 'PROVISIONED'),
         actor: plan.actor,
-        createIfMissing: { dmsId: plan.dms.id, tags: e.deviceProfile.tags, metadata: e.deviceProfile.metadata },
+        // Only a device the checks did not find may be created (JITP); the others exist for good.
+        ...(plan.device ? {} : { createIfMissing: { dmsId: plan.dms.id, tags: e.deviceProfile.tags, metadata: e.deviceProfile.metadata } }),
       });
     } catch (err) {
       // The device changed between the checks and the binding (decommissioned, created by a racing JITP
