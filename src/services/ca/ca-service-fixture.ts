@@ -15,7 +15,7 @@ import type { Storage } from '../../domain/ports/storage.ts';
 import { MemoryKeyEngine } from '../../engines/crypto/memory/memory-key-engine.ts';
 import { KeyEngineSet } from '../../engines/crypto/registry.ts';
 import { toPem } from '../../x509/pem.ts';
-import { DEFAULT_CA_SETTINGS, type CaSettings } from './ca-service-deps.ts';
+import { DEFAULT_CA_SETTINGS, type CaServiceDeps, type CaSettings } from './ca-service-deps.ts';
 import { CaService } from './ca-service.ts';
 
 export class RecordingBus implements EventBus {
@@ -32,7 +32,11 @@ export class RecordingBus implements EventBus {
   }
 }
 
-export function testCaService(storage: Storage, clock: Clock, opts: { engines?: KeyEngine[]; settings?: Partial<CaSettings> } = {}) {
+export function testCaService(
+  storage: Storage,
+  clock: Clock,
+  opts: { engines?: KeyEngine[]; settings?: Partial<CaSettings>; deps?: Pick<CaServiceDeps, 'csrVerifier' | 'issuedCertificates'> } = {},
+) {
   const engines = opts.engines ?? [new MemoryKeyEngine({ id: 'memory' })];
   const events = new RecordingBus();
   const service = new CaService({
@@ -43,6 +47,7 @@ export function testCaService(storage: Storage, clock: Clock, opts: { engines?: 
     random: { uuid: () => randomUUID(), bytes: (n) => new Uint8Array(randomBytes(n)) },
     logger: silentLogger,
     settings: { ...DEFAULT_CA_SETTINGS, vaBaseUrls: ['http://va.example:8080', 'http://va2.example'], ...opts.settings },
+    ...opts.deps,
   });
   return { service, events };
 }
