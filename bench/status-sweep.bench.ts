@@ -1,8 +1,9 @@
 /**
  * Status sweep over 1,000,000 certificates (issue target: under 2 s with 1% crossing a threshold, under
  * 100 ms with nothing to change), on SQLite and PostgreSQL. Rows are generated in SQL (one INSERT ... SELECT)
- * with notAfter spread evenly over [T0 - 10d, T0 + 990d], a 30-day threshold, statuses as a sweep at T0
- * leaves them, every 50th revoked. Moving the clock 5 days then changes 1% of them (0.5% expire, 0.5% turn
+ * with notAfter spread evenly over [T0 - 700d, T0 + 300d] (so 70% already expired, as in a deployment with
+ * history: a sweep must not read them), a 30-day threshold, statuses as a sweep at T0 leaves them, every
+ * 50th revoked. Moving the clock 5 days then changes 1% of them (0.5% expire, 0.5% turn
  * about-to-expire). Events are built and handed to an in-memory bus, as in production.
  * BENCH_SWEEP_N changes the row count; BENCH_SWEEP_DIALECT=sqlite|postgres runs one dialect only.
  */
@@ -22,7 +23,7 @@ const SPAN = 1000 * DAY;
 
 /** Columns and the SELECT list that fills them from a series `g` = 1..N; `hex(g, w)` per dialect. */
 function insertSql(hex: (w: number) => string, series: string): string {
-  const na = `(${T0 - 10 * DAY} + g * ${Math.floor(SPAN / N)})`;
+  const na = `(${T0 - 700 * DAY} + g * ${Math.floor(SPAN / N)})`;
   const status = `case when g % 50 = 0 then 'REVOKED' when ${na} < ${T0} then 'EXPIRED' when ${na} - ${THRESHOLD} <= ${T0} then 'ABOUT_TO_EXPIRE' else 'ACTIVE' end`;
   return `insert into certificates (id, serial_number, issuer_ca_id, ca_id, status, not_before, not_after, about_to_expire_at,
       revoked_at, revocation_reason, subject_cn, subject_key_id, authority_key_id, key_type, key_bits, is_ca, type, engine_id, created_at)
@@ -32,11 +33,20 @@ function insertSql(hex: (w: number) => string, series: string): string {
     from ${series}`;
 }
 
-/** The statements the repository runs, spelt out for EXPLAIN ($1 = now, $2 = limit). */
-const sweepSql = (kind: StorageKind, placeholder: (i: number) => string) => ({
-  expire: `update certificates set status = 'EXPIRED' where ${kind === 'postgres' ? 'id = any(array(' : 'id in ('}(select id from certificates where status = 'ACTIVE' and (status, not_after) >= ('ACTIVE', ${Number.MIN_SAFE_INTEGER}) and (status, not_after) < ('ACTIVE', ${placeholder(1)}) limit ${placeholder(2)})${kind === 'postgres' ? ')' : ''}) and status = 'ACTIVE' and not_after < ${placeholder(1)} returning id, serial_number, issuer_ca_id, ca_id, subject_cn, not_after`,
-  aboutToExpire: `update certificates set status = 'ABOUT_TO_EXPIRE' where ${kind === 'postgres' ? 'id = any(array(' : 'id in ('}(select id from certificates where status = 'ACTIVE' and about_to_expire_at <= ${placeholder(1)} and not_after >= ${placeholder(1)} limit ${placeholder(2)})${kind === 'postgres' ? ')' : ''}) and status = 'ACTIVE' and about_to_expire_at <= ${placeholder(1)} and not_after >= ${placeholder(1)} returning id, serial_number, issuer_ca_id, ca_id, subject_cn, not_after`,
-});
+/** The statements the repository runs, spelt out for EXPLAIN ($1/?1 = now, $2/?2 = limit). */
+function sweepSql(kind: StorageKind, p: (i: number) => string) {
+  const ids = (candidates: string) =>
+    kind === 'postgres'
+      ? `id = any(array(with due as materialized (select id from certificates where ${candidates}) select id from due limit ${p(2)}))`
+      : `id in (select id from certificates where ${candidates} limit ${p(2)})`;
+  const returning = 'returning id, serial_number, issuer_ca_id, ca_id, subject_cn, not_after';
+  const expire = `status = 'ACTIVE' and not_after < ${p(1)}`;
+  const aboutToExpire = `status = 'ACTIVE' and about_to_expire_at <= ${p(1)} and not_after >= ${p(1)}`;
+  return {
+    expire: `update certificates set status = 'EXPIRED' where ${ids(expire)} and ${expire} ${returning}`,
+    aboutToExpire: `update certificates set status = 'ABOUT_TO_EXPIRE' where ${ids(`status = 'ACTIVE' and about_to_expire_at <= ${p(1)}`)} and ${aboutToExpire} ${returning}`,
+  };
+}
 
 interface Raw {
   exec(sql: string): Promise<void>;
