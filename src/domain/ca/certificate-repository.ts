@@ -93,7 +93,9 @@ export interface CertificateRepository {
    * One batch of a status sweep, in its own transaction: at most `limit` rows with status `step.from` whose
    * time has come at `now` get `step.to` (EXPIRED once notAfter < now; ABOUT_TO_EXPIRE once
    * about_to_expire_at <= now <= notAfter). Set-based over the (status, not_after) and
-   * (status, about_to_expire_at) indexes; REVOKED rows are never touched. An empty result means done.
+   * (status, about_to_expire_at) indexes; REVOKED rows are never touched. An empty result means done. Run
+   * the EXPIRED steps before the ABOUT_TO_EXPIRE one with the same `now`: that step looks for candidates by
+   * threshold only and would spend its batch on ACTIVE rows already past notAfter.
    */
   sweepStatus(step: TimeStatusStep, now: Date, limit: number): Promise<TimeStatusChange[]>;
   /**
