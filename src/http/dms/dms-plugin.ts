@@ -12,7 +12,7 @@ export const dmsServicePlugin =
   async (deps) => {
     const { dms, verifiedDmsCertificates } = dmsServicesFor(deps, adapters);
     // A DMS certificate revoked through the CA API stops enrolling at once, not after the cache's TTL.
-    const unfollow = await verifiedDmsCertificates.follow(deps.events, 'dms-certificates');
+    const unfollow = await verifiedDmsCertificates.follow(deps.events, `dms.verified-certificates.${deps.random.uuid()}`);
     const auth = { adminTokens: deps.storage.adminTokens, ...(deps.config.oidc ? { oidc: createOidcVerifier(deps.config.oidc) } : {}) };
     return {
       name: 'dms',

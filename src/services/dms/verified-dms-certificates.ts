@@ -16,9 +16,9 @@ interface Entry {
 /**
  * DMS certificates recently found to be their DMS's current, unrevoked certificate, by DMS id, so that
  * the next enrollment presenting the same bytes skips the CA lookup and the certificate parse. Expiry is
- * checked on every use. Revocation and re-issue through this process's DMS manager, and certificate
- * status events, drop entries at once; a revocation made on another replica whose event reaches another
- * consumer shows here within `ttlMs`.
+ * checked on every use. Revocation and re-issue through this process's DMS manager drop entries at once;
+ * certificate status events reach every replica (a broadcast subscription) and drop them there as soon as
+ * the bus delivers; `ttlMs` bounds what a lost event could leave behind.
  */
 export class VerifiedDmsCertificates {
   private readonly entries = new Map<string, Entry>();
@@ -55,11 +55,16 @@ export class VerifiedDmsCertificates {
     for (const [id, e] of this.entries) if (e.serialNumber === serialNumber) this.entries.delete(id);
   }
 
-  /** Follows certificate status events on `bus`; returns the unsubscribe function. */
+  /** Follows certificate status events on `bus`, this process's own copy of each; returns the unsubscribe function. */
   follow(bus: EventBus, group: string): Promise<() => Promise<void>> {
-    return bus.subscribe('certificate.status.update', group, (event: CloudEvent) => {
-      const serial = (event.data as { serial_number?: unknown } | undefined)?.serial_number;
-      this.forget(typeof serial === 'string' ? serial : undefined);
-    });
+    return bus.subscribe(
+      'certificate.status.update',
+      group,
+      (event: CloudEvent) => {
+        const serial = (event.data as { serial_number?: unknown } | undefined)?.serial_number;
+        this.forget(typeof serial === 'string' ? serial : undefined);
+      },
+      { broadcast: true },
+    );
   }
 }
