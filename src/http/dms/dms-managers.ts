@@ -8,7 +8,7 @@ import type { EnrollmentWebhook } from '../../domain/dms/enrollment-webhook.ts';
 import type { PasswordHasher } from '../../domain/dms/password-hasher.ts';
 import type { ServerKeyGenerator } from '../../domain/dms/server-key-generator.ts';
 import { DeviceService } from '../../services/devices/device-service.ts';
-import { withCachedDms } from '../../services/dms/cached-dms-repository.ts';
+import { withCachedDms, type CachedDmsRepository } from '../../services/dms/cached-dms-repository.ts';
 import { caServiceGateway } from '../../services/dms/ca-service-gateway.ts';
 import { DmsService } from '../../services/dms/dms-service.ts';
 import { EnrollmentService } from '../../services/dms/enrollment-service.ts';
@@ -37,6 +37,8 @@ interface DmsServices {
   enrollment: EnrollmentService;
   /** Checked DMS certificates; the dms plugin makes it follow certificate status events. */
   verifiedDmsCertificates: VerifiedDmsCertificates;
+  /** The DMS reads both share; the dms plugin makes it follow other replicas' DMS events. */
+  dmsCache: CachedDmsRepository;
 }
 
 const dmsServices = new WeakMap<ServiceDeps, DmsServices>();
@@ -65,16 +67,18 @@ export function dmsServicesFor(deps: ServiceDeps, adapters: DmsAdapters, default
   if (!built) {
     // One DMS read cache for the DMS manager and enrollment: the manager's writes clear it at once.
     const csrVerifier = caServiceFor(deps).deps.csrVerifier;
+    const storage = withCachedDms(deps.storage, deps.clock);
     const dmsDeps = {
       ...deps,
       ...adapters,
-      storage: withCachedDms(deps.storage, deps.clock),
+      storage,
       ca: caGatewayFor(deps),
       ...(csrVerifier ? { csrVerifier } : {}),
       verifiedDmsCertificates: new VerifiedDmsCertificates(deps.clock),
     };
     built = {
       verifiedDmsCertificates: dmsDeps.verifiedDmsCertificates,
+      dmsCache: storage.dms,
       dms: new DmsService(dmsDeps),
       enrollment: new EnrollmentService(dmsDeps, deviceServiceFor(deps), {
         ...(defaultDmsId === undefined ? {} : { defaultDmsId }),

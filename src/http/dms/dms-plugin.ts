@@ -1,4 +1,5 @@
 /** The `dms` service: the DMS manager's admin API at Lamassu's /api/dmsmanager/v1. EST (src/http/est) mounts on the same services. */
+import { DMS_CHANGE_EVENTS } from '../../services/dms/dms-service-deps.ts';
 import { adminApiScope } from '../auth/admin-auth.ts';
 import { createOidcVerifier } from '../auth/oidc-verifier.ts';
 import type { ServicePluginFactory } from '../service-plugin.ts';
@@ -10,9 +11,14 @@ export const DMS_API_PREFIX = '/api/dmsmanager/v1';
 export const dmsServicePlugin =
   (adapters: DmsAdapters): ServicePluginFactory =>
   async (deps) => {
-    const { dms, verifiedDmsCertificates } = dmsServicesFor(deps, adapters);
-    // A DMS certificate revoked through the CA API stops enrolling at once, not after the cache's TTL.
-    const unfollow = await verifiedDmsCertificates.follow(deps.events, `dms.verified-certificates.${deps.random.uuid()}`);
+    const { dms, verifiedDmsCertificates, dmsCache } = dmsServicesFor(deps, adapters);
+    // A DMS certificate revoked through the CA API, or a DMS changed on another replica, takes effect here
+    // as soon as the event arrives, not after the caches' TTL.
+    const replica = deps.random.uuid();
+    const unfollow = [
+      await verifiedDmsCertificates.follow(deps.events, `dms.verified-certificates.${replica}`),
+      await dmsCache.follow(deps.events, `dms.cache.${replica}`, DMS_CHANGE_EVENTS),
+    ];
     const auth = { adminTokens: deps.storage.adminTokens, ...(deps.config.oidc ? { oidc: createOidcVerifier(deps.config.oidc) } : {}) };
     return {
       name: 'dms',
@@ -20,6 +26,8 @@ export const dmsServicePlugin =
       https: async (app) => {
         await app.register(adminApiScope(auth, [dmsRoutes(dms)]), { prefix: DMS_API_PREFIX });
       },
-      close: unfollow,
+      close: async () => {
+        for (const stop of unfollow) await stop();
+      },
     };
   };

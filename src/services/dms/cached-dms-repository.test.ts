@@ -6,6 +6,7 @@ import { ManualClock } from '../../domain/ports/clock.ts';
 import { openTestStorage } from '../../../test/support/storage.ts';
 import { enrollmentWorld, type EnrollmentWorld } from './enrollment-fixture.ts';
 import { CachedDmsRepository } from './cached-dms-repository.ts';
+import { DMS_CHANGE_EVENTS } from './dms-service-deps.ts';
 
 let w: EnrollmentWorld;
 before(async () => {
@@ -97,4 +98,26 @@ test('enrollment sees DMS changes made through the DMS manager at once (shared c
     w.enrollment.enroll({ label: d.id, csrDer: await w.csr('cache-dev-3'), credentials: {} }),
     (e: { code?: string }) => e.code === 'ENROLL_LABEL_NOT_FOUND',
   );
+});
+
+test("another replica's DMS change reaches this cache through its event; enrollments clear nothing", async () => {
+  let reads = 0;
+  const inner = { ...w.storage.dms, get: (id: string) => (reads++, w.storage.dms.get(id)) };
+  // Replica B: its own cache over the same database and bus, the clock frozen (no TTL expiry).
+  const b = new CachedDmsRepository(inner, w.clock, 1000);
+  const stop = await b.follow(w.bus, 'replica-b', DMS_CHANGE_EVENTS);
+  try {
+    const d = await w.createDms('cache-replicas');
+    await w.bus.idle();
+    assert.equal((await b.get(d.id))?.name, d.name);
+    await w.enrollment.enroll({ label: d.id, csrDer: await w.csr('cache-replicas-1'), credentials: {} });
+    await w.bus.idle();
+    assert.equal((await b.get(d.id))?.name, d.name);
+    assert.equal(reads, 1, 'the enrollment event cleared nothing');
+    await w.dms.update(d.id, { name: 'renamed on A', authorizedCaIds: ['factory-ca'], settings: w.settings() }, 'admin');
+    await w.bus.idle();
+    assert.equal((await b.get(d.id))?.name, 'renamed on A');
+  } finally {
+    await stop();
+  }
 });

@@ -1,6 +1,7 @@
 import type { DmsRepository } from '../../domain/dms/dms-repository.ts';
 import type { Dms } from '../../domain/dms/dms.ts';
 import type { Clock } from '../../domain/ports/clock.ts';
+import type { EventBus } from '../../domain/ports/event-bus.ts';
 import type { Storage } from '../../domain/ports/storage.ts';
 
 /** How long a DMS read is trusted: what another replica's DMS change may take to show here. */
@@ -17,8 +18,8 @@ interface Entry {
 /**
  * The DMS repository with reads remembered for `ttlMs`, so enrollment does not read and decode the DMS
  * and its settings for every request. Writes through this repository (the DMS manager's) drop every
- * remembered read at once; writes by other replicas show after at most `ttlMs`. A read that raced a
- * write is not remembered.
+ * remembered read at once; writes by other replicas when their `dms.*` event arrives (`follow`), and after
+ * at most `ttlMs` if it never does. A read that raced a write is not remembered.
  */
 export class CachedDmsRepository implements DmsRepository {
   private readonly byId = new Map<string, Entry>();
@@ -59,6 +60,18 @@ export class CachedDmsRepository implements DmsRepository {
     return this.written(this.inner.delete(id));
   }
 
+  /**
+   * Forgets everything on every event of a DMS change (`types`; not enrollments, which change no DMS), this
+   * process's own copy of each; returns the unsubscribe function.
+   */
+  async follow(bus: EventBus, group: string, types: readonly string[]): Promise<() => Promise<void>> {
+    const stops: (() => Promise<void>)[] = [];
+    for (const type of types) stops.push(await bus.subscribe(type, group, () => this.forget(), { broadcast: true }));
+    return async () => {
+      for (const stop of stops) await stop();
+    };
+  }
+
   private async remembered(map: Map<string, Entry>, key: string, load: () => Promise<Dms | undefined>): Promise<Dms | undefined> {
     const now = this.clock.now().getTime();
     const hit = map.get(key);
@@ -89,6 +102,6 @@ export class CachedDmsRepository implements DmsRepository {
 }
 
 /** `storage` whose DMS repository is cached; DMS manager and enrollment must share the result. */
-export function withCachedDms(storage: Storage, clock: Clock, ttlMs = DMS_CACHE_TTL_MS): Storage {
+export function withCachedDms(storage: Storage, clock: Clock, ttlMs = DMS_CACHE_TTL_MS): Storage & { dms: CachedDmsRepository } {
   return { ...storage, dms: new CachedDmsRepository(storage.dms, clock, ttlMs) };
 }

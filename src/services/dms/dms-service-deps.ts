@@ -43,6 +43,16 @@ export const DmsCloudEvent = {
   reenroll: 'dms.reenroll',
 } as const;
 
+/** The events of a change to a DMS itself (what DMS caches follow). */
+export const DMS_CHANGE_EVENTS = [
+  DmsCloudEvent.create,
+  DmsCloudEvent.update,
+  DmsCloudEvent.metadataUpdate,
+  DmsCloudEvent.delete,
+  DmsCloudEvent.certificateIssue,
+  DmsCloudEvent.certificateRevoke,
+] as const;
+
 export const dmsEvent = <T>(deps: DmsServiceDeps, type: string, subject: string, data: T, actor: string): CloudEvent<T> =>
   newEvent(type, DMS_EVENT_SOURCE, subject, data, actor, deps.clock, deps.random);
 
