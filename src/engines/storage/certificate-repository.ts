@@ -228,7 +228,8 @@ export class SqlCertificateRepository implements CertificateRepository {
     // The candidates: for ABOUT_TO_EXPIRE without `not_after >= t` (the expiry steps ran first with the same
     // `t`, so it removes nothing), which leaves the planner the (status, about_to_expire_at) range alone;
     // with it PostgreSQL took the (status, not_after) range over every unexpired certificate.
-    const candidates = step.to === 'EXPIRED' ? due : (eb: ExpressionBuilder<Database, 'certificates'>) => eb.and([eb('status', '=', 'ACTIVE'), eb('about_to_expire_at', '<=', t)]);
+    const candidates =
+      step.to === 'EXPIRED' ? due : (eb: ExpressionBuilder<Database, 'certificates'>) => eb.and([eb('status', '=', 'ACTIVE'), eb('about_to_expire_at', '<=', t)]);
     const select = this.db.selectFrom('certificates').select('id').where(candidates);
     // One statement, so one transaction of at most `limit` rows. The condition is repeated outside the
     // subquery: on PostgreSQL a row revoked meanwhile is re-checked against it and left alone.
@@ -238,13 +239,15 @@ export class SqlCertificateRepository implements CertificateRepository {
     // MATERIALIZED CTE is planned without the LIMIT, so it takes the (status, not_after) range, and still runs
     // only as far as the LIMIT reads. The ids go in as one array: primary-key lookups, where `id in (...)`
     // would plan a semi-join over the whole due range again. SQLite plans `id in (... limit)` on the index.
-    const ids = isPostgres(this.db)
-      ? sql<SqlBool>`id = any(array(with due as materialized (${select}) select id from due limit ${limit}))`
-      : sql<SqlBool>`id in (${select.limit(limit)})`;
+    const postgres = isPostgres(this.db);
     const rows = await this.db
       .updateTable('certificates')
       .set({ status: step.to })
-      .where(ids)
+      .where((eb) =>
+        postgres
+          ? sql<SqlBool>`id = any(array(with due as materialized (${select}) select id from due limit ${limit}))`
+          : eb('id', 'in', select.limit(limit)),
+      )
       .where(due)
       .returning(['id', 'serial_number', 'issuer_ca_id', 'ca_id', 'subject_cn', 'not_after'])
       .execute();
