@@ -271,4 +271,21 @@ forEachStorage('status sweep interrupted between batches', (ctx) => {
     assert.equal([...all.values()].filter((c) => c.next === 'EXPIRED').length, 1000);
     assert.equal([...all.values()].filter((c) => c.next === 'ABOUT_TO_EXPIRE').length, 2000);
   });
+  test('two sweeps at once (the endpoint and the job) never both change or announce a row', async () => {
+    const start = T0 + 30 * DAY;
+    const clock = new ManualClock(start);
+    const { service, events } = testCaService(ctx.storage, clock);
+    await service.sweepStatuses(); // what the test above left behind
+    const other = new CaService(service.deps);
+    const specs: SyntheticSpec[] = [];
+    for (let i = 0; i < 3000; i++) specs.push({ issuerCaId: 'ca', notAfter: start + (i % 2 === 0 ? DAY : 10 * DAY), thresholdMs: GLOBAL, status: 'ACTIVE' });
+    await insertSynthetic(ctx.storage, specs, { idPrefix: 'racing' });
+    clock.advance(5 * DAY);
+    events.published.length = 0;
+    const [a, b] = await Promise.all([service.sweepStatuses({ batchSize: 200 }), other.sweepStatuses({ batchSize: 200 })]);
+    const all = changesOf(events.published);
+    assert.equal(all.size, 3000);
+    assert.equal(a.expired + b.expired, 1500);
+    assert.equal(a.aboutToExpire + b.aboutToExpire, 1500);
+  });
 });
