@@ -24,6 +24,8 @@ export interface StatusChange {
   status: CertificateStatus;
   revokedAt: Date | null;
   revocationReason: RevocationReason | null;
+  /** Absent clears it: a released hold, or a revocation without one, keeps no earlier date. */
+  invalidityDate?: Date;
 }
 
 /** What a set-based revocation changed, enough for one event per certificate. */
@@ -86,7 +88,8 @@ export interface CertificateRepository {
   updateStatus(id: string, from: CertificateStatus, change: StatusChange, fromReason?: RevocationReason | null): Promise<boolean>;
   /**
    * Revokes, in one statement, every certificate issued by one of `issuerCaIds` (CA certificates included)
-   * that is not yet finally revoked or expired: not-revoked rows and rows on CertificateHold.
+   * that is not yet finally revoked or expired: not-revoked rows and rows on CertificateHold. Their
+   * invalidity dates are cleared: a hold's date says nothing about the cascade's revocation.
    */
   revokeIssuedBy(issuerCaIds: string[], reason: RevocationReason, at: Date): Promise<RevokedCertificate[]>;
   /**

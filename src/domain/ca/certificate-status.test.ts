@@ -54,3 +54,16 @@ test('statusAt: notAfter is inclusive, threshold starts ABOUT_TO_EXPIRE', () => 
   assert.equal(statusAt(notAfter, notAfter, soon), 'ABOUT_TO_EXPIRE');
   assert.equal(statusAt(new Date(notAfter.getTime() + 1), notAfter, soon), 'EXPIRED');
 });
+
+test('parseStatusRequest: invalidity_date is an RFC 3339 time, in whole seconds, with REVOKED only', () => {
+  assert.deepEqual(parseStatusRequest('CERTIFICATE', 'REVOKED', 'KeyCompromise', '2026-03-04T05:06:07.890+01:00'), {
+    status: 'REVOKED',
+    reason: 'KeyCompromise',
+    invalidityDate: new Date('2026-03-04T04:06:07Z'),
+  });
+  assert.deepEqual(parseStatusRequest('CERTIFICATE', 'REVOKED', undefined, undefined), { status: 'REVOKED', reason: 'Unspecified' });
+  for (const bad of ['2026', '2026-03-04', 'Mar 4 2026', '2026-13-45T00:00:00Z', '', 1700000000000, null]) {
+    assert.equal(code(() => parseStatusRequest('CERTIFICATE', 'REVOKED', 'KeyCompromise', bad)), 'invalid:INVALIDITY_DATE_INVALID', String(bad));
+  }
+  assert.equal(code(() => parseStatusRequest('CA', 'ACTIVE', undefined, '2026-03-04T05:06:07Z')), 'invalid:INVALIDITY_DATE_INVALID');
+});

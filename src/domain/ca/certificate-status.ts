@@ -1,4 +1,5 @@
 import { conflict, invalid } from '../errors.ts';
+import { wholeSeconds } from './duration.ts';
 import { isRevocationReason, REVOCATION_REASON_NAMES, type RevocationReason } from './revocation-reason.ts';
 
 /** The seed's four statuses, for CA certificates and issued certificates alike. */
@@ -25,8 +26,35 @@ export interface StatusState {
   revocationReason?: RevocationReason;
 }
 
-/** What an operator asks for: revoke (with a reason) or lift a hold (ACTIVE). */
-export type StatusRequest = { status: 'REVOKED'; reason: RevocationReason } | { status: 'ACTIVE' };
+/**
+ * What an operator asks for: revoke (with a reason and, optionally, the RFC 5280 5.3.2 invalidity date:
+ * when the key was, or is suspected to have been, compromised) or lift a hold (ACTIVE).
+ */
+export type StatusRequest = { status: 'REVOKED'; reason: RevocationReason; invalidityDate?: Date } | { status: 'ACTIVE' };
+
+// RFC 3339 date-time (section 5.6); Date.parse alone would also take "2026" or "Nov 29 2026".
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+
+/** An RFC 3339 time in whole seconds (what a CRL entry carries), or a 400 INVALIDITY_DATE_INVALID. */
+function parseInvalidityDate(value: unknown): Date {
+  const t = typeof value === 'string' && RFC3339.test(value) ? Date.parse(value) : Number.NaN;
+  if (Number.isNaN(t)) throw invalid('INVALIDITY_DATE_INVALID', `invalidity_date must be an RFC 3339 time, got ${JSON.stringify(value)}`);
+  return wholeSeconds(new Date(t));
+}
+
+/**
+ * Throws a 400 INVALIDITY_DATE_AFTER_REVOCATION when the invalidity date is later than the revocation time
+ * (which is the Clock's now, so this also rejects a date in the future).
+ */
+export function checkInvalidityDate(invalidityDate: Date, revokedAt: Date): void {
+  if (invalidityDate.getTime() > revokedAt.getTime()) {
+    throw invalid(
+      'INVALIDITY_DATE_AFTER_REVOCATION',
+      `invalidity_date ${invalidityDate.toISOString()} is after the revocation time ${revokedAt.toISOString()}`,
+      { invalidity_date: invalidityDate.toISOString(), revocation_timestamp: revokedAt.toISOString() },
+    );
+  }
+}
 
 export type TransitionSubject = 'CERTIFICATE' | 'CA';
 
@@ -40,17 +68,23 @@ const illegal = (subject: TransitionSubject, from: StatusState, to: string, why:
  * Turns the operator's requested status into a checked request, or throws. EXPIRED and ABOUT_TO_EXPIRE
  * follow from time only, so nobody can set them.
  */
-export function parseStatusRequest(subject: TransitionSubject, status: unknown, reason: unknown): StatusRequest {
-  if (status === 'ACTIVE') return { status: 'ACTIVE' };
+export function parseStatusRequest(subject: TransitionSubject, status: unknown, reason: unknown, invalidityDate?: unknown): StatusRequest {
+  if (status === 'ACTIVE') {
+    if (invalidityDate !== undefined) throw invalid('INVALIDITY_DATE_INVALID', 'invalidity_date goes only with status REVOKED');
+    return { status: 'ACTIVE' };
+  }
   if (status === 'REVOKED') {
-    if (reason === undefined) return { status: 'REVOKED', reason: 'Unspecified' };
-    if (!isRevocationReason(reason)) {
+    if (reason !== undefined && !isRevocationReason(reason)) {
       throw invalid(
         'REVOCATION_REASON_INVALID',
         `revocation_reason must be one of ${REVOCATION_REASON_NAMES.join(', ')}, got ${JSON.stringify(reason)}`,
       );
     }
-    return { status: 'REVOKED', reason };
+    return {
+      status: 'REVOKED',
+      reason: reason ?? 'Unspecified',
+      ...(invalidityDate === undefined ? {} : { invalidityDate: parseInvalidityDate(invalidityDate) }),
+    };
   }
   if (status === 'EXPIRED' || status === 'ABOUT_TO_EXPIRE') {
     throw conflict(`${subject}_ILLEGAL_TRANSITION`, `${status} follows from the validity period and cannot be set`, {

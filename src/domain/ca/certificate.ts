@@ -28,6 +28,8 @@ export interface CertificateRecord {
   aboutToExpireAt: Date;
   revokedAt: Date | null;
   revocationReason: RevocationReason | null;
+  /** RFC 5280 5.3.2: when the certificate became invalid (key compromise), if the revoker said; only on REVOKED. */
+  invalidityDate?: Date;
   subjectCommonName: string;
   /** Lowercase hex. */
   subjectKeyId: string;

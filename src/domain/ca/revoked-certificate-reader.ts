@@ -5,6 +5,8 @@ export interface RevokedEntry {
   serialNumber: string;
   revokedAt: Date;
   reason: RevocationReason;
+  /** RFC 5280 5.3.2, when the revoker gave one. */
+  invalidityDate?: Date;
 }
 
 /**

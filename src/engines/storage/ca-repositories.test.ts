@@ -99,6 +99,40 @@ forEachStorage('CA repositories', (ctx) => {
     assert.deepEqual(got?.revokedAt, new Date(T0 + DAY));
   });
 
+  test('certificates: invalidity date is stored on revoke, read back, given to the revoked reader, cleared on release', async () => {
+    const { storage } = ctx;
+    const issuer = `ca-${randomUUID()}`;
+    const c = cert({ issuerCaId: issuer });
+    const inserted = cert({ issuerCaId: issuer, status: 'REVOKED', revokedAt: new Date(T0), revocationReason: 'KeyCompromise', invalidityDate: new Date(T0 - DAY) });
+    await storage.certificates.insertMany([c, inserted]);
+    assert.deepEqual((await storage.certificates.get(inserted.id))?.invalidityDate, new Date(T0 - DAY), 'insert keeps it');
+    assert.equal((await storage.certificates.get(c.id))?.invalidityDate, undefined);
+
+    const compromisedAt = new Date(T0 + DAY / 2);
+    const hold = { status: 'REVOKED' as const, revokedAt: new Date(T0 + DAY), revocationReason: 'CertificateHold' as const, invalidityDate: compromisedAt };
+    assert.equal(await storage.certificates.updateStatus(c.id, 'ACTIVE', hold), true);
+    assert.deepEqual((await storage.certificates.get(c.id))?.invalidityDate, compromisedAt);
+    assert.deepEqual((await storage.certificates.findBySerial(c.serialNumber, issuer))?.invalidityDate, compromisedAt);
+    const listed = (await storage.certificates.list({ issuerCaId: issuer, serialNumber: c.serialNumber })).list;
+    assert.deepEqual(listed.map((x) => x.invalidityDate), [compromisedAt]);
+    const entries = await storage.revokedCertificates.page(issuer, null, 10);
+    assert.deepEqual(
+      new Map(entries.map((e) => [e.serialNumber, e.invalidityDate])),
+      new Map([
+        [c.serialNumber, compromisedAt],
+        [inserted.serialNumber, new Date(T0 - DAY)],
+      ]),
+    );
+
+    const release = { status: 'ACTIVE' as const, revokedAt: null, revocationReason: null };
+    assert.equal(await storage.certificates.updateStatus(c.id, 'REVOKED', release, 'CertificateHold'), true);
+    assert.equal((await storage.certificates.get(c.id))?.invalidityDate, undefined, 'released: cleared');
+    assert.deepEqual(
+      (await storage.revokedCertificates.page(issuer, null, 10)).map((e) => [e.serialNumber, e.invalidityDate]),
+      [[inserted.serialNumber, new Date(T0 - DAY)]],
+    );
+  });
+
   test('certificates: filters, sort and bookmark pagination visit every row once', async () => {
     const { storage } = ctx;
     const issuer = `ca-${randomUUID()}`;

@@ -46,6 +46,7 @@ export const toCertificateRecord = (row: Selectable<CertificatesTable>): Certifi
   aboutToExpireAt: new Date(row.about_to_expire_at),
   revokedAt: date(row.revoked_at),
   revocationReason: row.revocation_reason as RevocationReason | null,
+  ...(row.invalidity_date === null ? {} : { invalidityDate: new Date(Number(row.invalidity_date)) }),
   subjectCommonName: row.subject_cn,
   subjectKeyId: row.subject_key_id,
   authorityKeyId: row.authority_key_id,
@@ -85,6 +86,7 @@ const statusRow = (cert: Certificate) => ({
   about_to_expire_at: cert.aboutToExpireAt.getTime(),
   revoked_at: cert.revokedAt?.getTime() ?? null,
   revocation_reason: cert.revocationReason,
+  invalidity_date: cert.invalidityDate?.getTime() ?? null,
   subject_cn: cert.subjectCommonName,
   subject_key_id: cert.subjectKeyId,
   authority_key_id: cert.authorityKeyId,
@@ -128,7 +130,7 @@ export class SqlCertificateRepository implements CertificateRepository {
   async insertMany(certs: Certificate[]): Promise<void> {
     if (certs.length === 0) return;
     const write = async (db: Kysely<Database>) => {
-      // Chunked so one statement stays under SQLite's 32766 bound parameters (19 per row).
+      // Chunked so one statement stays under SQLite's 32766 bound parameters (20 per row).
       for (let i = 0; i < certs.length; i += INSERT_CHUNK) {
         const chunk = certs.slice(i, i + INSERT_CHUNK);
         await db.insertInto('certificates').values(chunk.map(statusRow)).execute();
@@ -182,6 +184,7 @@ export class SqlCertificateRepository implements CertificateRepository {
         status: change.status,
         revoked_at: change.revokedAt?.getTime() ?? null,
         revocation_reason: change.revocationReason,
+        invalidity_date: change.invalidityDate?.getTime() ?? null,
       })
       .where('id', '=', id)
       .where('status', '=', from);
@@ -204,7 +207,7 @@ export class SqlCertificateRepository implements CertificateRepository {
       const previous = new Map(before.map((r) => [r.id, r.status as CertificateStatus]));
       const rows = await db
         .updateTable('certificates')
-        .set({ status: 'REVOKED', revoked_at: at.getTime(), revocation_reason: reason })
+        .set({ status: 'REVOKED', revoked_at: at.getTime(), revocation_reason: reason, invalidity_date: null })
         .where('issuer_ca_id', 'in', issuerCaIds)
         .where((eb) => revocable(eb))
         .returning(['id', 'serial_number', 'issuer_ca_id', 'ca_id', 'subject_cn', 'not_after'])

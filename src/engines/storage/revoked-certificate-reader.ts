@@ -13,7 +13,7 @@ export class SqlRevokedCertificateReader implements RevokedCertificateReader {
   async page(issuerCaId: string, afterSerial: string | null, limit: number, since?: Date): Promise<RevokedEntry[]> {
     let q = this.db
       .selectFrom('certificates')
-      .select(['serial_number', 'revoked_at', 'revocation_reason'])
+      .select(['serial_number', 'revoked_at', 'revocation_reason', 'invalidity_date'])
       .where('issuer_ca_id', '=', issuerCaId)
       .where('status', '=', 'REVOKED');
     if (afterSerial !== null) q = q.where('serial_number', '>', afterSerial);
@@ -23,6 +23,7 @@ export class SqlRevokedCertificateReader implements RevokedCertificateReader {
       serialNumber: r.serial_number,
       revokedAt: new Date(Number(r.revoked_at ?? 0)),
       reason: (r.revocation_reason ?? 'Unspecified') as RevocationReason,
+      ...(r.invalidity_date === null ? {} : { invalidityDate: new Date(Number(r.invalidity_date)) }),
     }));
   }
 }

@@ -56,6 +56,8 @@ export interface CertificatesTable {
   about_to_expire_at: EpochMs;
   revoked_at: EpochMs | null;
   revocation_reason: string | null;
+  /** Migration 0006. */
+  invalidity_date: EpochMs | null;
   subject_cn: string;
   subject_key_id: string;
   authority_key_id: string | null;

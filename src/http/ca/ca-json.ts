@@ -45,6 +45,7 @@ export function certificateJson(c: Certificate) {
     engine_id: c.engineId,
     revocation_timestamp: c.revokedAt?.toISOString() ?? null,
     revocation_reason: c.revocationReason,
+    invalidity_date: c.invalidityDate?.toISOString() ?? null,
     metadata: c.details.metadata,
     creation_ts: c.createdAt.toISOString(),
   };

@@ -175,6 +175,33 @@ describe('CA REST API /api/ca/v1', () => {
     assert.equal(refused.body.code, 'CA_CANNOT_SIGN');
   });
 
+  it('invalidity_date: shown on the certificate, 400 when malformed, in the future or with a release; cleared on release', async () => {
+    const ca = await createCa('Invalidity');
+    const leaf = (await call('POST', `/cas/${ca.id}/certificates/sign`, { csr: csrB64('compromised') })).body;
+    assert.equal(leaf.invalidity_date, null);
+    const put = (body: object) => call('PUT', `/certificates/${leaf.serial_number}/status`, body);
+    const dayAgo = new Date(Math.floor(Date.now() / 1000) * 1000 - 86_400_000).toISOString();
+    for (const [body, code] of [
+      [{ status: 'REVOKED', revocation_reason: 'KeyCompromise', invalidity_date: 'yesterday' }, 'INVALIDITY_DATE_INVALID'],
+      [{ status: 'REVOKED', revocation_reason: 'KeyCompromise', invalidity_date: new Date(Date.now() + 3_600_000).toISOString() }, 'INVALIDITY_DATE_AFTER_REVOCATION'],
+      [{ status: 'ACTIVE', invalidity_date: dayAgo }, 'INVALIDITY_DATE_INVALID'],
+    ] as const) {
+      const res = await put(body);
+      assert.equal(res.status, 400, JSON.stringify(body));
+      assert.equal(res.body.code, code);
+    }
+    const held = await put({ status: 'REVOKED', revocation_reason: 'CertificateHold', invalidity_date: dayAgo });
+    assert.equal(held.status, 200);
+    assert.equal(held.body.invalidity_date, dayAgo);
+    assert.equal((await call('GET', `/certificates/${leaf.serial_number}`)).body.invalidity_date, dayAgo);
+    assert.equal((await put({ status: 'ACTIVE' })).body.invalidity_date, null);
+    assert.equal((await call('GET', `/certificates/${leaf.serial_number}`)).body.invalidity_date, null);
+
+    const revoked = await call('POST', `/cas/${ca.id}/status`, { status: 'REVOKED', revocation_reason: 'KeyCompromise', invalidity_date: dayAgo });
+    assert.equal(revoked.status, 200);
+    assert.equal(revoked.body.certificate.invalidity_date, dayAgo);
+  });
+
   it('bad input: garbage CSR, bad signature, unknown CA, viewer writes, no token', async () => {
     const ca = await createCa('Strict');
     const garbage = await call('POST', `/cas/${ca.id}/certificates/sign`, { csr: b64('not a csr at all') });

@@ -184,7 +184,7 @@ export const caRoutes =
         schema: { tags, summary: 'Revoke, hold or release a CA; final revocation cascades to everything below', params: IdParams, body: StatusBody, response: { 200: CaSchema, ...errors } },
       },
       async (request) => {
-        const req = parseStatusRequest('CA', request.body.status, request.body.revocation_reason);
+        const req = parseStatusRequest('CA', request.body.status, request.body.revocation_reason, request.body.invalidity_date);
         return caJson(await service.updateCaStatus({ id: request.params.id, request: req, actor: actorOf(request) }));
       },
     );
@@ -304,7 +304,7 @@ export const caRoutes =
         schema: { tags, summary: 'Revoke, hold or release a certificate', params: SerialParams, querystring: CaIdQuery, body: StatusBody, response: { 200: CertificateSchema, ...errors } },
       },
       async (request) => {
-        const req = parseStatusRequest('CERTIFICATE', request.body.status, request.body.revocation_reason);
+        const req = parseStatusRequest('CERTIFICATE', request.body.status, request.body.revocation_reason, request.body.invalidity_date);
         const cert = await service.updateCertificateStatus({
           serialNumber: request.params.serial,
           ...(request.query.ca_id === undefined ? {} : { issuerCaId: request.query.ca_id }),

@@ -115,6 +115,7 @@ export const CertificateSchema = Type.Object({
   engine_id: Type.Union([Type.String(), Type.Null()]),
   revocation_timestamp: Type.Union([Type.String(), Type.Null()]),
   revocation_reason: Type.Union([RevocationReasonSchema, Type.Null()]),
+  invalidity_date: Type.Union([Type.String(), Type.Null()]),
   metadata: Type.Record(Type.String(), Type.Unknown()),
   creation_ts: Type.String(),
 });
@@ -201,6 +202,7 @@ export const ImportCaBody = Type.Object({
 export const StatusBody = Type.Object({
   status: Type.String(),
   revocation_reason: opt(Type.String()),
+  invalidity_date: opt(Type.String({ description: 'RFC 3339; when the key was or may have been compromised (RFC 5280 5.3.2); REVOKED only, not after now' })),
 });
 
 export const SignBody = Type.Object({

@@ -6,10 +6,15 @@ import { DEFAULT_VA_ROLE_SETTINGS } from '../../domain/va/va-role.ts';
 import { opensslSerial, run, startTestbed, VA_BASE, type Testbed } from './va-testbed.ts';
 
 let tb: Testbed;
+// A day ago, in whole seconds as the CRL carries it.
+const compromisedAt = new Date(Math.floor(Date.now() / 1000) * 1000 - 86_400_000);
+/** As openssl prints times: "Nov  3 04:05:06 2026 GMT". */
+const opensslTime = (d: Date) =>
+  `${d.toUTCString().slice(8, 11)} ${String(d.getUTCDate()).padStart(2, ' ')} ${d.toISOString().slice(11, 19)} ${d.getUTCFullYear()} GMT`;
 before(async () => {
   // Served copies are checked against the database on every request, so a new CRL shows at once.
   tb = await startTestbed({ leaves: 3, settings: { crlRecheckMs: 0 } });
-  await tb.ca.updateCertificateStatus({ serialNumber: tb.leaves[1]!.serialNumber, issuerCaId: tb.sub.id, request: { status: 'REVOKED', reason: 'KeyCompromise' }, actor: 't' });
+  await tb.ca.updateCertificateStatus({ serialNumber: tb.leaves[1]!.serialNumber, issuerCaId: tb.sub.id, request: { status: 'REVOKED', reason: 'KeyCompromise', invalidityDate: compromisedAt }, actor: 't' });
   await tb.settle();
 });
 after(async () => tb?.close());
@@ -23,7 +28,7 @@ async function fetchCrl(urlPath: string, file: string, accept?: string) {
 
 const crlText = async (file: string, inform = 'DER') => (await run('openssl', ['crl', '-in', file, '-inform', inform, '-noout', '-text'], { cwd: tb.dir })).out;
 
-test('the full CRL is DER, verifies with openssl against the CA, and carries number, AKI, IDP, reasons', async () => {
+test('the full CRL is DER, verifies with openssl against the CA, and carries number, AKI, IDP, reasons, invalidity dates', async () => {
   const { res } = await fetchCrl(`/api/va/crl/${tb.sub.id}`, 'crl.der');
   assert.equal(res.status, 200);
   assert.equal(res.headers.get('content-type'), 'application/pkix-crl');
@@ -36,6 +41,8 @@ test('the full CRL is DER, verifies with openssl against the CA, and carries num
   assert.match(text, new RegExp(`Issuing Distribution Point: critical\\s*\\n\\s*Full Name:\\s*\\n\\s*URI:${VA_BASE}/api/va/crl/${tb.sub.id}`));
   assert.match(text, new RegExp(`Serial Number: ${opensslSerial(tb.leaves[1]!.serialNumber)}`));
   assert.match(text, /Key Compromise/);
+  const entry = text.slice(text.indexOf(`Serial Number: ${opensslSerial(tb.leaves[1]!.serialNumber)}`)).split(/Serial Number:/)[1]!;
+  assert.match(entry, new RegExp(`Invalidity Date:\\s*\\n\\s*${opensslTime(compromisedAt)}`));
   assert.doesNotMatch(text, new RegExp(`Serial Number: ${opensslSerial(tb.leaves[0]!.serialNumber)}`));
 });
 

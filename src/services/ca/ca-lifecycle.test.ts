@@ -102,6 +102,41 @@ forEachStorage('CA service', (ctx) => {
     );
   });
 
+  test('invalidity date: kept with the revocation, not after the revocation time (now), cleared on release', async () => {
+    const { clock, service, sub, sign } = await setup();
+    const leaf = await sign(sub.id);
+    const revoke = (invalidityDate: Date, reason: 'KeyCompromise' | 'CertificateHold' = 'KeyCompromise') =>
+      service.updateCertificateStatus({ serialNumber: leaf.serialNumber, request: { status: 'REVOKED', reason, invalidityDate }, actor: 'bob' });
+    const now = clock.now().getTime();
+    const future = new Date(Math.ceil((now + 1) / 1000) * 1000);
+    await assert.rejects(revoke(future), rejectsWith('invalid', 'INVALIDITY_DATE_AFTER_REVOCATION'));
+    await assert.rejects(revoke(new Date(now + DAY)), rejectsWith('invalid', 'INVALIDITY_DATE_AFTER_REVOCATION'));
+    assert.equal((await service.getCertificate(leaf.serialNumber)).status, 'ACTIVE', 'a rejected revocation changes nothing');
+
+    const suspected = new Date(Math.floor(now / 1000) * 1000 - DAY);
+    const held = await revoke(suspected, 'CertificateHold');
+    assert.deepEqual(held.invalidityDate, suspected);
+    assert.deepEqual((await service.getCertificate(leaf.serialNumber)).invalidityDate, suspected);
+    const released = await service.updateCertificateStatus({ serialNumber: leaf.serialNumber, request: { status: 'ACTIVE' }, actor: 'bob' });
+    assert.equal(released.invalidityDate, undefined);
+    assert.equal((await service.getCertificate(leaf.serialNumber)).invalidityDate, undefined);
+
+    // The revocation time itself is the latest allowed.
+    clock.set(Math.floor(now / 1000) * 1000 + 5000);
+    const revoked = await revoke(clock.now());
+    assert.deepEqual(revoked.invalidityDate, clock.now());
+    assert.deepEqual(revoked.revokedAt, clock.now());
+
+    // A CA's own certificate takes one too.
+    await assert.rejects(
+      service.updateCaStatus({ id: sub.id, request: { status: 'REVOKED', reason: 'KeyCompromise', invalidityDate: new Date(clock.now().getTime() + 1000) }, actor: 'bob' }),
+      rejectsWith('invalid', 'INVALIDITY_DATE_AFTER_REVOCATION'),
+    );
+    const ca = await service.updateCaStatus({ id: sub.id, request: { status: 'REVOKED', reason: 'KeyCompromise', invalidityDate: suspected }, actor: 'bob' });
+    assert.deepEqual(ca.certificate.invalidityDate, suspected);
+    assert.deepEqual((await service.getCa(sub.id)).certificate.invalidityDate, suspected);
+  });
+
   test('bad CSRs, disallowed keys and unknown CAs get stable codes', async () => {
     const { service, sub } = await setup();
     const sign = (csr: string | Uint8Array, caId = sub.id, profile: Parameters<typeof service.signCertificate>[0]['profile'] = { caDefault: true }) =>

@@ -1,4 +1,5 @@
-import { checkTransition, statusAt, type StatusRequest } from '../../domain/ca/certificate-status.ts';
+import { checkInvalidityDate, checkTransition, statusAt, type StatusRequest } from '../../domain/ca/certificate-status.ts';
+import type { StatusChange } from '../../domain/ca/certificate-repository.ts';
 import type { Certificate } from '../../domain/ca/certificate.ts';
 import { conflict } from '../../domain/errors.ts';
 import { caEvent, CaEventType, certificateEventData, publishAfterCommit } from './ca-events.ts';
@@ -26,7 +27,11 @@ export async function updateCertificateStatus(deps: CaServiceDeps, input: Update
   return changed;
 }
 
-/** Checks and stores one status change of one certificate row; shared with CA status changes. */
+/**
+ * Checks and stores one status change of one certificate row; shared with CA status changes. The
+ * revocation time is the Clock's now, and an invalidity date must not be later. Releasing a hold clears
+ * the revocation time, reason and invalidity date.
+ */
 export async function applyStatusRequest(
   deps: CaServiceDeps,
   cert: Certificate,
@@ -35,12 +40,14 @@ export async function applyStatusRequest(
 ): Promise<Certificate> {
   checkTransition(subject, { status: cert.status, revocationReason: cert.revocationReason ?? undefined }, request);
   const now = deps.clock.now();
-  const change =
+  if (request.status === 'REVOKED' && request.invalidityDate) checkInvalidityDate(request.invalidityDate, now);
+  const change: StatusChange =
     request.status === 'REVOKED'
-      ? { status: 'REVOKED' as const, revokedAt: now, revocationReason: request.reason }
+      ? { status: 'REVOKED', revokedAt: now, revocationReason: request.reason, ...(request.invalidityDate ? { invalidityDate: request.invalidityDate } : {}) }
       : { status: statusAt(now, cert.notAfter, cert.aboutToExpireAt), revokedAt: null, revocationReason: null };
   if (!(await deps.storage.certificates.updateStatus(cert.id, cert.status, change, cert.revocationReason))) {
     throw conflict(`${subject}_STATUS_CHANGED`, 'the status changed meanwhile; read it again and retry', { id: cert.id });
   }
-  return { ...cert, ...change };
+  const { invalidityDate: _previous, ...rest } = cert;
+  return { ...rest, ...change };
 }

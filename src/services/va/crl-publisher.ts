@@ -43,7 +43,12 @@ const wholeSeconds = (ms: number) => new Date(Math.floor(ms / 1000) * 1000);
 function crlEntry(entry: VaRevokedEntry, full: boolean): CrlEntry {
   const reason = crlReasonOf(entry.reason);
   // removeFromCRL is no revocation reason in a full CRL (RFC 5280 5.3.1).
-  return { serial: entry.serialNumber, revocationDate: entry.revokedAt, reason: full && reason === 'removeFromCRL' ? 'unspecified' : reason };
+  return {
+    serial: entry.serialNumber,
+    revocationDate: entry.revokedAt,
+    reason: full && reason === 'removeFromCRL' ? 'unspecified' : reason,
+    ...(entry.invalidityDate ? { invalidityDate: entry.invalidityDate } : {}),
+  };
 }
 
 export class CrlPublisher {

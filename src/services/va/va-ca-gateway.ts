@@ -31,6 +31,8 @@ export interface VaRevokedEntry {
   serialNumber: string;
   revokedAt: Date;
   reason: RevocationReason;
+  /** RFC 5280 5.3.2, when the revoker gave one; the CRL entry carries it. */
+  invalidityDate?: Date;
 }
 
 export interface IssuedResponder {

@@ -4,6 +4,7 @@ import { ca } from './0002-ca.ts';
 import { dms } from './0003-dms.ts';
 import { devices } from './0004-devices.ts';
 import { va } from './0005-va.ts';
+import { invalidityDate } from './0006-invalidity-date.ts';
 
 /**
  * Every migration, in order. To add one: create `NNNN-<name>.ts` next to this file (next free number,
@@ -16,4 +17,5 @@ export const migrations: Record<string, Migration> = {
   '0003-dms': dms,
   '0004-devices': devices,
   '0005-va': va,
+  '0006-invalidity-date': invalidityDate,
 };
