@@ -86,9 +86,40 @@ forEachStorage('DMS and device repositories', (ctx) => {
     assert.equal(await storage.dms.update(dms('ghost')), false);
     await storage.dms.insert(dms('factory-2'));
     assert.equal(await storage.dms.count(), 2);
-    assert.deepEqual((await storage.dms.list()).map((d) => d.id), ['factory-1', 'factory-2']);
+    assert.deepEqual((await storage.dms.list({})).list.map((d) => d.id), ['factory-1', 'factory-2']);
     assert.equal(await storage.dms.delete('factory-2'), true);
     assert.equal(await storage.dms.delete('factory-2'), false);
+  });
+
+  test('DMS list: bookmark pages visit every DMS once, in order, for each sort; a bookmark fits only its sort', async () => {
+    const { storage } = ctx;
+    // Some share a creation time, so the id breaks ties across page boundaries.
+    for (let i = 0; i < 7; i++) await storage.dms.insert(dms(`paged-${i}`, { name: `N${6 - i}`, createdAt: new Date(T0 + Math.floor(i / 3) * DAY) }));
+    const all = async (q: { sortBy?: 'created_at' | 'id' | 'name'; sortMode?: 'asc' | 'desc' }) => {
+      const ids: string[] = [];
+      let pages = 0;
+      let bookmark: string | undefined;
+      do {
+        const page = await storage.dms.list({ ...q, pageSize: 3, ...(bookmark ? { bookmark } : {}) });
+        assert.ok(page.list.length <= 3);
+        ids.push(...page.list.map((d) => d.id));
+        pages++;
+        bookmark = page.next ?? undefined;
+      } while (bookmark);
+      assert.equal(new Set(ids).size, ids.length, 'each once');
+      assert.ok(pages > 1);
+      return ids.filter((id) => id.startsWith('paged-'));
+    };
+    const asc = ['paged-0', 'paged-1', 'paged-2', 'paged-3', 'paged-4', 'paged-5', 'paged-6'];
+    assert.deepEqual(await all({}), asc);
+    assert.deepEqual(await all({ sortBy: 'created_at', sortMode: 'desc' }), [...asc].reverse());
+    assert.deepEqual(await all({ sortBy: 'name' }), [...asc].reverse());
+    assert.deepEqual(await all({ sortBy: 'id', sortMode: 'desc' }), [...asc].reverse());
+    assert.equal((await storage.dms.list({ pageSize: 1000 })).list.length, await storage.dms.count());
+    const first = await storage.dms.list({ pageSize: 2 });
+    await assert.rejects(storage.dms.list({ sortBy: 'name', bookmark: first.next! }), isCode('BOOKMARK_INVALID'));
+    await assert.rejects(storage.dms.list({ pageSize: 0 }), isCode('PAGE_SIZE_INVALID'));
+    for (let i = 0; i < 7; i++) await storage.dms.delete(`paged-${i}`);
   });
 
   test('devices: insert, duplicate, slots with archive, status compare-and-set, timeline', async () => {

@@ -1,9 +1,13 @@
 import type { Kysely, Selectable } from 'kysely';
+import type { Page } from '../../domain/ca/page.ts';
 import type { Dms, DmsSettings } from '../../domain/dms/dms.ts';
-import type { DmsRepository } from '../../domain/dms/dms-repository.ts';
+import type { DmsQuery, DmsRepository, DmsSortKey } from '../../domain/dms/dms-repository.ts';
 import { conflict } from '../../domain/errors.ts';
+import { afterBookmark, pageSize, toPage, type KeysetSort } from './keyset-page.ts';
 import type { Database, DmsTable } from './schema.ts';
 import { isUniqueViolation } from './unique-violation.ts';
+
+const sortColumns: Record<DmsSortKey, 'created_at' | 'id' | 'name'> = { created_at: 'created_at', id: 'id', name: 'name' };
 
 const toDms = (row: Selectable<DmsTable>): Dms => ({
   id: row.id,
@@ -53,9 +57,16 @@ export class SqlDmsRepository implements DmsRepository {
     return row && toDms(row);
   }
 
-  async list(): Promise<Dms[]> {
-    const rows = await this.db.selectFrom('dms').selectAll().orderBy('created_at').orderBy('id').execute();
-    return rows.map(toDms);
+  // DMSs number in the tens or thousands, so no index backs the sorts: each page sorts the table.
+  async list(query: DmsQuery): Promise<Page<Dms>> {
+    const size = pageSize(query.pageSize);
+    const key = query.sortBy ?? 'created_at';
+    const column = sortColumns[key];
+    const sort: KeysetSort = { key, column, idColumn: 'id', mode: query.sortMode ?? 'asc' };
+    let q = this.db.selectFrom('dms').selectAll();
+    if (query.bookmark) q = q.where((eb) => afterBookmark(eb, sort, query.bookmark!));
+    const rows = await q.orderBy(column, sort.mode).orderBy('id', sort.mode).limit(size + 1).execute();
+    return toPage(rows, size, sort, (r) => [r[column], r.id], toDms);
   }
 
   async update(dms: Dms): Promise<boolean> {

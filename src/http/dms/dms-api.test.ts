@@ -119,6 +119,32 @@ test('DMS API: create with defaults, password never echoed, validation codes, 40
   assert.equal((await call('GET', '/dmsmanager/v1/dms/minimal')).status, 404);
 });
 
+test('DMS list: page_size and bookmarks page through more DMSs than a page holds, each once', async () => {
+  const minimal = { authorized_cas: ['factory-ca'], settings: { enrollment_settings: { enrollment_ca: 'factory-ca' } } };
+  for (let i = 0; i < 5; i++) assert.equal((await call('POST', '/dmsmanager/v1/dms', { id: `paged-${i}`, name: `Paged ${i}`, ...minimal })).status, 201);
+  const total = (await call('GET', '/dmsmanager/v1/stats')).body!.total as number;
+  assert.ok(total > 4);
+  const seen: string[] = [];
+  let pages = 0;
+  let bookmark: string | undefined;
+  do {
+    const page = await call('GET', `/dmsmanager/v1/dms?page_size=2&sort_by=id&sort_mode=desc${bookmark ? `&bookmark=${encodeURIComponent(bookmark)}` : ''}`);
+    assert.equal(page.status, 200);
+    assert.ok(page.body!.list.length <= 2);
+    seen.push(...page.body!.list.map((d: { id: string }) => d.id));
+    pages++;
+    bookmark = page.body!.next ?? undefined;
+  } while (bookmark);
+  assert.equal(seen.length, total);
+  assert.equal(new Set(seen).size, total, 'each DMS once');
+  assert.deepEqual(seen, [...seen].sort().reverse());
+  assert.ok(pages >= Math.ceil(total / 2));
+  assert.equal((await call('GET', '/dmsmanager/v1/dms?bookmark=junk')).body!.code, 'BOOKMARK_INVALID');
+  assert.equal((await call('GET', '/dmsmanager/v1/dms?page_size=0')).status, 400);
+  assert.equal((await call('GET', '/dmsmanager/v1/dms?sort_by=secret')).status, 400);
+  for (let i = 0; i < 5; i++) assert.equal((await call('DELETE', `/dmsmanager/v1/dms/paged-${i}`)).status, 204);
+});
+
 test('DMS certificate API: server key returned once as PKCS#8, CSR as base64 PEM, revoke', async () => {
   const keyed = await call('POST', '/dmsmanager/v1/dms/factory-1/certificate', { key: { type: 'ECDSA', bits: 256 } });
   assert.equal(keyed.status, 201, JSON.stringify(keyed.body));

@@ -6,7 +6,7 @@ import type { DmsService } from '../../services/dms/dms-service.ts';
 import { parseCsrInput } from '../../x509/csr.ts';
 import { actorOf } from '../auth/identity.ts';
 import { base64Pem, certificateSummaryJson, dmsJson, settingsFromJson, unwrapPemField } from './dms-json.ts';
-import { AuthorizedCaBody, CaParams, DmsCertificateBody, DmsCreateSchema, DmsUpdateSchema, IdParams, MetadataSchema, RevokeBody } from './dms-schemas.ts';
+import { AuthorizedCaBody, CaParams, DmsCertificateBody, DmsCreateSchema, DmsListQuery, DmsUpdateSchema, IdParams, MetadataSchema, RevokeBody } from './dms-schemas.ts';
 
 const tags = ['dms'];
 
@@ -17,10 +17,16 @@ export const dmsRoutes =
 
     app.get('/stats', { config: { access: 'read' }, schema: { tags, summary: 'Number of DMSs' } }, () => dms.stats());
 
-    app.get('/dms', { config: { access: 'read' }, schema: { tags, summary: 'Every DMS' } }, async () => ({
-      list: (await dms.list()).map(dmsJson),
-      next: null,
-    }));
+    app.get('/dms', { config: { access: 'read' }, schema: { tags, summary: 'DMSs, by bookmark pages', querystring: DmsListQuery } }, async (request) => {
+      const q = request.query;
+      const page = await dms.list({
+        ...(q.sort_by ? { sortBy: q.sort_by } : {}),
+        ...(q.sort_mode ? { sortMode: q.sort_mode } : {}),
+        ...(q.page_size ? { pageSize: q.page_size } : {}),
+        ...(q.bookmark ? { bookmark: q.bookmark } : {}),
+      });
+      return { list: page.list.map(dmsJson), next: page.next };
+    });
 
     app.post(
       '/dms',

@@ -3,6 +3,7 @@
  * valid DMS is `{"id", "name", "authorized_cas": [ca], "settings": {"enrollment_settings": {"enrollment_ca": ca}}}`.
  */
 import { Type, type Static } from 'typebox';
+import { DMS_SORT_KEYS } from '../../domain/dms/dms-repository.ts';
 import { DEVICE_ID_SOURCES, ENROLLMENT_AUTH_MODES, REGISTRATION_MODES } from '../../domain/dms/dms.ts';
 import { REVOCATION_REASON_NAMES } from '../../domain/ca/revocation-reason.ts';
 
@@ -107,3 +108,10 @@ export const DmsCertificateBody = Type.Object({
   key: opt(KeySpecSchema),
 });
 export const RevokeBody = Type.Object({ revocation_reason: opt(literals(REVOCATION_REASON_NAMES)) });
+
+export const DmsListQuery = Type.Object({
+  sort_by: opt(Type.Union(DMS_SORT_KEYS.map((k) => Type.Literal(k)))),
+  sort_mode: opt(Type.Union([Type.Literal('asc'), Type.Literal('desc')])),
+  page_size: opt(Type.Integer({ minimum: 1, maximum: 1000 })),
+  bookmark: opt(Type.String()),
+});

@@ -25,7 +25,7 @@ async function countedRepository() {
     insert: (d) => opened.storage.dms.insert(d),
     update: (d) => opened.storage.dms.update(d),
     delete: (id) => opened.storage.dms.delete(id),
-    list: () => opened.storage.dms.list(),
+    list: (q) => opened.storage.dms.list(q),
     count: () => opened.storage.dms.count(),
   };
   return { inner, reads: () => reads, dispose: opened.dispose, raw: opened.storage.dms };

@@ -1,4 +1,5 @@
-import type { DmsRepository } from '../../domain/dms/dms-repository.ts';
+import type { Page } from '../../domain/ca/page.ts';
+import type { DmsQuery, DmsRepository } from '../../domain/dms/dms-repository.ts';
 import type { Dms } from '../../domain/dms/dms.ts';
 import type { Clock } from '../../domain/ports/clock.ts';
 import type { EventBus } from '../../domain/ports/event-bus.ts';
@@ -40,8 +41,8 @@ export class CachedDmsRepository implements DmsRepository {
     return this.remembered(this.bySerial, serialNumber, () => this.inner.findByCertificateSerial(serialNumber));
   }
 
-  list(): Promise<Dms[]> {
-    return this.inner.list();
+  list(query: DmsQuery): Promise<Page<Dms>> {
+    return this.inner.list(query);
   }
 
   count(): Promise<number> {

@@ -3,8 +3,10 @@
  * (issued by LAMASSU-DMS-MANAGER from the DMS's CSR or from a key generated here and returned once).
  */
 import type { Certificate } from '../../domain/ca/certificate.ts';
+import type { Page } from '../../domain/ca/page.ts';
 import { REVOCATION_REASON_NAMES, type RevocationReason } from '../../domain/ca/revocation-reason.ts';
 import { checkDmsId, checkDmsSettings, checkKeySpec, referencedCaIds } from '../../domain/dms/dms-rules.ts';
+import type { DmsQuery } from '../../domain/dms/dms-repository.ts';
 import type { Dms, DmsSettings, EnrollmentSettings } from '../../domain/dms/dms.ts';
 import { conflict, invalid, isDomainError, notFound } from '../../domain/errors.ts';
 import type { KeySpec } from '../../domain/ports/key-engine.ts';
@@ -81,8 +83,8 @@ export class DmsService {
     return dms;
   }
 
-  list(): Promise<Dms[]> {
-    return this.deps.storage.dms.list();
+  list(query: DmsQuery = {}): Promise<Page<Dms>> {
+    return this.deps.storage.dms.list(query);
   }
 
   async stats(): Promise<{ total: number }> {
