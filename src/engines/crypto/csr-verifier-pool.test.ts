@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { DomainError } from '../../domain/errors.ts';
 import { opensslCsr, type TestKeyKind } from '../../x509/csr-fixture.ts';
@@ -66,5 +67,18 @@ describe('CsrVerifierPool', () => {
     assert.ok(outcomes.every((o) => o === 'ok' || (o instanceof DomainError && o.code === 'CSR_VERIFIER_UNAVAILABLE')));
     assert.ok(outcomes.some((o) => o !== 'ok'), 'close must not wait for the queue to drain');
     assert.equal((await rejection(own.verify(der))).code, 'CSR_VERIFIER_UNAVAILABLE');
+  });
+});
+
+describe('CsrVerifierPool shutdown', () => {
+  const threads = () => Number(/Threads:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1]);
+
+  it('ends its worker threads on close', { skip: process.platform !== 'linux' && 'reads /proc' }, async () => {
+    const own = new CsrVerifierPool({ size: 2 });
+    // Both workers up: a burst keeps them busy.
+    await Promise.all(Array.from({ length: 8 }, () => own.verify(good.get('p256')!)));
+    const before = threads();
+    await own.close();
+    assert.ok(before - threads() >= 2, `threads before close ${before}, after ${threads()}`);
   });
 });

@@ -21,6 +21,8 @@ interface Slot {
   worker: Worker;
   /** The batch in flight, if any. */
   batch?: { id: number; jobs: Job[] };
+  /** Whether it ever answered: only a worker that worked is replaced when it dies. */
+  answered: boolean;
 }
 
 export interface CsrVerifierPoolOptions {
@@ -53,7 +55,7 @@ export class CsrVerifierPool implements CsrSignatureVerifier {
   }
 
   verify(csrDer: Uint8Array): Promise<boolean> {
-    if (this.closed) return Promise.reject(gone());
+    if (this.closed || this.slots.length === 0) return Promise.reject(gone());
     return new Promise<boolean>((resolve, reject) => {
       this.queue.push({ der: csrDer, resolve, reject });
       this.dispatch();
@@ -70,7 +72,7 @@ export class CsrVerifierPool implements CsrSignatureVerifier {
   }
 
   private start(): Slot {
-    const slot: Slot = { worker: spawnWorker(workerUrl) };
+    const slot: Slot = { worker: spawnWorker(workerUrl), answered: false };
     slot.worker.on('message', (msg: VerifyBatchResult) => this.settle(slot, msg));
     slot.worker.on('error', (err) => this.opts.logger?.error({ err }, 'CSR verification worker failed'));
     slot.worker.on('exit', () => {
@@ -78,8 +80,12 @@ export class CsrVerifierPool implements CsrSignatureVerifier {
       slot.batch = undefined;
       for (const job of lost) job.reject(gone());
       if (this.closed) return;
-      // A worker that died is replaced so the pool keeps its size.
-      this.slots[this.slots.indexOf(slot)] = this.start();
+      // A worker that died is replaced so the pool keeps its size; one that never answered (it cannot even
+      // load) is not, or it would be restarted forever. With no worker left, everything is refused.
+      const at = this.slots.indexOf(slot);
+      if (slot.answered) this.slots[at] = this.start();
+      else this.slots.splice(at, 1);
+      if (this.slots.length === 0) for (const job of this.queue.splice(0)) job.reject(gone());
       this.dispatch();
     });
     return slot;
@@ -109,6 +115,7 @@ export class CsrVerifierPool implements CsrSignatureVerifier {
     const batch = slot.batch;
     if (!batch || batch.id !== msg.id) return;
     slot.batch = undefined;
+    slot.answered = true;
     batch.jobs.forEach((job, i) => {
       const r = msg.results[i];
       if (typeof r === 'boolean') job.resolve(r);

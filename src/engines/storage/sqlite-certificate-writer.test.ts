@@ -99,3 +99,24 @@ describe('SqliteCertificateWriter', () => {
     assert.equal(err.code, 'STORAGE_UNAVAILABLE');
   });
 });
+
+describe('SqliteCertificateWriter on a file it cannot open', () => {
+  it('refuses inserts with STORAGE_UNAVAILABLE, does not restart the thread, and closes at once', async () => {
+    // A directory is not a database file: the thread fails to open it and exits.
+    const dir = mkdtempSync(path.join(tmpdir(), 'lamassu-writer-bad-'));
+    const writer = new SqliteCertificateWriter(dir);
+    try {
+      for (let i = 0; i < 2; i++) {
+        const err = await writer.insert(cert()).then(
+          () => assert.fail('expected a rejection'),
+          (e: unknown) => e,
+        );
+        assert.ok(err instanceof DomainError);
+        assert.equal(err.code, 'STORAGE_UNAVAILABLE');
+      }
+      await writer.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

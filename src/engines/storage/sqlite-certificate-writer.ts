@@ -27,6 +27,9 @@ export class SqliteCertificateWriter implements Pick<CertificateRepository, 'ins
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private closing?: Promise<void>;
+  /** Set when the thread died before committing anything (it cannot open the file): not restarted. */
+  private broken = false;
+  private committed = false;
 
   /** `file` must already exist and be migrated (createStorage does both). */
   constructor(
@@ -41,7 +44,7 @@ export class SqliteCertificateWriter implements Pick<CertificateRepository, 'ins
   }
 
   insertMany(certs: Certificate[]): Promise<void> {
-    if (this.closing) return Promise.reject(gone());
+    if (this.closing || this.broken) return Promise.reject(gone());
     if (certs.length === 0) return Promise.resolve();
     const id = this.nextId++;
     return new Promise<void>((resolve, reject) => {
@@ -52,6 +55,7 @@ export class SqliteCertificateWriter implements Pick<CertificateRepository, 'ins
 
   /** Lets the batches already sent commit, then closes the connection and the thread. */
   close(): Promise<void> {
+    if (this.broken) this.closing ??= Promise.resolve();
     this.closing ??= new Promise<void>((resolve) => {
       this.worker.once('exit', () => resolve());
       this.worker.postMessage({ close: true } satisfies WriterRequest);
@@ -65,7 +69,10 @@ export class SqliteCertificateWriter implements Pick<CertificateRepository, 'ins
       const p = this.pending.get(reply.id);
       if (!p) return;
       this.pending.delete(reply.id);
-      if (reply.ok) return p.resolve();
+      if (reply.ok) {
+        this.committed = true;
+        return p.resolve();
+      }
       const e = reply.error;
       p.reject(e.domain ? new DomainError(e.code, e.kind, e.message, e.details) : new Error(e.message));
     });
@@ -74,7 +81,10 @@ export class SqliteCertificateWriter implements Pick<CertificateRepository, 'ins
       // Whatever was in flight may or may not be committed; its callers get an error, never a false "stored".
       for (const p of this.pending.values()) p.reject(gone());
       this.pending.clear();
-      if (!this.closing) this.worker = this.start();
+      if (this.closing) return;
+      // A thread that committed before is restarted; one that never did would fail again at once.
+      if (this.committed) this.worker = this.start();
+      else this.broken = true;
     });
     return worker;
   }
