@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
+import { lamassuBin } from '../test/support/lamassu-bin.ts';
 
 const exec = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '..');
@@ -60,7 +61,7 @@ async function startLamassu(dir: string): Promise<Lamassu> {
   const [httpPort, httpsPort] = [await freePort(), await freePort()];
   const dataDir = path.join(dir, 'data');
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(LAMASSU_|POSTGRES_|PKCS11_|VAULT_|GOPEM_)|^(DATABASE_URL|ENGINE)$/.test(k)));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
+  const child = spawn(process.execPath, [lamassuBin, 'serve'], {
     cwd: root,
     env: {
       ...env,

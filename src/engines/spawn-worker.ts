@@ -1,5 +1,15 @@
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
+
+/**
+ * The URL of a worker module that sits beside the caller, with the caller's own extension: `.ts` when the
+ * server runs from source under tsx (tests, `npm run lamassu`), `.js` when it runs the compiled build
+ * (`npm start`).
+ */
+export function siblingModule(baseName: string, callerUrl: string): URL {
+  return new URL(`./${baseName}${path.extname(new URL(callerUrl).pathname)}`, callerUrl);
+}
 
 /**
  * Starts a worker thread on a module of ours. Under Node 20 a worker does not inherit the TypeScript

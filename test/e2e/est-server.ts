@@ -10,6 +10,7 @@ import https from 'node:https';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { lamassuBin } from '../support/lamassu-bin.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -48,7 +49,7 @@ export async function startEstServer(env: Record<string, string> = {}, opts: { n
   const deadlineMs = opts.deadlineMs ?? 15_000;
   const dataDir = mkdtempSync(path.join(tmpdir(), 'lamassu-est-'));
   const [httpsPort, httpPort] = [await freePort(), await freePort()];
-  const child: ChildProcess = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts', 'serve'], {
+  const child: ChildProcess = spawn(process.execPath, [...(opts.nodeArgs ?? []), lamassuBin, 'serve'], {
     cwd: root,
     env: {
       ...cleanEnv(),

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, describe, it } from 'node:test';
+import { lamassuBin } from '../support/lamassu-bin.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const run = promisify(execFile);
@@ -40,7 +41,7 @@ interface Server {
 }
 
 function startServer(dataDir: string, httpsPort: number, httpPort: number): Server {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
+  const child = spawn(process.execPath, [lamassuBin, 'serve'], {
     cwd: root,
     env: {
       ...cleanEnv(),
@@ -154,7 +155,7 @@ describe('lamassu serve, end to end', () => {
 describe('lamassu command line', () => {
   const lamassu = async (args: string[], env: Record<string, string> = {}) => {
     try {
-      const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+      const { stdout, stderr } = await run(process.execPath, [lamassuBin, ...args], {
         cwd: root,
         env: { ...cleanEnv(), LAMASSU_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'lamassu-cli-')), ...env },
       });

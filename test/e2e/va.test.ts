@@ -9,6 +9,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { lamassuBin } from '../support/lamassu-bin.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -58,7 +59,7 @@ describe('VA end to end (lamassu serve, curl, openssl ocsp/crl/verify)', () => {
   before(async () => {
     [httpsPort, httpPort] = [await freePort(), await freePort()];
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(LAMASSU_|POSTGRES_|PKCS11_|VAULT_|GOPEM_)|^(DATABASE_URL|ENGINE)$/.test(k)));
-    child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
+    child = spawn(process.execPath, [lamassuBin, 'serve'], {
       cwd: root,
       env: {
         ...env,
