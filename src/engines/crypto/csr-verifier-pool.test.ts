@@ -82,3 +82,72 @@ describe('CsrVerifierPool shutdown', () => {
     assert.ok(before - threads() >= 2, `threads before close ${before}, after ${threads()}`);
   });
 });
+
+/** Resolves once `cond` holds: what the tests below wait for is a worker thread ending, not time passing. */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!cond()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+describe('CsrVerifierPool workers on demand', () => {
+  const p256 = good.get('p256')!;
+
+  it('starts no worker before the first request, retires it when idle and starts one again with right answers', async () => {
+    const own = new CsrVerifierPool({ size: 2, idleMs: 20 });
+    try {
+      assert.equal(own.liveWorkers, 0);
+      assert.equal(await own.verify(p256), true);
+      assert.equal(own.liveWorkers, 1, 'one request needs one worker');
+      await until(() => own.liveWorkers === 0, 'the idle worker to end');
+      assert.deepEqual(await Promise.all([own.verify(tampered(p256)), own.verify(good.get('ed25519')!)]), [false, true]);
+      assert.ok(own.liveWorkers >= 1);
+      assert.equal((await rejection(own.verify(new Uint8Array([0x30, 0x00])))).code, 'CSR_MALFORMED');
+    } finally {
+      await own.close();
+    }
+    assert.equal(own.liveWorkers, 0);
+  });
+
+  it('answers every request right while workers retire and start around it', async () => {
+    const own = new CsrVerifierPool({ size: 1, maxBatch: 2, idleMs: 1 });
+    let retired = 0;
+    let overlapped = 0;
+    try {
+      for (let round = 0; round < 200 && (retired < 3 || overlapped < 2 || round < 12); round++) {
+        if (own.liveWorkers === 0) retired++;
+        const requests = Array.from({ length: 1 + (round % 4) }, (_, i) => {
+          const der = good.get(kinds[(round + i) % kinds.length]!)!;
+          return { der: (round + i) % 3 === 0 ? tampered(der) : der, expected: (round + i) % 3 !== 0 };
+        });
+        const answers = Promise.all(requests.map((r) => own.verify(r.der)));
+        // A retiring worker still ending beside the new one that took these requests.
+        if (own.liveWorkers > 1) overlapped++;
+        assert.deepEqual(await answers, requests.map((r) => r.expected), `round ${round}`);
+        // Next round: at once, a little after the idle timer fired (the worker is ending), or after it ended.
+        if (round % 4 === 3) await until(() => own.liveWorkers === 0, 'the idle worker to end');
+        else if (round % 4 === 2) await new Promise((r) => setTimeout(r, 2));
+        else await new Promise((r) => setImmediate(r));
+      }
+    } finally {
+      await own.close();
+    }
+    assert.ok(retired >= 3, `retirements seen: ${retired}`);
+    assert.ok(overlapped >= 2, `requests sent while a worker was retiring: ${overlapped}`);
+  });
+
+  it('closes at once with no worker running, and while one is starting', async () => {
+    const idle = new CsrVerifierPool({ size: 2 });
+    await idle.close();
+    assert.equal((await rejection(idle.verify(p256))).code, 'CSR_VERIFIER_UNAVAILABLE');
+
+    const starting = new CsrVerifierPool({ size: 2 });
+    const answer = starting.verify(p256);
+    assert.equal(starting.liveWorkers, 1);
+    await starting.close();
+    assert.equal(starting.liveWorkers, 0);
+    assert.equal((await rejection(answer)).code, 'CSR_VERIFIER_UNAVAILABLE');
+  });
+});

@@ -113,10 +113,109 @@ describe('SqliteCertificateWriter on a file it cannot open', () => {
         );
         assert.ok(err instanceof DomainError);
         assert.equal(err.code, 'STORAGE_UNAVAILABLE');
+        assert.equal(writer.liveWorkers, 0);
       }
       await writer.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+/** Resolves once `cond` holds: what the tests below wait for is the writer thread ending, not time passing. */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!cond()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+describe('SqliteCertificateWriter thread on demand', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'lamassu-writer-idle-'));
+  const file = path.join(dir, 'lamassu.db');
+  let storage: Storage;
+
+  before(async () => {
+    storage = await createStorage({ kind: 'sqlite', file });
+  });
+  after(async () => {
+    await storage.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function stored(certs: Certificate[]): Promise<void> {
+    for (const c of certs) assert.equal((await storage.certificates.get(c.id))?.serialNumber, c.serialNumber, c.id);
+  }
+
+  it('starts no thread before the first insert, retires it when idle and starts one again on the next', async () => {
+    const own = new SqliteCertificateWriter(file, undefined, { idleMs: 20 });
+    try {
+      assert.equal(own.liveWorkers, 0);
+      await own.insertMany([]);
+      assert.equal(own.liveWorkers, 0, 'an empty batch needs no thread');
+      const first = cert();
+      await own.insert(first);
+      assert.equal(own.liveWorkers, 1);
+      await until(() => own.liveWorkers === 0, 'the idle thread to end');
+      // Retired on purpose, not broken: the next insert starts a thread that commits, and its errors still arrive.
+      const second = cert();
+      await own.insert(second);
+      await stored([first, second]);
+      const err = await own.insert(cert({ serialNumber: first.serialNumber })).then(
+        () => assert.fail('expected a rejection'),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof DomainError);
+      assert.equal(err.code, 'CERTIFICATE_SERIAL_EXISTS');
+    } finally {
+      await own.close();
+    }
+    assert.equal(own.liveWorkers, 0);
+  });
+
+  it('commits every batch while threads retire and start around it', async () => {
+    const own = new SqliteCertificateWriter(file, undefined, { idleMs: 1 });
+    const all: Certificate[] = [];
+    let retired = 0;
+    let overlapped = 0;
+    try {
+      for (let round = 0; round < 200 && (retired < 3 || overlapped < 2 || round < 12); round++) {
+        if (own.liveWorkers === 0) retired++;
+        const batches = Array.from({ length: 1 + (round % 3) }, (_, i) => Array.from({ length: 1 + i }, () => cert()));
+        const sent = Promise.all(batches.map((b) => own.insertMany(b)));
+        // A retiring thread still closing its connection beside the new one that took these batches.
+        if (own.liveWorkers > 1) overlapped++;
+        await sent;
+        all.push(...batches.flat());
+        if (round % 4 === 3) await until(() => own.liveWorkers === 0, 'the idle thread to end');
+        else if (round % 4 === 2) await new Promise((r) => setTimeout(r, 2));
+        else await new Promise((r) => setImmediate(r));
+      }
+    } finally {
+      await own.close();
+    }
+    await stored(all);
+    assert.ok(retired >= 3, `retirements seen: ${retired}`);
+    assert.ok(overlapped >= 2, `batches sent while a thread was retiring: ${overlapped}`);
+  });
+
+  it('closes at once with no thread running, and lets a batch sent to a starting thread commit', async () => {
+    const idle = new SqliteCertificateWriter(file);
+    await idle.close();
+    const err = await idle.insert(cert()).then(
+      () => assert.fail('expected a rejection'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof DomainError);
+    assert.equal(err.code, 'STORAGE_UNAVAILABLE');
+
+    const starting = new SqliteCertificateWriter(file);
+    const c = cert();
+    const sent = starting.insert(c);
+    await starting.close();
+    await sent;
+    assert.equal(starting.liveWorkers, 0);
+    await stored([c]);
   });
 });
