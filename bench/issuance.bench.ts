@@ -27,7 +27,8 @@ import { extension, ExtensionOid } from '../src/x509/extensions.ts';
 import { buildName } from '../src/x509/name.ts';
 import { toPem } from '../src/x509/pem.ts';
 import { algorithmIdentifier } from '../src/x509/signer.ts';
-import { admin, freePort, startEstServer, type EstServer } from '../test/e2e/est-server.ts';
+import { admin, startEstServer, type EstServer } from '../test/e2e/est-server.ts';
+import { freePort } from '../test/support/lamassu-process.ts';
 import { needPostgres, postgresUrl } from '../test/support/services.ts';
 
 const SECONDS = Number(process.env.ISSUANCE_BENCH_SECONDS ?? 10);

@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
-import { lamassuBin } from '../test/support/lamassu-bin.ts';
+import { lamassuBin, freePort } from '../test/support/lamassu-process.ts';
 
 const exec = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '..');
@@ -29,16 +29,6 @@ const LEAVES = 50;
 const REVOKED = 10;
 const CONNECTIONS = 50;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitFor(check: () => Promise<boolean>, what: string, ms = 30_000) {
   const deadline = Date.now() + ms;

@@ -7,29 +7,13 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { lamassuBin } from '../support/lamassu-bin.ts';
+import { lamassuBin, freePort, cleanEnv } from '../support/lamassu-process.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
-/** The parent's environment without Lamassu or seed settings: the server runs on its defaults plus `env`. */
-function cleanEnv(): NodeJS.ProcessEnv {
-  const ours = /^(LAMASSU_|POSTGRES_|PKCS11_|VAULT_|GOPEM_)|^(DATABASE_URL|ENGINE)$/;
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !ours.test(k)));
-}
 
 export interface EstServer {
   /** Of the server process, e.g. to read its CPU time from /proc. */

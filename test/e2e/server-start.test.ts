@@ -6,33 +6,17 @@
 import assert from 'node:assert/strict';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, describe, it } from 'node:test';
-import { lamassuBin } from '../support/lamassu-bin.ts';
+import { lamassuBin, freePort, cleanEnv } from '../support/lamassu-process.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const run = promisify(execFile);
 const HEALTH_DEADLINE_MS = 5000;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
-/** The parent's environment without any Lamassu or seed setting, so the server runs on its defaults. */
-function cleanEnv(): NodeJS.ProcessEnv {
-  const ours = /^(LAMASSU_|POSTGRES_|PKCS11_|VAULT_|GOPEM_)|^(DATABASE_URL|ENGINE)$/;
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !ours.test(k)));
-}
 
 interface Server {
   child: ChildProcess;

@@ -5,11 +5,10 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { lamassuBin } from '../support/lamassu-bin.ts';
+import { lamassuBin, freePort } from '../support/lamassu-process.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -21,16 +20,6 @@ function run(cmd: string, args: string[], cwd?: string): Promise<{ code: number;
   });
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe('VA end to end (lamassu serve, curl, openssl ocsp/crl/verify)', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'lamassu-e2e-va-'));
