@@ -9,7 +9,8 @@ import { assembleCertificate, createCertificateTemplate } from '../../x509/certi
 import { buildName } from '../../x509/name.ts';
 import { parsePublicKey, subjectKeyIdentifier } from '../../x509/public-key.ts';
 import type { X509Signer } from '../../x509/signer.ts';
-import { caEvent, caEventData, CaEventType, publishAfterCommit } from './ca-events.ts';
+import { CaEventType } from './ca-events.ts';
+import { storeNewCa } from './store-new-ca.ts';
 import type { CaServiceDeps } from './ca-service-deps.ts';
 import { caUrls } from './ca-urls.ts';
 import { engineSigner, resolveEngine } from './engine-signer.ts';
@@ -97,13 +98,7 @@ export async function createCa(deps: CaServiceDeps, cache: IssuingCaCache, input
       metadata: input.metadata ?? {},
       createdAt: now,
     };
-    await deps.storage.transaction(async (tx) => {
-      await tx.certificates.insert(cert);
-      await tx.cas.insert(record);
-    });
-    const ca: CertificateAuthority = { ...record, certificate: cert };
-    await publishAfterCommit(deps, [caEvent(deps, CaEventType.caCreate, id, caEventData(ca), input.actor)]);
-    return ca;
+    return await storeNewCa(deps, cert, record, CaEventType.caCreate, input.actor);
   } catch (err) {
     await engine.deleteKey(key.id).catch((e: unknown) => deps.logger.warn({ err: e, engineId: engine.id, keyId: key.id }, 'could not delete the key of a CA that was not created'));
     throw err;

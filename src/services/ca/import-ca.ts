@@ -1,7 +1,8 @@
 import type { CaRecord, CertificateAuthority } from '../../domain/ca/ca.ts';
 import { conflict, invalid } from '../../domain/errors.ts';
 import { fromPem, isPem } from '../../x509/pem.ts';
-import { caEvent, caEventData, CaEventType, publishAfterCommit } from './ca-events.ts';
+import { CaEventType } from './ca-events.ts';
+import { storeNewCa } from './store-new-ca.ts';
 import type { CaServiceDeps } from './ca-service-deps.ts';
 import { checkCaId } from './create-ca.ts';
 import { resolveEngine } from './engine-signer.ts';
@@ -77,13 +78,7 @@ export async function importCa(deps: CaServiceDeps, cache: IssuingCaCache, input
       metadata: input.metadata ?? {},
       createdAt: now,
     };
-    await deps.storage.transaction(async (tx) => {
-      await tx.certificates.insert(cert);
-      await tx.cas.insert(record);
-    });
-    const ca: CertificateAuthority = { ...record, certificate: cert };
-    await publishAfterCommit(deps, [caEvent(deps, CaEventType.caImport, id, caEventData(ca), input.actor)]);
-    return ca;
+    return await storeNewCa(deps, cert, record, CaEventType.caImport, input.actor);
   } catch (err) {
     if (engine && key) await engine.deleteKey(key.id).catch(() => undefined);
     throw err;
