@@ -14,7 +14,8 @@ import tls from 'node:tls';
 import pg from 'pg';
 import { SoftwareServerKeyGenerator } from '../src/engines/dms/software-server-key-generator.ts';
 import { buildName } from '../src/x509/name.ts';
-import { admin, pemOf, startEstServer, type EstServer } from '../test/e2e/est-server.ts';
+import { admin, pemOf, } from '../test/e2e/est-server.ts';
+import { startLamassu, type LamassuProcess } from '../test/support/lamassu-process.ts';
 import { needPostgres, postgresUrl } from '../test/support/services.ts';
 
 const ENROLLMENTS = Number(process.env.EST_BENCH_N ?? 1000);
@@ -28,7 +29,7 @@ function cpuMs(pid: number): number {
 }
 
 interface Target {
-  server: EstServer;
+  server: LamassuProcess;
   context: tls.SecureContext;
   maxVersion: tls.SecureVersion;
 }
@@ -100,7 +101,7 @@ const httpRequest = (body: string) =>
       `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
   );
 
-async function setUp(server: EstServer): Promise<{ cert: string; key: string }> {
+async function setUp(server: LamassuProcess): Promise<{ cert: string; key: string }> {
   await admin(server, 'POST', '/api/ca/v1/cas', {
     id: 'bench-ca',
     subject: { common_name: 'Bench CA' },
@@ -121,7 +122,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 async function measure(storage: string, env: Record<string, string>, versions: tls.SecureVersion[]): Promise<string[]> {
   // EST_BENCH_SERVER_ARGS="--cpu-prof --cpu-prof-dir=/tmp/x" profiles the server.
-  const server = await startEstServer(env, { nodeArgs: process.env.EST_BENCH_SERVER_ARGS?.split(' ').filter(Boolean) ?? [] });
+  const server = await startLamassu(env, { nodeArgs: process.env.EST_BENCH_SERVER_ARGS?.split(' ').filter(Boolean) ?? [] });
   const rows: string[] = [];
   try {
     const dms = await setUp(server);

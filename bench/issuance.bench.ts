@@ -27,8 +27,8 @@ import { extension, ExtensionOid } from '../src/x509/extensions.ts';
 import { buildName } from '../src/x509/name.ts';
 import { toPem } from '../src/x509/pem.ts';
 import { algorithmIdentifier } from '../src/x509/signer.ts';
-import { admin, startEstServer, type EstServer } from '../test/e2e/est-server.ts';
-import { freePort } from '../test/support/lamassu-process.ts';
+import { admin } from '../test/e2e/est-server.ts';
+import { freePort, startLamassu, type LamassuProcess } from '../test/support/lamassu-process.ts';
 import { needPostgres, postgresUrl } from '../test/support/services.ts';
 
 const SECONDS = Number(process.env.ISSUANCE_BENCH_SECONDS ?? 10);
@@ -229,11 +229,11 @@ async function startCfssl(kind: CaKind, csrs: string[]): Promise<Target> {
   };
 }
 
-async function startLamassu(kind: CaKind, storage: 'sqlite' | 'postgres', csrs: string[]): Promise<Target> {
+async function startOurServer(kind: CaKind, storage: 'sqlite' | 'postgres', csrs: string[]): Promise<Target> {
   const schema = `bench_issuance_${process.pid}`;
   const env: Record<string, string> = { LAMASSU_SERVICES: 'ca' };
   if (storage === 'postgres') Object.assign(env, { DATABASE_URL: postgresUrl(), LAMASSU_POSTGRES_SCHEMA: schema });
-  const server: EstServer = await startEstServer(env, { nodeArgs: process.env.ISSUANCE_BENCH_SERVER_ARGS?.split(' ').filter(Boolean) ?? [] });
+  const server: LamassuProcess = await startLamassu(env, { nodeArgs: process.env.ISSUANCE_BENCH_SERVER_ARGS?.split(' ').filter(Boolean) ?? [] });
   const caId = `bench-${kind.toLowerCase()}`;
   await admin(server, 'POST', '/api/ca/v1/cas', {
     id: caId,
@@ -289,8 +289,8 @@ export async function run(): Promise<void> {
     const targets: Target[] = [];
     try {
       if (TARGETS.includes('cfssl')) targets.push(await startCfssl(kind, csrs));
-      if (TARGETS.includes('sqlite')) targets.push(await startLamassu(kind, 'sqlite', csrs));
-      if (usePg) targets.push(await startLamassu(kind, 'postgres', csrs));
+      if (TARGETS.includes('sqlite')) targets.push(await startOurServer(kind, 'sqlite', csrs));
+      if (usePg) targets.push(await startOurServer(kind, 'postgres', csrs));
       // Warm-up (JIT, caches, connections), then the idle RSS.
       for (const t of targets) {
         await wrk(t.url, t.bodyFile, t.token, 2, t.pid);

@@ -3,60 +3,30 @@
  * client, openssl to make the CSR and to verify the chain it gets back.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { lamassuBin, freePort } from '../support/lamassu-process.ts';
+import { startLamassu, type LamassuProcess } from '../support/lamassu-process.ts';
 
-const root = path.resolve(import.meta.dirname, '../..');
 const run = promisify(execFile);
 
 
 describe('CA API end to end (lamassu serve, curl, openssl)', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'lamassu-e2e-ca-'));
-  const dataDir = path.join(dir, 'data');
-  let child: ChildProcess;
-  let out = '';
+  let server: LamassuProcess;
+  let dataDir: string;
   let httpsPort: number;
-  let httpPort: number;
   let token: string;
 
   before(async () => {
-    [httpsPort, httpPort] = [await freePort(), await freePort()];
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(LAMASSU_|POSTGRES_|PKCS11_|VAULT_|GOPEM_)|^(DATABASE_URL|ENGINE)$/.test(k)));
-    child = spawn(process.execPath, [lamassuBin, 'serve'], {
-      cwd: root,
-      env: {
-        ...env,
-        LAMASSU_DATA_DIR: dataDir,
-        LAMASSU_HTTPS_PORT: String(httpsPort),
-        LAMASSU_HTTP_PORT: String(httpPort),
-        LAMASSU_LISTEN_ADDRESS: '127.0.0.1',
-        LAMASSU_SERVICES: 'ca',
-        LAMASSU_VA_BASE_URLS: `http://127.0.0.1:${httpPort}`,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout!.on('data', (d) => (out += d));
-    child.stderr!.on('data', (d) => (out += d));
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      try {
-        if ((await fetch(`http://127.0.0.1:${httpPort}/health`)).status === 200) break;
-      } catch {
-        // not up yet
-      }
-      if (Date.now() > deadline || child.exitCode !== null) assert.fail(`server did not come up:\n${out}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    token = readFileSync(path.join(dataDir, 'admin-token'), 'utf8').trim();
+    server = await startLamassu({ LAMASSU_SERVICES: 'ca' });
+    ({ httpsPort, dataDir, token } = server);
   });
   after(async () => {
-    child?.kill('SIGTERM');
-    await new Promise((r) => child?.once('exit', r));
+    await server?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -10,12 +10,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
-import { admin, pemOf, startEstServer, type EstServer } from './est-server.ts';
+import { admin, pemOf, } from './est-server.ts';
+import { startLamassu, type LamassuProcess } from '../support/lamassu-process.ts';
 
 const run = promisify(execFile);
 const CERTS_ONLY = 'application/pkcs7-mime; smime-type=certs-only';
 
-let server: EstServer;
+let server: LamassuProcess;
 let dir: string;
 const f = (name: string) => path.join(dir, name);
 
@@ -126,7 +127,7 @@ const createCa = (id: string) =>
 
 before(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'lamassu-est-e2e-'));
-  server = await startEstServer({ LAMASSU_EST_DEFAULT_DMS: 'factory' });
+  server = await startLamassu({ LAMASSU_EST_DEFAULT_DMS: 'factory' });
   for (const ca of ['factory-ca', 'idevid-ca', 'other-ca']) await createCa(ca);
   await createDms(dmsBody('factory', 'factory-ca', { auth_mode: 'DMS_CERTIFICATE' }));
   await createDms(dmsBody('bootstrap', 'factory-ca', { auth_mode: 'CLIENT_CERTIFICATE', client_certificate_settings: { validation_cas: ['idevid-ca'] } }), false);

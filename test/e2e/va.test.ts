@@ -3,14 +3,13 @@
  * APIs, openssl as the OCSP and CRL client, following the URLs the issued certificate carries.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { lamassuBin, freePort } from '../support/lamassu-process.ts';
+import { startLamassu, type LamassuProcess } from '../support/lamassu-process.ts';
 
-const root = path.resolve(import.meta.dirname, '../..');
 
 function run(cmd: string, args: string[], cwd?: string): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
@@ -23,11 +22,9 @@ function run(cmd: string, args: string[], cwd?: string): Promise<{ code: number;
 
 describe('VA end to end (lamassu serve, curl, openssl ocsp/crl/verify)', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'lamassu-e2e-va-'));
-  const dataDir = path.join(dir, 'data');
-  let child: ChildProcess;
-  let out = '';
+  let server: LamassuProcess;
+  let dataDir: string;
   let httpsPort: number;
-  let httpPort: number;
   let token: string;
   let subId: string;
   let serial: string;
@@ -46,35 +43,8 @@ describe('VA end to end (lamassu serve, curl, openssl ocsp/crl/verify)', () => {
     api('PUT', `/api/ca/v1/certificates/${serial}/status`, { status, ...(reason ? { revocation_reason: reason } : {}) });
 
   before(async () => {
-    [httpsPort, httpPort] = [await freePort(), await freePort()];
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(LAMASSU_|POSTGRES_|PKCS11_|VAULT_|GOPEM_)|^(DATABASE_URL|ENGINE)$/.test(k)));
-    child = spawn(process.execPath, [lamassuBin, 'serve'], {
-      cwd: root,
-      env: {
-        ...env,
-        LAMASSU_DATA_DIR: dataDir,
-        LAMASSU_HTTPS_PORT: String(httpsPort),
-        LAMASSU_HTTP_PORT: String(httpPort),
-        LAMASSU_LISTEN_ADDRESS: '127.0.0.1',
-        LAMASSU_SERVICES: 'ca,va',
-        LAMASSU_VA_BASE_URLS: `http://127.0.0.1:${httpPort}`,
-        LAMASSU_LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout!.on('data', (d) => (out += d));
-    child.stderr!.on('data', (d) => (out += d));
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      try {
-        if ((await fetch(`http://127.0.0.1:${httpPort}/health`)).status === 200) break;
-      } catch {
-        // not up yet
-      }
-      if (Date.now() > deadline || child.exitCode !== null) assert.fail(`server did not come up:\n${out}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    token = readFileSync(path.join(dataDir, 'admin-token'), 'utf8').trim();
+    server = await startLamassu({ LAMASSU_SERVICES: 'ca,va' });
+    ({ httpsPort, dataDir, token } = server);
 
     const rootCa = await api('POST', '/api/ca/v1/cas', { subject: { common_name: 'VA E2E Root' }, key_metadata: { type: 'ECDSA', bits: 256 }, ca_expiration: { type: 'Duration', duration: '10y' } });
     assert.equal(rootCa.status, 201, rootCa.body);
@@ -96,8 +66,7 @@ describe('VA end to end (lamassu serve, curl, openssl ocsp/crl/verify)', () => {
     crlUrl = /CRL Distribution Points:\s*\n\s*Full Name:\s*\n\s*URI:(\S+)/.exec(text)![1]!;
   });
   after(async () => {
-    child?.kill('SIGTERM');
-    await new Promise((r) => child?.once('exit', r));
+    await server?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 

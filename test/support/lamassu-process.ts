@@ -1,6 +1,12 @@
 /** What black-box tests and benchmarks need to run the real `lamassu` program as a separate process. */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+
+const root = path.resolve(import.meta.dirname, '../..');
 
 /** The program `npm start` runs (bin/lamassu.js: the compiled build). */
 export const lamassuBin = path.resolve(import.meta.dirname, '../../bin/lamassu.js');
@@ -21,4 +27,73 @@ export function freePort(): Promise<number> {
 export function cleanEnv(): NodeJS.ProcessEnv {
   const ours = /^(LAMASSU_|POSTGRES_|PKCS11_|VAULT_|GOPEM_)|^(DATABASE_URL|ENGINE)$/;
   return Object.fromEntries(Object.entries(process.env).filter(([k]) => !ours.test(k)));
+}
+
+/** A real `lamassu serve` on a fresh data directory and random ports, up (its /health answers 200) when this resolves. */
+export interface LamassuProcess {
+  /** Of the server process, e.g. to read its CPU time from /proc. */
+  pid: number;
+  dataDir: string;
+  httpsPort: number;
+  httpPort: number;
+  /** PEM of the CA that signed the server's TLS certificate. */
+  tlsCaFile: string;
+  token: string;
+  output(): string;
+  /** SIGTERM, wait for the exit, remove the data directory. */
+  stop(): Promise<void>;
+}
+
+export async function startLamassu(env: Record<string, string> = {}, opts: { nodeArgs?: string[]; deadlineMs?: number } = {}): Promise<LamassuProcess> {
+  const deadlineMs = opts.deadlineMs ?? 15_000;
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'lamassu-e2e-'));
+  const [httpsPort, httpPort] = [await freePort(), await freePort()];
+  const child: ChildProcess = spawn(process.execPath, [...(opts.nodeArgs ?? []), lamassuBin, 'serve'], {
+    cwd: root,
+    env: {
+      ...cleanEnv(),
+      LAMASSU_DATA_DIR: dataDir,
+      LAMASSU_HTTPS_PORT: String(httpsPort),
+      LAMASSU_HTTP_PORT: String(httpPort),
+      LAMASSU_LISTEN_ADDRESS: '127.0.0.1',
+      LAMASSU_LOG_LEVEL: 'warn',
+      // Issued certificates point their OCSP and CRL URLs at this server.
+      LAMASSU_VA_BASE_URLS: `http://127.0.0.1:${httpPort}`,
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let gone = false;
+  void exited.then(() => (gone = true));
+  const started = Date.now();
+  for (;;) {
+    if (gone) assert.fail(`server exited during start-up:\n${out}`);
+    if (Date.now() - started > deadlineMs) {
+      child.kill('SIGKILL');
+      assert.fail(`/health not up within ${deadlineMs} ms:\n${out}`);
+    }
+    const up = await fetch(`http://127.0.0.1:${httpPort}/health`).then((r) => r.status === 200, () => false);
+    if (up) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    pid: child.pid!,
+    dataDir,
+    httpsPort,
+    httpPort,
+    tlsCaFile: path.join(dataDir, 'tls', 'ca.pem'),
+    token: readFileSync(path.join(dataDir, 'admin-token'), 'utf8').trim(),
+    output: () => out,
+    async stop() {
+      if (!gone) {
+        child.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }
