@@ -212,15 +212,7 @@ export class SqlCertificateRepository implements CertificateRepository {
         .where((eb) => revocable(eb))
         .returning(['id', 'serial_number', 'issuer_ca_id', 'ca_id', 'subject_cn', 'not_after'])
         .execute();
-      return rows.map((r) => ({
-        id: r.id,
-        serialNumber: r.serial_number,
-        issuerCaId: r.issuer_ca_id,
-        caId: r.ca_id,
-        subjectCommonName: r.subject_cn,
-        notAfter: new Date(r.not_after),
-        previousStatus: previous.get(r.id) ?? 'ACTIVE',
-      }));
+      return rows.map((r) => ({ ...changedRow(r), previousStatus: previous.get(r.id) ?? 'ACTIVE' }));
     };
     return this.db.isTransaction ? revoke(this.db) : this.db.transaction().execute(revoke);
   }
@@ -255,12 +247,7 @@ export class SqlCertificateRepository implements CertificateRepository {
       .returning(['id', 'serial_number', 'issuer_ca_id', 'ca_id', 'subject_cn', 'not_after'])
       .execute();
     return rows.map((r) => ({
-      id: r.id,
-      serialNumber: r.serial_number,
-      issuerCaId: r.issuer_ca_id,
-      caId: r.ca_id,
-      subjectCommonName: r.subject_cn,
-      notAfter: new Date(Number(r.not_after)),
+      ...changedRow(r),
       previousStatus: step.from,
       status: step.to,
     }));
@@ -341,4 +328,16 @@ export function filterCertificates<O>(q: SelectQueryBuilder<any, any, O>, f: Cer
   if (f.expiresBefore) q = q.where('c.not_after', '<=', f.expiresBefore.getTime());
   if (f.isCa !== undefined) q = q.where('c.is_ca', '=', f.isCa ? 1 : 0);
   return q;
+}
+
+/** The columns both set-based status changes return, as the domain spells them. */
+function changedRow(r: { id: string; serial_number: string; issuer_ca_id: string | null; ca_id: string | null; subject_cn: string; not_after: number | string }) {
+  return {
+    id: r.id,
+    serialNumber: r.serial_number,
+    issuerCaId: r.issuer_ca_id,
+    caId: r.ca_id,
+    subjectCommonName: r.subject_cn,
+    notAfter: new Date(Number(r.not_after)),
+  };
 }
