@@ -34,12 +34,17 @@ import type { ServiceDeps, ServicePlugin, ServicePluginFactory } from './http/se
 import { serverTls } from './http/tls/server-tls.ts';
 import { vaServicePlugin } from './http/va/va-plugin.ts';
 import { PublishTap } from './services/va/publish-tap.ts';
+import { nativeEcVerifyUnavailableReason } from './x509/native-ec-verify.ts';
 
 /** One line per service: its factory builds the service and returns its HTTP plugin(s). */
 const serviceFactories: Partial<Record<ServiceName, ServicePluginFactory>> = {
   ca: caServicePlugin({
     keyGenerator: new SoftwareServerKeyGenerator(),
-    csrVerifier: (deps) => new CsrVerifierPool({ logger: deps.logger }),
+    csrVerifier: (deps) => {
+      const why = nativeEcVerifyUnavailableReason();
+      if (why) deps.logger.warn({ reason: why }, 'native ECDSA verifier not in use: CSR signatures are checked with node:crypto (~2x the CPU)');
+      return new CsrVerifierPool({ logger: deps.logger });
+    },
     // SQLite commits (fsync) on a writer thread, so they do not stall the event loop.
     issuedCertificates: ({ config, logger }) =>
       config.storage.kind === 'sqlite' && config.storage.file !== ':memory:' ? new SqliteCertificateWriter(config.storage.file, logger) : undefined,
