@@ -16,7 +16,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, sign } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
@@ -71,6 +71,42 @@ function cpuMs(pid: number, tid?: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
 }
 
+/** CPU ms per thread name (comm) of a process: main thread, libuv-worker, worker threads, V8 helpers. */
+function threadCpuMs(pid: number): Map<string, number> {
+  const byName = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = tid === String(pid) ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      byName.set(name, (byName.get(name) ?? 0) + cpuMs(pid, Number(tid)));
+    } catch {
+      // the thread ended between listing and reading
+    }
+  }
+  return byName;
+}
+
+/** CPU ms of every live process named `comm` (the PostgreSQL server: its backends live through a round). */
+function processesCpuMs(comm: string): number {
+  let total = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) === comm) total += cpuMs(Number(pid));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
+}
+
+/** Busy and total jiffies of the whole machine, from /proc/stat. */
+function machineJiffies(): { busy: number; total: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  return { busy: total - f[3]! - f[4]!, total };
+}
+
 function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
@@ -101,12 +137,25 @@ interface Round {
 }
 
 /** One wrk run against `url`; the server's CPU and peak RSS are read from /proc meanwhile. */
-function wrk(url: string, bodyFile: string, token: string, seconds: number, pid: number): Promise<{ r: WrkResult; cpuMs: number; mainCpuMs: number; peakRssMb: number }> {
+interface WrkRun {
+  r: WrkResult;
+  cpuMs: number;
+  mainCpuMs: number;
+  peakRssMb: number;
+  threadsMs: Map<string, number>;
+  postgresMs: number;
+  machineBusy: number;
+}
+
+function wrk(url: string, bodyFile: string, token: string, seconds: number, pid: number): Promise<WrkRun> {
   return new Promise((resolve, reject) => {
     const threads = Math.min(2, CONNECTIONS);
     const args = [`-t${threads}`, `-c${CONNECTIONS}`, `-d${seconds}s`, '--timeout', '10s', '-s', path.join(here, 'issuance-load.lua'), url, '--', bodyFile, token];
     const cpu0 = cpuMs(pid);
     const main0 = cpuMs(pid, pid);
+    const threads0 = threadCpuMs(pid);
+    const pg0 = processesCpuMs('postgres');
+    const machine0 = machineJiffies();
     let peak = rssMb(pid);
     const sampler = setInterval(() => (peak = Math.max(peak, rssMb(pid))), 250);
     const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -118,9 +167,13 @@ function wrk(url: string, bodyFile: string, token: string, seconds: number, pid:
       clearInterval(sampler);
       const cpu = cpuMs(pid) - cpu0;
       const mainCpu = cpuMs(pid, pid) - main0;
+      const threadsMs = new Map([...threadCpuMs(pid)].map(([name, ms]) => [name, ms - (threads0.get(name) ?? 0)]));
+      const postgresMs = processesCpuMs('postgres') - pg0;
+      const machine1 = machineJiffies();
+      const machineBusy = (machine1.busy - machine0.busy) / (machine1.total - machine0.total);
       const line = out.split('\n').find((l) => l.startsWith('RESULT '));
       if (code !== 0 || !line) return reject(new Error(`wrk failed (${code}):\n${out}`));
-      resolve({ r: JSON.parse(line.slice(7)) as WrkResult, cpuMs: cpu, mainCpuMs: mainCpu, peakRssMb: peak });
+      resolve({ r: JSON.parse(line.slice(7)) as WrkResult, cpuMs: cpu, mainCpuMs: mainCpu, peakRssMb: peak, threadsMs, postgresMs, machineBusy });
     });
   });
 }
@@ -139,7 +192,7 @@ interface Target {
 
 async function measureRound(t: Target): Promise<Round> {
   const before = t.storedRows ? await t.storedRows() : 0;
-  const { r, cpuMs: cpu, mainCpuMs, peakRssMb } = await wrk(t.url, t.bodyFile, t.token, SECONDS, t.pid);
+  const { r, cpuMs: cpu, mainCpuMs, peakRssMb, threadsMs, postgresMs, machineBusy } = await wrk(t.url, t.bodyFile, t.token, SECONDS, t.pid);
   const errors = r.status_errors + r.connect_errors + r.read_errors + r.write_errors + r.timeouts;
   if (r.status_errors > 0 || r.requests === 0) throw new Error(`${t.name}: ${r.status_errors} error statuses out of ${r.requests}`);
   const ok = r.requests - r.status_errors;
@@ -163,8 +216,12 @@ async function measureRound(t: Target): Promise<Round> {
       `${round.cpuUsPerCert.toFixed(0)} us CPU/cert (main thread ${round.mainCpuUsPerCert.toFixed(0)}), peak RSS ${peakRssMb.toFixed(0)} MB` +
       (round.stored === undefined ? '' : `, ${round.stored} rows stored for ${ok} 201s`) +
       (errors > 0 ? `, socket errors ${errors}` : '') +
-      `, load ${os.loadavg()[0]!.toFixed(1)}`,
+      `, load ${os.loadavg()[0]!.toFixed(1)}, machine busy ${(100 * machineBusy).toFixed(0)}%`,
   );
+  const perCert = (ms: number) => ((ms * 1000) / ok).toFixed(0);
+  const threadList = [...threadsMs].filter(([, ms]) => ms > 0).sort((a, b) => b[1] - a[1]);
+  console.log(`    CPU us/cert by thread: ${threadList.map(([name, ms]) => `${name} ${perCert(ms)}`).join(', ')}` +
+    (t.name.includes('postgres') ? `; PostgreSQL server ${perCert(postgresMs)}` : ''));
   return round;
 }
 
