@@ -11,7 +11,8 @@
  * (after warm-up) and sampled under load (peak).
  *
  * Knobs: ISSUANCE_BENCH_SECONDS (10), ISSUANCE_BENCH_ROUNDS (3), ISSUANCE_BENCH_CONNECTIONS (64),
- * ISSUANCE_BENCH_CAS ("P-256,RSA-2048"), ISSUANCE_BENCH_TARGETS ("cfssl,sqlite,postgres"),
+ * ISSUANCE_BENCH_CAS ("P-256,RSA-2048"), ISSUANCE_BENCH_TARGETS ("cfssl,sqlite,postgres,floor"; floor is
+ * bench/issuance-floor-server.ts: fastify + TLS + CSR check + signature and nothing else, our stack's least cost),
  * ISSUANCE_BENCH_SERVER_ARGS (extra node arguments for our server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p").
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -35,7 +36,7 @@ const SECONDS = Number(process.env.ISSUANCE_BENCH_SECONDS ?? 10);
 const ROUNDS = Number(process.env.ISSUANCE_BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.ISSUANCE_BENCH_CONNECTIONS ?? 64);
 const CAS = (process.env.ISSUANCE_BENCH_CAS ?? 'P-256,RSA-2048').split(',') as CaKind[];
-const TARGETS = (process.env.ISSUANCE_BENCH_TARGETS ?? 'cfssl,sqlite,postgres').split(',');
+const TARGETS = (process.env.ISSUANCE_BENCH_TARGETS ?? 'cfssl,sqlite,postgres,floor').split(',');
 const POOL = 2000;
 const CLK_TCK = 100;
 const here = import.meta.dirname;
@@ -286,6 +287,38 @@ async function startCfssl(kind: CaKind, csrs: string[]): Promise<Target> {
   };
 }
 
+/** bench/issuance-floor-server.ts with the same CA key type (cfssl's helper makes the keys). */
+async function startFloor(kind: CaKind, csrs: string[]): Promise<Target> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'lamassu-bench-floor-'));
+  openssl(dir, kind);
+  const port = await freePort();
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'issuance-floor-server.ts'), String(port), dir], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<void>((res) => child.once('exit', () => res()));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+    child.once('exit', (code) => reject(new Error(`floor server exited (${code})`)));
+  });
+  const url = `https://127.0.0.1:${port}/sign`;
+  const bodies = csrs.map((pem) => JSON.stringify({ csr: Buffer.from(pem).toString('base64') }));
+  const first = await post(url, bodies[0]!);
+  if (first.status !== 201) throw new Error(`floor server: ${first.status} ${first.text}`);
+  return {
+    name: `floor (fastify + TLS + verify + sign, nothing stored) ${kind}`,
+    pid: child.pid!,
+    url,
+    bodyFile: jsonLines(path.join(dir, 'bodies.txt'), bodies),
+    token: '',
+    idleRssMb: 0,
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 async function startOurServer(kind: CaKind, storage: 'sqlite' | 'postgres', csrs: string[]): Promise<Target> {
   const schema = `bench_issuance_${process.pid}`;
   const env: Record<string, string> = { LAMASSU_SERVICES: 'ca' };
@@ -348,6 +381,7 @@ export async function run(): Promise<void> {
       if (TARGETS.includes('cfssl')) targets.push(await startCfssl(kind, csrs));
       if (TARGETS.includes('sqlite')) targets.push(await startOurServer(kind, 'sqlite', csrs));
       if (usePg) targets.push(await startOurServer(kind, 'postgres', csrs));
+      if (TARGETS.includes('floor')) targets.push(await startFloor(kind, csrs));
       // Warm-up (JIT, caches, connections), then the idle RSS.
       for (const t of targets) {
         await wrk(t.url, t.bodyFile, t.token, 2, t.pid);
