@@ -42,7 +42,7 @@ const serviceFactories: Partial<Record<ServiceName, ServicePluginFactory>> = {
     keyGenerator: new SoftwareServerKeyGenerator(),
     csrVerifier: (deps) => {
       const why = nativeEcVerifyUnavailableReason();
-      if (why) deps.logger.warn({ reason: why }, 'native ECDSA verifier not in use: CSR signatures are checked with node:crypto (~2x the CPU)');
+      if (why) deps.logger.warn({ reason: why }, 'native ECDSA verifier not in use: CSR signatures are checked with node:crypto (~3x the CPU)');
       return new CsrVerifierPool({ logger: deps.logger });
     },
     // SQLite commits (fsync) on a writer thread, so they do not stall the event loop.
