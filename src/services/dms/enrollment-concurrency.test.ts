@@ -6,6 +6,30 @@ import { enrollmentWorld, type EnrollmentWorld } from './enrollment-fixture.ts';
 import { EnrollmentService } from './enrollment-service.ts';
 
 let w: EnrollmentWorld;
+
+/**
+ * A CA gateway whose issuances start when `go()` is called and answer together once `n` have been issued,
+ * so every enrollment reaches the binding in the same tick whatever order the (asynchronous) signatures
+ * finish in.
+ */
+function heldGateway(n: number) {
+  let go!: () => void;
+  const gate = new Promise<void>((r) => (go = r));
+  let issued = 0;
+  let allIssued!: () => void;
+  const together = new Promise<void>((r) => (allIssued = r));
+  const ca = {
+    ...w.gateway,
+    issue: async (req: Parameters<typeof w.gateway.issue>[0]) => {
+      await gate;
+      const result = await w.gateway.issue(req);
+      if (++issued === n) allIssued();
+      await together;
+      return result;
+    },
+  };
+  return { ca, go };
+}
 before(async () => {
   w = await enrollmentWorld();
 });
@@ -14,10 +38,7 @@ after(async () => w?.dispose());
 test('concurrent enrollments bind in shared transactions; one refused in the batch fails alone and its certificate is revoked', async () => {
   await w.createDms('conc', w.settings({ allowReplacement: true }));
   await w.devices.create({ id: 'conc-dead', dmsId: 'conc' }, 'admin');
-  // Issuance waits for `go`, so every enrollment reaches the binding in the same tick.
-  let go!: () => void;
-  const gate = new Promise<void>((r) => (go = r));
-  const ca = { ...w.gateway, issue: async (req: Parameters<typeof w.gateway.issue>[0]) => (await gate, w.gateway.issue(req)) };
+  const { ca, go } = heldGateway(9);
   let transactions = 0;
   const storage = { ...w.storage, transaction: <T>(fn: (tx: Repositories) => Promise<T>) => (transactions++, w.storage.transaction(fn)) };
   const devices = new DeviceService({ storage, events: w.bus, clock: w.clock, random: w.deps.random, logger: w.deps.logger, ca });
@@ -47,9 +68,7 @@ test('concurrent enrollments bind in shared transactions; one refused in the bat
 
 test('without refusals a burst costs one binding transaction', async () => {
   await w.createDms('burst');
-  let go!: () => void;
-  const gate = new Promise<void>((r) => (go = r));
-  const ca = { ...w.gateway, issue: async (req: Parameters<typeof w.gateway.issue>[0]) => (await gate, w.gateway.issue(req)) };
+  const { ca, go } = heldGateway(6);
   let transactions = 0;
   const storage = { ...w.storage, transaction: <T>(fn: (tx: Repositories) => Promise<T>) => (transactions++, w.storage.transaction(fn)) };
   const devices = new DeviceService({ storage, events: w.bus, clock: w.clock, random: w.deps.random, logger: w.deps.logger, ca });
