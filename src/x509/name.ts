@@ -1,16 +1,9 @@
+import type { Subject } from '../domain/ca/subject.ts';
 import { invalid } from '../domain/errors.ts';
 import { children, decodeOid, decodeString, DerError, StringTag, expectTag, oid, printableString, readRoot, sequence, set, Tag, utf8String, valueOf } from './der.ts';
 
-/** The subject fields the API exposes (Lamassu's names). */
-export interface SubjectFields {
-  common_name?: string;
-  organization?: string;
-  organization_unit?: string;
-  country?: string;
-  state?: string;
-  locality?: string;
-  serial_number?: string;
-}
+/** The subject fields the API exposes (Lamassu's names): the domain's Subject. */
+export type SubjectFields = Subject;
 
 /** One attribute of a Name, in order; `type` is the dotted OID. */
 export interface NameAttribute {

@@ -28,17 +28,22 @@ export interface StatusChange {
   invalidityDate?: Date;
 }
 
-/** What a set-based revocation changed, enough for one event per certificate. */
-export interface RevokedCertificate {
+/** A row a set-based update changed: enough to publish one event for it. */
+export interface ChangedCertificate {
   id: string;
   serialNumber: string;
   issuerCaId: string | null;
   caId: string | null;
   subjectCommonName: string;
   notAfter: Date;
-  /** ACTIVE or ABOUT_TO_EXPIRE for a row that was not revoked; REVOKED for one that was on hold. */
   previousStatus: CertificateStatus;
 }
+
+/**
+ * What a set-based revocation changed. previousStatus: ACTIVE or ABOUT_TO_EXPIRE for a row that was not
+ * revoked; REVOKED for one that was on hold.
+ */
+export type RevokedCertificate = ChangedCertificate;
 
 /** The two status changes time makes: ACTIVE or ABOUT_TO_EXPIRE past notAfter, ACTIVE past its threshold. */
 export type TimeStatusStep =
@@ -46,14 +51,7 @@ export type TimeStatusStep =
   | { from: 'ACTIVE'; to: 'ABOUT_TO_EXPIRE' };
 
 /** One row a sweep step changed, enough for one event. */
-export interface TimeStatusChange {
-  id: string;
-  serialNumber: string;
-  issuerCaId: string | null;
-  caId: string | null;
-  subjectCommonName: string;
-  notAfter: Date;
-  previousStatus: CertificateStatus;
+export interface TimeStatusChange extends ChangedCertificate {
   status: CertificateStatus;
 }
 
