@@ -124,7 +124,7 @@ const pairedRatio = (of: Measurement, peers: Measurement[]) =>
 
 export async function run(): Promise<void> {
   // Sets SOFTHSM2_CONF to a private token directory: must precede the first C_Initialize.
-  const { createSoftHsmToken } = await import('../src/engines/crypto/pkcs11/softhsm-test-token.ts');
+  const { createSoftHsmToken } = await import('../test/support/softhsm-test-token.ts');
   const { pkcs11Module } = await import('../test/support/services.ts');
   const token = await createSoftHsmToken('bench-key-engines');
   const dir = mkdtempSync(path.join(tmpdir(), 'lamassu-bench-keys-'));

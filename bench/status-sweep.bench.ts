@@ -13,7 +13,7 @@ import { freshTestDatabase, type StorageKind } from '../test/support/storage.ts'
 import { needPostgres } from '../test/support/services.ts';
 import { ManualClock } from '../src/domain/ports/clock.ts';
 import { createStorage } from '../src/engines/storage/create-storage.ts';
-import { testCaService } from '../src/services/ca/ca-service-fixture.ts';
+import { testCaService } from '../test/support/ca-service-fixture.ts';
 
 const N = Number(process.env.BENCH_SWEEP_N ?? 1_000_000);
 const DAY = 86_400_000;

@@ -10,7 +10,7 @@ import { createCertificateTemplate, randomSerialNumber, signCertificate, type Ce
 import { serialHex } from './serial.ts';
 import { parseCertificate, verifyCertificateSignature } from './certificate.ts';
 import { parseCsr, verifyCsrSignature } from './csr.ts';
-import { opensslCsr, TEST_KEY_KINDS, testKey } from './csr-fixture.ts';
+import { opensslCsr, TEST_KEY_KINDS, testKey } from '../../test/support/csr-fixture.ts';
 import { keyObjectSigner } from './key-object-signer.ts';
 import { buildName, decodeName } from './name.ts';
 import { toPem } from './pem.ts';

@@ -8,8 +8,8 @@ import { DomainError } from '../domain/errors.ts';
 import { buildCrl } from './crl.ts';
 import { children, readRoot, valueOf } from './der.ts';
 import type { CrlEntry, CrlInput } from './crl.ts';
-import { CRL_URL, makeTestPki, opensslStatus } from './ocsp-test-pki.ts';
-import type { TestPki } from './ocsp-test-pki.ts';
+import { CRL_URL, makeTestPki, opensslStatus } from '../../test/support/ocsp-test-pki.ts';
+import type { TestPki } from '../../test/support/ocsp-test-pki.ts';
 import { toPem } from './pem.ts';
 
 let pki: TestPki;

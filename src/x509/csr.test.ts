@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { isDomainError } from '../domain/errors.ts';
 import { parseCsr, parseCsrInput, verifyCsrSignature, verifyCsrSignatureAsync, type ParsedCsr } from './csr.ts';
-import { opensslCsr, TEST_KEY_KINDS, testKey, type TestKeyKind } from './csr-fixture.ts';
+import { opensslCsr, TEST_KEY_KINDS, testKey, type TestKeyKind } from '../../test/support/csr-fixture.ts';
 import { toPem } from './pem.ts';
 
 /** Both routes must agree. */

@@ -8,8 +8,8 @@ import { boolean, contextTag, explicit, nullValue, octetString, oid, sequence, s
 import { encodeCertId, issuerHashes } from './ocsp-cert-id.ts';
 import type { OcspHashAlgorithm } from './ocsp-cert-id.ts';
 import { decodeOcspGetPath, OID_OCSP_NONCE, parseOcspRequest } from './ocsp-request.ts';
-import { makeTestPki, openssl } from './ocsp-test-pki.ts';
-import type { TestPki } from './ocsp-test-pki.ts';
+import { makeTestPki, openssl } from '../../test/support/ocsp-test-pki.ts';
+import type { TestPki } from '../../test/support/ocsp-test-pki.ts';
 
 let pki: TestPki;
 before(() => {

@@ -8,8 +8,8 @@ import { responderKeyHash } from './ocsp-cert-id.ts';
 import { parseOcspRequest } from './ocsp-request.ts';
 import { buildBasicResponse, encodeSingleResponse, encodeStatusInfo, ocspErrorResponse } from './ocsp-response.ts';
 import type { OcspCertStatus, OcspErrorStatus } from './ocsp-response.ts';
-import { makeTestPki, opensslStatus } from './ocsp-test-pki.ts';
-import type { TestIssuer, TestPki } from './ocsp-test-pki.ts';
+import { makeTestPki, opensslStatus } from '../../test/support/ocsp-test-pki.ts';
+import type { TestIssuer, TestPki } from '../../test/support/ocsp-test-pki.ts';
 
 let pki: TestPki;
 before(() => {

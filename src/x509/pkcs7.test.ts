@@ -4,8 +4,8 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { ContentInfo, id_signedData, SignedData } from '@peculiar/asn1-cms';
-import { makeTestPki, opensslStatus } from './ocsp-test-pki.ts';
-import type { TestPki } from './ocsp-test-pki.ts';
+import { makeTestPki, opensslStatus } from '../../test/support/ocsp-test-pki.ts';
+import type { TestPki } from '../../test/support/ocsp-test-pki.ts';
 import { toPem } from './pem.ts';
 import { base64Lines, certsOnlyPkcs7 } from './pkcs7.ts';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { DomainError } from '../../domain/errors.ts';
-import { opensslCsr, type TestKeyKind } from '../../x509/csr-fixture.ts';
+import { opensslCsr, type TestKeyKind } from '../../../test/support/csr-fixture.ts';
 import { CsrVerifierPool } from './csr-verifier-pool.ts';
 
 const kinds: TestKeyKind[] = ['p256', 'p384', 'rsa2048', 'ed25519'];

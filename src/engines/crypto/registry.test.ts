@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ManualClock } from '../../domain/ports/clock.ts';
 import type { KeyEngine } from '../../domain/ports/key-engine.ts';
-import { rejectsWithCode } from './key-engine-contract.ts';
+import { rejectsWithCode } from '../../../test/support/key-engine-contract.ts';
 import { MemoryKeyEngine } from './memory/memory-key-engine.ts';
 import { createKeyEngine, KeyEngineSet, type KeyEngineConfig } from './registry.ts';
-import { FakeVaultServer } from './vault/fake-vault-server.ts';
+import { FakeVaultServer } from '../../../test/support/fake-vault-server.ts';
 
 describe('key engine registry', () => {
   let root: string;

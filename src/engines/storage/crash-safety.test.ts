@@ -4,13 +4,13 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { createStorage } from './create-storage.ts';
-import { ROWS_PER_TRANSACTION } from './crash-writer.fixture.ts';
+import { ROWS_PER_TRANSACTION } from '../../../test/support/crash-writer.fixture.ts';
 import { openDatabase } from './open-database.ts';
 import type { StorageConfig } from './storage-config.ts';
 import { needPostgres } from '../../../test/support/services.ts';
 import { freshTestDatabase, storageKinds } from '../../../test/support/storage.ts';
 
-const writer = fileURLToPath(new URL('./crash-writer.fixture.ts', import.meta.url));
+const writer = fileURLToPath(new URL('../../../test/support/crash-writer.fixture.ts', import.meta.url));
 const KILL_AFTER_COMMITS = 30;
 
 /** Starts the writer, SIGKILLs it mid-burst, and returns the transactions it reported as committed. */

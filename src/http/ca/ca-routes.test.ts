@@ -15,9 +15,9 @@ import { MemoryKeyEngine } from '../../engines/crypto/memory/memory-key-engine.t
 import { KeyEngineSet } from '../../engines/crypto/registry.ts';
 import { SoftwareServerKeyGenerator } from '../../engines/dms/software-server-key-generator.ts';
 import { createStorage } from '../../engines/storage/create-storage.ts';
-import { RecordingBus, opensslText, opensslVerify } from '../../services/ca/ca-service-fixture.ts';
+import { RecordingBus, opensslText, opensslVerify } from '../../../test/support/ca-service-fixture.ts';
 import { parseCertificate } from '../../x509/certificate.ts';
-import { opensslCsr } from '../../x509/csr-fixture.ts';
+import { opensslCsr } from '../../../test/support/csr-fixture.ts';
 import { fromPem, fromPemAll, toPem } from '../../x509/pem.ts';
 import { hashToken } from '../auth/admin-token.ts';
 import { buildHttpApp } from '../build-http-app.ts';

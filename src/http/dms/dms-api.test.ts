@@ -19,7 +19,7 @@ import { HttpMetrics } from '../metrics.ts';
 import type { ServiceDeps } from '../service-plugin.ts';
 import { devicesServicePlugin } from '../devices/devices-plugin.ts';
 import { dmsServicePlugin } from './dms-plugin.ts';
-import { enrollmentWorld, type EnrollmentWorld } from '../../services/dms/enrollment-fixture.ts';
+import { enrollmentWorld, type EnrollmentWorld } from '../../../test/support/enrollment-fixture.ts';
 import { toPem } from '../../x509/pem.ts';
 
 let w: EnrollmentWorld;

@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { ContentInfo, SignedData } from '@peculiar/asn1-cms';
 import fastify, { type FastifyInstance } from 'fastify';
-import { enrollmentWorld, type EnrollmentWorld } from '../../services/dms/enrollment-fixture.ts';
+import { enrollmentWorld, type EnrollmentWorld } from '../../../test/support/enrollment-fixture.ts';
 import { parseCertificate } from '../../x509/certificate.ts';
 import { toPem } from '../../x509/pem.ts';
 import { estPlugin } from './est-plugin.ts';

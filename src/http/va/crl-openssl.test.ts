@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { DEFAULT_VA_ROLE_SETTINGS } from '../../domain/va/va-role.ts';
-import { opensslSerial, run, startTestbed, VA_BASE, type Testbed } from './va-testbed.ts';
+import { opensslSerial, run, startTestbed, VA_BASE, type Testbed } from '../../../test/support/va-testbed.ts';
 
 let tb: Testbed;
 // A day ago, in whole seconds as the CRL carries it.

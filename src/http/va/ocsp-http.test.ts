@@ -7,7 +7,7 @@ import { parseCertificate } from '../../x509/certificate.ts';
 import { explicit, octetString, oid, sequence } from '../../x509/der.ts';
 import { encodeCertId, issuerHashes } from '../../x509/ocsp-cert-id.ts';
 import { OID_OCSP_NONCE } from '../../x509/ocsp-request.ts';
-import { opensslSerial, run, startTestbed, type Testbed } from './va-testbed.ts';
+import { opensslSerial, run, startTestbed, type Testbed } from '../../../test/support/va-testbed.ts';
 
 let tb: Testbed;
 before(async () => {

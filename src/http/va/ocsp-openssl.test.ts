@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DEFAULT_VA_ROLE_SETTINGS } from '../../domain/va/va-role.ts';
-import { run, startTestbed, type Testbed } from './va-testbed.ts';
+import { run, startTestbed, type Testbed } from '../../../test/support/va-testbed.ts';
 
 let tb: Testbed;
 before(async () => {

@@ -5,8 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import { needSoftHsm } from '../../../test/support/services.ts';
 import { DEFAULT_VA_ROLE_SETTINGS } from '../../domain/va/va-role.ts';
 import { Pkcs11KeyEngine } from '../../engines/crypto/pkcs11/pkcs11-key-engine.ts';
-import { createSoftHsmToken, type SoftHsmToken } from '../../engines/crypto/pkcs11/softhsm-test-token.ts';
-import { run, startTestbed, type Testbed } from './va-testbed.ts';
+import { createSoftHsmToken, type SoftHsmToken } from '../../../test/support/softhsm-test-token.ts';
+import { run, startTestbed, type Testbed } from '../../../test/support/va-testbed.ts';
 
 describe('VA with the CA keys in SoftHSM2 (PKCS#11)', async () => {
   if (!(await needSoftHsm())) {

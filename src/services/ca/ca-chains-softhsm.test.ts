@@ -5,9 +5,9 @@ import { openTestStorage } from '../../../test/support/storage.ts';
 import { ManualClock } from '../../domain/ports/clock.ts';
 import type { KeySpec } from '../../domain/ports/key-engine.ts';
 import { Pkcs11KeyEngine } from '../../engines/crypto/pkcs11/pkcs11-key-engine.ts';
-import { createSoftHsmToken, type SoftHsmToken } from '../../engines/crypto/pkcs11/softhsm-test-token.ts';
-import { opensslCsr } from '../../x509/csr-fixture.ts';
-import { opensslText, opensslVerify, testCaService } from './ca-service-fixture.ts';
+import { createSoftHsmToken, type SoftHsmToken } from '../../../test/support/softhsm-test-token.ts';
+import { opensslCsr } from '../../../test/support/csr-fixture.ts';
+import { opensslText, opensslVerify, testCaService } from '../../../test/support/ca-service-fixture.ts';
 
 // RSA 4096 runs once, in software (ca-chains.test.ts); on the token it only costs time.
 const CA_KEYS: [string, KeySpec][] = [

@@ -3,8 +3,8 @@ import { after, before, test } from 'node:test';
 import { openTestStorage } from '../../../test/support/storage.ts';
 import { ManualClock } from '../../domain/ports/clock.ts';
 import type { KeySpec } from '../../domain/ports/key-engine.ts';
-import { opensslCsr, TEST_KEY_KINDS } from '../../x509/csr-fixture.ts';
-import { opensslText, opensslVerify, testCaService } from './ca-service-fixture.ts';
+import { opensslCsr, TEST_KEY_KINDS } from '../../../test/support/csr-fixture.ts';
+import { opensslText, opensslVerify, testCaService } from '../../../test/support/ca-service-fixture.ts';
 
 const CA_KEYS: [string, KeySpec][] = [
   ['ECDSA P-256', { type: 'ECDSA', bits: 256 }],

@@ -6,8 +6,8 @@ import { ManualClock } from '../../domain/ports/clock.ts';
 import { silentLogger } from '../../domain/ports/logger.ts';
 import { MemoryKeyEngine } from '../../engines/crypto/memory/memory-key-engine.ts';
 import { KeyEngineSet } from '../../engines/crypto/registry.ts';
-import { opensslCsr } from '../../x509/csr-fixture.ts';
-import { RecordingBus, testCaService } from './ca-service-fixture.ts';
+import { opensslCsr } from '../../../test/support/csr-fixture.ts';
+import { RecordingBus, testCaService } from '../../../test/support/ca-service-fixture.ts';
 import { DEFAULT_CA_SETTINGS } from './ca-service-deps.ts';
 import { CaService } from './ca-service.ts';
 

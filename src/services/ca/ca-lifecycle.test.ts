@@ -6,9 +6,9 @@ import { DEFAULT_ISSUANCE_SETTINGS } from '../../domain/ca/issuance-profile.ts';
 import { DomainError } from '../../domain/errors.ts';
 import { ManualClock } from '../../domain/ports/clock.ts';
 import { parseCertificate } from '../../x509/certificate.ts';
-import { opensslCsr } from '../../x509/csr-fixture.ts';
+import { opensslCsr } from '../../../test/support/csr-fixture.ts';
 import { toPem } from '../../x509/pem.ts';
-import { opensslText, opensslVerify, testCaService } from './ca-service-fixture.ts';
+import { opensslText, opensslVerify, testCaService } from '../../../test/support/ca-service-fixture.ts';
 
 const DAY = 86_400_000;
 const rejectsWith = (kind: string, code: string) => (e: unknown) => {

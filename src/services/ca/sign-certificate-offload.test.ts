@@ -11,8 +11,8 @@ import { DomainError } from '../../domain/errors.ts';
 import { ManualClock } from '../../domain/ports/clock.ts';
 import type { CsrSignatureVerifier } from '../../domain/ports/csr-signature-verifier.ts';
 import { CsrVerifierPool } from '../../engines/crypto/csr-verifier-pool.ts';
-import { opensslCsr } from '../../x509/csr-fixture.ts';
-import { testCaService } from './ca-service-fixture.ts';
+import { opensslCsr } from '../../../test/support/csr-fixture.ts';
+import { testCaService } from '../../../test/support/ca-service-fixture.ts';
 
 const p256 = { type: 'ECDSA' as const, bits: 256 };
 const tenYears = { type: 'Duration' as const, duration: '10y' };

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { needPostgres } from '../../../test/support/services.ts';
 import { storageKinds } from '../../../test/support/storage.ts';
-import { enrollmentWorld } from '../dms/enrollment-fixture.ts';
+import { enrollmentWorld } from '../../../test/support/enrollment-fixture.ts';
 
 for (const kind of storageKinds) {
   test(`[${kind}] device statuses follow the sweep`, async (t) => {

@@ -9,8 +9,8 @@ import { ManualClock } from '../../domain/ports/clock.ts';
 import type { CloudEvent } from '../../domain/ports/event-bus.ts';
 import type { Storage } from '../../domain/ports/storage.ts';
 import { CaService } from './ca-service.ts';
-import { testCaService, type RecordingBus } from './ca-service-fixture.ts';
-import { DAY, expectedStatus, insertSynthetic, type SyntheticSpec } from './sweep-fixture.ts';
+import { testCaService, type RecordingBus } from '../../../test/support/ca-service-fixture.ts';
+import { DAY, expectedStatus, insertSynthetic, type SyntheticSpec } from '../../../test/support/sweep-fixture.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
 const N = 100_000;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { DomainError } from '../../domain/errors.ts';
-import { enrollmentWorld, type EnrollmentWorld } from '../dms/enrollment-fixture.ts';
+import { enrollmentWorld, type EnrollmentWorld } from '../../../test/support/enrollment-fixture.ts';
 
 const isCode = (code: string) => (e: unknown) => e instanceof DomainError && e.code === code;
 

@@ -4,7 +4,7 @@ import type { DmsRepository } from '../../domain/dms/dms-repository.ts';
 import type { Dms } from '../../domain/dms/dms.ts';
 import { ManualClock } from '../../domain/ports/clock.ts';
 import { openTestStorage } from '../../../test/support/storage.ts';
-import { enrollmentWorld, type EnrollmentWorld } from './enrollment-fixture.ts';
+import { enrollmentWorld, type EnrollmentWorld } from '../../../test/support/enrollment-fixture.ts';
 import { CachedDmsRepository } from './cached-dms-repository.ts';
 import { DMS_CHANGE_EVENTS } from './dms-service-deps.ts';
 

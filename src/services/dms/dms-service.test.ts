@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test';
 import { DMS_MANAGER_CA_NAME } from '../../domain/ca/ca.ts';
 import { DomainError } from '../../domain/errors.ts';
 import { parseCertificate } from '../../x509/certificate.ts';
-import { enrollmentWorld, type EnrollmentWorld } from './enrollment-fixture.ts';
+import { enrollmentWorld, type EnrollmentWorld } from '../../../test/support/enrollment-fixture.ts';
 
 const isCode = (code: string) => (e: unknown) => e instanceof DomainError && e.code === code;
 

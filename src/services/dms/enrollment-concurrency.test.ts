@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Repositories } from '../../domain/ports/storage.ts';
 import { DeviceService } from '../devices/device-service.ts';
-import { enrollmentWorld, type EnrollmentWorld } from './enrollment-fixture.ts';
+import { enrollmentWorld, type EnrollmentWorld } from '../../../test/support/enrollment-fixture.ts';
 import { EnrollmentService } from './enrollment-service.ts';
 
 let w: EnrollmentWorld;

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { needPostgres } from '../../../test/support/services.ts';
-import { DAY, enrollmentWorld } from './enrollment-fixture.ts';
+import { DAY, enrollmentWorld } from '../../../test/support/enrollment-fixture.ts';
 
 test('PostgreSQL: enroll, about to expire, re-enroll, revoke, decommission', async (t) => {
   if (!(await needPostgres(t))) return;

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { DomainError } from '../../domain/errors.ts';
 import { parseCertificate } from '../../x509/certificate.ts';
 import { sequence, tlv } from '../../x509/der.ts';
-import { DAY, enrollmentWorld, type EnrollmentWorld } from './enrollment-fixture.ts';
+import { DAY, enrollmentWorld, type EnrollmentWorld } from '../../../test/support/enrollment-fixture.ts';
 
 const isCode = (code: string) => (e: unknown) => e instanceof DomainError && e.code === code;
 

@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import { DomainError } from '../../domain/errors.ts';
 import { ManualClock } from '../../domain/ports/clock.ts';
 import { DeviceService } from '../devices/device-service.ts';
-import { DAY, enrollmentWorld, type EnrollmentWorld } from './enrollment-fixture.ts';
+import { DAY, enrollmentWorld, type EnrollmentWorld } from '../../../test/support/enrollment-fixture.ts';
 import { EnrollmentService } from './enrollment-service.ts';
 import { VerifiedDmsCertificates } from './verified-dms-certificates.ts';
 

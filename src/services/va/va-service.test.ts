@@ -11,7 +11,7 @@ import { MemoryEventBus } from '../../engines/eventbus/memory-event-bus.ts';
 import { parseCertificate } from '../../x509/certificate.ts';
 import { encodeCertId, issuerHashes } from '../../x509/ocsp-cert-id.ts';
 import { sequence } from '../../x509/der.ts';
-import { testCaService } from '../ca/ca-service-fixture.ts';
+import { testCaService } from '../../../test/support/ca-service-fixture.ts';
 import { CaServiceVaGateway } from '../ca/va-gateway.ts';
 import type { VaCaGateway } from './va-ca-gateway.ts';
 import { DEFAULT_VA_SETTINGS, VaService } from './va-service.ts';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isDomainError } from '../../../domain/errors.ts';
-import { rejectsWithCode, runKeyEngineContract, verifiesWith } from '../key-engine-contract.ts';
+import { rejectsWithCode, runKeyEngineContract, verifiesWith } from '../../../../test/support/key-engine-contract.ts';
 import { FilesystemKeyEngine } from './filesystem-key-engine.ts';
 
 const tempDir = () => mkdtemp(join(tmpdir(), 'lamassu-fs-keys-'));

@@ -1,4 +1,4 @@
-import { runKeyEngineContract } from '../key-engine-contract.ts';
+import { runKeyEngineContract } from '../../../../test/support/key-engine-contract.ts';
 import { MemoryKeyEngine } from './memory-key-engine.ts';
 
 runKeyEngineContract('memory', async () => ({

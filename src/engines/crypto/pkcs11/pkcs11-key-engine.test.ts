@@ -4,10 +4,10 @@ import pkcs11js from 'pkcs11js';
 import { isDomainError } from '../../../domain/errors.ts';
 import type { Logger } from '../../../domain/ports/logger.ts';
 import { needSoftHsm, pkcs11Module } from '../../../../test/support/services.ts';
-import { rejectsWithCode, runKeyEngineContract, verifiesWith } from '../key-engine-contract.ts';
+import { rejectsWithCode, runKeyEngineContract, verifiesWith } from '../../../../test/support/key-engine-contract.ts';
 import { Pkcs11KeyEngine } from './pkcs11-key-engine.ts';
 import { acquirePkcs11Module, type SharedPkcs11Module } from './pkcs11-module.ts';
-import { createSoftHsmToken, type SoftHsmToken } from './softhsm-test-token.ts';
+import { createSoftHsmToken, type SoftHsmToken } from '../../../../test/support/softhsm-test-token.ts';
 
 /** Keeps every log line, to see recoveries happen and to look for the PIN in them. */
 function recordingLogger(lines: string[]): Logger {

@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isDomainError } from '../../../domain/errors.ts';
 import { ManualClock } from '../../../domain/ports/clock.ts';
-import { rejectsWithCode, runKeyEngineContract, verifiesWith } from '../key-engine-contract.ts';
-import { FakeVaultServer } from './fake-vault-server.ts';
+import { rejectsWithCode, runKeyEngineContract, verifiesWith } from '../../../../test/support/key-engine-contract.ts';
+import { FakeVaultServer } from '../../../../test/support/fake-vault-server.ts';
 import { VaultKeyEngine, type VaultKeyEngineOptions } from './vault-key-engine.ts';
 
 const ROLE_ID = 'lamassu-role';

@@ -18,8 +18,8 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { isDomainError } from '../../domain/errors.ts';
-import type { HashAlgorithm, KeyEngine, KeyInfo, KeySpec, KeyType } from '../../domain/ports/key-engine.ts';
+import { isDomainError } from '../../src/domain/errors.ts';
+import type { HashAlgorithm, KeyEngine, KeyInfo, KeySpec, KeyType } from '../../src/domain/ports/key-engine.ts';
 
 export interface KeyEngineFixture {
   engine: KeyEngine;

@@ -3,7 +3,7 @@
  * it is killed, printing the number of each transaction once it has committed.
  * Transaction k writes the lease `burst-<k>` and ROWS_PER_TRANSACTION admin tokens `<k>-<i>`.
  */
-import { createStorage, type StorageConfig } from './create-storage.ts';
+import { createStorage, type StorageConfig } from '../../src/engines/storage/create-storage.ts';
 
 export const ROWS_PER_TRANSACTION = 20;
 

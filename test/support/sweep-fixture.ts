@@ -2,9 +2,9 @@
  * Test and benchmark support: many synthetic certificate rows with chosen validity ends, inserted in bulk
  * (not through issuance), and the status each should have at a given time. Not imported by production code.
  */
-import { statusAt, type CertificateStatus } from '../../domain/ca/certificate-status.ts';
-import type { Certificate } from '../../domain/ca/certificate.ts';
-import type { Storage } from '../../domain/ports/storage.ts';
+import { statusAt, type CertificateStatus } from '../../src/domain/ca/certificate-status.ts';
+import type { Certificate } from '../../src/domain/ca/certificate.ts';
+import type { Storage } from '../../src/domain/ports/storage.ts';
 
 export const DAY = 86_400_000;
 

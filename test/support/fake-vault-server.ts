@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { Clock } from '../../../domain/ports/clock.ts';
+import type { Clock } from '../../src/domain/ports/clock.ts';
 
 export interface FakeVaultOptions {
   roleId: string;

@@ -11,8 +11,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { pkcs11Module } from '../../../../test/support/services.ts';
-import type { Pkcs11KeyEngineConfig } from './pkcs11-key-engine.ts';
+import { pkcs11Module } from './services.ts';
+import type { Pkcs11KeyEngineConfig } from '../../src/engines/crypto/pkcs11/pkcs11-key-engine.ts';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(path.join(tmpdir(), 'lamassu-softhsm-'));

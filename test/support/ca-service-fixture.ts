@@ -7,16 +7,16 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Clock } from '../../domain/ports/clock.ts';
-import type { CloudEvent, EventBus } from '../../domain/ports/event-bus.ts';
-import type { KeyEngine } from '../../domain/ports/key-engine.ts';
-import { silentLogger } from '../../domain/ports/logger.ts';
-import type { Storage } from '../../domain/ports/storage.ts';
-import { MemoryKeyEngine } from '../../engines/crypto/memory/memory-key-engine.ts';
-import { KeyEngineSet } from '../../engines/crypto/registry.ts';
-import { toPem } from '../../x509/pem.ts';
-import { DEFAULT_CA_SETTINGS, type CaServiceDeps, type CaSettings } from './ca-service-deps.ts';
-import { CaService } from './ca-service.ts';
+import type { Clock } from '../../src/domain/ports/clock.ts';
+import type { CloudEvent, EventBus } from '../../src/domain/ports/event-bus.ts';
+import type { KeyEngine } from '../../src/domain/ports/key-engine.ts';
+import { silentLogger } from '../../src/domain/ports/logger.ts';
+import type { Storage } from '../../src/domain/ports/storage.ts';
+import { MemoryKeyEngine } from '../../src/engines/crypto/memory/memory-key-engine.ts';
+import { KeyEngineSet } from '../../src/engines/crypto/registry.ts';
+import { toPem } from '../../src/x509/pem.ts';
+import { DEFAULT_CA_SETTINGS, type CaServiceDeps, type CaSettings } from '../../src/services/ca/ca-service-deps.ts';
+import { CaService } from '../../src/services/ca/ca-service.ts';
 
 export class RecordingBus implements EventBus {
   readonly published: CloudEvent[] = [];

@@ -8,10 +8,10 @@ import type { KeyObject } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseCertificate } from './certificate.ts';
-import { keyObjectSigner } from './key-object-signer.ts';
-import { fromPem } from './pem.ts';
-import type { SignatureAlgorithm, X509Signer } from './signer.ts';
+import { parseCertificate } from '../../src/x509/certificate.ts';
+import { keyObjectSigner } from '../../src/x509/key-object-signer.ts';
+import { fromPem } from '../../src/x509/pem.ts';
+import type { SignatureAlgorithm, X509Signer } from '../../src/x509/signer.ts';
 
 export const CRL_URL = 'http://va.example.test/api/va/crl/issuing.crl';
 
