@@ -86,6 +86,7 @@ export const settings = {
     parse: text,
     default: 'realm_access.roles',
   }),
+  oidcMaxTokenLifetimeMs: optional({ env: 'LAMASSU_OIDC_MAX_TOKEN_LIFETIME', file: 'oidc.max_token_lifetime', parse: durationAtLeast(1000, '1s') }),
   databaseUrl: optional({ env: 'DATABASE_URL', file: 'database_url', parse: postgresUrl }),
   postgresHostname: optional({ env: 'POSTGRES_HOSTNAME', file: 'postgres.hostname', parse: text }),
   postgresPort: optional({ env: 'POSTGRES_PORT', file: 'postgres.port', parse: port }),
@@ -139,6 +140,8 @@ export interface OidcConfig {
   audience: string;
   /** Dotted path of the roles array in the token, e.g. "realm_access.roles". */
   rolesClaim: string;
+  /** Longest accepted token lifetime (exp - iat); unlimited when absent. */
+  maxTokenLifetimeMs?: number;
 }
 
 /** The validated configuration `lamassu serve` runs with. */

@@ -101,6 +101,16 @@ describe('loadConfig', () => {
     assert.deepEqual(c.oidc, { jwksUrl: 'http://kc/certs', issuer: 'http://kc', audience: 'lamassu', rolesClaim: 'realm_access.roles' });
   });
 
+  it('reads the OIDC maximum token lifetime, and refuses it without the rest of OIDC', () => {
+    const oidc = { LAMASSU_OIDC_JWKS_URL: 'http://kc/certs', LAMASSU_OIDC_ISSUER: 'http://kc', LAMASSU_OIDC_AUDIENCE: 'lamassu' };
+    assert.equal(loadConfig({ env: { ...oidc, LAMASSU_OIDC_MAX_TOKEN_LIFETIME: '1h' } }).oidc?.maxTokenLifetimeMs, 3_600_000);
+    assert.deepEqual(
+      problems({ env: { LAMASSU_OIDC_MAX_TOKEN_LIFETIME: '1h' } }).map((p) => p.split(':')[0]),
+      ['LAMASSU_OIDC_JWKS_URL', 'LAMASSU_OIDC_ISSUER', 'LAMASSU_OIDC_AUDIENCE'],
+    );
+    assert.match(problems({ env: { ...oidc, LAMASSU_OIDC_MAX_TOKEN_LIFETIME: 'soon' } }).join('\n'), /^LAMASSU_OIDC_MAX_TOKEN_LIFETIME: must be a duration/);
+  });
+
   it('chooses PostgreSQL when any seed POSTGRES_* variable is set', () => {
     const c = loadConfig({
       env: { POSTGRES_HOSTNAME: 'db', POSTGRES_USERNAME: 'lam assu', POSTGRES_PASSWORD: 'p@ss', POSTGRES_DATABASE: 'pki' },

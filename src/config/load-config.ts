@@ -142,11 +142,18 @@ function oidcConfig(
   nameOf: (k: keyof typeof settings) => string,
   problems: string[],
 ): OidcConfig | undefined {
-  if (v.oidcJwksUrl === undefined && v.oidcIssuer === undefined && v.oidcAudience === undefined) return undefined;
+  const any = [v.oidcJwksUrl, v.oidcIssuer, v.oidcAudience, v.oidcMaxTokenLifetimeMs];
+  if (any.every((x) => x === undefined)) return undefined;
   const missing = (['oidcJwksUrl', 'oidcIssuer', 'oidcAudience'] as const).filter((k) => v[k] === undefined);
   for (const k of missing) problems.push(`${nameOf(k)}: required when OIDC is configured (JWKS URL, issuer and audience go together)`);
   if (missing.length > 0) return undefined;
-  return { jwksUrl: v.oidcJwksUrl!, issuer: v.oidcIssuer!, audience: v.oidcAudience!, rolesClaim: v.oidcRolesClaim };
+  return {
+    jwksUrl: v.oidcJwksUrl!,
+    issuer: v.oidcIssuer!,
+    audience: v.oidcAudience!,
+    rolesClaim: v.oidcRolesClaim,
+    ...(v.oidcMaxTokenLifetimeMs !== undefined ? { maxTokenLifetimeMs: v.oidcMaxTokenLifetimeMs } : {}),
+  };
 }
 
 function storageConfig(v: Settings, dataDir: string): StorageConfig {
