@@ -3,7 +3,7 @@
  * -> event bus -> services -> HTTP listeners; `close()` takes it all down in the reverse order.
  */
 import { randomUUID, randomBytes } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger as PinoLogger } from 'pino';
@@ -16,6 +16,7 @@ import { CsrVerifierPool } from './engines/crypto/csr-verifier-pool.ts';
 import { KeyEngineSet, type KeyEngineConfig } from './engines/crypto/registry.ts';
 import { MemoryEventBus } from './engines/eventbus/memory-event-bus.ts';
 import { createStorage } from './engines/storage/create-storage.ts';
+import { ensurePrivateDirectory } from './engines/private-directory.ts';
 import { SqliteCertificateWriter } from './engines/storage/sqlite-certificate-writer.ts';
 import { HttpEnrollmentWebhook } from './engines/dms/http-enrollment-webhook.ts';
 import { ScryptPasswordHasher } from './engines/dms/scrypt-password-hasher.ts';
@@ -119,7 +120,7 @@ export async function startServer(
   };
 
   try {
-    await mkdir(config.dataDir, { recursive: true });
+    await ensurePrivateDirectory(config.dataDir, 'the data directory', logger);
     const storage = await createStorage(config.storage, { logger });
     closers.push({ name: 'storage', close: () => storage.close() });
     logger.info({ dialect: storage.dialect }, 'database ready');

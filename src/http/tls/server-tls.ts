@@ -7,7 +7,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { ConfigError } from '../../config/load-config.ts';
@@ -35,10 +35,12 @@ export interface ServerTlsOptions {
 /** Key and certificate for the HTTPS listener, creating or renewing them as needed. */
 export async function serverTls(opts: ServerTlsOptions): Promise<TlsMaterial> {
   if (opts.certFile && opts.keyFile) {
-    return { cert: await readSetting('LAMASSU_TLS_CERT_FILE', opts.certFile), key: await readSetting('LAMASSU_TLS_KEY_FILE', opts.keyFile) };
+    const material = { cert: await readSetting('LAMASSU_TLS_CERT_FILE', opts.certFile), key: await readSetting('LAMASSU_TLS_KEY_FILE', opts.keyFile) };
+    await warnIfOthersCanRead(opts.keyFile, opts.logger);
+    return material;
   }
   const dir = path.join(opts.dataDir, TLS_DIR);
-  await mkdir(dir, { recursive: true });
+  await mkdir(dir, { recursive: true, mode: 0o700 });
   const file = (name: keyof typeof FILES) => path.join(dir, FILES[name]);
 
   let ca = await load(file('caCert'), file('caKey'));
@@ -46,7 +48,7 @@ export async function serverTls(opts: ServerTlsOptions): Promise<TlsMaterial> {
     const { createTlsCa } = await import('./tls-certificates.ts');
     ca = await createTlsCa(opts.clock.now());
     await writeAtomic(file('caKey'), ca.keyPem, 0o600);
-    await writeAtomic(file('caCert'), ca.certPem, 0o644);
+    await writeAtomic(file('caCert'), ca.certPem, 0o600);
     opts.logger.info({ file: file('caCert') }, 'created the internal TLS CA; clients trust this file');
   }
 
@@ -56,7 +58,7 @@ export async function serverTls(opts: ServerTlsOptions): Promise<TlsMaterial> {
     const { issueTlsServerCertificate } = await import('./tls-certificates.ts');
     server = await issueTlsServerCertificate(ca, opts.hostnames, opts.clock.now());
     await writeAtomic(file('key'), server.keyPem, 0o600);
-    await writeAtomic(file('cert'), server.certPem, 0o644);
+    await writeAtomic(file('cert'), server.certPem, 0o600);
     opts.logger.info({ file: file('cert'), hostnames: opts.hostnames, reason: why }, 'issued the TLS server certificate');
   }
   return { cert: server!.certPem, key: server!.keyPem };
@@ -67,6 +69,14 @@ async function readSetting(name: string, file: string): Promise<string> {
     return await readFile(file, 'utf8');
   } catch (e) {
     throw new ConfigError([`${name}: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`]);
+  }
+}
+
+/** The operator's key file is theirs to place; a mode that lets others read it deserves a word. */
+async function warnIfOthersCanRead(file: string, logger: Logger): Promise<void> {
+  const mode = (await stat(file)).mode & 0o777;
+  if ((mode & 0o077) !== 0) {
+    logger.warn({ file, mode: `0${mode.toString(8)}` }, 'LAMASSU_TLS_KEY_FILE is readable by other users: run chmod 600 on it');
   }
 }
 
