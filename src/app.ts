@@ -28,11 +28,12 @@ import { SoftwareServerKeyGenerator } from './engines/dms/software-server-key-ge
 import { ensureAdminToken } from './http/auth/admin-token.ts';
 import { createOidcVerifier } from './http/auth/oidc-verifier.ts';
 import { buildHttpApp } from './http/build-http-app.ts';
-import { buildHttpsApp } from './http/build-https-app.ts';
+import { buildHttpsApp, replaceTlsMaterial } from './http/build-https-app.ts';
 import { caServicePlugin } from './http/ca/ca-plugin.ts';
 import { HttpMetrics } from './http/metrics.ts';
 import type { ServiceDeps, ServicePlugin, ServicePluginFactory } from './http/service-plugin.ts';
 import { serverTls } from './http/tls/server-tls.ts';
+import { ServerTlsRenewal } from './http/tls/tls-renewal.ts';
 import { vaServicePlugin } from './http/va/va-plugin.ts';
 import { PublishTap } from './services/va/publish-tap.ts';
 import { nativeEcVerifyUnavailableReason } from './x509/native-ec-verify.ts';
@@ -160,14 +161,17 @@ export async function startServer(
     }
 
     await ensureAdminToken({ tokens: storage.adminTokens, dataDir: config.dataDir, clock, logger });
-    const tls = await serverTls({
+    const tlsOptions = {
       dataDir: config.dataDir,
       hostnames: config.tlsHostnames,
       certFile: config.tlsCertFile,
       keyFile: config.tlsKeyFile,
+      lifetimeMs: config.tlsCertLifetimeMs,
+      renewBeforeMs: config.tlsRenewBeforeMs,
       clock,
       logger,
-    });
+    };
+    const tls = await serverTls(tlsOptions);
 
     const metrics = new HttpMetrics();
     const https = await buildHttpsApp({
@@ -187,6 +191,9 @@ export async function startServer(
     // Both listeners close together: each stops accepting and lets its requests in flight finish.
     closers.push({ name: 'listeners', close: async () => void (await Promise.all([https.close(), http.close()])) });
     await https.listen({ port: config.httpsPort, host: config.listenAddress });
+    const tlsRenewal = new ServerTlsRenewal(tlsOptions, tls, (material) => replaceTlsMaterial(https, material));
+    tlsRenewal.start();
+    closers.push({ name: 'TLS renewal', close: () => tlsRenewal.stop() });
     await http.listen({ port: config.httpPort, host: config.listenAddress });
 
     const running: RunningServer = {

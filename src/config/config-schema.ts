@@ -55,6 +55,18 @@ export const settings = {
   }),
   tlsCertFile: optional({ env: 'LAMASSU_TLS_CERT_FILE', file: 'tls.cert_file', parse: text }),
   tlsKeyFile: optional({ env: 'LAMASSU_TLS_KEY_FILE', file: 'tls.key_file', parse: text }),
+  tlsCertLifetimeMs: required({
+    env: 'LAMASSU_TLS_CERT_LIFETIME',
+    file: 'tls.cert_lifetime',
+    parse: durationAtLeast(60_000, '1m'),
+    default: 365 * 86_400_000,
+  }),
+  tlsRenewBeforeMs: required({
+    env: 'LAMASSU_TLS_RENEW_BEFORE',
+    file: 'tls.renew_before',
+    parse: durationAtLeast(1000, '1s'),
+    default: 30 * 86_400_000,
+  }),
   services: required<ServiceName[]>({
     env: 'LAMASSU_SERVICES',
     file: 'services',
@@ -154,6 +166,8 @@ export type Config = Pick<
   | 'tlsHostnames'
   | 'tlsCertFile'
   | 'tlsKeyFile'
+  | 'tlsCertLifetimeMs'
+  | 'tlsRenewBeforeMs'
   | 'services'
   | 'logLevel'
   | 'vaBaseUrls'

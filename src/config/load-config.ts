@@ -113,6 +113,9 @@ export function loadConfig(opts: LoadConfigOptions): Config {
   if ((values.tlsCertFile === undefined) !== (values.tlsKeyFile === undefined)) {
     problems.push(`${nameOf(values.tlsCertFile ? 'tlsKeyFile' : 'tlsCertFile')}: required together with ${nameOf(values.tlsCertFile ? 'tlsCertFile' : 'tlsKeyFile')}`);
   }
+  if (values.tlsCertFile === undefined && values.tlsRenewBeforeMs >= values.tlsCertLifetimeMs) {
+    problems.push(`${nameOf('tlsRenewBeforeMs')}: must be shorter than ${nameOf('tlsCertLifetimeMs')}, or the certificate is renewed all the time`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -123,6 +126,8 @@ export function loadConfig(opts: LoadConfigOptions): Config {
     tlsHostnames: values.tlsHostnames,
     tlsCertFile: values.tlsCertFile && path.resolve(values.tlsCertFile),
     tlsKeyFile: values.tlsKeyFile && path.resolve(values.tlsKeyFile),
+    tlsCertLifetimeMs: values.tlsCertLifetimeMs,
+    tlsRenewBeforeMs: values.tlsRenewBeforeMs,
     services: [...new Set(values.services)],
     logLevel: values.logLevel,
     vaBaseUrls: values.vaBaseUrls,
