@@ -21,7 +21,7 @@ import type {
 import { isDomainError } from '../../../domain/errors.ts';
 import type { Logger } from '../../../domain/ports/logger.ts';
 import { ensurePrivateDirectory } from '../../private-directory.ts';
-import { keyEngineUnavailable, keyNotFound, keyPassphraseInvalid, keyStoreCorrupt } from '../key-errors.ts';
+import { keyEngineUnavailable, keyFileNotFound, keyNotFound, keyPassphraseInvalid, keyStoreCorrupt } from '../key-errors.ts';
 import {
   exportPkcs8Der,
   generateSoftwareKey,
@@ -106,7 +106,7 @@ export class FilesystemKeyEngine implements KeyEngine {
     try {
       await unlink(this.pathOf(keyId));
     } catch (e) {
-      if (errnoOf(e) === 'ENOENT') throw keyNotFound(this.id, keyId);
+      if (errnoOf(e) === 'ENOENT') throw keyFileNotFound(this.id, keyId, this.directory);
       throw keyEngineUnavailable(this.id, `cannot delete key file ${keyId}.pem: ${errnoOf(e)}`);
     }
   }
@@ -168,7 +168,7 @@ export class FilesystemKeyEngine implements KeyEngine {
     try {
       pem = await readFile(this.pathOf(keyId), 'utf8');
     } catch (e) {
-      if (errnoOf(e) === 'ENOENT') throw keyNotFound(this.id, keyId);
+      if (errnoOf(e) === 'ENOENT') throw keyFileNotFound(this.id, keyId, this.directory);
       throw keyStoreCorrupt(this.id, keyId, `cannot read ${keyId}.pem: ${errnoOf(e)}`);
     }
     let privateKey: KeyObject;
