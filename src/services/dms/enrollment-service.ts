@@ -6,7 +6,8 @@
 import type { CertificateAuthority } from '../../domain/ca/ca.ts';
 import type { Certificate } from '../../domain/ca/certificate.ts';
 import { serverKeyAllowed } from '../../domain/dms/dms-rules.ts';
-import { DEFAULT_SLOT, type Dms } from '../../domain/dms/dms.ts';
+import { deviceIdentityOf } from '../../domain/dms/device-identity.ts';
+import type { Dms } from '../../domain/dms/dms.ts';
 import type { Device, SlotCertificate } from '../../domain/devices/device.ts';
 import type { CertificateFacts } from '../../domain/dms/certificate-inspector.ts';
 import { checkDeviceId, checkSlotName } from '../../domain/devices/device.ts';
@@ -36,8 +37,6 @@ export interface EnrollRequest {
   /** PKCS#10 DER. */
   csrDer: Uint8Array;
   credentials: EnrollmentCredentials;
-  /** Identity slot; the default slot unless named. */
-  slot?: string;
 }
 
 export interface ServerKeygenRequest extends EnrollRequest {
@@ -279,11 +278,11 @@ export class EnrollmentService {
       if (!dms.authorizedCaIds.includes(caId)) throw forbidden('ENROLL_CA_NOT_AUTHORIZED', `DMS "${dms.id}" is not authorized for CA "${caId}"`);
     }
     const e = dms.settings.enrollment;
-    const deviceId = e.deviceIdSource === 'serial_number' ? csr.subject.serial_number : csr.subject.common_name;
-    if (!deviceId) throw invalid('ENROLL_DEVICE_ID_MISSING', `the CSR subject has no ${e.deviceIdSource} to name the device`);
-    checkDeviceId(deviceId);
-    const slot = req.slot ?? DEFAULT_SLOT;
+    const named = e.deviceIdSource === 'serial_number' ? csr.subject.serial_number : csr.subject.common_name;
+    if (!named) throw invalid('ENROLL_DEVICE_ID_MISSING', `the CSR subject has no ${e.deviceIdSource} to name the device`);
+    const { deviceId, slot } = deviceIdentityOf(named);
     checkSlotName(slot);
+    checkDeviceId(deviceId);
     const device = await this.devices.find(deviceId);
     let replaces = false;
     if (!device) {
