@@ -168,6 +168,10 @@ describe('HTTP_BASIC, CLIENT_CERTIFICATE, EXTERNAL_WEBHOOK', () => {
       await refusedWithoutTrace(async () => w.enrollment.enroll({ label: 'wh1', csrDer: await w.csr('no-1'), credentials: {} }), 'ENROLL_WEBHOOK_REFUSED', 'no-1');
       await refusedWithoutTrace(async () => w.enrollment.enroll({ label: 'wh1', csrDer: await w.csr('slow'), credentials: {} }), 'ENROLL_WEBHOOK_UNAVAILABLE', 'slow');
       await refusedWithoutTrace(async () => w.enrollment.enroll({ label: 'wh1', csrDer: await w.csr('garbage'), credentials: {} }), 'ENROLL_WEBHOOK_UNAVAILABLE', 'garbage');
+      // A named slot: the webhook is told the device and the slot apart.
+      await w.enrollment.enroll({ label: 'wh1', csrDer: await w.csr('tls:yes-2'), credentials: {} });
+      const last = seen.at(-1) as { device_id: string; slot: string };
+      assert.deepEqual([last.device_id, last.slot], ['yes-2', 'tls']);
     });
   });
 });

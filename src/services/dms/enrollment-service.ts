@@ -322,9 +322,10 @@ export class EnrollmentService {
         await authenticateBasic(this.deps, dms, credentials);
         return `dms:${dms.id}`;
       case 'EXTERNAL_WEBHOOK': {
+        const named = e.deviceIdSource === 'serial_number' ? csr.subject.serial_number : csr.subject.common_name;
         const facts = {
           dmsId: dms.id,
-          deviceId: csr.subject.common_name ?? '',
+          ...(named ? deviceIdentityOf(named) : { deviceId: '', slot: '' }),
           operation,
           csr: toPem(csr.der, 'CERTIFICATE REQUEST'),
           clientCertificates: (credentials.clientCertificateChain ?? []).map((der) => toPem(der, 'CERTIFICATE')),
