@@ -278,7 +278,7 @@ export class EnrollmentService {
       if (!dms.authorizedCaIds.includes(caId)) throw forbidden('ENROLL_CA_NOT_AUTHORIZED', `DMS "${dms.id}" is not authorized for CA "${caId}"`);
     }
     const e = dms.settings.enrollment;
-    const named = e.deviceIdSource === 'serial_number' ? csr.subject.serial_number : csr.subject.common_name;
+    const named = namingValue(dms, csr);
     if (!named) throw invalid('ENROLL_DEVICE_ID_MISSING', `the CSR subject has no ${e.deviceIdSource} to name the device`);
     const { deviceId, slot } = deviceIdentityOf(named);
     checkSlotName(slot);
@@ -322,7 +322,7 @@ export class EnrollmentService {
         await authenticateBasic(this.deps, dms, credentials);
         return `dms:${dms.id}`;
       case 'EXTERNAL_WEBHOOK': {
-        const named = e.deviceIdSource === 'serial_number' ? csr.subject.serial_number : csr.subject.common_name;
+        const named = namingValue(dms, csr);
         const facts = {
           dmsId: dms.id,
           ...(named ? deviceIdentityOf(named) : { deviceId: '', slot: '' }),
@@ -398,6 +398,11 @@ export class EnrollmentService {
     if (old.status === 'REVOKED' || old.status === 'EXPIRED') return;
     await this.deps.ca.revoke({ serialNumber: old.serialNumber, issuerCaId: old.issuerCaId ?? '', reason: 'Superseded', actor });
   }
+}
+
+/** The CSR subject attribute that names the device (and its slot, `<slot>:<device id>`) for this DMS. */
+function namingValue(dms: Dms, csr: ParsedCsr): string | undefined {
+  return dms.settings.enrollment.deviceIdSource === 'serial_number' ? csr.subject.serial_number : csr.subject.common_name;
 }
 
 async function requireCsrSignature(deps: DmsServiceDeps, csr: ParsedCsr): Promise<void> {
