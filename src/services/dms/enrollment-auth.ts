@@ -26,14 +26,25 @@ export function leafOf(deps: DmsServiceDeps, credentials: EnrollmentCredentials,
   return { leaf: chain[0]!, chain };
 }
 
-const faultCodes = (prefix: string): Record<PathFault, string> => ({
-  REVOKED: `${prefix}_REVOKED`,
-  ON_HOLD: `${prefix}_ON_HOLD`,
-  EXPIRED: `${prefix}_EXPIRED`,
-  NOT_YET_VALID: `${prefix}_NOT_YET_VALID`,
-});
-const DMS_CERTIFICATE_FAULTS = faultCodes('ENROLL_DMS_CERTIFICATE');
-const CLIENT_CERTIFICATE_FAULTS = faultCodes('ENROLL_CLIENT_CERTIFICATE');
+// The code of each fault, per mode, spelled out so that every code can be found as written (docs/errors.md).
+const DMS_CERTIFICATE_FAULTS: Record<PathFault, string> = {
+  REVOKED: 'ENROLL_DMS_CERTIFICATE_REVOKED',
+  ON_HOLD: 'ENROLL_DMS_CERTIFICATE_ON_HOLD',
+  EXPIRED: 'ENROLL_DMS_CERTIFICATE_EXPIRED',
+  NOT_YET_VALID: 'ENROLL_DMS_CERTIFICATE_NOT_YET_VALID',
+};
+const CLIENT_CERTIFICATE_FAULTS: Record<PathFault, string> = {
+  REVOKED: 'ENROLL_CLIENT_CERTIFICATE_REVOKED',
+  ON_HOLD: 'ENROLL_CLIENT_CERTIFICATE_ON_HOLD',
+  EXPIRED: 'ENROLL_CLIENT_CERTIFICATE_EXPIRED',
+  NOT_YET_VALID: 'ENROLL_CLIENT_CERTIFICATE_NOT_YET_VALID',
+};
+export const REENROLL_CERTIFICATE_FAULTS: Record<PathFault, string> = {
+  REVOKED: 'REENROLL_CERTIFICATE_REVOKED',
+  ON_HOLD: 'REENROLL_CERTIFICATE_ON_HOLD',
+  EXPIRED: 'REENROLL_CERTIFICATE_EXPIRED',
+  NOT_YET_VALID: 'REENROLL_CERTIFICATE_NOT_YET_VALID',
+};
 
 /**
  * The DMS certificate check: the client certificate must be byte for byte the DMS's current certificate;

@@ -24,6 +24,7 @@ import {
   authenticateClientCertificate,
   authenticateDmsCertificate,
   leafOf,
+  REENROLL_CERTIFICATE_FAULTS,
   sameBytes,
   webhookRefused,
   type EnrollmentCredentials,
@@ -168,7 +169,7 @@ export class EnrollmentService {
     const now = this.deps.clock.now();
     // The device's certificate, then the CA that issued it and that CA's issuers, leaf first.
     const fault = firstFault([storedPathCertificate(stored), ...(await caPath(this.deps.ca, current.slot.issuerCaId))], now, r.allowExpired);
-    if (fault) throw forbidden(`REENROLL_CERTIFICATE_${fault.fault}`, `re-enrollment refused: ${describeFault(fault)}`, faultDetails(fault));
+    if (fault) throw forbidden(REENROLL_CERTIFICATE_FAULTS[fault.fault], `re-enrollment refused: ${describeFault(fault)}`, faultDetails(fault));
     const expired = stored.status === 'EXPIRED' || now > stored.notAfter;
     const opens = new Date(stored.notAfter.getTime() - r.windowMs);
     if (now < opens) {
