@@ -175,6 +175,27 @@ describe('CA REST API /api/ca/v1', () => {
     assert.equal(refused.body.code, 'CA_CANNOT_SIGN');
   });
 
+  it('RemoveFromCRL is no revocation reason: 400 REVOCATION_REASON_NOT_ALLOWED for certificates and CAs, nothing changes', async () => {
+    const ca = await createCa('No Remove');
+    const leaf = (await call('POST', `/cas/${ca.id}/certificates/sign`, { csr: csrB64('not-removed') })).body;
+    const putLeaf = (body: object) => call('PUT', `/certificates/${leaf.serial_number}/status`, body);
+    const refused = await putLeaf({ status: 'REVOKED', revocation_reason: 'RemoveFromCRL' });
+    assert.deepEqual([refused.status, refused.body.code], [400, 'REVOCATION_REASON_NOT_ALLOWED']);
+    assert.match(refused.body.message, /hold/);
+    assert.equal((await call('GET', `/certificates/${leaf.serial_number}`)).body.status, 'ACTIVE');
+    // On hold, neither: RemoveFromCRL cannot make a hold final; releasing the hold is the way to it.
+    assert.equal((await putLeaf({ status: 'REVOKED', revocation_reason: 'CertificateHold' })).status, 200);
+    assert.equal((await putLeaf({ status: 'REVOKED', revocation_reason: 'RemoveFromCRL' })).body.code, 'REVOCATION_REASON_NOT_ALLOWED');
+    assert.equal((await call('GET', `/certificates/${leaf.serial_number}`)).body.revocation_reason, 'CertificateHold');
+    assert.equal((await putLeaf({ status: 'ACTIVE' })).body.status, 'ACTIVE');
+
+    for (const [method, url] of [['POST', `/cas/${ca.id}/status`], ['PUT', `/certificates/${ca.certificate.serial_number}/status`]] as const) {
+      const r = await call(method, url, { status: 'REVOKED', revocation_reason: 'RemoveFromCRL' });
+      assert.deepEqual([r.status, r.body.code], [400, 'REVOCATION_REASON_NOT_ALLOWED'], url);
+    }
+    assert.equal((await call('GET', `/cas/${ca.id}`)).body.certificate.status, 'ACTIVE');
+  });
+
   it('invalidity_date: shown on the certificate, 400 when malformed, in the future or with a release; cleared on release', async () => {
     const ca = await createCa('Invalidity');
     const leaf = (await call('POST', `/cas/${ca.id}/certificates/sign`, { csr: csrB64('compromised') })).body;
