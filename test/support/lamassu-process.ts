@@ -44,9 +44,10 @@ export interface LamassuProcess {
   stop(): Promise<void>;
 }
 
-export async function startLamassu(env: Record<string, string> = {}, opts: { nodeArgs?: string[]; deadlineMs?: number } = {}): Promise<LamassuProcess> {
+/** `dataDir`: start on an existing data directory (a restart); then `stop()` leaves it to the caller. */
+export async function startLamassu(env: Record<string, string> = {}, opts: { nodeArgs?: string[]; deadlineMs?: number; dataDir?: string } = {}): Promise<LamassuProcess> {
   const deadlineMs = opts.deadlineMs ?? 15_000;
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'lamassu-e2e-'));
+  const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'lamassu-e2e-'));
   const [httpsPort, httpPort] = [await freePort(), await freePort()];
   const child: ChildProcess = spawn(process.execPath, [...(opts.nodeArgs ?? []), lamassuBin, 'serve'], {
     cwd: root,
@@ -93,7 +94,7 @@ export async function startLamassu(env: Record<string, string> = {}, opts: { nod
         child.kill('SIGTERM');
         await exited;
       }
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
