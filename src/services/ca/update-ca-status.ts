@@ -16,8 +16,9 @@ export interface UpdateCaStatusInput {
 }
 
 /**
- * Changes a CA's status; internal CAs refuse (403 CA_INTERNAL) and are rotated instead. A final revocation cascades in the same transaction: every CA below it and every
- * certificate any of them issued is revoked with CessationOfOperation, so no reader ever sees half of it.
+ * Changes a CA's status; internal CAs refuse (403 CA_INTERNAL) and are rotated instead. A final revocation
+ * cascades in the same transaction: every CA below it and every certificate any of them issued is revoked
+ * with CessationOfOperation, so no reader ever sees half of it.
  * CertificateHold does not cascade: the CA cannot sign while held, and lifting the hold restores it whole.
  * One event per changed row (ca.status.update for CAs, certificate.status.update for the rest), after commit.
  */
