@@ -44,11 +44,8 @@ export interface LamassuProcess {
   stop(): Promise<void>;
 }
 
-export async function startLamassu(
-  env: Record<string, string> = {},
-  /** dataDir: a directory of the caller's (it may not exist yet) instead of a fresh temp one; stop() removes it. */
-  opts: { nodeArgs?: string[]; deadlineMs?: number; dataDir?: string } = {},
-): Promise<LamassuProcess> {
+/** `dataDir`: start on an existing data directory (a restart); then `stop()` leaves it to the caller. */
+export async function startLamassu(env: Record<string, string> = {}, opts: { nodeArgs?: string[]; deadlineMs?: number; dataDir?: string } = {}): Promise<LamassuProcess> {
   const deadlineMs = opts.deadlineMs ?? 15_000;
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'lamassu-e2e-'));
   const [httpsPort, httpPort] = [await freePort(), await freePort()];
@@ -97,7 +94,7 @@ export async function startLamassu(
         child.kill('SIGTERM');
         await exited;
       }
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

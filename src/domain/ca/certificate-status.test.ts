@@ -19,7 +19,7 @@ test('transition rules: hold can be lifted or made final, other revocations and 
   const held: StatusState = { status: 'REVOKED', revocationReason: 'CertificateHold' };
   const compromised: StatusState = { status: 'REVOKED', revocationReason: 'KeyCompromise' };
   const expired: StatusState = { status: 'EXPIRED' };
-  const revoke = (reason: 'KeyCompromise' | 'CertificateHold') => ({ status: 'REVOKED' as const, reason });
+  const revoke = (reason: 'KeyCompromise' | 'CertificateHold' | 'RemoveFromCRL') => ({ status: 'REVOKED' as const, reason });
   const release = { status: 'ACTIVE' as const };
   const cases: [StatusState, Parameters<typeof checkTransition>[2], string][] = [
     [active, revoke('KeyCompromise'), 'ok'],
@@ -31,6 +31,9 @@ test('transition rules: hold can be lifted or made final, other revocations and 
     [compromised, revoke('KeyCompromise'), 'conflict:CERTIFICATE_ILLEGAL_TRANSITION'],
     [expired, revoke('KeyCompromise'), 'conflict:CERTIFICATE_ILLEGAL_TRANSITION'],
     [active, release, 'conflict:CERTIFICATE_ILLEGAL_TRANSITION'],
+    // removeFromCRL only ever comes from releasing a hold (RFC 5280 5.3.1), also for callers past the API.
+    [active, revoke('RemoveFromCRL'), 'invalid:REVOCATION_REASON_NOT_ALLOWED'],
+    [held, revoke('RemoveFromCRL'), 'invalid:REVOCATION_REASON_NOT_ALLOWED'],
   ];
   for (const [from, to, want] of cases) {
     assert.equal(code(() => checkTransition('CERTIFICATE', from, to)), want, `${JSON.stringify(from)} -> ${JSON.stringify(to)}`);
@@ -42,6 +45,7 @@ test('status requests: reasons by Lamassu name, time-driven statuses cannot be s
   assert.deepEqual(parseStatusRequest('CERTIFICATE', 'REVOKED', 'KeyCompromise'), { status: 'REVOKED', reason: 'KeyCompromise' });
   assert.deepEqual(parseStatusRequest('CERTIFICATE', 'REVOKED', undefined), { status: 'REVOKED', reason: 'Unspecified' });
   assert.equal(code(() => parseStatusRequest('CERTIFICATE', 'REVOKED', 'keyCompromised')), 'invalid:REVOCATION_REASON_INVALID');
+  assert.equal(code(() => parseStatusRequest('CA', 'REVOKED', 'RemoveFromCRL')), 'invalid:REVOCATION_REASON_NOT_ALLOWED');
   assert.equal(code(() => parseStatusRequest('CA', 'EXPIRED', undefined)), 'conflict:CA_ILLEGAL_TRANSITION');
   assert.equal(code(() => parseStatusRequest('CA', 'bogus', undefined)), 'invalid:STATUS_INVALID');
 });

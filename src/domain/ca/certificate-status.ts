@@ -1,6 +1,6 @@
 import { conflict, invalid } from '../errors.ts';
 import { wholeSeconds } from './duration.ts';
-import { isRevocationReason, REVOCATION_REASON_NAMES, type RevocationReason } from './revocation-reason.ts';
+import { isRevocationReason, REVOCATION_REASONS_ACCEPTED, type RevocationReason } from './revocation-reason.ts';
 
 /** The seed's four statuses, for CA certificates and issued certificates alike. */
 export const CERTIFICATE_STATUSES = ['ACTIVE', 'ABOUT_TO_EXPIRE', 'EXPIRED', 'REVOKED'] as const;
@@ -77,9 +77,10 @@ export function parseStatusRequest(subject: TransitionSubject, status: unknown, 
     if (reason !== undefined && !isRevocationReason(reason)) {
       throw invalid(
         'REVOCATION_REASON_INVALID',
-        `revocation_reason must be one of ${REVOCATION_REASON_NAMES.join(', ')}, got ${JSON.stringify(reason)}`,
+        `revocation_reason must be one of ${REVOCATION_REASONS_ACCEPTED.join(', ')}, got ${JSON.stringify(reason)}`,
       );
     }
+    if (reason !== undefined) checkRevocationReason(reason);
     return {
       status: 'REVOKED',
       reason: reason ?? 'Unspecified',
@@ -94,12 +95,25 @@ export function parseStatusRequest(subject: TransitionSubject, status: unknown, 
   throw invalid('STATUS_INVALID', `status must be ACTIVE or REVOKED, got ${JSON.stringify(status)}`);
 }
 
+/** RemoveFromCRL names a released hold in a delta CRL (RFC 5280 5.3.1); nobody revokes with it. */
+function checkRevocationReason(reason: RevocationReason): void {
+  if (reason === 'RemoveFromCRL') {
+    throw invalid(
+      'REVOCATION_REASON_NOT_ALLOWED',
+      `${reason} is not a reason to revoke: RFC 5280 keeps removeFromCRL for delta CRLs, where a released hold shows; release the hold with status ACTIVE instead`,
+      { revocation_reason: reason },
+    );
+  }
+}
+
 /**
  * The transition rules: EXPIRED is terminal; REVOKED is final unless the reason is CertificateHold, which
  * can be lifted (back to ACTIVE) or made final with another reason. Throws a 409 DomainError
- * (CERTIFICATE_ILLEGAL_TRANSITION / CA_ILLEGAL_TRANSITION) for anything else.
+ * (CERTIFICATE_ILLEGAL_TRANSITION / CA_ILLEGAL_TRANSITION) for anything else, and a 400
+ * REVOCATION_REASON_NOT_ALLOWED for RemoveFromCRL, whatever the caller (API or DMS manager).
  */
 export function checkTransition(subject: TransitionSubject, from: StatusState, to: StatusRequest): void {
+  if (to.status === 'REVOKED') checkRevocationReason(to.reason);
   if (from.status === 'EXPIRED') throw illegal(subject, from, to.status, 'EXPIRED is terminal');
   const held = from.status === 'REVOKED' && from.revocationReason === 'CertificateHold';
   if (to.status === 'ACTIVE') {

@@ -18,6 +18,12 @@ export type RevocationReason = keyof typeof REVOCATION_REASONS;
 
 export const REVOCATION_REASON_NAMES = Object.keys(REVOCATION_REASONS) as RevocationReason[];
 
+/**
+ * The reasons an operator can revoke with. removeFromCRL is no reason to revoke (RFC 5280 5.3.1): it only
+ * appears in a delta CRL, for a certificate released from hold, and releasing a hold is how it comes about.
+ */
+export const REVOCATION_REASONS_ACCEPTED = REVOCATION_REASON_NAMES.filter((r) => r !== 'RemoveFromCRL');
+
 export const isRevocationReason = (s: unknown): s is RevocationReason =>
   typeof s === 'string' && Object.hasOwn(REVOCATION_REASONS, s);
 

@@ -6,11 +6,10 @@
 import type { CertificateRepository } from '../../domain/ca/certificate-repository.ts';
 import type { ServerKeyGenerator } from '../../domain/dms/server-key-generator.ts';
 import type { CsrSignatureVerifier } from '../../domain/ports/csr-signature-verifier.ts';
-import { DEFAULT_CA_SETTINGS, type CaSettings } from '../../services/ca/ca-service-deps.ts';
+import { DEFAULT_CA_SETTINGS, type CaSettings, type InternalCaOptions } from '../../services/ca/ca-service-deps.ts';
 import { CaService } from '../../services/ca/ca-service.ts';
 import type { LeasedJob } from '../../jobs/leased-job.ts';
 import { statusSweepJob } from '../../jobs/status-sweep-job.ts';
-import type { InternalCaOptions } from '../../services/ca/ensure-internal-ca.ts';
 import { adminApiScope } from '../auth/admin-auth.ts';
 import { createOidcVerifier } from '../auth/oidc-verifier.ts';
 import type { ServiceDeps, ServicePlugin, ServicePluginFactory } from '../service-plugin.ts';
@@ -60,6 +59,7 @@ export function caServiceFor(deps: ServiceDeps, options: CaPluginOptions = {}): 
         vaBaseUrls: deps.config.vaBaseUrls,
         aboutToExpireMs: deps.config.aboutToExpireMs ?? DEFAULT_CA_SETTINGS.aboutToExpireMs,
         ...options.settings,
+        ...(options.internalCa ? { internalCa: options.internalCa } : {}),
       },
       ...(options.keyGenerator ? { keyGenerator: options.keyGenerator } : {}),
       ...(options.csrVerifier ? { csrVerifier: options.csrVerifier(deps) } : {}),
@@ -75,7 +75,7 @@ export const caServicePlugin =
   (options: CaPluginOptions = {}): ServicePluginFactory =>
   async (deps) => {
     const service = caServiceFor(deps, options);
-    await service.ensureInternalCa(options.internalCa);
+    await service.ensureInternalCa();
     // Time-driven statuses, at start and on the schedule, on one replica at a time.
     const sweep = statusSweepJob({
       sweeper: service,

@@ -175,6 +175,27 @@ describe('CA REST API /api/ca/v1', () => {
     assert.equal(refused.body.code, 'CA_CANNOT_SIGN');
   });
 
+  it('RemoveFromCRL is no revocation reason: 400 REVOCATION_REASON_NOT_ALLOWED for certificates and CAs, nothing changes', async () => {
+    const ca = await createCa('No Remove');
+    const leaf = (await call('POST', `/cas/${ca.id}/certificates/sign`, { csr: csrB64('not-removed') })).body;
+    const putLeaf = (body: object) => call('PUT', `/certificates/${leaf.serial_number}/status`, body);
+    const refused = await putLeaf({ status: 'REVOKED', revocation_reason: 'RemoveFromCRL' });
+    assert.deepEqual([refused.status, refused.body.code], [400, 'REVOCATION_REASON_NOT_ALLOWED']);
+    assert.match(refused.body.message, /hold/);
+    assert.equal((await call('GET', `/certificates/${leaf.serial_number}`)).body.status, 'ACTIVE');
+    // On hold, neither: RemoveFromCRL cannot make a hold final; releasing the hold is the way to it.
+    assert.equal((await putLeaf({ status: 'REVOKED', revocation_reason: 'CertificateHold' })).status, 200);
+    assert.equal((await putLeaf({ status: 'REVOKED', revocation_reason: 'RemoveFromCRL' })).body.code, 'REVOCATION_REASON_NOT_ALLOWED');
+    assert.equal((await call('GET', `/certificates/${leaf.serial_number}`)).body.revocation_reason, 'CertificateHold');
+    assert.equal((await putLeaf({ status: 'ACTIVE' })).body.status, 'ACTIVE');
+
+    for (const [method, url] of [['POST', `/cas/${ca.id}/status`], ['PUT', `/certificates/${ca.certificate.serial_number}/status`]] as const) {
+      const r = await call(method, url, { status: 'REVOKED', revocation_reason: 'RemoveFromCRL' });
+      assert.deepEqual([r.status, r.body.code], [400, 'REVOCATION_REASON_NOT_ALLOWED'], url);
+    }
+    assert.equal((await call('GET', `/cas/${ca.id}`)).body.certificate.status, 'ACTIVE');
+  });
+
   it('invalidity_date: shown on the certificate, 400 when malformed, in the future or with a release; cleared on release', async () => {
     const ca = await createCa('Invalidity');
     const leaf = (await call('POST', `/cas/${ca.id}/certificates/sign`, { csr: csrB64('compromised') })).body;
@@ -267,6 +288,43 @@ describe('CA REST API /api/ca/v1', () => {
     assert.match(keyPem, /^-----BEGIN PRIVATE KEY-----/);
     const pub = createPublicKey(createPrivateKey(keyPem)).export({ format: 'der', type: 'spki' });
     assert.deepEqual(new Uint8Array(pub), parseCertificate(certDer(handed.body.certificate)).publicKey.spki);
+  });
+
+  it('internal CA: status changes and CAs below it refused (403 CA_INTERNAL); rotation over the API, documented', async () => {
+    const internal = (await call('GET', '/cas/LAMASSU-DMS-MANAGER')).body;
+    for (const body of [{ status: 'REVOKED' }, { status: 'REVOKED', revocation_reason: 'CertificateHold' }, { status: 'ACTIVE' }]) {
+      const byCa = await call('POST', '/cas/LAMASSU-DMS-MANAGER/status', body);
+      assert.deepEqual([byCa.status, byCa.body.code], [403, 'CA_INTERNAL'], JSON.stringify(body));
+      const bySerial = await call('PUT', `/certificates/${internal.certificate.serial_number}/status`, body);
+      assert.deepEqual([bySerial.status, bySerial.body.code], [403, 'CA_INTERNAL'], JSON.stringify(body));
+    }
+    const below = await call('POST', '/cas', { parent_id: 'LAMASSU-DMS-MANAGER', subject: { common_name: 'Below' }, key_metadata: { type: 'ECDSA', bits: 256 }, ca_expiration: { type: 'Duration', duration: '1y' } });
+    assert.deepEqual([below.status, below.body.code], [403, 'CA_INTERNAL']);
+    assert.equal((await call('GET', '/cas/LAMASSU-DMS-MANAGER')).body.certificate.status, 'ACTIVE');
+
+    const mine = await createCa('Not Internal');
+    const notInternal = await call('POST', `/cas/${mine.id}/rotate`);
+    assert.deepEqual([notInternal.status, notInternal.body.code], [409, 'CA_NOT_INTERNAL']);
+    assert.equal((await call('POST', '/cas/no-such-ca/rotate')).body.code, 'CA_NOT_FOUND');
+    assert.equal((await call('POST', '/cas/LAMASSU-DMS-MANAGER/rotate', undefined, viewer)).status, 403);
+    const rotated = await call('POST', '/cas/LAMASSU-DMS-MANAGER/rotate');
+    assert.equal(rotated.status, 201, JSON.stringify(rotated.body));
+    assert.equal(rotated.body.id, 'LAMASSU-DMS-MANAGER-2');
+    assert.equal(rotated.body.internal, true);
+    assert.equal(rotated.body.metadata['lamassu.io/internal-ca/replaces'], 'LAMASSU-DMS-MANAGER');
+    const again = await call('POST', '/cas/LAMASSU-DMS-MANAGER/rotate');
+    assert.deepEqual([again.status, again.body.code], [409, 'CA_INTERNAL_SUPERSEDED']);
+    assert.match(again.body.message, /LAMASSU-DMS-MANAGER-2/);
+    assert.equal((await call('GET', '/cas/LAMASSU-DMS-MANAGER')).body.certificate.status, 'ACTIVE');
+    assert.equal((await call('POST', '/cas/LAMASSU-DMS-MANAGER-2/status', { status: 'REVOKED' })).body.code, 'CA_INTERNAL');
+    const listed = (await call('GET', '/cas?internal=true')).body.list.map((c: { id: string }) => c.id).sort();
+    assert.deepEqual(listed, ['LAMASSU-DMS-MANAGER', 'LAMASSU-DMS-MANAGER-2']);
+
+    const doc = (await app.inject({ url: '/api/docs/json' })).json();
+    const rotate = doc.paths['/api/ca/v1/cas/{id}/rotate']?.post;
+    assert.ok(rotate, 'rotation in OpenAPI');
+    assert.ok(rotate.responses['201'] && rotate.responses['409'], JSON.stringify(Object.keys(rotate.responses)));
+    assert.ok(doc.paths['/api/ca/v1/cas/{id}/status'].post.responses['403']);
   });
 
   it('imports external certificates, reports stats, documents every route in OpenAPI', async () => {

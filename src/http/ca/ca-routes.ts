@@ -84,7 +84,7 @@ export const caRoutes =
     // ---- CAs ----
     app.post(
       '/cas',
-      { config: write, schema: { tags, summary: 'Create a root CA, or with parent_id a subordinate CA', body: CreateCaBody, response: { 201: CaSchema, ...errors } } },
+      { config: write, schema: { tags, summary: 'Create a root CA, or with parent_id a subordinate CA', body: CreateCaBody, response: { 201: CaSchema, 403: ErrorBody, ...errors } } },
       async (request, reply) => {
         const b = request.body;
         const ca = await service.createCa({
@@ -181,12 +181,36 @@ export const caRoutes =
       '/cas/:id/status',
       {
         config: write,
-        schema: { tags, summary: 'Revoke, hold or release a CA; final revocation cascades to everything below', params: IdParams, body: StatusBody, response: { 200: CaSchema, ...errors } },
+        schema: {
+          tags,
+          summary: 'Revoke, hold or release a CA; final revocation cascades to everything below (internal CAs: 403 CA_INTERNAL, rotate them instead)',
+          params: IdParams,
+          body: StatusBody,
+          response: { 200: CaSchema, 403: ErrorBody, ...errors },
+        },
       },
       async (request) => {
         const req = parseStatusRequest('CA', request.body.status, request.body.revocation_reason, request.body.invalidity_date);
         return caJson(await service.updateCaStatus({ id: request.params.id, request: req, actor: actorOf(request) }));
       },
+    );
+
+    app.post(
+      '/cas/:id/rotate',
+      {
+        config: write,
+        schema: {
+          tags,
+          summary: 'Rotate the current internal CA (LAMASSU-DMS-MANAGER, then -2, -3 ...): a new internal CA with a new key issues DMS certificates from now on',
+          description:
+            'Internal CAs refuse status changes (403 CA_INTERNAL); this replaces one instead. `id` must name the current internal CA ' +
+            '(409 CA_INTERNAL_SUPERSEDED otherwise, also when another rotation won the race; 409 CA_NOT_INTERNAL for other CAs). ' +
+            'The replaced CA stays valid: the DMS certificates it issued keep authenticating EST until they expire or are reissued.',
+          params: IdParams,
+          response: { 201: CaSchema, 404: ErrorBody, 409: ErrorBody },
+        },
+      },
+      async (request, reply) => reply.code(201).send(caJson(await service.rotateInternalCa({ id: request.params.id, actor: actorOf(request) }))),
     );
 
     app.put(
@@ -301,7 +325,7 @@ export const caRoutes =
       '/certificates/:serial/status',
       {
         config: write,
-        schema: { tags, summary: 'Revoke, hold or release a certificate', params: SerialParams, querystring: CaIdQuery, body: StatusBody, response: { 200: CertificateSchema, ...errors } },
+        schema: { tags, summary: 'Revoke, hold or release a certificate', params: SerialParams, querystring: CaIdQuery, body: StatusBody, response: { 200: CertificateSchema, 403: ErrorBody, ...errors } },
       },
       async (request) => {
         const req = parseStatusRequest('CERTIFICATE', request.body.status, request.body.revocation_reason, request.body.invalidity_date);

@@ -201,7 +201,7 @@ export const ImportCaBody = Type.Object({
 
 export const StatusBody = Type.Object({
   status: Type.String(),
-  revocation_reason: opt(Type.String()),
+  revocation_reason: opt(Type.String({ description: 'REVOKED only: an RFC 5280 reason by Lamassu name; RemoveFromCRL is refused (release a hold with ACTIVE)' })),
   invalidity_date: opt(Type.String({ description: 'RFC 3339; when the key was or may have been compromised (RFC 5280 5.3.2); REVOKED only, not after now' })),
 });
 

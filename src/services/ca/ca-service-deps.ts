@@ -2,6 +2,7 @@ import { DEFAULT_ISSUANCE_SETTINGS, type IssuanceSettings } from '../../domain/c
 import type { CertificateRepository } from '../../domain/ca/certificate-repository.ts';
 import type { ServerKeyGenerator } from '../../domain/dms/server-key-generator.ts';
 import type { Clock } from '../../domain/ports/clock.ts';
+import type { KeySpec } from '../../domain/ports/key-engine.ts';
 import type { CsrSignatureVerifier } from '../../domain/ports/csr-signature-verifier.ts';
 import type { EventBus } from '../../domain/ports/event-bus.ts';
 import type { RandomSource } from '../../domain/ports/id-generator.ts';
@@ -18,13 +19,24 @@ export interface CaSettings {
   caCacheTtlMs: number;
   /** What a CA without a profile of its own issues with. */
   defaultIssuance: IssuanceSettings;
+  /** Key and validity of each new internal CA (LAMASSU-DMS-MANAGER and its rotations). */
+  internalCa: InternalCaOptions;
 }
+
+export interface InternalCaOptions {
+  keySpec: KeySpec;
+  /** e.g. "10y". */
+  validity: string;
+}
+
+export const DEFAULT_INTERNAL_CA: InternalCaOptions = { keySpec: { type: 'ECDSA', bits: 256 }, validity: '10y' };
 
 export const DEFAULT_CA_SETTINGS: CaSettings = {
   vaBaseUrls: ['http://localhost:8080'],
   aboutToExpireMs: 30 * 86_400_000,
   caCacheTtlMs: 1000,
   defaultIssuance: DEFAULT_ISSUANCE_SETTINGS,
+  internalCa: DEFAULT_INTERNAL_CA,
 };
 
 /** The configured key engines (KeyEngineSet satisfies this). `get` throws KEY_ENGINE_NOT_FOUND. */

@@ -8,7 +8,7 @@ import type { CaServiceDeps } from './ca-service-deps.ts';
 import { createCa, type CreateCaInput } from './create-ca.ts';
 import { createProfile, type CreateProfileInput } from './create-profile.ts';
 import { deleteProfile } from './delete-profile.ts';
-import { ensureInternalCa, type InternalCaOptions } from './ensure-internal-ca.ts';
+import { ensureInternalCa } from './ensure-internal-ca.ts';
 import { generateCertificate, type GenerateCertificateInput, type GeneratedCertificate } from './generate-certificate.ts';
 import { caChain, getCa, listCas } from './get-ca.ts';
 import { getCertificate, listCertificates } from './get-certificate.ts';
@@ -17,6 +17,7 @@ import { getStats, type CaStats } from './get-stats.ts';
 import { importCa, type ImportCaInput } from './import-ca.ts';
 import { importCertificate, type ImportCertificateInput } from './import-certificate.ts';
 import { IssuingCaCache } from './issuing-ca-cache.ts';
+import { rotateInternalCa, type RotateInternalCaInput } from './rotate-internal-ca.ts';
 import { signCertificate, type SignCertificateInput } from './sign-certificate.ts';
 import { sweepStatuses, type SweepResult } from './sweep-statuses.ts';
 import { applyGlobalAboutToExpire, updateAboutToExpire, type UpdateAboutToExpireInput } from './update-about-to-expire.ts';
@@ -34,7 +35,9 @@ export class CaService {
 
   createCa = (input: CreateCaInput): Promise<CertificateAuthority> => createCa(this.deps, this.cache, input);
   importCa = (input: ImportCaInput): Promise<CertificateAuthority> => importCa(this.deps, this.cache, input);
-  ensureInternalCa = (options?: InternalCaOptions): Promise<CertificateAuthority> => ensureInternalCa(this.deps, this.cache, options);
+  /** The internal CA that issues DMS certificates now (created, or replaced when it can no longer issue). */
+  ensureInternalCa = (): Promise<CertificateAuthority> => ensureInternalCa(this.deps, this.cache);
+  rotateInternalCa = (input: RotateInternalCaInput): Promise<CertificateAuthority> => rotateInternalCa(this.deps, this.cache, input);
   getCa = (id: string): Promise<CertificateAuthority> => getCa(this.deps, id);
   listCas = (query: CaQuery): Promise<Page<CertificateAuthority>> => listCas(this.deps, query);
   caChain = (id: string): Promise<Uint8Array[]> => caChain(this.deps, id);

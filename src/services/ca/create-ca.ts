@@ -60,7 +60,8 @@ export async function createCa(deps: CaServiceDeps, cache: IssuingCaCache, input
   // EST labels name a DMS or a CA: the two id spaces never meet (the DMS manager checks the other way).
   if (await deps.storage.dms.get(id)) throw conflict('CA_EXISTS', `"${id}" is already the id of a DMS`, { id });
   if (input.profileId !== undefined) await cache.profile(input.profileId);
-  const parent = input.parentId === undefined ? undefined : await issuingCa(cache, input.parentId, true);
+  // An internal CA signs DMS certificates only: no CA of anyone's below it (403 CA_INTERNAL).
+  const parent = input.parentId === undefined ? undefined : await issuingCa(cache, input.parentId);
 
   const now = deps.clock.now();
   const notBefore = wholeSeconds(now);

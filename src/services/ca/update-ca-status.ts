@@ -1,5 +1,6 @@
 import type { CertificateAuthority } from '../../domain/ca/ca.ts';
 import type { StatusRequest } from '../../domain/ca/certificate-status.ts';
+import { forbidden } from '../../domain/errors.ts';
 import type { Storage } from '../../domain/ports/storage.ts';
 import type { CloudEvent } from '../../domain/ports/event-bus.ts';
 import { caEvent, caEventData, CaEventType, publishAfterCommit } from './ca-events.ts';
@@ -15,13 +16,18 @@ export interface UpdateCaStatusInput {
 }
 
 /**
- * Changes a CA's status. A final revocation cascades in the same transaction: every CA below it and every
- * certificate any of them issued is revoked with CessationOfOperation, so no reader ever sees half of it.
+ * Changes a CA's status; internal CAs refuse (403 CA_INTERNAL) and are rotated instead. A final revocation
+ * cascades in the same transaction: every CA below it and every certificate any of them issued is revoked
+ * with CessationOfOperation, so no reader ever sees half of it.
  * CertificateHold does not cascade: the CA cannot sign while held, and lifting the hold restores it whole.
  * One event per changed row (ca.status.update for CAs, certificate.status.update for the rest), after commit.
  */
 export async function updateCaStatus(deps: CaServiceDeps, cache: IssuingCaCache, input: UpdateCaStatusInput): Promise<CertificateAuthority> {
   const ca = await getCa(deps, input.id);
+  // Revoked or held, the internal CA could issue no DMS certificate, and would cascade to every one it issued.
+  if (ca.internal) {
+    throw forbidden('CA_INTERNAL', `CA "${ca.id}" is internal to Lamassu: its status cannot be changed; rotate it instead`, { id: ca.id });
+  }
   const cascade = input.request.status === 'REVOKED' && input.request.reason !== 'CertificateHold';
   const { updated, events, touched } = await deps.storage.transaction(async (tx) => {
     const txDeps = { ...deps, storage: tx as Storage };

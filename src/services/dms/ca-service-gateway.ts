@@ -1,5 +1,5 @@
 /** Adapts the CA service to the narrow interface the DMS and device managers depend on. */
-import { DMS_MANAGER_CA_NAME } from '../../domain/ca/ca.ts';
+import { dmsManagerCaGeneration } from '../../domain/ca/ca.ts';
 import type { CertificateAuthorityGateway } from '../../domain/dms/certificate-authority-gateway.ts';
 import { isDomainError } from '../../domain/errors.ts';
 import type { CaService } from '../ca/ca-service.ts';
@@ -25,8 +25,8 @@ export function caServiceGateway(ca: CaService): CertificateAuthorityGateway {
         profile: req.profileId ? { profileId: req.profileId } : { caDefault: true },
         ...(req.metadata ? { metadata: req.metadata } : {}),
         ...(req.csrSignatureVerified ? { skipCsrSignatureCheck: true } : {}),
-        // Only DMS certificates are signed by the internal CA; device enrollment names its CA explicitly.
-        ...(req.caId === DMS_MANAGER_CA_NAME ? { allowInternalCa: true } : {}),
+        // Only DMS certificates are signed by the internal CA (any generation); device enrollment names its CA explicitly.
+        ...(dmsManagerCaGeneration(req.caId) !== undefined ? { allowInternalCa: true } : {}),
         actor: req.actor,
       }),
     revoke: (req) =>

@@ -1,8 +1,13 @@
 /**
  * Publishes each CA's full and delta CRLs: CRL number from a per-CA counter shared by both kinds, AKI,
- * IssuingDistributionPoint equal to the CRL distribution point the CA puts in its certificates, Freshest
- * CRL pointing at the delta when deltas are on. Entries stream from the CA service page by page into the
- * streaming encoder, so memory stays flat as revocations grow.
+ * Freshest CRL pointing at the delta when deltas are on. Entries stream from the CA service page by page
+ * into the streaming encoder, so memory stays flat as revocations grow.
+ *
+ * Scope: a CRL lists every revoked certificate its CA issued, whatever CRL distribution point that
+ * certificate carries (none for a root's own certificate, another system's for certificates issued before a
+ * CA was imported), so it carries no IssuingDistributionPoint (RFC 5280 5.2.5: a full-scope CRL). An IDP
+ * naming our URL would claim a narrower scope, and relying parties that check the whole chain
+ * (`openssl verify -crl_check_all`, nginx `ssl_crl`) refuse it for the root ("different CRL scope").
  *
  * A delta CRL lists what changed since its base was read: certificates revoked since then (a minute of
  * slack covers revocations that committed while the base was being read; listing one twice is harmless)
@@ -29,14 +34,9 @@ export interface CrlPublisherOptions {
   recheckMs: number;
 }
 
-/** The URLs of a CA's CRLs, matching src/services/ca/ca-urls.ts. */
-export function crlUrls(vaBaseUrls: readonly string[], caId: string) {
-  const id = encodeURIComponent(caId);
-  return {
-    full: vaBaseUrls.map((b) => `${b}/api/va/crl/${id}`),
-    delta: vaBaseUrls.map((b) => `${b}/api/va/crl/${id}/delta`),
-  };
-}
+/** Where a CA's delta CRL is served: its full CRL's URL (src/services/ca/ca-urls.ts) + /delta. */
+export const deltaCrlUrls = (vaBaseUrls: readonly string[], caId: string) =>
+  vaBaseUrls.map((b) => `${b}/api/va/crl/${encodeURIComponent(caId)}/delta`);
 
 const wholeSeconds = (ms: number) => new Date(Math.floor(ms / 1000) * 1000);
 
@@ -189,7 +189,6 @@ export class CrlPublisher {
     const thisUpdate = wholeSeconds(generatedAt.getTime());
     const nextUpdate = new Date(thisUpdate.getTime() + role.settings.crl.validityMs);
     const number = await this.crls.nextNumber(caId);
-    const urls = crlUrls(this.opts.vaBaseUrls, caId);
     const started = performance.now();
     const gateway = this.ca;
     async function* entries(): AsyncIterable<CrlEntry> {
@@ -201,8 +200,7 @@ export class CrlPublisher {
       thisUpdate,
       nextUpdate,
       entries: entries(),
-      distributionPoint: urls.full,
-      ...(role.settings.delta.enabled ? { freshestCrl: urls.delta } : {}),
+      ...(role.settings.delta.enabled ? { freshestCrl: deltaCrlUrls(this.opts.vaBaseUrls, caId) } : {}),
     });
     const crl: CrlRecord = { caId, kind: 'full', number, baseNumber: null, thisUpdate, nextUpdate, generatedAt, der };
     await this.store(crl);
@@ -241,7 +239,6 @@ export class CrlPublisher {
       thisUpdate,
       nextUpdate,
       entries,
-      distributionPoint: crlUrls(this.opts.vaBaseUrls, caId).full,
       deltaCrlIndicator: BigInt(base.number),
     });
     const crl: CrlRecord = { caId, kind: 'delta', number, baseNumber: base.number, thisUpdate, nextUpdate, generatedAt, der };
