@@ -5,6 +5,7 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { EnrollmentService } from '../../services/dms/enrollment-service.ts';
 import { estErrorHandler, estNotFoundHandler, sendPlainError } from './est-errors.ts';
+import { writeCanonicalHeaderNames } from './est-header-case.ts';
 import { credentialsOf, csrFromRequest, EST_BODY_LIMIT } from './est-request.ts';
 import { sendCertificates, sendCsrAttrs, sendServerKeygen } from './est-response.ts';
 
@@ -26,6 +27,11 @@ export const estRoutes =
     scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: EST_BODY_LIMIT }, (_request, body, done) => done(null, body));
     scope.setErrorHandler(estErrorHandler);
     scope.setNotFoundHandler(estNotFoundHandler);
+    // Strict embedded clients match header names case-sensitively: every answer here, errors included.
+    scope.addHook('onRequest', (_request, reply, done) => {
+      writeCanonicalHeaderNames(reply.raw);
+      done();
+    });
 
     for (const path of ['/:label', '']) {
       const labelOf = (request: FastifyRequest) => (request.params as { label?: string }).label ?? opts.defaultDms;
