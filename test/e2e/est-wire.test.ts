@@ -43,9 +43,9 @@ const dmsBody = (id: string, caId: string, est: Record<string, unknown>, setting
 let dmsCert: { cert: string; key: string };
 
 /** A P-256 CSR for `cn` as base64 DER, the body EST clients send. */
-async function csrB64(cn: string, keyArgs = ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256']): Promise<string> {
+async function csrB64(cn: string, keyArgs = ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256'], reqArgs: string[] = []): Promise<string> {
   await openssl('genpkey', ...keyArgs, '-out', f(`${cn}.key`));
-  await openssl('req', '-new', '-key', f(`${cn}.key`), '-subj', `/CN=${cn}`, '-outform', 'DER', '-out', f(`${cn}.csr`));
+  await openssl('req', '-new', '-key', f(`${cn}.key`), '-subj', `/CN=${cn}`, ...reqArgs, '-outform', 'DER', '-out', f(`${cn}.csr`));
   return readFileSync(f(`${cn}.csr`)).toString('base64');
 }
 
@@ -174,8 +174,8 @@ describe('serverkeygen', () => {
     assert.equal(await openssl('pkey', '-inform', 'DER', '-in', f('kg1.key.der'), '-pubout'), await openssl('x509', '-in', f('kg1.pem'), '-noout', '-pubkey'));
   });
 
-  test('the CSR key is ignored (RFC 7030 4.4.1): a throwaway 512-bit RSA CSR gives a certificate for the generated key', async () => {
-    const csr = await csrB64('wire-dummy-512', ['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:512']);
+  test('the CSR key is ignored (RFC 7030 4.4.1): a throwaway 512-bit RSA CSR gives a certificate for the generated key, with its subject and extensions', async () => {
+    const csr = await csrB64('wire-dummy-512', ['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:512'], ['-addext', 'subjectAltName=DNS:dummy-512.example']);
     assert.match(await openssl('req', '-inform', 'DER', '-in', f('wire-dummy-512.csr'), '-noout', '-text'), /Public-Key: \(512 bit\)/);
     const res = await postCsr('/.well-known/est/wire/serverkeygen', csr, dmsCert);
     const { key, pkcs7 } = await serverKeygenParts(res);
@@ -184,6 +184,7 @@ describe('serverkeygen', () => {
     await openssl('pkcs7', '-inform', 'DER', '-in', f('kg2.p7.der'), '-print_certs', '-out', f('kg2.pem'));
     const text = await openssl('x509', '-in', f('kg2.pem'), '-noout', '-text');
     assert.match(text, /Subject: CN ?= ?wire-dummy-512/);
+    assert.match(text, /DNS:dummy-512\.example/);
     assert.match(text, /ASN1 OID: prime256v1/, 'the DMS default key (P-256), not the CSR\'s RSA 512');
     assert.equal(await openssl('pkey', '-inform', 'DER', '-in', f('kg2.key.der'), '-pubout'), await openssl('x509', '-in', f('kg2.pem'), '-noout', '-pubkey'));
     // simpleenroll still refuses that key: only serverkeygen ignores it.

@@ -11,7 +11,7 @@ import type { Device } from '../../domain/devices/device.ts';
 import { checkDeviceId, checkSlotName } from '../../domain/devices/device.ts';
 import { conflict, forbidden, invalid, notFound, unauthenticated } from '../../domain/errors.ts';
 import type { KeySpec } from '../../domain/ports/key-engine.ts';
-import { parseCsr, verifyCsrSignature, type ParsedCsr } from '../../x509/csr.ts';
+import { parseCsr, parseCsrTemplate, verifyCsrSignature, type CsrTemplate, type ParsedCsr } from '../../x509/csr.ts';
 import { toPem } from '../../x509/pem.ts';
 import type { DeviceService } from '../devices/device-service.ts';
 import { IssuanceGate } from './issuance-gate.ts';
@@ -104,7 +104,7 @@ export class EnrollmentService {
     return this.gate.track(() => this.enrollNow(req));
   }
 
-  /** RFC 7030 4.4 serverkeygen: the client's CSR gives the subject and SAN; the key is made here. */
+  /** RFC 7030 4.4 serverkeygen: the client's CSR gives the subject and extensions, nothing else; the key is made here. */
   serverKeygen(req: ServerKeygenRequest): Promise<ServerKeygenResult> {
     return this.gate.track(() => this.serverKeygenNow(req));
   }
@@ -127,7 +127,8 @@ export class EnrollmentService {
   }
 
   private async serverKeygenNow(req: ServerKeygenRequest): Promise<ServerKeygenResult> {
-    const csr = parseCsr(req.csrDer);
+    // RFC 7030 4.4.1: the CSR's key and signature are ignored (clients send throwaway ones): its request only.
+    const csr = parseCsrTemplate(req.csrDer);
     const plan = await this.planEnrollment(req, csr, 'serverkeygen');
     const keygen = plan.dms.settings.serverKeygen;
     if (!keygen.enabled) throw forbidden('SERVER_KEYGEN_DISABLED', `DMS "${plan.dms.id}" does not generate keys`);
@@ -135,7 +136,7 @@ export class EnrollmentService {
     if (!serverKeyAllowed(plan.dms.settings, spec)) {
       throw invalid('SERVER_KEYGEN_KEY_NOT_ALLOWED', `DMS "${plan.dms.id}" does not generate ${spec.type} ${spec.bits} keys`, { ...spec });
     }
-    const generated = await this.deps.keyGenerator.generate(spec, csr.subjectName, csr.extensions.subjectAltName);
+    const generated = await this.deps.keyGenerator.generate(spec, csr.subjectName, csr.extensionRequest);
     // Our own key signed this CSR: nothing to prove.
     const result = await this.issueAndBind(plan, generated.csrDer, undefined, true);
     return { ...result, privateKeyPkcs8: generated.pkcs8 };
@@ -243,7 +244,7 @@ export class EnrollmentService {
   }
 
   /** Authentication, authorization and the device rules of a first enrollment. */
-  private async planEnrollment(req: EnrollRequest, csr: ParsedCsr, operation: 'enroll' | 'serverkeygen'): Promise<Plan> {
+  private async planEnrollment(req: EnrollRequest, csr: CsrTemplate, operation: 'enroll' | 'serverkeygen'): Promise<Plan> {
     const target = await this.resolve(req.label);
     let dms: Dms;
     let caId: string;
@@ -292,7 +293,7 @@ export class EnrollmentService {
   }
 
   /** The DMS's authentication mode; returns the actor recorded in events. */
-  private async authenticate(dms: Dms, credentials: EnrollmentCredentials, csr: ParsedCsr, operation: 'enroll' | 'serverkeygen'): Promise<string> {
+  private async authenticate(dms: Dms, credentials: EnrollmentCredentials, csr: CsrTemplate, operation: 'enroll' | 'serverkeygen'): Promise<string> {
     const e = dms.settings.enrollment;
     switch (e.authMode) {
       case 'DMS_CERTIFICATE': {
