@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import type { GeneratedKeyRequest, ServerKeyGenerator } from '../../domain/dms/server-key-generator.ts';
 import { invalid } from '../../domain/errors.ts';
 import type { KeySpec } from '../../domain/ports/key-engine.ts';
-import { bitString, oid, sequence, set, smallInteger, tlv } from '../../x509/der.ts';
+import { bitString, contextTag, oid, sequence, set, setOf, smallInteger } from '../../x509/der.ts';
 import { keyObjectSigner } from '../../x509/key-object-signer.ts';
 import { algorithmIdentifier } from '../../x509/signer.ts';
 
@@ -29,7 +29,7 @@ export class SoftwareServerKeyGenerator implements ServerKeyGenerator {
     const privateKey = await newKey(spec);
     const spki = new Uint8Array(createPublicKey(privateKey).export({ format: 'der', type: 'spki' }));
     const attributes = extensions ? [sequence(oid(EXTENSION_REQUEST), set(extensions))] : [];
-    const info = sequence(smallInteger(0), subjectName, spki, tlv(0xa0, ...attributes));
+    const info = sequence(smallInteger(0), subjectName, spki, setOf(attributes, contextTag(0, true))); // [0] IMPLICIT SET OF Attribute
     const signer = keyObjectSigner(privateKey);
     const signature = await signer.sign(info);
     const csrDer = sequence(info, algorithmIdentifier(signer.algorithm), bitString(signature));
