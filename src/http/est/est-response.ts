@@ -4,7 +4,7 @@
  * CSR attributes in base64; serverkeygen's multipart/mixed of the PKCS#8 key and the certificate.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { oid, sequence } from '../../x509/der.ts';
+import { encodeCsrAttrs, type CsrAttributesRequest } from '../../x509/csr-attributes.ts';
 import { toPem } from '../../x509/pem.ts';
 import { base64Lines, certsOnlyPkcs7 } from '../../x509/pkcs7.ts';
 
@@ -25,12 +25,12 @@ export function sendCertificates(request: FastifyRequest, reply: FastifyReply, c
 }
 
 /** CsrAttrs ::= SEQUENCE OF AttrOrOID; never an empty body: nothing to ask is `MAA=` (an empty SEQUENCE). */
-export function csrAttrsBody(oids: readonly string[]): string {
-  return base64Lines(sequence(...oids.map(oid)));
+export function csrAttrsBody(request: CsrAttributesRequest): string {
+  return base64Lines(encodeCsrAttrs(request));
 }
 
-export function sendCsrAttrs(reply: FastifyReply, oids: readonly string[]): FastifyReply {
-  return reply.type('application/csrattrs').header('content-transfer-encoding', 'base64').send(csrAttrsBody(oids));
+export function sendCsrAttrs(reply: FastifyReply, request: CsrAttributesRequest): FastifyReply {
+  return reply.type('application/csrattrs').header('content-transfer-encoding', 'base64').send(csrAttrsBody(request));
 }
 
 /**

@@ -55,7 +55,7 @@ export const estRoutes =
         return sendServerKeygen(reply, result.privateKeyPkcs8, result.certificate.der);
       });
 
-      scope.get(`${path}/csrattrs`, async (request, reply) => sendCsrAttrs(reply, (await enrollment.csrattrs(labelOf(request))).oids));
+      scope.get(`${path}/csrattrs`, async (request, reply) => sendCsrAttrs(reply, await enrollment.csrattrs(labelOf(request))));
 
       // Full CMC (RFC 7030 4.3) is optional and not offered: say so instead of "not found".
       scope.post(`${path}/fullcmc`, async (_request, reply) => sendPlainError(reply, 501, 'EST_OPERATION_UNSUPPORTED', 'fullcmc is not supported'));

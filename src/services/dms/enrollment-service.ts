@@ -14,6 +14,7 @@ import type { KeySpec } from '../../domain/ports/key-engine.ts';
 import { parseCsr, parseCsrTemplate, verifyCsrSignature, type CsrTemplate, type ParsedCsr } from '../../x509/csr.ts';
 import { toPem } from '../../x509/pem.ts';
 import type { DeviceService } from '../devices/device-service.ts';
+import { announcedKey } from './csr-attribute-rules.ts';
 import { IssuanceGate } from './issuance-gate.ts';
 import { DmsCloudEvent, dmsEvent, publishDmsEvents, type DmsServiceDeps } from './dms-service-deps.ts';
 import {
@@ -57,8 +58,10 @@ export interface ServerKeygenResult extends EnrollResult {
 }
 
 export interface CsrAttributes {
-  /** Attribute OIDs the CSR should carry (RFC 7030 4.5); empty when there is nothing to ask. */
+  /** Attribute OIDs the CSR should carry (RFC 7030 4.5): challengePassword, serialNumber; may be empty. */
   oids: string[];
+  /** One key the issuance profile accepts, for the CSR to hold (RFC 9908 3.2); its signature follows from it. */
+  key?: KeySpec;
 }
 
 export interface EnrollmentOptions {
@@ -83,6 +86,7 @@ interface Plan {
 }
 
 const SERIAL_NUMBER_OID = '2.5.4.5';
+const CHALLENGE_PASSWORD_OID = '1.2.840.113549.1.9.7';
 
 /** How long a CA chain is reused; a CA's certificates never change under its id, so this only bounds memory of deleted CAs. */
 const CHAIN_TTL_MS = 1000;
@@ -226,11 +230,21 @@ export class EnrollmentService {
     return out;
   }
 
-  /** RFC 7030 4.5 csrattrs: asks for the serialNumber attribute when the DMS names devices by it. */
+  /**
+   * RFC 7030 4.5 csrattrs: a challengePassword for a DMS whose external webhook judges the CSR, serialNumber
+   * when the DMS names devices by it, and a key that the issuance profile accepts (the DMS's own key choice
+   * when it does). A CA label has no DMS yet: its CA's own profile.
+   */
   async csrattrs(label?: string): Promise<CsrAttributes> {
     const target = await this.resolve(label);
-    if (target.kind === 'dms' && target.dms.settings.enrollment.deviceIdSource === 'serial_number') return { oids: [SERIAL_NUMBER_OID] };
-    return { oids: [] };
+    if (target.kind === 'ca') return withKey({ oids: [] }, announcedKey(await this.deps.ca.cryptoEnforcement(target.ca.id)));
+    const { enrollment, serverKeygen, issuanceProfileId } = target.dms.settings;
+    const oids = [
+      ...(enrollment.authMode === 'EXTERNAL_WEBHOOK' ? [CHALLENGE_PASSWORD_OID] : []),
+      ...(enrollment.deviceIdSource === 'serial_number' ? [SERIAL_NUMBER_OID] : []),
+    ];
+    const enforcement = await this.deps.ca.cryptoEnforcement(enrollment.enrollmentCaId, issuanceProfileId ?? undefined);
+    return withKey({ oids }, announcedKey(enforcement, serverKeygen.defaultKey));
   }
 
   private async resolve(label: string | undefined): Promise<Target> {
@@ -388,6 +402,8 @@ export class EnrollmentService {
     await this.deps.ca.revoke({ serialNumber: old.serialNumber, issuerCaId: old.issuerCaId ?? '', reason: 'Superseded', actor });
   }
 }
+
+const withKey = (attrs: CsrAttributes, key: KeySpec | undefined): CsrAttributes => (key ? { ...attrs, key } : attrs);
 
 async function requireCsrSignature(deps: DmsServiceDeps, csr: ParsedCsr): Promise<void> {
   const ok = deps.csrVerifier ? await deps.csrVerifier.verify(csr.der) : await verifyCsrSignature(csr);
