@@ -31,6 +31,7 @@ import { algorithmIdentifier } from '../src/x509/signer.ts';
 import { admin } from '../test/e2e/est-server.ts';
 import { freePort, startLamassu, type LamassuProcess } from '../test/support/lamassu-process.ts';
 import { needPostgres, postgresUrl } from '../test/support/services.ts';
+import type { ToolName, ToolsOf } from './required-tools.ts';
 
 const SECONDS = Number(process.env.ISSUANCE_BENCH_SECONDS ?? 10);
 const ROUNDS = Number(process.env.ISSUANCE_BENCH_ROUNDS ?? 3);
@@ -40,6 +41,15 @@ const TARGETS = (process.env.ISSUANCE_BENCH_TARGETS ?? 'cfssl,sqlite,postgres,fl
 const POOL = 2000;
 const CLK_TCK = 100;
 const here = import.meta.dirname;
+
+/** wrk drives every target; openssl makes the keys of cfssl and the floor server; cfssl is a contender. */
+export const tools: ToolsOf = (env) => {
+  const targets = (env.ISSUANCE_BENCH_TARGETS ?? 'cfssl,sqlite,postgres,floor').split(',');
+  const needed: ToolName[] = ['wrk'];
+  if (targets.includes('cfssl') || targets.includes('floor')) needed.push('openssl');
+  if (targets.includes('cfssl')) needed.push('cfssl');
+  return needed;
+};
 const cacheDir = path.join(os.tmpdir(), 'lamassu-issuance-bench');
 
 type CaKind = 'P-256' | 'RSA-2048';

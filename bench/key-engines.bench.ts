@@ -17,6 +17,10 @@ import { FilesystemKeyEngine } from '../src/engines/crypto/filesystem/filesystem
 import { MemoryKeyEngine } from '../src/engines/crypto/memory/memory-key-engine.ts';
 import { Pkcs11KeyEngine } from '../src/engines/crypto/pkcs11/pkcs11-key-engine.ts';
 import { acquirePkcs11Module } from '../src/engines/crypto/pkcs11/pkcs11-module.ts';
+import type { ToolsOf } from './required-tools.ts';
+
+/** softhsm2-util makes the SoftHSM2 token (the softhsm2 package also brings the PKCS#11 library). */
+export const tools: ToolsOf = ['softhsm2-util'];
 
 const RUNS = 3;
 const SLICE_MS = 250;

@@ -21,6 +21,10 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { lamassuBin, freePort } from '../test/support/lamassu-process.ts';
+import type { ToolsOf } from './required-tools.ts';
+
+/** wrk loads our server; openssl makes the requests and is the contender (`openssl ocsp -index`). */
+export const tools: ToolsOf = ['wrk', 'openssl'];
 
 const exec = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '..');

@@ -5,6 +5,7 @@
 import { readdirSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
+import { MissingToolsError, requireTools, type ToolsOf } from './required-tools.ts';
 
 const dir = path.dirname(fileURLToPath(import.meta.url));
 const all = readdirSync(dir)
@@ -17,9 +18,22 @@ if (unknown.length > 0) {
   console.error(`unknown benchmark(s): ${unknown.join(', ')}; available: ${all.join(', ')}`);
   process.exit(2);
 }
+type BenchModule = { run?: () => Promise<void>; tools?: ToolsOf };
+const selected: { name: string; mod: BenchModule }[] = [];
 for (const name of wanted.length > 0 ? wanted : all) {
-  console.log(`\n=== ${name} ===`);
-  const mod = (await import(pathToFileURL(path.join(dir, `${name}.bench.ts`)).href)) as { run?: () => Promise<void> };
+  const mod = (await import(pathToFileURL(path.join(dir, `${name}.bench.ts`)).href)) as BenchModule;
   if (typeof mod.run !== 'function') throw new Error(`bench/${name}.bench.ts must export run()`);
-  await mod.run();
+  selected.push({ name, mod });
+}
+// All tools checked before the first benchmark starts: a long run should not die half-way for want of one.
+try {
+  requireTools(selected.map(({ name, mod }) => ({ benchmark: name, tools: mod.tools })));
+} catch (e) {
+  if (!(e instanceof MissingToolsError)) throw e;
+  console.error(e.message);
+  process.exit(1);
+}
+for (const { name, mod } of selected) {
+  console.log(`\n=== ${name} ===`);
+  await mod.run!();
 }

@@ -2,7 +2,7 @@
 // The `lamassu` program. It runs the compiled build in dist/ (fast start, small footprint), and compiles
 // src/ first when dist/ is missing or older than the sources, so a fresh clone or an edited tree never runs
 // stale code. `npm install` already builds once (the "prepare" script).
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync, utimesSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -23,6 +23,25 @@ function newestSource(dir) {
   return newest;
 }
 
+/**
+ * Runs tsc as a child; SIGTERM/SIGINT sent to this process (by a service manager, or by npm) stop the
+ * compiler too instead of leaving it running, and this process then dies of the same signal.
+ */
+function compile(tsc) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
+    const forward = (signal) => child.kill(signal);
+    const signals = ['SIGTERM', 'SIGINT'];
+    for (const s of signals) process.on(s, forward);
+    child.once('error', () => resolve(1));
+    child.once('exit', (code, signal) => {
+      for (const s of signals) process.off(s, forward);
+      if (signal) process.kill(process.pid, signal);
+      else resolve(code ?? 1);
+    });
+  });
+}
+
 const srcDir = path.join(root, 'src');
 const stale = !existsSync(entry) || !existsSync(stamp) || (existsSync(srcDir) && newestSource(srcDir) > statSync(stamp).mtimeMs);
 if (stale) {
@@ -37,8 +56,8 @@ if (stale) {
   }
   if (tsc) {
     process.stderr.write('lamassu: compiling src/ to dist/ ...\n');
-    const r = spawnSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
-    if (r.status !== 0) process.exit(r.status ?? 1);
+    const status = await compile(tsc);
+    if (status !== 0) process.exit(status);
     // An incremental build that had nothing to emit leaves the stamp as it was; mark the tree as built.
     const now = new Date();
     utimesSync(stamp, now, now);

@@ -3,7 +3,7 @@
  * -> event bus -> services -> HTTP listeners; `close()` takes it all down in the reverse order.
  */
 import { randomUUID, randomBytes } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger as PinoLogger } from 'pino';
@@ -16,6 +16,7 @@ import { CsrVerifierPool } from './engines/crypto/csr-verifier-pool.ts';
 import { KeyEngineSet, type KeyEngineConfig } from './engines/crypto/registry.ts';
 import { MemoryEventBus } from './engines/eventbus/memory-event-bus.ts';
 import { createStorage } from './engines/storage/create-storage.ts';
+import { ensurePrivateDirectory } from './engines/private-directory.ts';
 import { SqliteCertificateWriter } from './engines/storage/sqlite-certificate-writer.ts';
 import { HttpEnrollmentWebhook } from './engines/dms/http-enrollment-webhook.ts';
 import { ScryptPasswordHasher } from './engines/dms/scrypt-password-hasher.ts';
@@ -27,11 +28,12 @@ import { SoftwareServerKeyGenerator } from './engines/dms/software-server-key-ge
 import { ensureAdminToken } from './http/auth/admin-token.ts';
 import { createOidcVerifier } from './http/auth/oidc-verifier.ts';
 import { buildHttpApp } from './http/build-http-app.ts';
-import { buildHttpsApp } from './http/build-https-app.ts';
+import { buildHttpsApp, replaceTlsMaterial } from './http/build-https-app.ts';
 import { caServicePlugin } from './http/ca/ca-plugin.ts';
 import { HttpMetrics } from './http/metrics.ts';
 import type { ServiceDeps, ServicePlugin, ServicePluginFactory } from './http/service-plugin.ts';
 import { serverTls } from './http/tls/server-tls.ts';
+import { ServerTlsRenewal } from './http/tls/tls-renewal.ts';
 import { vaServicePlugin } from './http/va/va-plugin.ts';
 import { PublishTap } from './services/va/publish-tap.ts';
 import { nativeEcVerifyUnavailableReason } from './x509/native-ec-verify.ts';
@@ -119,7 +121,7 @@ export async function startServer(
   };
 
   try {
-    await mkdir(config.dataDir, { recursive: true });
+    await ensurePrivateDirectory(config.dataDir, 'the data directory', logger);
     const storage = await createStorage(config.storage, { logger });
     closers.push({ name: 'storage', close: () => storage.close() });
     logger.info({ dialect: storage.dialect }, 'database ready');
@@ -159,14 +161,17 @@ export async function startServer(
     }
 
     await ensureAdminToken({ tokens: storage.adminTokens, dataDir: config.dataDir, clock, logger });
-    const tls = await serverTls({
+    const tlsOptions = {
       dataDir: config.dataDir,
       hostnames: config.tlsHostnames,
       certFile: config.tlsCertFile,
       keyFile: config.tlsKeyFile,
+      lifetimeMs: config.tlsCertLifetimeMs,
+      renewBeforeMs: config.tlsRenewBeforeMs,
       clock,
       logger,
-    });
+    };
+    const tls = await serverTls(tlsOptions);
 
     const metrics = new HttpMetrics();
     const https = await buildHttpsApp({
@@ -186,6 +191,9 @@ export async function startServer(
     // Both listeners close together: each stops accepting and lets its requests in flight finish.
     closers.push({ name: 'listeners', close: async () => void (await Promise.all([https.close(), http.close()])) });
     await https.listen({ port: config.httpsPort, host: config.listenAddress });
+    const tlsRenewal = new ServerTlsRenewal(tlsOptions, tls, (material) => replaceTlsMaterial(https, material));
+    tlsRenewal.start();
+    closers.push({ name: 'TLS renewal', close: () => tlsRenewal.stop() });
     await http.listen({ port: config.httpPort, host: config.listenAddress });
 
     const running: RunningServer = {

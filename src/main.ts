@@ -54,6 +54,8 @@ async function main(argv: string[]): Promise<void> {
   if (positionals.length > 1) usageError(`unexpected argument "${positionals[1]}"`);
   if (command !== 'serve' && command !== 'migrate') usageError(`unknown command "${command}"`);
   if (command === 'migrate' && values.services !== undefined) usageError('--services applies to serve only');
+  // Everything the server writes (the SQLite database and its -wal/-shm, keys, TLS files) is its user's alone.
+  process.umask(0o077);
 
   let config;
   try {

@@ -55,6 +55,18 @@ export const settings = {
   }),
   tlsCertFile: optional({ env: 'LAMASSU_TLS_CERT_FILE', file: 'tls.cert_file', parse: text }),
   tlsKeyFile: optional({ env: 'LAMASSU_TLS_KEY_FILE', file: 'tls.key_file', parse: text }),
+  tlsCertLifetimeMs: required({
+    env: 'LAMASSU_TLS_CERT_LIFETIME',
+    file: 'tls.cert_lifetime',
+    parse: durationAtLeast(60_000, '1m'),
+    default: 365 * 86_400_000,
+  }),
+  tlsRenewBeforeMs: required({
+    env: 'LAMASSU_TLS_RENEW_BEFORE',
+    file: 'tls.renew_before',
+    parse: durationAtLeast(1000, '1s'),
+    default: 30 * 86_400_000,
+  }),
   services: required<ServiceName[]>({
     env: 'LAMASSU_SERVICES',
     file: 'services',
@@ -86,6 +98,7 @@ export const settings = {
     parse: text,
     default: 'realm_access.roles',
   }),
+  oidcMaxTokenLifetimeMs: optional({ env: 'LAMASSU_OIDC_MAX_TOKEN_LIFETIME', file: 'oidc.max_token_lifetime', parse: durationAtLeast(1000, '1s') }),
   databaseUrl: optional({ env: 'DATABASE_URL', file: 'database_url', parse: postgresUrl }),
   postgresHostname: optional({ env: 'POSTGRES_HOSTNAME', file: 'postgres.hostname', parse: text }),
   postgresPort: optional({ env: 'POSTGRES_PORT', file: 'postgres.port', parse: port }),
@@ -139,6 +152,8 @@ export interface OidcConfig {
   audience: string;
   /** Dotted path of the roles array in the token, e.g. "realm_access.roles". */
   rolesClaim: string;
+  /** Longest accepted token lifetime (exp - iat); unlimited when absent. */
+  maxTokenLifetimeMs?: number;
 }
 
 /** The validated configuration `lamassu serve` runs with. */
@@ -151,6 +166,8 @@ export type Config = Pick<
   | 'tlsHostnames'
   | 'tlsCertFile'
   | 'tlsKeyFile'
+  | 'tlsCertLifetimeMs'
+  | 'tlsRenewBeforeMs'
   | 'services'
   | 'logLevel'
   | 'vaBaseUrls'

@@ -101,6 +101,27 @@ describe('loadConfig', () => {
     assert.deepEqual(c.oidc, { jwksUrl: 'http://kc/certs', issuer: 'http://kc', audience: 'lamassu', rolesClaim: 'realm_access.roles' });
   });
 
+  it('reads the TLS certificate lifetime and renewal window, and refuses a window as long as the lifetime', () => {
+    const d = loadConfig({ env: {} });
+    assert.deepEqual([d.tlsCertLifetimeMs, d.tlsRenewBeforeMs], [365 * 86_400_000, 30 * 86_400_000]);
+    const c = loadConfig({ env: { LAMASSU_TLS_CERT_LIFETIME: '7d', LAMASSU_TLS_RENEW_BEFORE: '2d' } });
+    assert.deepEqual([c.tlsCertLifetimeMs, c.tlsRenewBeforeMs], [7 * 86_400_000, 2 * 86_400_000]);
+    assert.deepEqual(problems({ env: { LAMASSU_TLS_CERT_LIFETIME: '7d' } }), [
+      'LAMASSU_TLS_RENEW_BEFORE: must be shorter than LAMASSU_TLS_CERT_LIFETIME, or the certificate is renewed all the time',
+    ]);
+    assert.match(problems({ env: { LAMASSU_TLS_CERT_LIFETIME: '10s' } }).join('\n'), /^LAMASSU_TLS_CERT_LIFETIME: must be at least 1m/);
+  });
+
+  it('reads the OIDC maximum token lifetime, and refuses it without the rest of OIDC', () => {
+    const oidc = { LAMASSU_OIDC_JWKS_URL: 'http://kc/certs', LAMASSU_OIDC_ISSUER: 'http://kc', LAMASSU_OIDC_AUDIENCE: 'lamassu' };
+    assert.equal(loadConfig({ env: { ...oidc, LAMASSU_OIDC_MAX_TOKEN_LIFETIME: '1h' } }).oidc?.maxTokenLifetimeMs, 3_600_000);
+    assert.deepEqual(
+      problems({ env: { LAMASSU_OIDC_MAX_TOKEN_LIFETIME: '1h' } }).map((p) => p.split(':')[0]),
+      ['LAMASSU_OIDC_JWKS_URL', 'LAMASSU_OIDC_ISSUER', 'LAMASSU_OIDC_AUDIENCE'],
+    );
+    assert.match(problems({ env: { ...oidc, LAMASSU_OIDC_MAX_TOKEN_LIFETIME: 'soon' } }).join('\n'), /^LAMASSU_OIDC_MAX_TOKEN_LIFETIME: must be a duration/);
+  });
+
   it('chooses PostgreSQL when any seed POSTGRES_* variable is set', () => {
     const c = loadConfig({
       env: { POSTGRES_HOSTNAME: 'db', POSTGRES_USERNAME: 'lam assu', POSTGRES_PASSWORD: 'p@ss', POSTGRES_DATABASE: 'pki' },

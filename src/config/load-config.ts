@@ -113,6 +113,9 @@ export function loadConfig(opts: LoadConfigOptions): Config {
   if ((values.tlsCertFile === undefined) !== (values.tlsKeyFile === undefined)) {
     problems.push(`${nameOf(values.tlsCertFile ? 'tlsKeyFile' : 'tlsCertFile')}: required together with ${nameOf(values.tlsCertFile ? 'tlsCertFile' : 'tlsKeyFile')}`);
   }
+  if (values.tlsCertFile === undefined && values.tlsRenewBeforeMs >= values.tlsCertLifetimeMs) {
+    problems.push(`${nameOf('tlsRenewBeforeMs')}: must be shorter than ${nameOf('tlsCertLifetimeMs')}, or the certificate is renewed all the time`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -123,6 +126,8 @@ export function loadConfig(opts: LoadConfigOptions): Config {
     tlsHostnames: values.tlsHostnames,
     tlsCertFile: values.tlsCertFile && path.resolve(values.tlsCertFile),
     tlsKeyFile: values.tlsKeyFile && path.resolve(values.tlsKeyFile),
+    tlsCertLifetimeMs: values.tlsCertLifetimeMs,
+    tlsRenewBeforeMs: values.tlsRenewBeforeMs,
     services: [...new Set(values.services)],
     logLevel: values.logLevel,
     vaBaseUrls: values.vaBaseUrls,
@@ -142,11 +147,18 @@ function oidcConfig(
   nameOf: (k: keyof typeof settings) => string,
   problems: string[],
 ): OidcConfig | undefined {
-  if (v.oidcJwksUrl === undefined && v.oidcIssuer === undefined && v.oidcAudience === undefined) return undefined;
+  const any = [v.oidcJwksUrl, v.oidcIssuer, v.oidcAudience, v.oidcMaxTokenLifetimeMs];
+  if (any.every((x) => x === undefined)) return undefined;
   const missing = (['oidcJwksUrl', 'oidcIssuer', 'oidcAudience'] as const).filter((k) => v[k] === undefined);
   for (const k of missing) problems.push(`${nameOf(k)}: required when OIDC is configured (JWKS URL, issuer and audience go together)`);
   if (missing.length > 0) return undefined;
-  return { jwksUrl: v.oidcJwksUrl!, issuer: v.oidcIssuer!, audience: v.oidcAudience!, rolesClaim: v.oidcRolesClaim };
+  return {
+    jwksUrl: v.oidcJwksUrl!,
+    issuer: v.oidcIssuer!,
+    audience: v.oidcAudience!,
+    rolesClaim: v.oidcRolesClaim,
+    ...(v.oidcMaxTokenLifetimeMs !== undefined ? { maxTokenLifetimeMs: v.oidcMaxTokenLifetimeMs } : {}),
+  };
 }
 
 function storageConfig(v: Settings, dataDir: string): StorageConfig {

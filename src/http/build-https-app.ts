@@ -3,6 +3,7 @@
  * Client certificates are requested but not verified by TLS: each route decides whom it trusts.
  */
 import { randomUUID } from 'node:crypto';
+import type { Server as TlsServer } from 'node:tls';
 import fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { adminApiScope, type AdminAuthOptions } from './auth/admin-auth.ts';
 import { registerErrorHandling } from './errors.ts';
@@ -32,12 +33,22 @@ export interface HttpsAppOptions {
 
 export const ADMIN_API_PREFIX = '/api/v1';
 
+/** What a TLS context is made of; the same at start and when the certificate is replaced. */
+const secureContextOptions = (tls: TlsMaterial) => ({
+  key: tls.key,
+  cert: tls.cert,
+  minVersion: 'TLSv1.2' as const,
+  maxVersion: 'TLSv1.3' as const,
+});
+
+/** New connections get `tls`; connections already open keep theirs. */
+export function replaceTlsMaterial(app: FastifyInstance, tls: TlsMaterial): void {
+  (app.server as unknown as TlsServer).setSecureContext(secureContextOptions(tls));
+}
+
 export async function buildHttpsApp(opts: HttpsAppOptions): Promise<FastifyInstance> {
   const https = opts.tls && {
-    key: opts.tls.key,
-    cert: opts.tls.cert,
-    minVersion: 'TLSv1.2' as const,
-    maxVersion: 'TLSv1.3' as const,
+    ...secureContextOptions(opts.tls),
     requestCert: true,
     rejectUnauthorized: false,
   };

@@ -17,7 +17,9 @@ import { ScryptPasswordHasher } from '../../src/engines/dms/scrypt-password-hash
 import { SoftwareServerKeyGenerator } from '../../src/engines/dms/software-server-key-generator.ts';
 import { X509CertificateInspector } from '../../src/engines/dms/x509-certificate-inspector.ts';
 import { MemoryEventBus } from '../../src/engines/eventbus/memory-event-bus.ts';
-import { openTestStorage, type StorageKind } from './storage.ts';
+import { after, before, describe } from 'node:test';
+import { needPostgres } from './services.ts';
+import { openTestStorage, storageKinds, type StorageKind } from './storage.ts';
 import { buildName, type SubjectFields } from '../../src/x509/name.ts';
 import { octetString, oid, sequence } from '../../src/x509/der.ts';
 import { caEvent, CaEventType, certificateEventData } from '../../src/services/ca/ca-events.ts';
@@ -162,3 +164,27 @@ export async function enrollmentWorld(kind: StorageKind = 'sqlite') {
 }
 
 export type EnrollmentWorld = Awaited<ReturnType<typeof enrollmentWorld>>;
+
+/**
+ * Declares `describe('<name> [sqlite]')` and `describe('<name> [postgres]')`, each with an enrollment world of
+ * its own; `world()` gives it while the suite runs. Without PostgreSQL the postgres half is skipped loudly.
+ */
+export function forEachEnrollmentWorld(name: string, fn: (world: () => EnrollmentWorld, kind: StorageKind) => void): void {
+  for (const kind of storageKinds) {
+    describe(`${name} [${kind}]`, async () => {
+      if (kind === 'postgres' && !(await needPostgres())) {
+        describe('runs on PostgreSQL', { skip: 'SERVICE MISSING: PostgreSQL' }, () => {});
+        return;
+      }
+      let w: EnrollmentWorld | undefined;
+      before(async () => {
+        w = await enrollmentWorld(kind);
+      });
+      after(async () => w?.dispose());
+      fn(() => {
+        if (!w) throw new Error('the enrollment world exists only while the suite runs');
+        return w;
+      }, kind);
+    });
+  }
+}

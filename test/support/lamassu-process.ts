@@ -44,9 +44,13 @@ export interface LamassuProcess {
   stop(): Promise<void>;
 }
 
-export async function startLamassu(env: Record<string, string> = {}, opts: { nodeArgs?: string[]; deadlineMs?: number } = {}): Promise<LamassuProcess> {
+export async function startLamassu(
+  env: Record<string, string> = {},
+  /** dataDir: a directory of the caller's (it may not exist yet) instead of a fresh temp one; stop() removes it. */
+  opts: { nodeArgs?: string[]; deadlineMs?: number; dataDir?: string } = {},
+): Promise<LamassuProcess> {
   const deadlineMs = opts.deadlineMs ?? 15_000;
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'lamassu-e2e-'));
+  const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'lamassu-e2e-'));
   const [httpsPort, httpPort] = [await freePort(), await freePort()];
   const child: ChildProcess = spawn(process.execPath, [...(opts.nodeArgs ?? []), lamassuBin, 'serve'], {
     cwd: root,

@@ -1,7 +1,9 @@
 /** The EXTERNAL_WEBHOOK authentication mode: an outside service decides whether an enrollment may go on. */
 export interface EnrollmentFacts {
   dmsId: string;
+  /** The device and slot the CSR names (`<slot>:<device id>`, see device-identity.ts); empty when it names none. */
   deviceId: string;
+  slot: string;
   operation: 'enroll' | 'reenroll' | 'serverkeygen';
   /** The CSR, PEM. */
   csr: string;

@@ -17,6 +17,20 @@ export const keyNotFound = (engineId: string, keyId: string): DomainError =>
     keyId: echo(keyId),
   });
 
+/**
+ * A well-formed key id whose file is not in the directory. The usual cause is a second replica with a key
+ * directory of its own (the database is shared, the keys are not), so the message says where we looked
+ * and what replicas need.
+ */
+export const keyFileNotFound = (engineId: string, keyId: string, directory: string): DomainError =>
+  notFound(
+    'KEY_NOT_FOUND',
+    `key ${echo(keyId)} not found in key engine ${engineId} (filesystem): no file ${echo(keyId)}.pem in key directory ` +
+      `${directory}. Replicas of lamassu serve must share one key store: the same key directory on every replica ` +
+      '(a shared volume), or a PKCS#11 or Vault key engine (docs/deployment.md)',
+    { engineId, keyId: echo(keyId), directory },
+  );
+
 export const keyTypeUnsupported = (engineId: string, spec: Partial<KeySpec>): DomainError =>
   unsupported(
     'KEY_TYPE_UNSUPPORTED',

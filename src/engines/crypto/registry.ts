@@ -59,7 +59,7 @@ export async function createKeyEngine(config: KeyEngineConfig, deps: KeyEngineDe
     case 'filesystem':
     case 'gopem':
       requireStrings(config, config.type, ['directory']);
-      return FilesystemKeyEngine.open({ id: config.id, directory: config.directory, passphrase: config.passphrase });
+      return FilesystemKeyEngine.open({ id: config.id, directory: config.directory, passphrase: config.passphrase, logger: deps.logger });
     case 'vault': {
       requireStrings(config, 'vault', ['address', 'roleId', 'secretId']);
       if (!/^https?:\/\/[^/]/.test(config.address)) {

@@ -102,7 +102,7 @@ test('webhook client: verdicts, refusals by status, and failures that are not an
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const base = `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}`;
-  const facts = { dmsId: 'd', deviceId: 'x', operation: 'enroll' as const, csr: '', clientCertificates: [] };
+  const facts = { dmsId: 'd', deviceId: 'x', slot: 'default', operation: 'enroll' as const, csr: '', clientCertificates: [] };
   const hook = new HttpEnrollmentWebhook();
   try {
     assert.equal(await hook.authorize(`${base}/yes`, 1000, facts), true);

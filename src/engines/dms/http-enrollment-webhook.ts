@@ -14,6 +14,7 @@ export class HttpEnrollmentWebhook implements EnrollmentWebhook {
         body: JSON.stringify({
           dms_id: facts.dmsId,
           device_id: facts.deviceId,
+          slot: facts.slot,
           operation: facts.operation,
           csr: facts.csr,
           client_certificates: facts.clientCertificates,

@@ -67,15 +67,18 @@ describe('OIDC bearer tokens on the admin API', () => {
     await new Promise((r) => jwks.close(r));
   });
 
-  const jwt = (opts: { roles?: string[]; key?: CryptoKey; iss?: string; aud?: string; exp?: number; claims?: JWTPayload } = {}) =>
-    new SignJWT({ realm_access: { roles: opts.roles ?? ['pki-admin'] }, ...opts.claims })
+  type JwtOptions = { roles?: string[]; key?: CryptoKey; iss?: string; aud?: string; exp?: number | string | null; iat?: number | null; claims?: JWTPayload };
+  /** `exp: null` / `iat: null` leave the claim out. */
+  const jwt = (opts: JwtOptions = {}) => {
+    const token = new SignJWT({ realm_access: { roles: opts.roles ?? ['pki-admin'] }, ...opts.claims })
       .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
       .setSubject('alice')
       .setIssuer(opts.iss ?? ISSUER)
-      .setAudience(opts.aud ?? AUDIENCE)
-      .setIssuedAt()
-      .setExpirationTime(opts.exp ?? '5m')
-      .sign(opts.key ?? good);
+      .setAudience(opts.aud ?? AUDIENCE);
+    if (opts.iat !== null) token.setIssuedAt(opts.iat);
+    if (opts.exp !== null) token.setExpirationTime(opts.exp ?? '5m');
+    return token.sign(opts.key ?? good);
+  };
 
   const call = async (method: 'GET' | 'POST', token: string) => {
     const res = await app.inject({ method, url: method === 'GET' ? '/api/v1/whoami' : '/api/v1/thing', headers: { authorization: `Bearer ${token}` } });
@@ -110,6 +113,52 @@ describe('OIDC bearer tokens on the admin API', () => {
       assert.match(String(r.auth), /^Bearer/);
     });
   }
+
+  it('refuses a token without exp (it would never expire) with 401 AUTH_TOKEN_NO_EXPIRY', async () => {
+    const r = await call('GET', await jwt({ exp: null }));
+    assert.equal(r.status, 401);
+    assert.equal(r.body.code, 'AUTH_TOKEN_NO_EXPIRY');
+    assert.match(r.body.message, /"exp"/);
+    assert.match(String(r.auth), /^Bearer/);
+  });
+
+  describe('with a maximum token lifetime (LAMASSU_OIDC_MAX_TOKEN_LIFETIME)', () => {
+    const now = () => Math.floor(Date.now() / 1000);
+    const capped = () => {
+      const port = (jwks.address() as AddressInfo).port;
+      return createOidcVerifier({
+        jwksUrl: `http://127.0.0.1:${port}/certs`,
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        rolesClaim: 'realm_access.roles',
+        maxTokenLifetimeMs: 3600_000,
+      });
+    };
+    const refusedWith = (code: string, message: RegExp) => (e: { code?: string; kind?: string; message?: string }) =>
+      e.code === code && e.kind === 'unauthenticated' && message.test(String(e.message));
+
+    it('accepts a token whose exp - iat is within the cap (exactly at it too)', async () => {
+      const verify = capped();
+      assert.equal((await verify(await jwt({ exp: '30m' }))).role, 'pki-admin');
+      const iat = now() - 10;
+      assert.equal((await verify(await jwt({ iat, exp: iat + 3600 }))).role, 'pki-admin');
+    });
+
+    it('refuses a token that lives longer than the cap with 401 AUTH_TOKEN_LIFETIME_TOO_LONG', async () => {
+      const iat = now() - 10;
+      await assert.rejects(capped()(await jwt({ iat, exp: iat + 3601 })), refusedWith('AUTH_TOKEN_LIFETIME_TOO_LONG', /3601 s.*3600 s/));
+      await assert.rejects(capped()(await jwt({ exp: '1y' })), refusedWith('AUTH_TOKEN_LIFETIME_TOO_LONG', /3600 s/));
+    });
+
+    it('without iat, measures the lifetime from now', async () => {
+      assert.equal((await capped()(await jwt({ iat: null, exp: '59m' }))).role, 'pki-admin');
+      await assert.rejects(capped()(await jwt({ iat: null, exp: '2h' })), refusedWith('AUTH_TOKEN_LIFETIME_TOO_LONG', /3600 s/));
+    });
+
+    it('still refuses a token without exp', async () => {
+      await assert.rejects(capped()(await jwt({ exp: null })), refusedWith('AUTH_TOKEN_NO_EXPIRY', /"exp"/));
+    });
+  });
 
   it('lets a viewer read but not write (403 AUTH_FORBIDDEN)', async () => {
     const viewer = await jwt({ roles: ['pki-viewer'] });

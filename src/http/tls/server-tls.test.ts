@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -64,6 +64,27 @@ describe('serverTls', () => {
     later.advance(40 * DAY);
     await serverTls({ dataDir, hostnames: hosts, clock: later, logger: silentLogger });
     assert.notEqual(read('server.pem'), server);
+  });
+
+  it('creates the tls directory 0700 and every file in it 0600', async () => {
+    assert.equal(statSync(tls).mode & 0o777, 0o700);
+    for (const f of ['ca.pem', 'ca-key.pem', 'server.pem', 'server-key.pem']) assert.equal(statSync(path.join(tls, f)).mode & 0o777, 0o600, f);
+  });
+
+  it('warns when the operator\'s key file can be read by other users', async () => {
+    const cert = path.join(dataDir, 'own-open.pem');
+    const key = path.join(dataDir, 'own-open-key.pem');
+    writeFileSync(cert, 'CERT');
+    writeFileSync(key, 'KEY', { mode: 0o644 });
+    chmodSync(key, 0o644);
+    const warnings: unknown[] = [];
+    const logger = { ...silentLogger, warn: (obj: object | string, msg?: string) => void warnings.push([obj, msg]) };
+    await serverTls({ dataDir, hostnames, certFile: cert, keyFile: key, clock, logger });
+    assert.deepEqual(warnings, [[{ file: key, mode: '0644' }, 'LAMASSU_TLS_KEY_FILE is readable by other users: run chmod 600 on it']]);
+    chmodSync(key, 0o600);
+    warnings.length = 0;
+    await serverTls({ dataDir, hostnames, certFile: cert, keyFile: key, clock, logger });
+    assert.deepEqual(warnings, []);
   });
 
   it('uses the operator\'s files when configured, naming the setting when one is missing', async () => {

@@ -7,7 +7,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { ConfigError } from '../../config/load-config.ts';
@@ -17,7 +17,8 @@ import type { TlsMaterial } from '../build-https-app.ts';
 import type { PemPair } from './tls-certificates.ts';
 
 const DAY = 24 * 3600 * 1000;
-/** Re-issue the server certificate when less than this is left. */
+/** Defaults of LAMASSU_TLS_CERT_LIFETIME and LAMASSU_TLS_RENEW_BEFORE. */
+export const SERVER_LIFETIME = 365 * DAY;
 export const SERVER_RENEW_BEFORE = 30 * DAY;
 
 export const TLS_DIR = 'tls';
@@ -28,17 +29,31 @@ export interface ServerTlsOptions {
   hostnames: string[];
   certFile?: string;
   keyFile?: string;
+  /** Validity of a generated server certificate (default one year). */
+  lifetimeMs?: number;
+  /** Re-issue the generated certificate when less than this is left (default 30 days). */
+  renewBeforeMs?: number;
   clock: Clock;
   logger: Logger;
 }
 
-/** Key and certificate for the HTTPS listener, creating or renewing them as needed. */
+/** Key and certificate for the HTTPS listener at start, creating or renewing them as needed. */
 export async function serverTls(opts: ServerTlsOptions): Promise<TlsMaterial> {
+  const material = await currentServerTls(opts);
+  if (opts.certFile && opts.keyFile) await warnIfOthersCanRead(opts.keyFile, opts.logger);
+  return material;
+}
+
+/**
+ * The operator's files as they are now, or the generated certificate, re-issued when due. Called at
+ * start and periodically while running (tls-renewal.ts).
+ */
+export async function currentServerTls(opts: ServerTlsOptions): Promise<TlsMaterial> {
   if (opts.certFile && opts.keyFile) {
     return { cert: await readSetting('LAMASSU_TLS_CERT_FILE', opts.certFile), key: await readSetting('LAMASSU_TLS_KEY_FILE', opts.keyFile) };
   }
   const dir = path.join(opts.dataDir, TLS_DIR);
-  await mkdir(dir, { recursive: true });
+  await mkdir(dir, { recursive: true, mode: 0o700 });
   const file = (name: keyof typeof FILES) => path.join(dir, FILES[name]);
 
   let ca = await load(file('caCert'), file('caKey'));
@@ -46,17 +61,18 @@ export async function serverTls(opts: ServerTlsOptions): Promise<TlsMaterial> {
     const { createTlsCa } = await import('./tls-certificates.ts');
     ca = await createTlsCa(opts.clock.now());
     await writeAtomic(file('caKey'), ca.keyPem, 0o600);
-    await writeAtomic(file('caCert'), ca.certPem, 0o644);
+    await writeAtomic(file('caCert'), ca.certPem, 0o600);
     opts.logger.info({ file: file('caCert') }, 'created the internal TLS CA; clients trust this file');
   }
 
   let server = await load(file('cert'), file('key'));
-  const why = server ? renewalReason(server.certPem, ca.certPem, opts.hostnames, opts.clock.now()) : 'none yet';
+  const renewBefore = opts.renewBeforeMs ?? SERVER_RENEW_BEFORE;
+  const why = server ? renewalReason(server.certPem, ca.certPem, opts.hostnames, opts.clock.now(), renewBefore) : 'none yet';
   if (why) {
     const { issueTlsServerCertificate } = await import('./tls-certificates.ts');
-    server = await issueTlsServerCertificate(ca, opts.hostnames, opts.clock.now());
+    server = await issueTlsServerCertificate(ca, opts.hostnames, opts.clock.now(), opts.lifetimeMs ?? SERVER_LIFETIME);
     await writeAtomic(file('key'), server.keyPem, 0o600);
-    await writeAtomic(file('cert'), server.certPem, 0o644);
+    await writeAtomic(file('cert'), server.certPem, 0o600);
     opts.logger.info({ file: file('cert'), hostnames: opts.hostnames, reason: why }, 'issued the TLS server certificate');
   }
   return { cert: server!.certPem, key: server!.keyPem };
@@ -70,16 +86,30 @@ async function readSetting(name: string, file: string): Promise<string> {
   }
 }
 
+/** The operator's key file is theirs to place; a mode that lets others read it deserves a word. */
+async function warnIfOthersCanRead(file: string, logger: Logger): Promise<void> {
+  const mode = (await stat(file)).mode & 0o777;
+  if ((mode & 0o077) !== 0) {
+    logger.warn({ file, mode: `0${mode.toString(8)}` }, 'LAMASSU_TLS_KEY_FILE is readable by other users: run chmod 600 on it');
+  }
+}
+
 async function load(certFile: string, keyFile: string): Promise<PemPair | undefined> {
   if (!existsSync(certFile) || !existsSync(keyFile)) return undefined;
   return { certPem: await readFile(certFile, 'utf8'), keyPem: await readFile(keyFile, 'utf8') };
 }
 
 /** Why the server certificate must be re-issued, or undefined when it is still good. */
-export function renewalReason(certPem: string, caPem: string, hostnames: string[], now: Date): string | undefined {
+export function renewalReason(
+  certPem: string,
+  caPem: string,
+  hostnames: string[],
+  now: Date,
+  renewBeforeMs = SERVER_RENEW_BEFORE,
+): string | undefined {
   const cert = new X509Certificate(certPem);
   if (!cert.verify(new X509Certificate(caPem).publicKey)) return 'not issued by the current CA';
-  if (new Date(cert.validTo).getTime() - now.getTime() < SERVER_RENEW_BEFORE) return 'near expiry';
+  if (new Date(cert.validTo).getTime() - now.getTime() < renewBeforeMs) return 'near expiry';
   const have = new Set(
     (cert.subjectAltName ?? '')
       .split(', ')

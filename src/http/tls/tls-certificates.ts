@@ -14,7 +14,6 @@ const EC = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 const SIGN = { name: 'ECDSA', hash: 'SHA-256' } as const;
 const DAY = 24 * 3600 * 1000;
 const CA_LIFETIME = 20 * 365 * DAY;
-const SERVER_LIFETIME = 365 * DAY;
 
 /** PEM texts, each ending with a newline. */
 export interface PemPair {
@@ -63,7 +62,7 @@ export async function createTlsCa(now: Date): Promise<PemPair> {
   return { certPem: pem(cert), keyPem };
 }
 
-export async function issueTlsServerCertificate(ca: PemPair, hostnames: string[], now: Date): Promise<PemPair> {
+export async function issueTlsServerCertificate(ca: PemPair, hostnames: string[], now: Date, lifetimeMs = 365 * DAY): Promise<PemPair> {
   const caCert = new x509.X509Certificate(ca.certPem);
   const caKey = await crypto.subtle.importKey('pkcs8', x509.PemConverter.decodeFirst(ca.keyPem), EC, false, ['sign']);
   const { keys, keyPem } = await newKey();
@@ -74,7 +73,7 @@ export async function issueTlsServerCertificate(ca: PemPair, hostnames: string[]
       subject: `CN=${hostnames[0]}`,
       issuer: caCert.subject,
       notBefore: from,
-      notAfter: new Date(from.getTime() + SERVER_LIFETIME),
+      notAfter: new Date(from.getTime() + lifetimeMs),
       publicKey: keys.publicKey,
       signingKey: caKey,
       signingAlgorithm: SIGN,

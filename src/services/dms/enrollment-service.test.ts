@@ -168,6 +168,10 @@ describe('HTTP_BASIC, CLIENT_CERTIFICATE, EXTERNAL_WEBHOOK', () => {
       await refusedWithoutTrace(async () => w.enrollment.enroll({ label: 'wh1', csrDer: await w.csr('no-1'), credentials: {} }), 'ENROLL_WEBHOOK_REFUSED', 'no-1');
       await refusedWithoutTrace(async () => w.enrollment.enroll({ label: 'wh1', csrDer: await w.csr('slow'), credentials: {} }), 'ENROLL_WEBHOOK_UNAVAILABLE', 'slow');
       await refusedWithoutTrace(async () => w.enrollment.enroll({ label: 'wh1', csrDer: await w.csr('garbage'), credentials: {} }), 'ENROLL_WEBHOOK_UNAVAILABLE', 'garbage');
+      // A named slot: the webhook is told the device and the slot apart.
+      await w.enrollment.enroll({ label: 'wh1', csrDer: await w.csr('tls:yes-2'), credentials: {} });
+      const last = seen.at(-1) as { device_id: string; slot: string };
+      assert.deepEqual([last.device_id, last.slot], ['yes-2', 'tls']);
     });
   });
 });
@@ -189,8 +193,8 @@ describe('registration, devices and CSRs', () => {
     await w.createDms('r1');
     const first = await w.enrollment.enroll({ label: 'r1', csrDer: await w.csr('rep-1'), credentials: {} });
     await refusedWithoutTrace(async () => w.enrollment.enroll({ label: 'r1', csrDer: await w.csr('rep-1'), credentials: {} }), 'ENROLL_DEVICE_ALREADY_ENROLLED', 'rep-1');
-    const tls = await w.enrollment.enroll({ label: 'r1', csrDer: await w.csr('rep-1'), credentials: {}, slot: 'tls' });
-    await assert.rejects(w.enrollment.enroll({ label: 'r1', csrDer: await w.csr('rep-1'), credentials: {}, slot: 'Bad Slot' }), isCode('DEVICE_SLOT_INVALID'));
+    const tls = await w.enrollment.enroll({ label: 'r1', csrDer: await w.csr('tls:rep-1'), credentials: {} });
+    await assert.rejects(w.enrollment.enroll({ label: 'r1', csrDer: await w.csr('Bad_Slot:rep-1'), credentials: {} }), isCode('DEVICE_SLOT_INVALID'));
     await w.dms.update('r1', { name: 'r1', authorizedCaIds: ['factory-ca'], settings: w.settings({ allowReplacement: true }) }, 'admin');
     const second = await w.enrollment.enroll({ label: 'r1', csrDer: await w.csr('rep-1'), credentials: {} });
     const device = await w.devices.get('rep-1');

@@ -6,14 +6,17 @@
 import type { CertificateAuthority } from '../../domain/ca/ca.ts';
 import type { Certificate } from '../../domain/ca/certificate.ts';
 import { serverKeyAllowed } from '../../domain/dms/dms-rules.ts';
-import { DEFAULT_SLOT, type Dms } from '../../domain/dms/dms.ts';
-import type { Device } from '../../domain/devices/device.ts';
+import { deviceIdentityOf } from '../../domain/dms/device-identity.ts';
+import type { Dms } from '../../domain/dms/dms.ts';
+import type { Device, SlotCertificate } from '../../domain/devices/device.ts';
+import type { CertificateFacts } from '../../domain/dms/certificate-inspector.ts';
 import { checkDeviceId, checkSlotName } from '../../domain/devices/device.ts';
 import { conflict, forbidden, invalid, notFound, unauthenticated } from '../../domain/errors.ts';
 import type { KeySpec } from '../../domain/ports/key-engine.ts';
 import { parseCsr, parseCsrTemplate, verifyCsrSignature, type CsrTemplate, type ParsedCsr } from '../../x509/csr.ts';
 import { toPem } from '../../x509/pem.ts';
 import type { DeviceService } from '../devices/device-service.ts';
+import { caPath, describeFault, faultDetails, firstFault, storedPathCertificate } from './certificate-path.ts';
 import { announcedKey } from './csr-attribute-rules.ts';
 import { IssuanceGate } from './issuance-gate.ts';
 import { DmsCloudEvent, dmsEvent, publishDmsEvents, type DmsServiceDeps } from './dms-service-deps.ts';
@@ -22,6 +25,7 @@ import {
   authenticateClientCertificate,
   authenticateDmsCertificate,
   leafOf,
+  REENROLL_CERTIFICATE_FAULTS,
   sameBytes,
   webhookRefused,
   type EnrollmentCredentials,
@@ -35,8 +39,6 @@ export interface EnrollRequest {
   /** PKCS#10 DER. */
   csrDer: Uint8Array;
   credentials: EnrollmentCredentials;
-  /** Identity slot; the default slot unless named. */
-  slot?: string;
 }
 
 export interface ServerKeygenRequest extends EnrollRequest {
@@ -150,18 +152,7 @@ export class EnrollmentService {
     const csr = parseCsr(req.csrDer);
     const target = await this.resolve(req.label);
     const { leaf } = leafOf(this.deps, req.credentials, "the device's current certificate as TLS client certificate");
-    const owned = (await this.deps.storage.devices.findSlotCertificates(leaf.serialNumber)).filter((s) => s.supersededAt === null);
-    const refuse = (code: string, why: string) => unauthenticated(code, `re-enrollment refused: ${why}`);
-    let current: { slot: (typeof owned)[number]; stored: Certificate } | undefined;
-    for (const slot of owned) {
-      const stored = await this.deps.ca.getCertificate(slot.serialNumber, slot.issuerCaId);
-      if (stored && sameBytes(stored.der, leaf.der)) current = { slot, stored };
-    }
-    if (!current) {
-      const archived = (await this.deps.storage.devices.findSlotCertificates(leaf.serialNumber)).length > 0;
-      if (archived) throw conflict('REENROLL_CERTIFICATE_SUPERSEDED', 're-enrollment refused: the certificate has already been replaced');
-      throw refuse('REENROLL_CERTIFICATE_UNKNOWN', 'the client certificate is not the active certificate of any device');
-    }
+    const current = await this.currentSlotCertificate(leaf);
     const device = await this.devices.get(current.slot.deviceId);
     if (device.status === 'DECOMMISSIONED') throw conflict('DEVICE_DECOMMISSIONED', `device "${device.id}" is decommissioned`);
     const dms = device.dmsId ? await this.deps.storage.dms.get(device.dmsId) : undefined;
@@ -181,9 +172,10 @@ export class EnrollmentService {
     }
     const stored = current.stored;
     const now = this.deps.clock.now();
-    if (stored.status === 'REVOKED') throw forbidden('REENROLL_CERTIFICATE_REVOKED', 're-enrollment refused: the certificate is revoked');
+    // The device's certificate, then the CA that issued it and that CA's issuers, leaf first.
+    const fault = firstFault([storedPathCertificate(stored), ...(await caPath(this.deps.ca, current.slot.issuerCaId))], now, r.allowExpired);
+    if (fault) throw forbidden(REENROLL_CERTIFICATE_FAULTS[fault.fault], `re-enrollment refused: ${describeFault(fault)}`, faultDetails(fault));
     const expired = stored.status === 'EXPIRED' || now > stored.notAfter;
-    if (expired && !r.allowExpired) throw forbidden('REENROLL_CERTIFICATE_EXPIRED', 're-enrollment refused: the certificate has expired');
     const opens = new Date(stored.notAfter.getTime() - r.windowMs);
     if (now < opens) {
       throw conflict('REENROLL_OUTSIDE_WINDOW', `re-enrollment opens at ${opens.toISOString()}`, { opensAt: opens.toISOString() });
@@ -208,6 +200,26 @@ export class EnrollmentService {
     const result = await this.issueAndBind(plan, req.csrDer, 'RENEWED', verified);
     if (r.revokeSuperseded && !expired) await this.revokeSuperseded(stored, plan.actor);
     return result;
+  }
+
+  /**
+   * The slot certificate the client authenticates with: byte for byte the certificate its CA issued under
+   * that serial number, and still the slot's active one. A certificate that only shares the serial number
+   * (forged, or another certificate altogether) proves nothing: 401, whatever the slot holds.
+   */
+  private async currentSlotCertificate(leaf: CertificateFacts): Promise<{ slot: SlotCertificate; stored: Certificate }> {
+    const refuse = (code: string, why: string) => unauthenticated(code, `re-enrollment refused: ${why}`, { serialNumber: leaf.serialNumber });
+    const slots = await this.deps.storage.devices.findSlotCertificates(leaf.serialNumber);
+    let superseded = false;
+    for (const slot of slots) {
+      const stored = await this.deps.ca.getCertificate(slot.serialNumber, slot.issuerCaId);
+      if (!stored || !sameBytes(stored.der, leaf.der)) continue;
+      if (slot.supersededAt === null) return { slot, stored };
+      superseded = true;
+    }
+    if (superseded) throw conflict('REENROLL_CERTIFICATE_SUPERSEDED', 're-enrollment refused: the certificate has already been replaced');
+    if (slots.length > 0) throw refuse('REENROLL_CERTIFICATE_MISMATCH', 'the client certificate is not the certificate issued under its serial number');
+    throw refuse('REENROLL_CERTIFICATE_UNKNOWN', 'the client certificate is not the active certificate of any device');
   }
 
   /** RFC 7030 4.1 cacerts: the DMS's CA distribution, or the CA's chain for a CA label. */
@@ -282,11 +294,11 @@ export class EnrollmentService {
       if (!dms.authorizedCaIds.includes(caId)) throw forbidden('ENROLL_CA_NOT_AUTHORIZED', `DMS "${dms.id}" is not authorized for CA "${caId}"`);
     }
     const e = dms.settings.enrollment;
-    const deviceId = e.deviceIdSource === 'serial_number' ? csr.subject.serial_number : csr.subject.common_name;
-    if (!deviceId) throw invalid('ENROLL_DEVICE_ID_MISSING', `the CSR subject has no ${e.deviceIdSource} to name the device`);
-    checkDeviceId(deviceId);
-    const slot = req.slot ?? DEFAULT_SLOT;
+    const named = namingValue(dms, csr);
+    if (!named) throw invalid('ENROLL_DEVICE_ID_MISSING', `the CSR subject has no ${e.deviceIdSource} to name the device`);
+    const { deviceId, slot } = deviceIdentityOf(named);
     checkSlotName(slot);
+    checkDeviceId(deviceId);
     const device = await this.devices.find(deviceId);
     let replaces = false;
     if (!device) {
@@ -326,9 +338,10 @@ export class EnrollmentService {
         await authenticateBasic(this.deps, dms, credentials);
         return `dms:${dms.id}`;
       case 'EXTERNAL_WEBHOOK': {
+        const named = namingValue(dms, csr);
         const facts = {
           dmsId: dms.id,
-          deviceId: csr.subject.common_name ?? '',
+          ...(named ? deviceIdentityOf(named) : { deviceId: '', slot: '' }),
           operation,
           csr: toPem(csr.der, 'CERTIFICATE REQUEST'),
           clientCertificates: (credentials.clientCertificateChain ?? []).map((der) => toPem(der, 'CERTIFICATE')),
@@ -404,6 +417,11 @@ export class EnrollmentService {
 }
 
 const withKey = (attrs: CsrAttributes, key: KeySpec | undefined): CsrAttributes => (key ? { ...attrs, key } : attrs);
+
+/** The CSR subject attribute that names the device (and its slot, `<slot>:<device id>`) for this DMS. */
+function namingValue(dms: Dms, csr: CsrTemplate): string | undefined {
+  return dms.settings.enrollment.deviceIdSource === 'serial_number' ? csr.subject.serial_number : csr.subject.common_name;
+}
 
 async function requireCsrSignature(deps: DmsServiceDeps, csr: ParsedCsr): Promise<void> {
   const ok = deps.csrVerifier ? await deps.csrVerifier.verify(csr.der) : await verifyCsrSignature(csr);

@@ -6,6 +6,7 @@ import { DeviceService } from '../devices/device-service.ts';
 import { DAY, enrollmentWorld, type EnrollmentWorld } from '../../../test/support/enrollment-fixture.ts';
 import { EnrollmentService } from './enrollment-service.ts';
 import { VerifiedDmsCertificates } from './verified-dms-certificates.ts';
+import { caEvent, CaEventType, certificateEventData } from '../ca/ca-events.ts';
 
 const isCode = (code: string) => (e: unknown) => e instanceof DomainError && e.code === code;
 
@@ -73,4 +74,24 @@ test('entries last the TTL; a check overtaken by a revocation is not remembered'
   cache.forget(issued.certificate.serialNumber);
   cache.remember(dms.id, issued.certificate, since);
   assert.ok(!cache.holds(dms, der), 'overtaken');
+});
+
+test('a status change of a CA (the internal CA put on hold) drops the checked DMS certificates at once', async () => {
+  await w.createDms('v4', w.settings({ authMode: 'DMS_CERTIFICATE' }));
+  const issued = await w.dms.issueCertificate('v4', { keySpec: { type: 'ECDSA', bits: 256 } }, 'admin');
+  const c = countingEnrollment();
+  const enroll = async (id: string) => c.enrollment.enroll({ label: 'v4', csrDer: await w.csr(id), credentials: { clientCertificateChain: [issued.certificate.der] } });
+  await enroll('v4-dev-1');
+  // What the CA service stores and publishes when a CA is held (its API keeps internal CAs out of reach).
+  const internal = (await w.gateway.dmsManagerCa()).certificate;
+  const held = { status: 'REVOKED' as const, revokedAt: w.clock.now(), revocationReason: 'CertificateHold' as const };
+  assert.ok(await w.storage.certificates.updateStatus(internal.id, internal.status, held));
+  try {
+    await w.bus.publish([caEvent(w.ca.deps, CaEventType.caStatusUpdate, internal.caId!, { ...certificateEventData({ ...internal, ...held }, internal.status), id: internal.caId! }, 'test')]);
+    await w.bus.idle();
+    await assert.rejects(enroll('v4-dev-2'), isCode('ENROLL_DMS_CERTIFICATE_ON_HOLD'));
+    assert.equal(await w.devices.find('v4-dev-2'), undefined);
+  } finally {
+    await w.storage.certificates.updateStatus(internal.id, 'REVOKED', { status: internal.status, revokedAt: null, revocationReason: null });
+  }
 });

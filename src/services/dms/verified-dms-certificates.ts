@@ -17,8 +17,8 @@ interface Entry {
  * DMS certificates recently found to be their DMS's current, unrevoked certificate, by DMS id, so that
  * the next enrollment presenting the same bytes skips the CA lookup and the certificate parse. Expiry is
  * checked on every use. Revocation and re-issue through this process's DMS manager drop entries at once;
- * certificate status events reach every replica (a broadcast subscription) and drop them there as soon as
- * the bus delivers; `ttlMs` bounds what a lost event could leave behind.
+ * certificate and CA status events reach every replica (broadcast subscriptions) and drop them there as soon
+ * as the bus delivers; `ttlMs` bounds what a lost event could leave behind.
  */
 export class VerifiedDmsCertificates {
   private readonly entries = new Map<string, Entry>();
@@ -55,9 +55,12 @@ export class VerifiedDmsCertificates {
     for (const [id, e] of this.entries) if (e.serialNumber === serialNumber) this.entries.delete(id);
   }
 
-  /** Follows certificate status events on `bus`, this process's own copy of each; returns the unsubscribe function. */
-  follow(bus: EventBus, group: string): Promise<() => Promise<void>> {
-    return bus.subscribe(
+  /**
+   * Follows certificate status events on `bus`, this process's own copy of each, and CA status events (a DMS
+   * certificate stops authenticating with its CA: every entry goes); returns the unsubscribe function.
+   */
+  async follow(bus: EventBus, group: string): Promise<() => Promise<void>> {
+    const certificates = await bus.subscribe(
       'certificate.status.update',
       group,
       (event: CloudEvent) => {
@@ -66,5 +69,10 @@ export class VerifiedDmsCertificates {
       },
       { broadcast: true },
     );
+    const cas = await bus.subscribe('ca.status.update', `${group}.ca`, () => this.forget(), { broadcast: true });
+    return async () => {
+      await certificates();
+      await cas();
+    };
   }
 }

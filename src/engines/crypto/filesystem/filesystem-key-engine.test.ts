@@ -44,6 +44,27 @@ describe('FilesystemKeyEngine', () => {
     await engine.close();
   });
 
+  it('says, when a key is missing, which directory it looked in and that replicas need a shared key store', async () => {
+    // Two replicas, each with its own key directory: what one creates, the other cannot find.
+    const one = await FilesystemKeyEngine.open({ id: 'files', directory: join(root, 'replica-1') });
+    const two = await FilesystemKeyEngine.open({ id: 'files', directory: join(root, 'replica-2') });
+    const key = await one.createKey({ spec: { type: 'ECDSA', bits: 256 } });
+    for (const attempt of [two.sign({ keyId: key.id, data: Buffer.from('x') }), two.getKey(key.id), two.deleteKey(key.id)]) {
+      await assert.rejects(attempt, (e: unknown) => {
+        assert.ok(isDomainError(e));
+        assert.equal(e.code, 'KEY_NOT_FOUND');
+        assert.equal(e.kind, 'not_found');
+        assert.ok(e.message.includes(key.id), e.message);
+        assert.match(e.message, /key engine files \(filesystem\)/);
+        assert.ok(e.message.includes(`no file ${key.id}.pem in key directory ${join(root, 'replica-2')}`), e.message);
+        assert.match(e.message, /Replicas of lamassu serve must share one key store: the same key directory on every replica \(a shared volume\), or a PKCS#11 or Vault key engine/);
+        assert.deepEqual(e.details, { engineId: 'files', keyId: key.id, directory: join(root, 'replica-2') });
+        return true;
+      });
+    }
+    await Promise.all([one.close(), two.close()]);
+  });
+
   it('encrypts keys with the passphrase (openssl opens them with it)', async () => {
     const directory = join(root, 'encrypted');
     const engine = await FilesystemKeyEngine.open({ id: 'fs', directory, passphrase: 's3cret-pass' });

@@ -7,7 +7,7 @@
  */
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { access, mkdir, readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
+import { access, readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type {
   CreateKeyRequest,
@@ -19,7 +19,9 @@ import type {
   SignRequest,
 } from '../../../domain/ports/key-engine.ts';
 import { isDomainError } from '../../../domain/errors.ts';
-import { keyEngineUnavailable, keyNotFound, keyPassphraseInvalid, keyStoreCorrupt } from '../key-errors.ts';
+import type { Logger } from '../../../domain/ports/logger.ts';
+import { ensurePrivateDirectory } from '../../private-directory.ts';
+import { keyEngineUnavailable, keyFileNotFound, keyNotFound, keyPassphraseInvalid, keyStoreCorrupt } from '../key-errors.ts';
 import {
   exportPkcs8Der,
   generateSoftwareKey,
@@ -37,6 +39,8 @@ export interface FilesystemKeyEngineOptions {
   directory: string;
   /** When set, new keys are written as encrypted PKCS#8; never logged or echoed. */
   passphrase?: string;
+  /** Warns when an existing key directory lets other users in. */
+  logger?: Logger;
 }
 
 const KEY_FILE_PATTERN = /^([0-9a-f]{64})\.pem$/;
@@ -62,7 +66,7 @@ export class FilesystemKeyEngine implements KeyEngine {
   static async open(options: FilesystemKeyEngineOptions): Promise<FilesystemKeyEngine> {
     const engine = new FilesystemKeyEngine(options);
     try {
-      await mkdir(options.directory, { recursive: true, mode: 0o700 });
+      await ensurePrivateDirectory(options.directory, `the key directory of key engine ${options.id}`, options.logger);
       await engine.removeStaleTempFiles();
     } catch (e) {
       throw keyEngineUnavailable(options.id, `cannot prepare key directory ${options.directory}: ${errnoOf(e)}`);
@@ -102,7 +106,7 @@ export class FilesystemKeyEngine implements KeyEngine {
     try {
       await unlink(this.pathOf(keyId));
     } catch (e) {
-      if (errnoOf(e) === 'ENOENT') throw keyNotFound(this.id, keyId);
+      if (errnoOf(e) === 'ENOENT') throw keyFileNotFound(this.id, keyId, this.directory);
       throw keyEngineUnavailable(this.id, `cannot delete key file ${keyId}.pem: ${errnoOf(e)}`);
     }
   }
@@ -164,7 +168,7 @@ export class FilesystemKeyEngine implements KeyEngine {
     try {
       pem = await readFile(this.pathOf(keyId), 'utf8');
     } catch (e) {
-      if (errnoOf(e) === 'ENOENT') throw keyNotFound(this.id, keyId);
+      if (errnoOf(e) === 'ENOENT') throw keyFileNotFound(this.id, keyId, this.directory);
       throw keyStoreCorrupt(this.id, keyId, `cannot read ${keyId}.pem: ${errnoOf(e)}`);
     }
     let privateKey: KeyObject;
