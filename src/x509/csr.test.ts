@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { isDomainError } from '../domain/errors.ts';
-import { parseCsr, parseCsrInput, verifyCsrSignature, verifyCsrSignatureAsync, type ParsedCsr } from './csr.ts';
+import { parseCsr, parseCsrInput, parseCsrTemplate, verifyCsrSignature, verifyCsrSignatureAsync, type ParsedCsr } from './csr.ts';
 import { opensslCsr, TEST_KEY_KINDS, testKey, type TestKeyKind } from '../../test/support/csr-fixture.ts';
 import { toPem } from './pem.ts';
 
@@ -162,6 +162,17 @@ test('unsupported keys: CSR_KEY_UNSUPPORTED; SHA-1: CSR_SIGNATURE_ALGORITHM_UNSU
   assert.throws(() => parseCsr(rsa1024), code('CSR_KEY_UNSUPPORTED'));
   const sha1 = opensslCsr({ key: 'rsa2048', subj: '/CN=sha1', extra: ['-sha1'] });
   assert.throws(() => parseCsr(sha1), code('CSR_SIGNATURE_ALGORITHM_UNSUPPORTED'));
+});
+
+test('parseCsrTemplate reads the request of a CSR whose key and signature are unusable (serverkeygen dummies, RFC 7030 4.4.1)', () => {
+  const dummy = opensslCsr({ key: ['rsa:512'], subj: '/CN=dummy/O=Plant', addext: ['subjectAltName=DNS:dummy.example'], extra: ['-sha1'] });
+  assert.throws(() => parseCsr(dummy), code('CSR_KEY_UNSUPPORTED'));
+  const t = parseCsrTemplate(dummy);
+  assert.equal(t.subject.common_name, 'dummy');
+  assert.deepEqual(t.extensions.subjectAltNames?.dns, ['dummy.example']);
+  assert.equal(t.extensionRequest?.[0], 0x30, 'the Extensions SEQUENCE, verbatim');
+  assert.equal('publicKey' in t, false);
+  assert.throws(() => parseCsrTemplate(dummy.subarray(0, dummy.length - 1)), code('CSR_MALFORMED'));
 });
 
 test('SPKI from the CSR loads in node:crypto unchanged', () => {

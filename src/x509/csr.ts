@@ -37,7 +37,11 @@ export interface RequestedExtensions {
   basicConstraints?: BasicConstraints;
 }
 
-export interface ParsedCsr {
+/**
+ * What a CSR asks for, whoever holds the key: all that server-side key generation takes from it (RFC 7030
+ * 4.4.1: the server MUST ignore the public key values and signature in the CSR).
+ */
+export interface CsrTemplate {
   /** The whole CertificationRequest DER. */
   der: Uint8Array;
   /** CertificationRequestInfo exactly as received: the signed bytes. */
@@ -46,10 +50,15 @@ export interface ParsedCsr {
   subjectName: Uint8Array;
   subject: SubjectFields;
   subjectAttributes: NameAttribute[];
+  extensions: RequestedExtensions;
+  /** The extensionRequest's Extensions DER (SEQUENCE OF Extension), verbatim, when the CSR has one. */
+  extensionRequest?: Uint8Array;
+  challengePassword?: string;
+}
+
+export interface ParsedCsr extends CsrTemplate {
   /** SubjectPublicKeyInfo DER, verbatim, with what we read of it. */
   publicKey: PublicKeyInfo;
-  extensions: RequestedExtensions;
-  challengePassword?: string;
   signatureAlgorithm: SignatureAlgorithmInfo;
   signature: Uint8Array;
 }
@@ -67,9 +76,30 @@ const malformed = (reason: string) => invalid('CSR_MALFORMED', `malformed certif
  * CSR_SIGNATURE_ALGORITHM_UNSUPPORTED (SHA-1, DSA ...). Does not verify the signature: see verifyCsrSignature(Async).
  */
 export function parseCsr(der: Uint8Array): ParsedCsr {
+  return guarded(der, () => {
+    const { template, spkiNode, algNode, sigNode } = readCsr(der);
+    return {
+      ...template,
+      publicKey: parsePublicKey(elementOf(der, spkiNode)),
+      signatureAlgorithm: parseSignatureAlgorithm(der, algNode),
+      signature: signatureBits(der, sigNode),
+    };
+  });
+}
+
+/**
+ * Parses a CSR for what it asks (subject, extensions, attributes) and nothing of its key or signature, which
+ * need only be well-formed DER: serverkeygen's dummy CSRs carry throwaway keys (512-bit RSA ...) on purpose.
+ * Throws CSR_MALFORMED only.
+ */
+export function parseCsrTemplate(der: Uint8Array): CsrTemplate {
+  return guarded(der, () => readCsr(der).template);
+}
+
+function guarded<T>(der: Uint8Array, read: () => T): T {
   if (der.length > MAX_CSR_BYTES) throw malformed('too large');
   try {
-    return readCsr(der);
+    return read();
   } catch (e) {
     if (e instanceof UnsupportedKeyError) throw invalid('CSR_KEY_UNSUPPORTED', e.message);
     if (e instanceof UnsupportedAlgorithmError) throw invalid('CSR_SIGNATURE_ALGORITHM_UNSUPPORTED', e.message);
@@ -78,7 +108,8 @@ export function parseCsr(der: Uint8Array): ParsedCsr {
   }
 }
 
-function readCsr(der: Uint8Array): ParsedCsr {
+/** The CSR's structure and request; the key, algorithm and signature nodes left for the caller to read or not. */
+function readCsr(der: Uint8Array): { template: CsrTemplate; spkiNode: DerNode; algNode: DerNode; sigNode: DerNode } {
   const [infoNode, algNode, sigNode, extra] = children(der, expectTag(readRoot(der), Tag.SEQUENCE, 'CertificationRequest'));
   if (extra) throw new DerError('trailing fields in CertificationRequest');
   const [versionNode, nameNode, spkiNode, attrsNode, extraInfo] = children(der, expectTag(infoNode, Tag.SEQUENCE, 'CertificationRequestInfo'));
@@ -86,18 +117,17 @@ function readCsr(der: Uint8Array): ParsedCsr {
   if (decodeSmallInteger(der, expectTag(versionNode, Tag.INTEGER, 'version')) !== 0) throw new DerError('version must be 0 (v1)');
   const subjectName = elementOf(der, expectTag(nameNode, Tag.SEQUENCE, 'subject Name'));
   const name = decodeName(subjectName);
-  const publicKey = parsePublicKey(elementOf(der, expectTag(spkiNode, Tag.SEQUENCE, 'SubjectPublicKeyInfo')));
+  expectTag(spkiNode, Tag.SEQUENCE, 'SubjectPublicKeyInfo');
+  expectTag(algNode ?? missing('signatureAlgorithm'), Tag.SEQUENCE, 'signatureAlgorithm');
+  expectTag(sigNode, Tag.BIT_STRING, 'signature');
 
-  const csr: ParsedCsr = {
+  const csr: CsrTemplate = {
     der,
     info: elementOf(der, infoNode!),
     subjectName,
     subject: name.fields,
     subjectAttributes: name.attributes,
-    publicKey,
     extensions: {},
-    signatureAlgorithm: parseSignatureAlgorithm(der, algNode ?? missing('signatureAlgorithm')),
-    signature: signatureBits(der, expectTag(sigNode, Tag.BIT_STRING, 'signature')),
   };
   for (const attr of children(der, expectTag(attrsNode, 0xa0, 'attributes [0]'))) {
     const [typeNode, valuesNode, extraAttr] = children(der, expectTag(attr, Tag.SEQUENCE, 'Attribute'));
@@ -107,12 +137,13 @@ function readCsr(der: Uint8Array): ParsedCsr {
     if (type === EXTENSION_REQUEST) {
       if (values.length !== 1) throw new DerError('extensionRequest must have one value');
       csr.extensions = requestedExtensions(der, values[0]!);
+      csr.extensionRequest = elementOf(der, values[0]!);
     } else if (type === CHALLENGE_PASSWORD) {
       if (values.length !== 1) throw new DerError('challengePassword must have one value');
       csr.challengePassword = decodeString(der, values[0]!);
     }
   }
-  return csr;
+  return { template: csr, spkiNode: spkiNode!, algNode: algNode!, sigNode: sigNode! };
 }
 
 function missing(what: string): never {
@@ -147,18 +178,23 @@ function requestedExtensions(der: Uint8Array, node: DerNode): RequestedExtension
  * base64 DER with or without line breaks, or raw DER bytes. Same errors as parseCsr.
  */
 export function parseCsrInput(input: string | Uint8Array): ParsedCsr {
+  return parseCsr(csrDerOfInput(input));
+}
+
+/** The DER of a CSR sent as PEM, base64 or DER, unparsed. Throws CSR_MALFORMED when it is none of these. */
+export function csrDerOfInput(input: string | Uint8Array): Uint8Array {
   // Raw DER starts with a SEQUENCE tag, which is neither a base64 character nor '-'.
-  if (typeof input !== 'string' && input[0] === Tag.SEQUENCE) return parseCsr(input);
+  if (typeof input !== 'string' && input[0] === Tag.SEQUENCE) return input;
   if (input.length > 2 * MAX_CSR_BYTES) throw malformed('too large');
   const text = typeof input === 'string' ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('latin1');
   if (isPem(text)) {
     const der = fromPem(text, 'CERTIFICATE REQUEST', 'NEW CERTIFICATE REQUEST');
     if (!der) throw malformed('no CERTIFICATE REQUEST PEM block');
-    return parseCsr(der);
+    return der;
   }
   const b64 = text.replace(/\s+/g, '');
   if (b64.length === 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) throw malformed('neither PEM, base64 nor DER');
-  return parseCsr(new Uint8Array(Buffer.from(b64, 'base64')));
+  return new Uint8Array(Buffer.from(b64, 'base64'));
 }
 
 /**

@@ -59,7 +59,27 @@ export function tlv(tag: number, ...body: Uint8Array[]): Uint8Array {
 }
 
 export const sequence = (...items: Uint8Array[]) => tlv(Tag.SEQUENCE, ...items);
+/** A SET of one element or none; for SET OF with more use setOf (DER order). */
 export const set = (...items: Uint8Array[]) => tlv(Tag.SET, ...items);
+
+/**
+ * X.690 11.6: the elements of a DER SET OF in ascending order of their encodings, compared as octet strings
+ * with the shorter one padded at its end with zero octets.
+ */
+export function compareSetOfElements(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.max(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/** The encodings in DER SET OF order (a sorted copy). */
+export const derSetOrder = (items: readonly Uint8Array[]): Uint8Array[] => [...items].sort(compareSetOfElements);
+
+/** SET OF in DER: its elements sorted by encoding whatever order they come in; `tag` for [n] IMPLICIT SET OF. */
+export const setOf = (items: readonly Uint8Array[], tag: number = Tag.SET) => tlv(tag, ...derSetOrder(items));
 export const octetString = (bytes: Uint8Array) => tlv(Tag.OCTET_STRING, bytes);
 export const bitString = (bytes: Uint8Array, unusedBits = 0) => tlv(Tag.BIT_STRING, Uint8Array.of(unusedBits), bytes);
 export const nullValue = () => Uint8Array.of(Tag.NULL, 0);

@@ -161,11 +161,11 @@ describe('EST over a running server, curl and openssl as clients', () => {
     assert.equal(pem.body.toString(), pemOf(caPem));
   });
 
-  test('csrattrs: application/csrattrs, MAA= when nothing to ask', async () => {
+  test('csrattrs: application/csrattrs, the key the profile accepts (P-256, ecdsa-with-SHA256); see est-wire.test.ts', async () => {
     const res = await curl('/.well-known/est/factory/csrattrs');
     assert.equal(res.status, 200);
     assert.equal(res.headers['content-type'], 'application/csrattrs');
-    assert.equal(res.body.toString().trim(), 'MAA=');
+    assert.equal(res.body.toString().trim(), 'MCEwFQYHKoZIzj0CATEKBggqhkjOPQMBBwYIKoZIzj0EAwI=');
   });
 
   test('simpleenroll with the DMS certificate (TLS 1.2 and 1.3), by DMS label and by CA label', async () => {

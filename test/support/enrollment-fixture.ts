@@ -21,6 +21,7 @@ import { after, before, describe } from 'node:test';
 import { needPostgres } from './services.ts';
 import { openTestStorage, storageKinds, type StorageKind } from './storage.ts';
 import { buildName, type SubjectFields } from '../../src/x509/name.ts';
+import { octetString, oid, sequence } from '../../src/x509/der.ts';
 import { caEvent, CaEventType, certificateEventData } from '../../src/services/ca/ca-events.ts';
 import { DEFAULT_CA_SETTINGS } from '../../src/services/ca/ca-service-deps.ts';
 import { CaService } from '../../src/services/ca/ca-service.ts';
@@ -79,10 +80,11 @@ export async function enrollmentWorld(kind: StorageKind = 'sqlite') {
   const otherCa = await ca.createCa({ id: 'other-ca', subject: { common_name: 'Other CA' }, keySpec: { type: 'ECDSA', bits: 256 }, validity: tenYears, actor: 'test' });
   const idevidCa = await ca.createCa({ id: 'idevid-ca', subject: { common_name: 'IDevID CA' }, keySpec: { type: 'ECDSA', bits: 256 }, validity: tenYears, actor: 'test' });
 
-  /** A fresh P-256 key and a CSR signed by it. */
+  /** A fresh P-256 key and a CSR signed by it; `san` is GeneralNames DER. */
   const csr = async (subject: SubjectFields | string, san?: Uint8Array) => {
     const fields = typeof subject === 'string' ? { common_name: subject } : subject;
-    const g = await keyGenerator.generate({ type: 'ECDSA', bits: 256 }, buildName(fields), san);
+    const extensions = san ? sequence(sequence(oid('2.5.29.17'), octetString(san))) : undefined;
+    const g = await keyGenerator.generate({ type: 'ECDSA', bits: 256 }, buildName(fields), extensions);
     return g.csrDer;
   };
 

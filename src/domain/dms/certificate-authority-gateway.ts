@@ -4,6 +4,7 @@
  */
 import type { CertificateAuthority } from '../ca/ca.ts';
 import type { Certificate } from '../ca/certificate.ts';
+import type { CryptoEnforcement } from '../ca/issuance-profile.ts';
 import type { RevocationReason } from '../ca/revocation-reason.ts';
 
 export interface IssueFromCsrRequest {
@@ -37,4 +38,6 @@ export interface CertificateAuthorityGateway {
   getCertificate(serialNumber: string, issuerCaId?: string): Promise<Certificate | undefined>;
   /** Whether the CA service has an issuance profile with this id. */
   profileExists(id: string): Promise<boolean>;
+  /** The keys `caId` issues for under profile `profileId` (undefined: the CA's own profile), e.g. for EST csrattrs. */
+  cryptoEnforcement(caId: string, profileId?: string): Promise<CryptoEnforcement>;
 }

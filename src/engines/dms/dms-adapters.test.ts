@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { parseCsr, verifyCsrSignature } from '../../x509/csr.ts';
-import { sequence, tlv } from '../../x509/der.ts';
+import { octetString, oid, sequence, tlv } from '../../x509/der.ts';
 import { buildName } from '../../x509/name.ts';
 import { toPem } from '../../x509/pem.ts';
 import { ScryptPasswordHasher } from './scrypt-password-hasher.ts';
@@ -23,9 +23,11 @@ test('scrypt hasher: salted, verifies only the right password, rejects malformed
   }
 });
 
-test('server key generator: CSRs of every key type verify with our parser and with openssl, carry subject and SAN', async () => {
+test('server key generator: CSRs of every key type verify with our parser and with openssl, carry subject and extensions', async () => {
   const g = new SoftwareServerKeyGenerator();
   const san = sequence(tlv(0x82, new TextEncoder().encode('dev.example')));
+  const clientAuth = sequence(oid('1.3.6.1.5.5.7.3.2'));
+  const extensions = sequence(sequence(oid('2.5.29.17'), octetString(san)), sequence(oid('2.5.29.37'), octetString(clientAuth)));
   const dir = mkdtempSync(path.join(tmpdir(), 'lamassu-keygen-'));
   try {
     for (const spec of [
@@ -35,10 +37,11 @@ test('server key generator: CSRs of every key type verify with our parser and wi
       { type: 'RSA', bits: 2048 },
       { type: 'ED25519', bits: 256 },
     ] as const) {
-      const { csrDer, pkcs8 } = await g.generate(spec, buildName({ common_name: 'dev-1', organization: 'Plant' }), san);
+      const { csrDer, pkcs8 } = await g.generate(spec, buildName({ common_name: 'dev-1', organization: 'Plant' }), extensions);
       const csr = parseCsr(csrDer);
       assert.equal(csr.subject.common_name, 'dev-1');
       assert.deepEqual(csr.extensions.subjectAltNames?.dns, ['dev.example']);
+      assert.deepEqual(csr.extensions.extendedKeyUsage, ['clientAuth']);
       assert.equal(csr.publicKey.type, spec.type);
       assert.equal(await verifyCsrSignature(csr), true);
       const file = path.join(dir, 'req.pem');

@@ -12,6 +12,9 @@ export function sendPlainError(reply: FastifyReply, status: number, code: string
   return reply.code(status).type('text/plain; charset=utf-8').send(`${code}: ${message}\n`);
 }
 
+/** Seconds a client should wait after a 503 (e.g. the enrollment webhook is down) before it tries again. */
+export const EST_RETRY_AFTER_SECONDS = 30;
+
 /** `"` and `\` would end or escape the quoted realm; DMS ids have neither, but be safe. */
 const quoted = (s: string) => `"${s.replace(/["\\]/g, '')}"`;
 
@@ -26,6 +29,7 @@ export function estErrorHandler(error: unknown, request: FastifyRequest, reply: 
   else request.log.info({ code: mapped.code, status: mapped.status }, 'EST request refused');
   const realm = isDomainError(error) ? error.details?.basicRealm : undefined;
   if (mapped.status === 401 && typeof realm === 'string') reply.header('www-authenticate', `Basic realm=${quoted(realm)}, charset="UTF-8"`);
+  if (mapped.status === 503) reply.header('retry-after', String(EST_RETRY_AFTER_SECONDS));
   return sendPlainError(reply, mapped.status, mapped.code, mapped.message);
 }
 

@@ -6,7 +6,7 @@
 import type { FastifyRequest } from 'fastify';
 import { invalid } from '../../domain/errors.ts';
 import type { EnrollmentCredentials } from '../../services/dms/enrollment-service.ts';
-import { parseCsrInput } from '../../x509/csr.ts';
+import { csrDerOfInput, parseCsrTemplate } from '../../x509/csr.ts';
 import { clientCertificateChain } from '../client-certificate.ts';
 
 /** Largest CSR body the EST routes read; more is refused with 413 before it is buffered whole. */
@@ -22,7 +22,11 @@ export class EstMediaTypeError extends Error {
   readonly code = 'EST_UNSUPPORTED_MEDIA_TYPE';
 }
 
-/** The CSR's DER from the request body. Throws EstMediaTypeError (415) or CSR_MALFORMED and friends (400). */
+/**
+ * The CSR's DER from the request body, read as far as its request (subject, extensions): what its key and
+ * signature are worth is the enrollment service's judgement, and serverkeygen ignores both (RFC 7030 4.4.1).
+ * Throws EstMediaTypeError (415) or CSR_MALFORMED (400).
+ */
 export function csrFromRequest(request: FastifyRequest): Uint8Array {
   const type = mediaTypeOf(request.headers['content-type']);
   if (!CSR_MEDIA_TYPES.has(type)) {
@@ -30,7 +34,7 @@ export function csrFromRequest(request: FastifyRequest): Uint8Array {
   }
   const body = request.body;
   if (!(body instanceof Uint8Array) || body.length === 0) throw invalid('EST_CSR_MISSING', 'the request has no CSR in its body');
-  return parseCsrInput(body).der;
+  return parseCsrTemplate(csrDerOfInput(body)).der;
 }
 
 /** The TLS client chain (unverified; the enrollment service decides whom it trusts) and Basic credentials. */

@@ -4,7 +4,7 @@
  * CSR attributes in base64; serverkeygen's multipart/mixed of the PKCS#8 key and the certificate.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { oid, sequence } from '../../x509/der.ts';
+import { encodeCsrAttrs, type CsrAttributesRequest } from '../../x509/csr-attributes.ts';
 import { toPem } from '../../x509/pem.ts';
 import { base64Lines, certsOnlyPkcs7 } from '../../x509/pkcs7.ts';
 
@@ -25,19 +25,31 @@ export function sendCertificates(request: FastifyRequest, reply: FastifyReply, c
 }
 
 /** CsrAttrs ::= SEQUENCE OF AttrOrOID; never an empty body: nothing to ask is `MAA=` (an empty SEQUENCE). */
-export function csrAttrsBody(oids: readonly string[]): string {
-  return base64Lines(sequence(...oids.map(oid)));
+export function csrAttrsBody(request: CsrAttributesRequest): string {
+  return base64Lines(encodeCsrAttrs(request));
 }
 
-export function sendCsrAttrs(reply: FastifyReply, oids: readonly string[]): FastifyReply {
-  return reply.type('application/csrattrs').header('content-transfer-encoding', 'base64').send(csrAttrsBody(oids));
+export function sendCsrAttrs(reply: FastifyReply, request: CsrAttributesRequest): FastifyReply {
+  return reply.type('application/csrattrs').header('content-transfer-encoding', 'base64').send(csrAttrsBody(request));
 }
 
-/** RFC 7030 4.4.2: the key part first (unencrypted: application/pkcs8), then the certificate. */
+/**
+ * RFC 7030 4.4.2: the key part first (unencrypted: application/pkcs8), then the certificate, framed by RFC 2046
+ * 5.1.1 to the byte: CRLF line breaks throughout (MIME's canonical form, RFC 2045 6.8 base64 lines), and each
+ * part's content followed by the delimiter "CRLF--boundary" (that CRLF belongs to the delimiter; a part that
+ * ends in a bare LF runs on into the next one for a strict parser).
+ */
 export function serverKeygenBody(pkcs8: Uint8Array, certificate: Uint8Array): string {
-  const part = (type: string, body: string) =>
-    `--${SERVERKEYGEN_BOUNDARY}\r\nContent-Type: ${type}\r\nContent-Transfer-Encoding: base64\r\n\r\n${body}`;
-  return `${part('application/pkcs8', base64Lines(pkcs8))}${part(CERTS_ONLY, base64Lines(certsOnlyPkcs7([certificate])))}--${SERVERKEYGEN_BOUNDARY}--\r\n`;
+  const crlfLines = (der: Uint8Array) => base64Lines(der).trimEnd().replace(/\n/g, '\r\n');
+  const part = (type: string, der: Uint8Array) => `Content-Type: ${type}\r\nContent-Transfer-Encoding: base64\r\n\r\n${crlfLines(der)}`;
+  const delimiter = `\r\n--${SERVERKEYGEN_BOUNDARY}`;
+  return [
+    `--${SERVERKEYGEN_BOUNDARY}\r\n`,
+    part('application/pkcs8', pkcs8),
+    `${delimiter}\r\n`,
+    part(CERTS_ONLY, certsOnlyPkcs7([certificate])),
+    `${delimiter}--\r\n`,
+  ].join('');
 }
 
 export function sendServerKeygen(reply: FastifyReply, pkcs8: Uint8Array, certificate: Uint8Array): FastifyReply {

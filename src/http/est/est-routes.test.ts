@@ -208,14 +208,16 @@ describe('simplereenroll, serverkeygen, csrattrs, fullcmc', () => {
     assert.ok(x509.checkPrivateKey(privateKey), 'the certificate holds the generated key');
   });
 
-  test('csrattrs: application/csrattrs, never empty (MAA= when nothing to ask), the serialNumber OID when devices are named by it', async () => {
-    const none = await app.inject({ method: 'GET', url: '/.well-known/est/line-1/csrattrs' });
-    assert.equal(none.statusCode, 200);
-    assert.equal(none.headers['content-type'], 'application/csrattrs');
-    assert.equal(none.body, 'MAA=\n');
+  test('csrattrs: application/csrattrs in base64 lines; the key the profile accepts, and the serialNumber OID when devices are named by it', async () => {
+    const plain = await app.inject({ method: 'GET', url: '/.well-known/est/line-1/csrattrs' });
+    assert.equal(plain.statusCode, 200);
+    assert.equal(plain.headers['content-type'], 'application/csrattrs');
+    assert.equal(plain.body, csrAttrsBody({ oids: [], key: { type: 'ECDSA', bits: 256 } }));
     const serial = await app.inject({ method: 'GET', url: '/.well-known/est/by-serial/csrattrs' });
-    assert.equal(serial.body, csrAttrsBody(['2.5.4.5']));
-    assert.deepEqual([...Buffer.from(serial.body, 'base64')], [0x30, 0x05, 0x06, 0x03, 0x55, 0x04, 0x05]);
+    // SEQUENCE { serialNumber, SEQUENCE { id-ecPublicKey, SET { prime256v1 } }, ecdsa-with-SHA256 }
+    const expected = '3026' + '0603550405' + '3015' + '06072a8648ce3d0201' + '310a' + '06082a8648ce3d030107' + '06082a8648ce3d040302';
+    assert.equal(Buffer.from(serial.body, 'base64').toString('hex'), expected);
+    assert.equal(csrAttrsBody({ oids: [] }), 'MAA=\n', 'nothing to ask: an empty SEQUENCE, never an empty body');
   });
 
   test('fullcmc is 501, an unknown operation 404, both in plain text', async () => {

@@ -5,6 +5,7 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { EnrollmentService } from '../../services/dms/enrollment-service.ts';
 import { estErrorHandler, estNotFoundHandler, sendPlainError } from './est-errors.ts';
+import { writeCanonicalHeaderNames } from './est-header-case.ts';
 import { credentialsOf, csrFromRequest, EST_BODY_LIMIT } from './est-request.ts';
 import { sendCertificates, sendCsrAttrs, sendServerKeygen } from './est-response.ts';
 
@@ -26,6 +27,11 @@ export const estRoutes =
     scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: EST_BODY_LIMIT }, (_request, body, done) => done(null, body));
     scope.setErrorHandler(estErrorHandler);
     scope.setNotFoundHandler(estNotFoundHandler);
+    // Strict embedded clients match header names case-sensitively: every answer here, errors included.
+    scope.addHook('onRequest', (_request, reply, done) => {
+      writeCanonicalHeaderNames(reply.raw);
+      done();
+    });
 
     for (const path of ['/:label', '']) {
       const labelOf = (request: FastifyRequest) => (request.params as { label?: string }).label ?? opts.defaultDms;
@@ -49,7 +55,7 @@ export const estRoutes =
         return sendServerKeygen(reply, result.privateKeyPkcs8, result.certificate.der);
       });
 
-      scope.get(`${path}/csrattrs`, async (request, reply) => sendCsrAttrs(reply, (await enrollment.csrattrs(labelOf(request))).oids));
+      scope.get(`${path}/csrattrs`, async (request, reply) => sendCsrAttrs(reply, await enrollment.csrattrs(labelOf(request))));
 
       // Full CMC (RFC 7030 4.3) is optional and not offered: say so instead of "not found".
       scope.post(`${path}/fullcmc`, async (_request, reply) => sendPlainError(reply, 501, 'EST_OPERATION_UNSUPPORTED', 'fullcmc is not supported'));

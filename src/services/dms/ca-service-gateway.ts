@@ -38,5 +38,9 @@ export function caServiceGateway(ca: CaService): CertificateAuthorityGateway {
       }),
     getCertificate: (serial, issuerCaId) => orUndefined(ca.getCertificate(serial, issuerCaId), 'CERTIFICATE_NOT_FOUND'),
     profileExists: async (id) => (await orUndefined(ca.getProfile(id), 'PROFILE_NOT_FOUND')) !== undefined,
+    cryptoEnforcement: async (caId, profileId) => {
+      const id = profileId ?? (await ca.getCa(caId)).profileId;
+      return id === null ? ca.deps.settings.defaultIssuance.cryptoEnforcement : (await ca.getProfile(id)).cryptoEnforcement;
+    },
   };
 }

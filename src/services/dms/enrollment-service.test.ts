@@ -218,8 +218,8 @@ describe('registration, devices and CSRs', () => {
     await w.createDms('s2', w.settings({ deviceIdSource: 'serial_number' }));
     const res = await w.enrollment.enroll({ label: 's2', csrDer: await w.csr({ common_name: 'Pump', serial_number: 'SN0042' }), credentials: {} });
     assert.equal(res.deviceId, 'SN0042');
-    assert.deepEqual(await w.enrollment.csrattrs('s2'), { oids: ['2.5.4.5'] });
-    assert.deepEqual(await w.enrollment.csrattrs('s1'), { oids: [] });
+    assert.deepEqual(await w.enrollment.csrattrs('s2'), { oids: ['2.5.4.5'], key: { type: 'ECDSA', bits: 256 } });
+    assert.deepEqual(await w.enrollment.csrattrs('s1'), { oids: [], key: { type: 'ECDSA', bits: 256 } });
   });
 
   test('serverkeygen: key of the DMS default or an allowed type, returned as PKCS#8 matching the certificate', async () => {

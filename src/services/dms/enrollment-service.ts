@@ -13,10 +13,11 @@ import type { CertificateFacts } from '../../domain/dms/certificate-inspector.ts
 import { checkDeviceId, checkSlotName } from '../../domain/devices/device.ts';
 import { conflict, forbidden, invalid, notFound, unauthenticated } from '../../domain/errors.ts';
 import type { KeySpec } from '../../domain/ports/key-engine.ts';
-import { parseCsr, verifyCsrSignature, type ParsedCsr } from '../../x509/csr.ts';
+import { parseCsr, parseCsrTemplate, verifyCsrSignature, type CsrTemplate, type ParsedCsr } from '../../x509/csr.ts';
 import { toPem } from '../../x509/pem.ts';
 import type { DeviceService } from '../devices/device-service.ts';
 import { caPath, describeFault, faultDetails, firstFault, storedPathCertificate } from './certificate-path.ts';
+import { announcedKey } from './csr-attribute-rules.ts';
 import { IssuanceGate } from './issuance-gate.ts';
 import { DmsCloudEvent, dmsEvent, publishDmsEvents, type DmsServiceDeps } from './dms-service-deps.ts';
 import {
@@ -59,8 +60,10 @@ export interface ServerKeygenResult extends EnrollResult {
 }
 
 export interface CsrAttributes {
-  /** Attribute OIDs the CSR should carry (RFC 7030 4.5); empty when there is nothing to ask. */
+  /** Attribute OIDs the CSR should carry (RFC 7030 4.5): challengePassword, serialNumber; may be empty. */
   oids: string[];
+  /** One key the issuance profile accepts, for the CSR to hold (RFC 9908 3.2); its signature follows from it. */
+  key?: KeySpec;
 }
 
 export interface EnrollmentOptions {
@@ -85,6 +88,7 @@ interface Plan {
 }
 
 const SERIAL_NUMBER_OID = '2.5.4.5';
+const CHALLENGE_PASSWORD_OID = '1.2.840.113549.1.9.7';
 
 /** How long a CA chain is reused; a CA's certificates never change under its id, so this only bounds memory of deleted CAs. */
 const CHAIN_TTL_MS = 1000;
@@ -106,7 +110,7 @@ export class EnrollmentService {
     return this.gate.track(() => this.enrollNow(req));
   }
 
-  /** RFC 7030 4.4 serverkeygen: the client's CSR gives the subject and SAN; the key is made here. */
+  /** RFC 7030 4.4 serverkeygen: the client's CSR gives the subject and extensions, nothing else; the key is made here. */
   serverKeygen(req: ServerKeygenRequest): Promise<ServerKeygenResult> {
     return this.gate.track(() => this.serverKeygenNow(req));
   }
@@ -129,7 +133,8 @@ export class EnrollmentService {
   }
 
   private async serverKeygenNow(req: ServerKeygenRequest): Promise<ServerKeygenResult> {
-    const csr = parseCsr(req.csrDer);
+    // RFC 7030 4.4.1: the CSR's key and signature are ignored (clients send throwaway ones): its request only.
+    const csr = parseCsrTemplate(req.csrDer);
     const plan = await this.planEnrollment(req, csr, 'serverkeygen');
     const keygen = plan.dms.settings.serverKeygen;
     if (!keygen.enabled) throw forbidden('SERVER_KEYGEN_DISABLED', `DMS "${plan.dms.id}" does not generate keys`);
@@ -137,7 +142,7 @@ export class EnrollmentService {
     if (!serverKeyAllowed(plan.dms.settings, spec)) {
       throw invalid('SERVER_KEYGEN_KEY_NOT_ALLOWED', `DMS "${plan.dms.id}" does not generate ${spec.type} ${spec.bits} keys`, { ...spec });
     }
-    const generated = await this.deps.keyGenerator.generate(spec, csr.subjectName, csr.extensions.subjectAltName);
+    const generated = await this.deps.keyGenerator.generate(spec, csr.subjectName, csr.extensionRequest);
     // Our own key signed this CSR: nothing to prove.
     const result = await this.issueAndBind(plan, generated.csrDer, undefined, true);
     return { ...result, privateKeyPkcs8: generated.pkcs8 };
@@ -237,11 +242,21 @@ export class EnrollmentService {
     return out;
   }
 
-  /** RFC 7030 4.5 csrattrs: asks for the serialNumber attribute when the DMS names devices by it. */
+  /**
+   * RFC 7030 4.5 csrattrs: a challengePassword for a DMS whose external webhook judges the CSR, serialNumber
+   * when the DMS names devices by it, and a key that the issuance profile accepts (the DMS's own key choice
+   * when it does). A CA label has no DMS yet: its CA's own profile.
+   */
   async csrattrs(label?: string): Promise<CsrAttributes> {
     const target = await this.resolve(label);
-    if (target.kind === 'dms' && target.dms.settings.enrollment.deviceIdSource === 'serial_number') return { oids: [SERIAL_NUMBER_OID] };
-    return { oids: [] };
+    if (target.kind === 'ca') return withKey({ oids: [] }, announcedKey(await this.deps.ca.cryptoEnforcement(target.ca.id)));
+    const { enrollment, serverKeygen, issuanceProfileId } = target.dms.settings;
+    const oids = [
+      ...(enrollment.authMode === 'EXTERNAL_WEBHOOK' ? [CHALLENGE_PASSWORD_OID] : []),
+      ...(enrollment.deviceIdSource === 'serial_number' ? [SERIAL_NUMBER_OID] : []),
+    ];
+    const enforcement = await this.deps.ca.cryptoEnforcement(enrollment.enrollmentCaId, issuanceProfileId ?? undefined);
+    return withKey({ oids }, announcedKey(enforcement, serverKeygen.defaultKey));
   }
 
   private async resolve(label: string | undefined): Promise<Target> {
@@ -255,7 +270,7 @@ export class EnrollmentService {
   }
 
   /** Authentication, authorization and the device rules of a first enrollment. */
-  private async planEnrollment(req: EnrollRequest, csr: ParsedCsr, operation: 'enroll' | 'serverkeygen'): Promise<Plan> {
+  private async planEnrollment(req: EnrollRequest, csr: CsrTemplate, operation: 'enroll' | 'serverkeygen'): Promise<Plan> {
     const target = await this.resolve(req.label);
     let dms: Dms;
     let caId: string;
@@ -304,7 +319,7 @@ export class EnrollmentService {
   }
 
   /** The DMS's authentication mode; returns the actor recorded in events. */
-  private async authenticate(dms: Dms, credentials: EnrollmentCredentials, csr: ParsedCsr, operation: 'enroll' | 'serverkeygen'): Promise<string> {
+  private async authenticate(dms: Dms, credentials: EnrollmentCredentials, csr: CsrTemplate, operation: 'enroll' | 'serverkeygen'): Promise<string> {
     const e = dms.settings.enrollment;
     switch (e.authMode) {
       case 'DMS_CERTIFICATE': {
@@ -401,8 +416,10 @@ export class EnrollmentService {
   }
 }
 
+const withKey = (attrs: CsrAttributes, key: KeySpec | undefined): CsrAttributes => (key ? { ...attrs, key } : attrs);
+
 /** The CSR subject attribute that names the device (and its slot, `<slot>:<device id>`) for this DMS. */
-function namingValue(dms: Dms, csr: ParsedCsr): string | undefined {
+function namingValue(dms: Dms, csr: CsrTemplate): string | undefined {
   return dms.settings.enrollment.deviceIdSource === 'serial_number' ? csr.subject.serial_number : csr.subject.common_name;
 }
 
