@@ -67,7 +67,7 @@ describe('CRLs checked by openssl', () => {
     assert.match(r.out, new RegExp(`X509v3 Authority Key Identifier: *\\n *(keyid:)?${Buffer.from(pki.ca.ski!).toString('hex').toUpperCase().replace(/(..)(?!$)/g, '$1:')}`));
     assert.match(r.out, new RegExp(`X509v3 Issuing Distribution Point: critical *\\n *Full Name: *\\n *URI:${CRL_URL}`));
     assert.match(r.out, new RegExp(`X509v3 Freshest CRL: *\\n *Full Name: *\\n *URI:${DELTA_URL}`));
-    assert.match(r.out, new RegExp(`Serial Number: ${pki.leaves[1]!.serialHex.toUpperCase()}[\\s\\S]*?Revocation Date: Mar  4 05:06:07 2026 GMT[\\s\\S]*?Reason Code: *\\n *Key Compromise[\\s\\S]*?Invalidity Date: *\\n *Mar  1 00:00:00 2026 GMT`));
+    assert.match(r.out, new RegExp(`Serial Number: ${Buffer.from(pki.leaves[1]!.serial).toString('hex').toUpperCase()}[\\s\\S]*?Revocation Date: Mar  4 05:06:07 2026 GMT[\\s\\S]*?Reason Code: *\\n *Key Compromise[\\s\\S]*?Invalidity Date: *\\n *Mar  1 00:00:00 2026 GMT`));
     assert.match(r.out, /Serial Number: 8102\s+Revocation Date[^\n]*\n\s+CRL entry extensions:\s+X509v3 CRL Reason Code:\s+Superseded/);
     assert.match(r.out, /Serial Number: ABCDEF0123\s+Revocation Date: Mar  4 05:06:07 2026 GMT\s+Serial Number: 07/); // no reason for 'unspecified'
     assert.match(r.out, /Revocation Date: Jan  1 00:00:00 2051 GMT/);

@@ -56,7 +56,8 @@ function readCert(dir: string, file: string): TestCert {
   return {
     file,
     der: cert.der,
-    serial: Uint8Array.from(Buffer.from(cert.serialNumber, 'hex')),
+    // The canonical spelling drops leading zero nibbles: pad to whole bytes, or Buffer.from cuts the last nibble.
+    serial: Uint8Array.from(Buffer.from(cert.serialNumber.length % 2 ? `0${cert.serialNumber}` : cert.serialNumber, 'hex')),
     serialHex: cert.serialNumber,
     subjectName: cert.subjectName,
     spki: cert.publicKey.spki,
