@@ -546,9 +546,9 @@ export class Pkcs11KeyEngine implements KeyEngine {
 export const createPkcs11KeyEngine = (config: Pkcs11KeyEngineConfig, options?: Pkcs11KeyEngineOptions) =>
   Pkcs11KeyEngine.open(config, options);
 
-/** A failure to open that a setting explains: the message names it, `details.setting` marks it for the server. */
+/** A failure to open that a setting explains: the message starts with its name, as configuration errors do. */
 function startError(error: DomainError, setting: Pkcs11Setting): DomainError {
-  return new DomainError(error.code, error.kind, `${error.message}; check ${SETTING_NAMES[setting]}`, {
+  return new DomainError(error.code, error.kind, `${SETTING_NAMES[setting]}: ${error.message}`, {
     ...error.details,
     setting: SETTING_NAMES[setting].split(' ')[0],
   });
