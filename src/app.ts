@@ -8,6 +8,8 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger as PinoLogger } from 'pino';
 import type { Config, KeyEngineSettings, ServiceName } from './config/config-schema.ts';
+import { ConfigError } from './config/load-config.ts';
+import { isDomainError } from './domain/errors.ts';
 import { systemClock, type Clock } from './domain/ports/clock.ts';
 import type { EventBus } from './domain/ports/event-bus.ts';
 import type { RandomSource } from './domain/ports/id-generator.ts';
@@ -129,7 +131,11 @@ export async function startServer(
     const keyEngines = await KeyEngineSet.open(
       config.keyEngines.map((e) => keyEngineConfig(e, logger)),
       { defaultId: config.defaultEngine, logger, clock },
-    );
+    ).catch((e: unknown) => {
+      // A wrong PIN, label or library path is a configuration error (exit 2), not a crash.
+      if (isDomainError(e) && typeof e.details?.setting === 'string') throw new ConfigError([e.message]);
+      throw e;
+    });
     closers.push({ name: 'key engines', close: () => keyEngines.closeAll() });
     logger.info({ engines: config.keyEngines.map((e) => `${e.id} (${e.type})`), default: config.defaultEngine }, 'key engines ready');
 

@@ -13,7 +13,7 @@
  * slack covers revocations that committed while the base was being read; listing one twice is harmless)
  * and released holds (removeFromCRL).
  */
-import { conflict, notFound } from '../../domain/errors.ts';
+import { conflict, isDomainError, notFound } from '../../domain/errors.ts';
 import type { Clock } from '../../domain/ports/clock.ts';
 import type { Logger } from '../../domain/ports/logger.ts';
 import type { CrlKind, CrlRecord, CrlRepository } from '../../domain/va/crl-record.ts';
@@ -24,6 +24,8 @@ import type { VaCa, VaCaGateway, VaRevokedEntry } from './va-ca-gateway.ts';
 import type { VaRoles } from './va-roles.ts';
 
 const SLACK_MS = 60_000;
+/** After a revocation, how soon a CRL that could not be signed (key engine down) is tried again. */
+const UNAVAILABLE_RETRY_MS = 2000;
 
 export interface CrlPublisherOptions {
   /** VA base URLs, as the CA service writes them into certificates (CaSettings.vaBaseUrls). */
@@ -111,12 +113,12 @@ export class CrlPublisher {
    * After a revocation or released hold: publish within `debounceMs`, once for any number of changes.
    * With delta CRLs on, only the delta is republished; the full CRL follows its schedule.
    */
-  changed(caId: string): void {
+  changed(caId: string, delayMs = this.opts.debounceMs): void {
     if (this.closed || this.timers.has(caId)) return;
     const timer = setTimeout(() => {
       this.timers.delete(caId);
       void this.publishAfterChange(caId);
-    }, this.opts.debounceMs);
+    }, delayMs);
     timer.unref?.();
     this.timers.set(caId, timer);
   }
@@ -166,7 +168,10 @@ export class CrlPublisher {
       if (!role.settings.crl.regenerateOnRevoke) return;
       await this.publish(caId, role.settings.delta.enabled ? 'delta' : 'full');
     } catch (err) {
-      this.logger.error({ err, caId }, 'publishing a CRL after a revocation failed');
+      // Still owed: when the key engine is down, publish once it is back, not at the next scheduled refresh.
+      const retry = isDomainError(err) && err.kind === 'unavailable';
+      this.logger.error({ err, caId, retryInMs: retry ? UNAVAILABLE_RETRY_MS : undefined }, 'publishing a CRL after a revocation failed');
+      if (retry) this.changed(caId, UNAVAILABLE_RETRY_MS);
     }
   }
 

@@ -13,10 +13,17 @@ export class NotLoggedInError extends Error {
   }
 }
 
+/** No token with the configured label is present (removed, or the label is wrong). */
+export class TokenNotFoundError extends Error {
+  constructor(readonly label: string) {
+    super(`no PKCS#11 token labelled "${label}"`);
+  }
+}
+
 export const ckrCode = (e: unknown): number | undefined =>
   e instanceof pkcs11js.Pkcs11Error ? e.code : undefined;
 
-const ckrName = (code: number) =>
+export const ckrName = (code: number) =>
   Object.keys(pkcs11js).find((k) => k.startsWith('CKR_') && (pkcs11js as unknown as Record<string, unknown>)[k] === code) ??
   `CKR_0x${code.toString(16)}`;
 
@@ -37,9 +44,30 @@ const recoverable = new Set([
 ]);
 
 export const isRecoverable = (e: unknown) => {
-  if (e instanceof NotLoggedInError) return true;
+  if (e instanceof NotLoggedInError || isTokenLost(e)) return true;
   const code = ckrCode(e);
   return code !== undefined && recoverable.has(code);
+};
+
+/**
+ * Failures that say the token (or the library's view of it) is gone, which a new session alone
+ * may not cure: SoftHSM2 answers CKR_GENERAL_ERROR for a token whose files went away, and keeps
+ * doing so after they are back until the library is finalised and initialised again.
+ */
+const tokenLost = new Set([
+  pkcs11js.CKR_GENERAL_ERROR,
+  pkcs11js.CKR_CRYPTOKI_NOT_INITIALIZED,
+  pkcs11js.CKR_DEVICE_REMOVED,
+  pkcs11js.CKR_DEVICE_ERROR,
+  pkcs11js.CKR_TOKEN_NOT_PRESENT,
+  pkcs11js.CKR_TOKEN_NOT_RECOGNIZED,
+  pkcs11js.CKR_SLOT_ID_INVALID,
+]);
+
+export const isTokenLost = (e: unknown) => {
+  if (e instanceof TokenNotFoundError) return true;
+  const code = ckrCode(e);
+  return code !== undefined && tokenLost.has(code);
 };
 
 const loginFailures = new Set([
@@ -65,6 +93,10 @@ export function toDomainError(e: unknown, engineId: string, operation: string): 
   }
   if (code !== undefined) return keyEngineUnavailable(engineId, `PKCS#11 ${operation} failed with ${ckrName(code)}`);
   if (e instanceof NotLoggedInError) return keyEngineUnavailable(engineId, `PKCS#11 ${operation}: not logged in`);
+  if (e instanceof TokenNotFoundError) {
+    const error = keyEngineUnavailable(engineId, e.message);
+    return new DomainError(error.code, error.kind, error.message, { ...error.details, tokenMissing: true });
+  }
   // Native errors (library not loadable ...) carry no call arguments either; keep their first line.
   const text = e instanceof Error ? e.message.split('\n')[0] : 'unknown error';
   return keyEngineUnavailable(engineId, `PKCS#11 ${operation} failed: ${text}`);

@@ -3,7 +3,10 @@
  * sessions through pkcs11js's asynchronous C_Sign, which works on the libuv threadpool, so
  * several signatures proceed in parallel and the event loop stays free. A session, a login or
  * object handles lost behind the engine's back (token reinserted, sessions closed by another
- * application) are recovered once per operation, without a restart.
+ * application) are recovered once per operation, without a restart. A token that is gone (removed,
+ * its files moved away) puts the engine into an outage: operations fail fast with
+ * KEY_ENGINE_UNAVAILABLE while a background loop reinitialises the library with back-off, finds the
+ * token by label again (its slot may have changed), logs in, and ends the outage.
  */
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import pkcs11js from 'pkcs11js';
@@ -29,7 +32,7 @@ import {
 } from '../key-errors.ts';
 import { generationTemplates, importTemplates } from './key-templates.ts';
 import { CKK_EC_EDWARDS, CKM_EC_EDWARDS_KEY_PAIR_GEN, CKM_EDDSA, signPlan } from './mechanisms.ts';
-import { ckrCode, isRecoverable, NotLoggedInError, toDomainError } from './pkcs11-errors.ts';
+import { ckrCode, ckrName, isRecoverable, isTokenLost, NotLoggedInError, TokenNotFoundError, toDomainError } from './pkcs11-errors.ts';
 import { acquirePkcs11Module, type SharedPkcs11Module } from './pkcs11-module.ts';
 import { curveByParams, ecSpki, keyIdOf, modulusBits, rsaSpki, unwrapEcPoint } from './public-key.ts';
 import { SessionPool } from './session-pool.ts';
@@ -58,6 +61,25 @@ const KEY_ID = /^[0-9a-f]{64}$/;
 // CKS_* session states in which the user is logged in (pkcs11js exports no CKS_ constants).
 const CKS_RO_USER_FUNCTIONS = 1;
 const CKS_RW_USER_FUNCTIONS = 3;
+/** Back-off of the recovery loop: first attempt soon, then no more than one every 2 s. */
+const RECOVERY_FIRST_DELAY_MS = 250;
+const RECOVERY_MAX_DELAY_MS = 2000;
+
+interface Outage {
+  since: Date;
+  /** What failed, for logs and /health: a CKR name or the engine's own message. */
+  reason: string;
+  attempts: number;
+  timer?: NodeJS.Timeout;
+}
+
+/** The start-up settings a failure to open points at (the config error names it). */
+type Pkcs11Setting = 'module' | 'tokenLabel' | 'pin';
+const SETTING_NAMES: Record<Pkcs11Setting, string> = {
+  module: 'PKCS11_DRIVER (YAML pkcs11.driver or key_engines[].driver)',
+  tokenLabel: 'PKCS11_LABEL (YAML pkcs11.label or key_engines[].label)',
+  pin: 'PKCS11_PIN (YAML pkcs11.pin or key_engines[].pin)',
+};
 
 export class Pkcs11KeyEngine implements KeyEngine {
   readonly kind = 'pkcs11';
@@ -77,6 +99,15 @@ export class Pkcs11KeyEngine implements KeyEngine {
   /** Public facts of a key never change, so they are kept until the key is deleted. */
   readonly #infos = new Map<string, KeyInfo>();
   #closed = false;
+  /** Set once open() succeeded: failures before that are start-up errors, not outages. */
+  #opened = false;
+  /** Module epoch the sessions of this engine belong to. */
+  #epoch: number;
+  /** Sessions opened in #epoch: only those may be closed (older handle numbers may be reused). */
+  readonly #live = new Set<Session>();
+  #outage: Outage | undefined;
+  /** The recovery attempt running now, awaited by close(). */
+  #recovering: Promise<void> | undefined;
 
   /** Loads the library, finds the token and logs in, so a bad PIN or label fails here. */
   static async open(config: Pkcs11KeyEngineConfig, options: Pkcs11KeyEngineOptions = {}): Promise<Pkcs11KeyEngine> {
@@ -85,15 +116,19 @@ export class Pkcs11KeyEngine implements KeyEngine {
     try {
       module = acquirePkcs11Module(config.module);
     } catch (e) {
-      throw toDomainError(e, config.id, `loading of ${config.module}`);
+      throw startError(toDomainError(e, config.id, `loading of ${config.module}`), 'module');
     }
     const engine = new Pkcs11KeyEngine(config, module, options.logger ?? silentLogger);
     try {
       await engine.#run('open', (session) => engine.#probe(session));
+      engine.#opened = true;
       return engine;
     } catch (e) {
       await engine.close();
-      throw toDomainError(e, config.id, 'open');
+      const error = toDomainError(e, config.id, 'open');
+      if (error.details?.tokenMissing) throw startError(error, 'tokenLabel');
+      if (error.code === 'KEY_ENGINE_AUTH_FAILED') throw startError(error, 'pin');
+      throw error;
     }
   }
 
@@ -103,6 +138,7 @@ export class Pkcs11KeyEngine implements KeyEngine {
     this.#label = config.tokenLabel;
     this.#module = module;
     this.#pkcs11 = module.pkcs11;
+    this.#epoch = module.epoch;
     this.#logger = logger.child({ keyEngine: config.id });
     this.#pool = new SessionPool<Session>(
       { open: () => this.#openSession(), close: (s) => this.#closeSession(s) },
@@ -236,6 +272,7 @@ export class Pkcs11KeyEngine implements KeyEngine {
   }
 
   async health(): Promise<KeyEngineHealth> {
+    if (this.#outage) return { ok: false, detail: this.#outageError().message };
     try {
       const state = await this.#run('health', (session) => this.#pkcs11.C_GetSessionInfo(session).state);
       return { ok: true, detail: `token "${this.#label}", session state ${state}` };
@@ -247,6 +284,8 @@ export class Pkcs11KeyEngine implements KeyEngine {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#outage?.timer);
+    await this.#recovering;
     await this.#pool.close();
     this.#module.release();
   }
@@ -255,30 +294,110 @@ export class Pkcs11KeyEngine implements KeyEngine {
    * Runs `fn` on a pooled session. A failure a new session may cure gets one retry on a fresh
    * session (re-login, handles looked up again); anything else becomes a DomainError.
    */
-  async #run<T>(operation: string, fn: (session: Session) => T | Promise<T>): Promise<T> {
+  async #run<T>(operation: string, fn: (session: Session) => T | Promise<T>, recovery = false): Promise<T> {
     if (this.#closed) throw keyEngineUnavailable(this.id, 'closed');
-    for (let attempt = 1; ; attempt++) {
-      let lease;
-      try {
-        lease = await this.#pool.acquire();
-        const result = await fn(lease.session);
-        this.#pool.release(lease);
-        return result;
-      } catch (e) {
-        const retry = isRecoverable(e);
-        if (lease) this.#pool.release(lease, retry);
-        if (!retry || attempt > 1) throw toDomainError(e, this.id, operation);
-        this.#logger.warn({ operation, ckr: ckrCode(e) }, 'PKCS#11 session lost; reopening and retrying once');
-        this.#pool.invalidate();
-        this.#handles.clear();
-        this.#slot = null;
+    // During an outage only the recovery loop touches the library; everyone else fails fast.
+    if (this.#outage && !recovery) throw this.#outageError();
+    return this.#module.use(async () => {
+      for (let attempt = 1; ; attempt++) {
+        this.#followEpoch();
+        let lease;
+        try {
+          lease = await this.#pool.acquire();
+          const result = await fn(lease.session);
+          this.#pool.release(lease);
+          return result;
+        } catch (e) {
+          const retry = isRecoverable(e);
+          if (lease) this.#pool.release(lease, retry);
+          if (retry && attempt === 1) {
+            if (!recovery) this.#logger.warn({ operation, ckr: ckrCode(e) }, 'PKCS#11 session lost; reopening and retrying once');
+            this.#forgetSessions();
+            continue;
+          }
+          // A fresh session did not help either, or the token is gone: only a reinitialisation may.
+          if (this.#opened && !recovery && (retry || isTokenLost(e))) this.#startOutage(operation, e);
+          throw toDomainError(e, this.id, operation);
+        }
       }
+    });
+  }
+
+  #forgetSessions(): void {
+    this.#pool.invalidate();
+    this.#handles.clear();
+    this.#slot = null;
+  }
+
+  /** After a reinitialisation (by this engine or another on the same library) every session is gone. */
+  #followEpoch(): void {
+    if (this.#epoch === this.#module.epoch) return;
+    this.#epoch = this.#module.epoch;
+    this.#live.clear();
+    this.#forgetSessions();
+  }
+
+  #outageError(): DomainError {
+    const o = this.#outage!;
+    return keyEngineUnavailable(
+      this.id,
+      `PKCS#11 token "${this.#label}" unavailable since ${o.since.toISOString()} (${o.reason}); reconnecting`,
+    );
+  }
+
+  #startOutage(operation: string, e: unknown): void {
+    if (this.#outage || this.#closed) return;
+    const code = ckrCode(e);
+    const reason = code !== undefined ? ckrName(code) : e instanceof Error ? e.message : String(e);
+    this.#outage = { since: new Date(), reason, attempts: 0 };
+    this.#logger.error(
+      { operation, reason, token: this.#label },
+      'PKCS#11 token lost: key operations answer KEY_ENGINE_UNAVAILABLE until it is back; reinitialising the library with back-off',
+    );
+    this.#scheduleRecovery();
+  }
+
+  #scheduleRecovery(): void {
+    const outage = this.#outage;
+    if (!outage || this.#closed) return;
+    const delay = Math.min(RECOVERY_FIRST_DELAY_MS * 2 ** outage.attempts, RECOVERY_MAX_DELAY_MS);
+    outage.timer = setTimeout(() => {
+      this.#recovering = this.#recover(outage).finally(() => (this.#recovering = undefined));
+    }, delay);
+    // A recovering engine must not keep a stopping process alive.
+    outage.timer.unref();
+  }
+
+  /** C_Finalize + C_Initialize, find the token by label, log in: the outage ends when all of it works. */
+  async #recover(outage: Outage): Promise<void> {
+    outage.attempts++;
+    try {
+      await this.#module.reinitialize();
+      await this.#run('recover', (session) => this.#probe(session), true);
+    } catch (e) {
+      if (this.#closed) return;
+      // The first failure and then one line a minute or so, not one per attempt.
+      if (outage.attempts === 1 || outage.attempts % 30 === 0) {
+        const code = ckrCode(e);
+        this.#logger.warn(
+          { attempts: outage.attempts, reason: code !== undefined ? ckrName(code) : e instanceof Error ? e.message.split('\n')[0] : String(e) },
+          'PKCS#11 token still unavailable; retrying',
+        );
+      }
+      this.#scheduleRecovery();
+      return;
     }
+    this.#outage = undefined;
+    this.#logger.info(
+      { token: this.#label, attempts: outage.attempts, downMs: Date.now() - outage.since.getTime() },
+      'PKCS#11 token back: key operations resume',
+    );
   }
 
   #openSession(): Session {
     const slot = this.#slot ?? this.#findSlot();
     const session = this.#pkcs11.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
+    this.#live.add(session);
     try {
       this.#ensureLoggedIn(session);
     } catch (e) {
@@ -290,6 +409,8 @@ export class Pkcs11KeyEngine implements KeyEngine {
   }
 
   #closeSession(session: Session): void {
+    // A session of an earlier epoch died with C_Finalize; its handle number may belong to another now.
+    if (!this.#live.delete(session)) return;
     try {
       this.#pkcs11.C_CloseSession(session);
     } catch {
@@ -312,7 +433,7 @@ export class Pkcs11KeyEngine implements KeyEngine {
     for (const slot of this.#pkcs11.C_GetSlotList(true)) {
       if (this.#pkcs11.C_GetTokenInfo(slot).label.trimEnd() === this.#label) return slot;
     }
-    throw keyEngineUnavailable(this.id, `no PKCS#11 token labelled "${this.#label}"`);
+    throw new TokenNotFoundError(this.#label);
   }
 
   /** Capabilities come from what the token lists, not from what we expect of it. */
@@ -424,6 +545,14 @@ export class Pkcs11KeyEngine implements KeyEngine {
 /** Same as Pkcs11KeyEngine.open; the shape the engine registry calls. */
 export const createPkcs11KeyEngine = (config: Pkcs11KeyEngineConfig, options?: Pkcs11KeyEngineOptions) =>
   Pkcs11KeyEngine.open(config, options);
+
+/** A failure to open that a setting explains: the message starts with its name, as configuration errors do. */
+function startError(error: DomainError, setting: Pkcs11Setting): DomainError {
+  return new DomainError(error.code, error.kind, `${SETTING_NAMES[setting]}: ${error.message}`, {
+    ...error.details,
+    setting: SETTING_NAMES[setting].split(' ')[0],
+  });
+}
 
 /** CK_ULONG as the library hands it over: native byte order (little endian on our targets). */
 const readUlong = (b: Buffer) => (b.length >= 8 ? Number(b.readBigUInt64LE(0)) : b.readUInt32LE(0));
