@@ -23,6 +23,8 @@ interface Entry {
 export class VerifiedDmsCertificates {
   private readonly entries = new Map<string, Entry>();
   private generation = 0;
+  /** False while status events may be lost (bus link down): nothing is remembered then. */
+  private following = true;
 
   constructor(
     private readonly clock: Clock,
@@ -44,7 +46,7 @@ export class VerifiedDmsCertificates {
   }
 
   remember(dmsId: string, checked: Certificate, since: number): void {
-    if (since !== this.generation) return;
+    if (since !== this.generation || !this.following) return;
     this.entries.set(dmsId, { serialNumber: checked.serialNumber, der: checked.der, notAfter: checked.notAfter, checkedAt: this.clock.now().getTime() });
   }
 
@@ -56,8 +58,12 @@ export class VerifiedDmsCertificates {
   }
 
   /** Follows certificate status events on `bus`, this process's own copy of each; returns the unsubscribe function. */
-  follow(bus: EventBus, group: string): Promise<() => Promise<void>> {
-    return bus.subscribe(
+  async follow(bus: EventBus, group: string): Promise<() => Promise<void>> {
+    const stopLink = bus.onLinkChange?.((up) => {
+      this.following = up;
+      this.forget();
+    });
+    const stop = await bus.subscribe(
       'certificate.status.update',
       group,
       (event: CloudEvent) => {
@@ -66,5 +72,9 @@ export class VerifiedDmsCertificates {
       },
       { broadcast: true },
     );
+    return async () => {
+      stopLink?.();
+      await stop();
+    };
   }
 }
