@@ -14,8 +14,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { OCSPResponse, BasicOCSPResponse } from '@peculiar/asn1-ocsp';
 import { AsnConvert } from '@peculiar/asn1-schema';
-import amqp from 'amqplib';
 import { Agent } from 'undici';
+import { removeTestTopology } from '../support/amqp-topology.ts';
 import { startLamassu, type LamassuProcess } from '../support/lamassu-process.ts';
 import { amqpUrl, needPostgres, needRabbitMq, postgresUrl } from '../support/services.ts';
 import { freshTestDatabase, type TestDatabase } from '../support/storage.ts';
@@ -150,12 +150,7 @@ describe('event bus faults on two replicas (PostgreSQL, RabbitMQ through a TCP p
     await agent?.close();
     await db?.drop();
     rmSync(dir, { recursive: true, force: true });
-    const conn = await amqp.connect(amqpUrl());
-    const ch = await conn.createChannel();
-    for (const q of [`${queuePrefix}.va.crl`, `${queuePrefix}.va.roles`, `${exchange}-dlq`]) await ch.deleteQueue(q);
-    await ch.deleteExchange(exchange);
-    await ch.deleteExchange(`${exchange}-dlx`);
-    await conn.close();
+    await removeTestTopology({ exchange, queuePrefix, groups: ['va.crl', 'va.roles'] });
   });
 
   it('no replica exits; each revocation made during a fault is answered revoked by B within 1 s of its link coming back', async () => {

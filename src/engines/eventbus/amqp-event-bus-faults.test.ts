@@ -10,6 +10,7 @@ import amqp from 'amqplib';
 import type { CloudEvent } from '../../domain/ports/event-bus.ts';
 import { silentLogger } from '../../domain/ports/logger.ts';
 import { amqpUrl, needRabbitMq } from '../../../test/support/services.ts';
+import { removeTestTopology } from '../../../test/support/amqp-topology.ts';
 import { TcpProxy } from '../../../test/support/tcp-proxy.ts';
 import { AmqpEventBus } from './amqp-event-bus.ts';
 
@@ -55,13 +56,7 @@ describe('AMQP event bus through a broken link (TCP proxy before real RabbitMQ)'
     await bus?.close();
     await direct?.close();
     await proxy?.close();
-    const conn = await amqp.connect(amqpUrl());
-    const ch = await conn.createChannel();
-    await ch.deleteQueue(`${queuePrefix}.durable`);
-    await ch.deleteQueue(`${exchange}-dlq`);
-    await ch.deleteExchange(exchange);
-    await ch.deleteExchange(`${exchange}-dlx`);
-    await conn.close();
+    await removeTestTopology({ exchange, queuePrefix, groups: ['durable'] });
   });
 
   /** Publishes from the other replica until the bus's broadcast subscription sees one: consuming again. */
