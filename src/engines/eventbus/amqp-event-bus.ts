@@ -156,7 +156,12 @@ export class AmqpEventBus implements EventBus {
     this.subscriptions.add(sub);
     // While the link is down (or being set up), the next setup starts this consumer.
     const link = this.link;
-    if (link) await this.startConsumer(link, sub);
+    if (link) {
+      await this.startConsumer(link, sub).catch((err: unknown) => {
+        // The channel failed under us: it takes the connection down, and the next setup starts this consumer.
+        this.opts.logger.warn({ err: (err as Error)?.message, group }, 'event bus: subscription waits for the reconnection');
+      });
+    }
     return async () => {
       this.subscriptions.delete(sub);
       const current = this.link;
