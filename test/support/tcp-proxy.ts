@@ -9,6 +9,7 @@ export type ProxyMode = 'pass' | 'accept-and-close';
 
 export class TcpProxy {
   private readonly open = new Set<net.Socket>();
+  private readonly upstreams = new Set<net.Socket>();
   private server: net.Server;
   private mode: ProxyMode = 'pass';
   private refuseTimer: NodeJS.Timeout | undefined;
@@ -41,6 +42,11 @@ export class TcpProxy {
     u.hostname = '127.0.0.1';
     u.port = String(this.port);
     return u.toString();
+  }
+
+  /** Local ports of the open connections to the target: how the target (e.g. rabbitmqctl) names them. */
+  upstreamPorts(): number[] {
+    return [...this.upstreams].map((s) => s.localPort).filter((p): p is number => p !== undefined);
   }
 
   setMode(mode: ProxyMode): void {
@@ -89,6 +95,8 @@ export class TcpProxy {
       upstream.on('close', () => client.destroy());
       this.open.add(client);
       this.open.add(upstream);
+      this.upstreams.add(upstream);
+      upstream.on('close', () => this.upstreams.delete(upstream));
       client.pipe(upstream);
       upstream.pipe(client);
     });

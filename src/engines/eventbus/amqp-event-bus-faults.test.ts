@@ -4,6 +4,7 @@
  * and what was published meanwhile is delivered once the link is back.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import amqp from 'amqplib';
@@ -15,6 +16,15 @@ import { TcpProxy } from '../../../test/support/tcp-proxy.ts';
 import { AmqpEventBus } from './amqp-event-bus.ts';
 
 const event = (n: number): CloudEvent => ({ specversion: '1.0', id: randomUUID(), source: 'test', type: 'certificate.status.update', time: new Date().toISOString(), data: { n } });
+
+const rabbitmqctl = () => {
+  try {
+    execFileSync('rabbitmqctl', ['status', '-q'], { stdio: 'ignore', timeout: 10_000 });
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 const waitFor = async (what: string, cond: () => boolean, ms = 10_000) => {
   const until = Date.now() + ms;
@@ -105,6 +115,21 @@ describe('AMQP event bus through a broken link (TCP proxy before real RabbitMQ)'
       await consumingAgain();
     });
   }
+
+  it('the broker closes the connection (rabbitmqctl close_connection): reconnects, sends what was published meanwhile', { skip: process.env.LAMASSU_TEST_REQUIRE_SERVICES !== '1' && !rabbitmqctl() && 'SERVICE MISSING: rabbitmqctl (run as root next to the broker)' }, async () => {
+    link.length = 0;
+    const ports = proxy.upstreamPorts();
+    const listed = execFileSync('rabbitmqctl', ['list_connections', 'pid', 'peer_port', '-q'], { encoding: 'utf8' });
+    const pid = listed.split('\n').map((l) => l.split('\t')).find(([, port]) => ports.includes(Number(port)))?.[0];
+    assert.ok(pid, `the bus's connection among:\n${listed}`);
+    execFileSync('rabbitmqctl', ['close_connection', pid, 'fault test'], { stdio: 'ignore' });
+    await waitFor('the link to go down', () => link.includes(false));
+    const m = ++n;
+    await bus.publish([event(m)]);
+    await waitFor('the link to come back', () => link.at(-1) === true);
+    await waitFor('the buffered event', () => group.includes(m));
+    await consumingAgain();
+  });
 
   it('a consumer the broker cancels (its queue deleted) is declared again', async () => {
     link.length = 0;
