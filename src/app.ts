@@ -32,7 +32,7 @@ import { createOidcVerifier } from './http/auth/oidc-verifier.ts';
 import { buildHttpApp } from './http/build-http-app.ts';
 import { buildHttpsApp, replaceTlsMaterial } from './http/build-https-app.ts';
 import { caServicePlugin } from './http/ca/ca-plugin.ts';
-import { HttpMetrics } from './http/metrics.ts';
+import { HttpMetrics, type EventBusStatus } from './http/metrics.ts';
 import type { ServiceDeps, ServicePlugin, ServicePluginFactory } from './http/service-plugin.ts';
 import { serverTls } from './http/tls/server-tls.ts';
 import { ServerTlsRenewal } from './http/tls/tls-renewal.ts';
@@ -140,12 +140,16 @@ export async function startServer(
     logger.info({ engines: config.keyEngines.map((e) => `${e.id} (${e.type})`), default: config.defaultEngine }, 'key engines ready');
 
     let events: EventBus;
+    /** The broker link, for /health and /metrics (RabbitMQ only). */
+    let busStatus: (() => EventBusStatus) | undefined;
     if (config.eventBus.kind === 'amqp') {
       // Loaded only when configured: the embedded default never needs amqplib.
       const { AmqpEventBus } = await import('./engines/eventbus/amqp-event-bus.ts');
-      const amqp = new AmqpEventBus({ url: config.eventBus.url, exchange: config.eventBus.exchange, logger });
+      const { url, exchange, queuePrefix } = config.eventBus;
+      const amqp = new AmqpEventBus({ url, exchange, queuePrefix, logger });
       await amqp.connect();
       events = amqp;
+      busStatus = () => amqp.state();
     } else {
       events = new MemoryEventBus(logger);
     }
@@ -180,6 +184,7 @@ export async function startServer(
     const tls = await serverTls(tlsOptions);
 
     const metrics = new HttpMetrics();
+    if (busStatus) metrics.followEventBus(busStatus);
     const https = await buildHttpsApp({
       tls,
       logger,
@@ -191,7 +196,7 @@ export async function startServer(
     const http = await buildHttpApp({
       logger,
       metrics,
-      health: { database: () => storage.ping(), keyEngines: keyEngines.list() },
+      health: { database: () => storage.ping(), keyEngines: keyEngines.list(), ...(busStatus ? { eventBus: busStatus } : {}) },
       services,
     });
     // Both listeners close together: each stops accepting and lets its requests in flight finish.

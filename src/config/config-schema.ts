@@ -108,6 +108,7 @@ export const settings = {
   postgresSchema: optional({ env: 'LAMASSU_POSTGRES_SCHEMA', file: 'postgres.schema', parse: identifier }),
   amqpUrl: optional({ env: 'LAMASSU_AMQP_URL', file: 'amqp.url', parse: amqpUrl }),
   amqpExchange: optional({ env: 'LAMASSU_AMQP_EXCHANGE', file: 'amqp.exchange', parse: text }),
+  amqpQueuePrefix: optional({ env: 'LAMASSU_AMQP_QUEUE_PREFIX', file: 'amqp.queue_prefix', parse: text }),
   engine: optional({ env: 'ENGINE', file: 'engine', parse: oneOf(ENGINE_TYPES) }),
   gopemData: optional({ env: 'GOPEM_DATA', file: 'gopem_data', parse: text }),
   keysPassphrase: optional({ env: 'LAMASSU_KEYS_PASSPHRASE', file: 'keys_passphrase', parse: text }),
@@ -144,7 +145,7 @@ export type KeyEngineSettings =
     };
 
 /** In-process by default; RabbitMQ when several replicas must see each other's events. */
-export type EventBusConfig = { kind: 'memory' } | { kind: 'amqp'; url: string; exchange?: string };
+export type EventBusConfig = { kind: 'memory' } | { kind: 'amqp'; url: string; exchange?: string; queuePrefix?: string };
 
 export interface OidcConfig {
   jwksUrl: string;

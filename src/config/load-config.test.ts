@@ -48,6 +48,13 @@ describe('loadConfig', () => {
       kind: 'amqp',
       url: 'amqp://guest:guest@mq:5672',
       exchange: undefined,
+      queuePrefix: undefined,
+    });
+    assert.deepEqual(loadConfig({ env: { LAMASSU_AMQP_URL: 'amqp://mq', LAMASSU_AMQP_EXCHANGE: 'x', LAMASSU_AMQP_QUEUE_PREFIX: 'p' } }).eventBus, {
+      kind: 'amqp',
+      url: 'amqp://mq',
+      exchange: 'x',
+      queuePrefix: 'p',
     });
   });
 

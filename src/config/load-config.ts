@@ -136,7 +136,9 @@ export function loadConfig(opts: LoadConfigOptions): Config {
     estDefaultDms: values.estDefaultDms,
     oidc,
     storage,
-    eventBus: values.amqpUrl ? { kind: 'amqp', url: values.amqpUrl, exchange: values.amqpExchange } : { kind: 'memory' },
+    eventBus: values.amqpUrl
+      ? { kind: 'amqp', url: values.amqpUrl, exchange: values.amqpExchange, queuePrefix: values.amqpQueuePrefix }
+      : { kind: 'memory' },
     keyEngines: engines.list,
     defaultEngine: engines.defaultId,
   };

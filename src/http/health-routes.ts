@@ -5,20 +5,28 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import type { KeyEngineHealth } from '../domain/ports/key-engine.ts';
-import type { HttpMetrics } from './metrics.ts';
+import type { EventBusStatus, HttpMetrics } from './metrics.ts';
 
 export interface HealthChecks {
   /** Resolves when the database answers (Storage.ping). */
   database(): Promise<void>;
   keyEngines: { id: string; health(): Promise<KeyEngineHealth> }[];
+  /** The message broker link, when the bus has one (RabbitMQ). */
+  eventBus?: () => Pick<EventBusStatus, 'connected'>;
 }
 
 const CHECK_TIMEOUT_MS = 3000;
 
 const Check = Type.Object({ ok: Type.Boolean(), detail: Type.Optional(Type.String()) });
 const HealthBody = Type.Object({
-  status: Type.Union([Type.Literal('ok'), Type.Literal('down')]),
+  /**
+   * degraded (still 200): only the message broker is away. The replica serves correctly without it (caches
+   * that follow events read the database, events wait in a buffer), and every replica would lose it at once,
+   * so a load balancer must not take them all out of service.
+   */
+  status: Type.Union([Type.Literal('ok'), Type.Literal('degraded'), Type.Literal('down')]),
   database: Check,
+  eventBus: Type.Optional(Check),
   keyEngines: Type.Array(Type.Object({ id: Type.String(), ok: Type.Boolean(), detail: Type.Optional(Type.String()) })),
 });
 
@@ -59,7 +67,9 @@ export const healthRoutes =
           }),
         );
         const up = database.ok && keyEngines.every((e) => e.ok);
-        return reply.code(up ? 200 : 503).send({ status: up ? 'ok' : 'down', database, keyEngines });
+        const eventBus = checks.eventBus && (checks.eventBus().connected ? { ok: true } : { ok: false, detail: 'message broker unreachable; reconnecting' });
+        const status = !up ? 'down' : eventBus && !eventBus.ok ? 'degraded' : 'ok';
+        return reply.code(up ? 200 : 503).send({ status, database, ...(eventBus ? { eventBus } : {}), keyEngines });
       },
     );
 

@@ -3,7 +3,16 @@
  * of prom-client. One registry per server (not prom-client's global one), so tests can build many.
  */
 import type { FastifyInstance } from 'fastify';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** What a bus that can lose its broker reports of its link (the RabbitMQ bus's state()). */
+export interface EventBusStatus {
+  connected: boolean;
+  disconnects: number;
+  reconnects: number;
+  bufferedEvents: number;
+  droppedEvents: number;
+}
 
 export class HttpMetrics {
   readonly registry = new Registry();
@@ -35,6 +44,20 @@ export class HttpMetrics {
       this.requests.inc({ ...labels, status: String(reply.statusCode) });
       this.duration.observe(labels, reply.elapsedTime / 1000);
     });
+  }
+
+  /** Exposes the event bus link: connected gauge, losses and returns, events waiting or dropped. */
+  followEventBus(status: () => EventBusStatus): void {
+    const registers = [this.registry];
+    const gauge = (name: string, help: string, value: (s: EventBusStatus) => number) =>
+      new Gauge({ name, help, registers, collect() { this.set(value(status())); } });
+    const counter = (name: string, help: string, value: (s: EventBusStatus) => number) =>
+      new Counter({ name, help, registers, collect() { this.reset(); this.inc(value(status())); } });
+    gauge('lamassu_event_bus_connected', '1 while the message broker link is up, 0 while it is down', (s) => (s.connected ? 1 : 0));
+    counter('lamassu_event_bus_disconnects_total', 'Message broker links lost', (s) => s.disconnects);
+    counter('lamassu_event_bus_reconnects_total', 'Message broker links re-established after a loss', (s) => s.reconnects);
+    gauge('lamassu_event_bus_buffered_events', 'Events waiting for the message broker', (s) => s.bufferedEvents);
+    counter('lamassu_event_bus_dropped_events_total', 'Events dropped because the buffer was full while the broker was away', (s) => s.droppedEvents);
   }
 
   contentType(): string {

@@ -1,7 +1,7 @@
 /** What black-box tests and benchmarks need to run the real `lamassu` program as a separate process. */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -38,6 +38,7 @@ export interface LamassuProcess {
   httpPort: number;
   /** PEM of the CA that signed the server's TLS certificate. */
   tlsCaFile: string;
+  /** Empty for a replica that joined a database which already had an admin token (it writes no token file). */
   token: string;
   output(): string;
   /** SIGTERM, wait for the exit, remove the data directory. */
@@ -87,7 +88,7 @@ export async function startLamassu(env: Record<string, string> = {}, opts: { nod
     httpsPort,
     httpPort,
     tlsCaFile: path.join(dataDir, 'tls', 'ca.pem'),
-    token: readFileSync(path.join(dataDir, 'admin-token'), 'utf8').trim(),
+    token: existsSync(path.join(dataDir, 'admin-token')) ? readFileSync(path.join(dataDir, 'admin-token'), 'utf8').trim() : '',
     output: () => out,
     async stop() {
       if (!gone) {

@@ -22,6 +22,9 @@ export interface SubscribeOptions {
   broadcast?: boolean;
 }
 
+/** `true` when the bus link came (back) up, `false` when it went down. */
+export type LinkListener = (up: boolean) => void;
+
 export interface EventBus {
   /** Called only after the database commit that the events describe. */
   publish(events: CloudEvent[]): Promise<void>;
@@ -31,4 +34,12 @@ export interface EventBus {
    */
   subscribe(pattern: string, group: string, handler: EventHandler, options?: SubscribeOptions): Promise<() => Promise<void>>;
   close(): Promise<void>;
+  /**
+   * For buses that can lose broadcast deliveries (RabbitMQ: a replica's own queue dies with its connection).
+   * The listener hears `false` when the link goes down and `true` once it is back and every subscription is
+   * consuming again; what was published meanwhile may never arrive, so a cache that follows events must
+   * not trust itself from the first call until the second. Absent: the bus never loses a delivery (in-process).
+   * Returns the function that removes the listener.
+   */
+  onLinkChange?(listener: LinkListener): () => void;
 }

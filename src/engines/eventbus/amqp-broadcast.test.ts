@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { CloudEvent } from '../../domain/ports/event-bus.ts';
 import { silentLogger } from '../../domain/ports/logger.ts';
+import { removeTestTopology } from '../../../test/support/amqp-topology.ts';
 import { amqpUrl, needRabbitMq } from '../../../test/support/services.ts';
 import { AmqpEventBus } from './amqp-event-bus.ts';
 
@@ -33,6 +34,7 @@ describe('AMQP broadcast subscriptions (per-replica caches)', async () => {
   });
   after(async () => {
     for (const b of replicas) await b.close();
+    await removeTestTopology({ exchange, queuePrefix, groups: ['va.crl'] });
   });
 
   it('every replica gets every event with broadcast; a shared group gets each event once', async () => {

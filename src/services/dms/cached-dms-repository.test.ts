@@ -121,3 +121,35 @@ test("another replica's DMS change reaches this cache through its event; enrollm
     await stop();
   }
 });
+
+test('while the bus link is down nothing is remembered (a missed DMS event cannot leave it stale); back up, it starts empty', async () => {
+  const listeners = new Set<(up: boolean) => void>();
+  const bus = Object.assign(Object.create(w.bus) as typeof w.bus, {
+    subscribe: w.bus.subscribe.bind(w.bus),
+    onLinkChange: (l: (up: boolean) => void) => (listeners.add(l), () => void listeners.delete(l)),
+  });
+  const link = (up: boolean) => listeners.forEach((l) => l(up));
+  const repo = await countedRepository();
+  const cache = new CachedDmsRepository(repo.inner, w.clock, 1000);
+  const stop = await cache.follow(bus, 'replica-link', DMS_CHANGE_EVENTS);
+  try {
+    const d = await someDms();
+    await repo.raw.insert(d);
+    await cache.get(d.id);
+    await cache.get(d.id);
+    assert.equal(repo.reads(), 1, 'remembered while the link is up');
+    link(false);
+    await repo.raw.update({ ...d, name: 'changed elsewhere' });
+    assert.equal((await cache.get(d.id))?.name, 'changed elsewhere', 'the loss of the link forgot what was remembered');
+    await cache.get(d.id);
+    assert.equal(repo.reads(), 3, 'every read goes to the database while the link is down');
+    link(true);
+    await cache.get(d.id);
+    await cache.get(d.id);
+    assert.equal(repo.reads(), 4, 'remembered again once the link is back');
+  } finally {
+    await stop();
+    assert.equal(listeners.size, 0, 'unfollowing removes the link listener');
+    await repo.dispose();
+  }
+});

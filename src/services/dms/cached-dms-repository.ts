@@ -26,6 +26,8 @@ export class CachedDmsRepository implements DmsRepository {
   private readonly byId = new Map<string, Entry>();
   private readonly bySerial = new Map<string, Entry>();
   private generation = 0;
+  /** False while DMS events may be lost (bus link down): nothing is remembered then. */
+  private following = true;
 
   constructor(
     private readonly inner: DmsRepository,
@@ -67,6 +69,11 @@ export class CachedDmsRepository implements DmsRepository {
    */
   async follow(bus: EventBus, group: string, types: readonly string[]): Promise<() => Promise<void>> {
     const stops: (() => Promise<void>)[] = [];
+    const stopLink = bus.onLinkChange?.((up) => {
+      this.following = up;
+      this.forget();
+    });
+    if (stopLink) stops.push(async () => stopLink());
     for (const type of types) stops.push(await bus.subscribe(type, group, () => this.forget(), { broadcast: true }));
     return async () => {
       for (const stop of stops) await stop();
@@ -79,7 +86,7 @@ export class CachedDmsRepository implements DmsRepository {
     if (hit && now - hit.loadedAt < this.ttlMs && now >= hit.loadedAt) return hit.dms;
     const generation = this.generation;
     const dms = await load();
-    if (generation === this.generation) {
+    if (generation === this.generation && this.following) {
       if (map.size >= MAX_ENTRIES) map.clear();
       map.set(key, { dms, loadedAt: now });
     }

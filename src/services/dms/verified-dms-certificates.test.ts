@@ -95,3 +95,32 @@ test('a status change of a CA (the internal CA put on hold) drops the checked DM
     await w.storage.certificates.updateStatus(internal.id, 'REVOKED', { status: internal.status, revokedAt: null, revocationReason: null });
   }
 });
+
+test('while the bus link is down no checked certificate is remembered; back up, it starts empty', async () => {
+  const listeners = new Set<(up: boolean) => void>();
+  const bus = Object.assign(Object.create(w.bus) as typeof w.bus, {
+    subscribe: w.bus.subscribe.bind(w.bus),
+    onLinkChange: (l: (up: boolean) => void) => (listeners.add(l), () => void listeners.delete(l)),
+  });
+  const link = (up: boolean) => listeners.forEach((l) => l(up));
+  const clock = new ManualClock(Date.UTC(2026, 0, 1));
+  const verified = new VerifiedDmsCertificates(clock);
+  const stop = await verified.follow(bus, 'replica-link');
+  const der = new Uint8Array([1, 2, 3]);
+  const cert = { serialNumber: 'aa', der, notAfter: new Date(Date.UTC(2027, 0, 1)) } as Parameters<VerifiedDmsCertificates['remember']>[1];
+  const dms = { id: 'd', certificate: { serialNumber: 'aa', issuerCaId: 'x' } } as Parameters<VerifiedDmsCertificates['holds']>[0];
+  try {
+    verified.remember('d', cert, verified.snapshot());
+    assert.equal(verified.holds(dms, der), true);
+    link(false);
+    assert.equal(verified.holds(dms, der), false, 'forgotten when the link goes down');
+    verified.remember('d', cert, verified.snapshot());
+    assert.equal(verified.holds(dms, der), false, 'nothing remembered while it is down');
+    link(true);
+    verified.remember('d', cert, verified.snapshot());
+    assert.equal(verified.holds(dms, der), true, 'remembered again once it is back');
+  } finally {
+    await stop();
+    assert.equal(listeners.size, 0);
+  }
+});

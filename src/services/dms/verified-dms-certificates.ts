@@ -23,6 +23,8 @@ interface Entry {
 export class VerifiedDmsCertificates {
   private readonly entries = new Map<string, Entry>();
   private generation = 0;
+  /** False while status events may be lost (bus link down): nothing is remembered then. */
+  private following = true;
 
   constructor(
     private readonly clock: Clock,
@@ -44,7 +46,7 @@ export class VerifiedDmsCertificates {
   }
 
   remember(dmsId: string, checked: Certificate, since: number): void {
-    if (since !== this.generation) return;
+    if (since !== this.generation || !this.following) return;
     this.entries.set(dmsId, { serialNumber: checked.serialNumber, der: checked.der, notAfter: checked.notAfter, checkedAt: this.clock.now().getTime() });
   }
 
@@ -57,9 +59,14 @@ export class VerifiedDmsCertificates {
 
   /**
    * Follows certificate status events on `bus`, this process's own copy of each, and CA status events (a DMS
-   * certificate stops authenticating with its CA: every entry goes); returns the unsubscribe function.
+   * certificate stops authenticating with its CA: every entry goes); while the bus link is down nothing is
+   * trusted from the cache. Returns the unsubscribe function.
    */
   async follow(bus: EventBus, group: string): Promise<() => Promise<void>> {
+    const stopLink = bus.onLinkChange?.((up) => {
+      this.following = up;
+      this.forget();
+    });
     const certificates = await bus.subscribe(
       'certificate.status.update',
       group,
@@ -71,6 +78,7 @@ export class VerifiedDmsCertificates {
     );
     const cas = await bus.subscribe('ca.status.update', `${group}.ca`, () => this.forget(), { broadcast: true });
     return async () => {
+      stopLink?.();
       await certificates();
       await cas();
     };

@@ -6,6 +6,9 @@
  *   served only while every status entry it was built from is still the current one, so dropping a status
  *   entry (a revocation, a released hold) retires every response that carried it, with no reverse index.
  * Both are bounded; the oldest entries go first.
+ *
+ * The cache is only as good as the status events that invalidate it: while those may be lost (the event bus
+ * link is down) it is suspended: empty, caching nothing, so every answer reads the current status.
  */
 export interface StatusEntry {
   caId: string;
@@ -34,6 +37,7 @@ export class OcspCache {
   private readonly responses = new Map<string, CachedResponse>();
   /** Counts invalidations, so that a read which raced with one is not cached (see putStatus). */
   private changes = 0;
+  private following = true;
 
   constructor(private readonly maxEntries: number) {}
 
@@ -49,7 +53,7 @@ export class OcspCache {
 
   /** Caches `e` unless some status changed since `epoch` was taken (the read may predate that change). */
   putStatus(e: StatusEntry, epoch: number): void {
-    if (epoch !== this.changes) return;
+    if (!this.following || epoch !== this.changes) return;
     bounded(this.statuses, this.maxEntries);
     this.statuses.set(statusKey(e.caId, e.serial), e);
   }
@@ -65,6 +69,7 @@ export class OcspCache {
   }
 
   putResponse(key: string, r: CachedResponse): void {
+    if (!this.following) return;
     bounded(this.responses, this.maxEntries);
     this.responses.set(key, r);
   }
@@ -80,6 +85,28 @@ export class OcspCache {
     this.changes++;
     const prefix = `${caId}\u0000`;
     for (const key of this.statuses.keys()) if (key.startsWith(prefix)) this.statuses.delete(key);
+  }
+
+  /** Status events may be missed from now on (bus link down): forget everything, cache nothing. */
+  suspend(): void {
+    this.following = false;
+    this.clear();
+  }
+
+  /** Events flow again: start from empty (anything read before this may predate a missed event). */
+  resume(): void {
+    this.clear();
+    this.following = true;
+  }
+
+  get suspended(): boolean {
+    return !this.following;
+  }
+
+  private clear(): void {
+    this.changes++;
+    this.statuses.clear();
+    this.responses.clear();
   }
 
   get size() {

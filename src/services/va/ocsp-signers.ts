@@ -54,8 +54,10 @@ export class OcspSigners {
     return next;
   }
 
-  forget(caId: string): void {
-    this.signers.delete(caId);
+  /** One CA's signer, or every one (events about CAs may have been missed). */
+  forget(caId?: string): void {
+    if (caId === undefined) this.signers.clear();
+    else this.signers.delete(caId);
   }
 
   private async caKey(caId: string): Promise<OcspSigner> {

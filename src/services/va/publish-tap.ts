@@ -5,14 +5,18 @@
  * OCSP request sees the revocation, even though bus delivery itself is asynchronous. Other replicas learn
  * it from the bus.
  */
-import type { CloudEvent, EventBus, EventHandler, SubscribeOptions } from '../../domain/ports/event-bus.ts';
+import type { CloudEvent, EventBus, EventHandler, LinkListener, SubscribeOptions } from '../../domain/ports/event-bus.ts';
 
 export type PublishListener = (events: readonly CloudEvent[]) => void;
 
 export class PublishTap implements EventBus {
   private readonly listeners: PublishListener[] = [];
+  /** Present exactly when the inner bus has it (a bus without it never loses deliveries). */
+  readonly onLinkChange?: (listener: LinkListener) => () => void;
 
-  constructor(readonly inner: EventBus) {}
+  constructor(readonly inner: EventBus) {
+    if (inner.onLinkChange) this.onLinkChange = (listener) => inner.onLinkChange!(listener);
+  }
 
   listen(listener: PublishListener): void {
     this.listeners.push(listener);

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { removeTestTopology } from '../../../test/support/amqp-topology.ts';
 import { amqpUrl, needPostgres, needRabbitMq } from '../../../test/support/services.ts';
 import { openTestStorage } from '../../../test/support/storage.ts';
 import { systemClock } from '../../domain/ports/clock.ts';
@@ -54,6 +55,7 @@ describe('VA replicas on PostgreSQL and RabbitMQ', async () => {
   after(async () => {
     for (const r of replicas) await r.va.close();
     for (const b of buses) await b.close();
+    await removeTestTopology({ exchange, queuePrefix, groups: ['va.crl', 'va.roles'] });
     await opened?.dispose();
   });
 

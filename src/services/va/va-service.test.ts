@@ -109,6 +109,48 @@ describe('OCSP caching', () => {
     va.cache.invalidate(sub.id, leaf.serialNumber);
   });
 
+  test('while the bus link is down, answers read the database (a missed event cannot leave them stale); back up, the cache starts empty', async () => {
+    const listeners = new Set<(up: boolean) => void>();
+    // An in-process bus that, like RabbitMQ, can lose its link.
+    const linked = Object.assign(new MemoryEventBus(silentLogger), {
+      onLinkChange: (l: (up: boolean) => void) => (listeners.add(l), () => void listeners.delete(l)),
+    });
+    const link = (up: boolean) => listeners.forEach((l) => l(up));
+    const replica = new VaService({ ca: gateway, storage: opened.storage, events: linked, clock, logger: silentLogger, settings: { ...DEFAULT_VA_SETTINGS, vaBaseUrls: ['http://va.unit'] }, replicaId: 'link' });
+    await replica.start();
+    try {
+      const ask = () => replica.ocsp.respond(requestFor(leaf.serialNumber));
+      await ask();
+      let before = calls.status;
+      await ask();
+      assert.equal(calls.status, before, 'cached while the link is up');
+
+      link(false);
+      assert.equal(replica.cache.suspended, true);
+      // Revoked on another replica: the event never comes.
+      await opened.storage.certificates.updateStatus(leaf.id, leaf.status, { status: 'REVOKED', revokedAt: clock.now(), revocationReason: 'KeyCompromise' });
+      const during = await ask();
+      assert.ok(during.kind === 'response' && saysRevoked(during.body), 'revoked at once, no TTL to wait for');
+      before = calls.status;
+      await ask();
+      await ask();
+      assert.equal(calls.status - before, 2, 'every answer reads the status while the link is down');
+
+      link(true);
+      assert.equal(replica.cache.suspended, false);
+      before = calls.status;
+      const afterUp = await ask();
+      await ask();
+      assert.ok(afterUp.kind === 'response' && saysRevoked(afterUp.body));
+      assert.equal(calls.status - before, 1, 'cached again once the link is back');
+    } finally {
+      await replica.close();
+      await linked.close();
+      await opened.storage.certificates.updateStatus(leaf.id, 'REVOKED', { status: 'ACTIVE', revokedAt: null, revocationReason: null });
+      va.cache.invalidate(sub.id, leaf.serialNumber);
+    }
+  });
+
   test('unknown issuers list the CAs again at most once per issuerRescanMs', async () => {
     const stranger = requestFor('01', { ...sub, certificate: leaf } as CertificateAuthority);
     clock.advance(DEFAULT_VA_SETTINGS.issuerRescanMs);

@@ -5,9 +5,10 @@
  * Invalidation, and its trade-off: a status change drops the cached answers of that certificate
  * (1) synchronously in-process through PublishTap when the CA service runs in this process, and (2) on
  * every replica through a broadcast subscription (an event reaches another replica within the bus's
- * delivery time, milliseconds on RabbitMQ). A replica that misses an event (bus
- * down) still re-reads every status after `statusCacheTtlMs`, which bounds staleness without making every
- * request read the database.
+ * delivery time, milliseconds on RabbitMQ). While this replica's bus link is down (events to it are lost)
+ * the cache is suspended and every answer reads the database; it starts again empty once the link is back
+ * and the subscriptions consume again. A change whose event is lost otherwise (a replica that committed
+ * and died before publishing, a network cut not yet noticed) shows after `statusCacheTtlMs` at the latest.
  */
 import type { Clock } from '../../domain/ports/clock.ts';
 import type { CloudEvent, EventBus } from '../../domain/ports/event-bus.ts';
@@ -36,7 +37,7 @@ export interface VaSettings {
 
 export const DEFAULT_VA_SETTINGS: VaSettings = {
   vaBaseUrls: ['http://localhost:8080'],
-  statusCacheTtlMs: 60_000,
+  statusCacheTtlMs: 10_000,
   cacheMaxEntries: 200_000,
   crlDebounceMs: 1000,
   crlRecheckMs: 2000,
@@ -101,7 +102,15 @@ export class VaService {
 
   /** Subscribes to the CA service's events. */
   async start(): Promise<void> {
-    const { events, replicaId } = this.deps;
+    const { events, replicaId, logger } = this.deps;
+    const stopFollowingLink = events.onLinkChange?.((up) => {
+      if (up) {
+        this.cache.resume();
+        this.signers.forget();
+      } else this.cache.suspend();
+      logger.info({ cache: 'ocsp-status' }, up ? 'VA: event bus back, OCSP cache in use again (started empty)' : 'VA: event bus down, OCSP answers read the database until it is back');
+    });
+    if (stopFollowingLink) this.unsubscribe.push(async () => stopFollowingLink());
     const status = ['certificate.status.update', 'ca.status.update'];
     for (const type of status) {
       this.unsubscribe.push(await events.subscribe(type, `va.ocsp-cache.${replicaId}`, (e) => this.invalidate(e), { broadcast: true }));
