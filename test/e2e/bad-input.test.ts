@@ -7,6 +7,9 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
+import 'reflect-metadata';
+import { webcrypto } from 'node:crypto';
+import * as x509 from '@peculiar/x509';
 import { Agent, request } from 'undici';
 import type { LamassuProcess } from '../support/lamassu-process.ts';
 import { startLamassuOn } from '../support/lamassu-on-storage.ts';
@@ -83,6 +86,17 @@ for (const kind of storageKinds) {
         assert.equal(r.status, 400, r.text);
         assert.equal(r.json().code, 'NUL_CHARACTER');
       }
+      // A NUL inside a CSR's subject never reaches the database either.
+      const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+      (x509.cryptoProvider as { set(crypto: unknown): void }).set(webcrypto);
+      const keys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
+      const name = new x509.Name([{ '2.5.4.3': [{ utf8String: 'dev\u0000ice' }] }] as unknown as x509.JsonName);
+      const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name, keys: keys as Parameters<typeof x509.Pkcs10CertificateRequestGenerator.create>[0]['keys'], signingAlgorithm: alg });
+      const root = await call('POST', `${https}/api/ca/v1/cas`, JSON.stringify(caBody({ id: 'nul-root' })));
+      assert.equal(root.status, 201, root.text);
+      const signedByRoot = await call('POST', `${https}/api/ca/v1/cas/nul-root/certificates/sign`, JSON.stringify({ csr: Buffer.from(csr.rawData).toString('base64') }));
+      assert.equal(signedByRoot.status, 400, signedByRoot.text);
+      assert.equal(signedByRoot.json().code, 'CSR_MALFORMED');
       // An escaped backslash before "u0000" is not a NUL.
       const ok = await call('POST', `${https}/api/ca/v1/cas`, JSON.stringify(caBody({ metadata: { path: 'C:\\u0000' } })));
       assert.equal(ok.status, 201, ok.text);

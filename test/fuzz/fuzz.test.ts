@@ -18,7 +18,8 @@ for (const storage of storageKinds) {
     it(`${count} malformed requests: no 5xx, errors in our shape, the server alive and lean`, async (t) => {
       if (storage === 'postgres' && !(await needPostgres(t))) return;
       const report = await runFuzz({ storage, count, seed, deadlineMs: 180_000, concurrency: 4 });
-      assert.deepEqual(problemsOf(report), []);
+      const problems = problemsOf(report);
+      assert.ok(problems.length === 0, problems.slice(0, 30).join('\n'));
       // The deadline must not have cut the run short: every request was sent (or refused by the client library).
       assert.equal(report.sent + report.unsendable, count);
     });
