@@ -3,7 +3,8 @@ import type { Rng } from './prng.ts';
 
 /** Real material fetched or made at setup, mutated by the generators. */
 export interface Samples {
-  csrDer: Buffer;
+  /** Well-formed CSRs of several kinds (EC, Ed25519, RSA, odd subjects: NUL, BMPString, long) to mutate. */
+  csrs: Buffer[];
   certDer: Buffer;
   ocspRequestDer: Buffer;
   /** Ids that exist on the server: some requests name them so that they reach deeper code. */

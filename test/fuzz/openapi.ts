@@ -77,7 +77,7 @@ export function instance(r: Rng, schema: Schema, samples: Samples, spoil: number
       if (schema.format === 'date-time') return new Date(Date.now() + r.int(1e10)).toISOString();
       return r.pick([
         () => r.pick([...samples.caIds, ...samples.dmsIds, 'x']),
-        () => samples.csrDer.toString('base64'),
+        () => r.pick(samples.csrs).toString('base64'),
         () => Buffer.from(samples.certDer.toString('base64')).toString('base64'),
         () => '1y',
         () => `fuzz-${r.int(1e6)}`,

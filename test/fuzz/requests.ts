@@ -69,7 +69,7 @@ function apiCase(r: Rng, route: Route, samples: Samples, token: string): HttpCas
     } else {
       const ct = r.pick(contentTypes);
       if (ct) headers['content-type'] = ct;
-      body = r.chance(0.5) ? derLike(r, samples.csrDer, 'CERTIFICATE REQUEST') : multipart(r, derLike(r, samples.certDer, 'CERTIFICATE'));
+      body = r.chance(0.5) ? derLike(r, r.pick(samples.csrs), 'CERTIFICATE REQUEST') : multipart(r, derLike(r, samples.certDer, 'CERTIFICATE'));
     }
   }
   if (r.chance(0.1)) headers.accept = r.pick(['application/x-pem-file', 'application/pkix-cert', '*/*', 'text/html', ';;', 'application/json']);
@@ -88,7 +88,7 @@ function estCase(r: Rng, samples: Samples): HttpCase {
   if (r.chance(0.3)) headers.authorization = r.pick(['Basic Zm9vOmJhcg==', 'Basic !!', 'Basic ', `Basic ${Buffer.from(`\u0000:${oddStrings(r).slice(0, 50)}`).toString('base64')}`, 'Bearer x']);
   let body: Buffer | undefined;
   if (method !== 'GET' && method !== 'HEAD') {
-    body = r.chance(0.15) ? multipart(r, derLike(r, samples.csrDer, 'CERTIFICATE REQUEST')) : derLike(r, samples.csrDer, 'CERTIFICATE REQUEST');
+    body = r.chance(0.15) ? multipart(r, derLike(r, r.pick(samples.csrs), 'CERTIFICATE REQUEST')) : derLike(r, r.pick(samples.csrs), 'CERTIFICATE REQUEST');
     if (r.chance(0.1)) body = Buffer.concat([body, Buffer.alloc(70_000, 0x41)]);
   }
   return { kind: 'http', listener: 'https', method, path: `${prefix}${label}/${op}`, headers, ...(body ? { body } : {}), protocol: 'est' };

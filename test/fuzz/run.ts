@@ -3,12 +3,15 @@
  * to name), then `count` requests from a seeded generator, `concurrency` at a time, within a deadline; then
  * the process must be alive, healthy, back under the RSS limit, and must have logged nothing at error level.
  */
+import 'reflect-metadata';
 import { execFileSync } from 'node:child_process';
+import { webcrypto } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
+import * as x509 from '@peculiar/x509';
 import { Agent, request } from 'undici';
 import { opensslCsr } from '../support/csr-fixture.ts';
 import type { LamassuProcess } from '../support/lamassu-process.ts';
@@ -92,7 +95,7 @@ async function setup(server: LamassuProcess, agent: Agent): Promise<{ routes: Ro
     return {
       routes: routesOf(doc),
       samples: {
-        csrDer,
+        csrs: [csrDer, ...(await oddCsrs())],
         certDer: Buffer.from(certPem.replace(/-----[^-]+-----|\s/g, ''), 'base64'),
         ocspRequestDer: readFileSync(path.join(dir, 'req.der')),
         caIds: [ca.id, 'LAMASSU-DMS-MANAGER'],
@@ -104,6 +107,27 @@ async function setup(server: LamassuProcess, agent: Agent): Promise<{ routes: Ro
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** CSRs a device could send that are well-formed DER but odd: NUL in the subject, BMPString, a long CN, Ed25519, RSA. */
+async function oddCsrs(): Promise<Buffer[]> {
+  (x509.cryptoProvider as { set(crypto: unknown): void }).set(webcrypto);
+  const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as Parameters<typeof x509.Pkcs10CertificateRequestGenerator.create>[0]['keys'];
+  const names = [
+    [{ '2.5.4.3': [{ utf8String: 'fuzz\u0000device' }] }],
+    [{ '2.5.4.3': [{ bmpString: 'fuzz-bmp-\u00e4' }] }, { '2.5.4.5': [{ printableString: 'SN 1' }] }],
+    [{ '2.5.4.3': [{ utf8String: `fuzz-${'x'.repeat(300)}` }] }],
+    [{ '2.5.4.3': [{ utf8String: 'slot:fuzz-device' }] }, { '2.5.4.10': [{ utf8String: '\ud83d\ude00' }] }],
+  ];
+  const made: Buffer[] = [];
+  for (const n of names) {
+    const name = new x509.Name(n as unknown as x509.JsonName);
+    made.push(Buffer.from((await x509.Pkcs10CertificateRequestGenerator.create({ name, keys, signingAlgorithm: alg })).rawData));
+  }
+  made.push(Buffer.from(opensslCsr({ key: 'ed25519', subj: '/CN=fuzz-ed25519' })));
+  made.push(Buffer.from(opensslCsr({ key: 'rsa2048', subj: '/CN=fuzz-rsa/O=a\\b', addext: ['subjectAltName=DNS:x.example,IP:10.0.0.1'] })));
+  return made;
 }
 
 const describe = (c: FuzzCase) =>
