@@ -55,6 +55,8 @@ export interface FuzzReport {
   alive: boolean;
   healthy: boolean;
   rssMb: number;
+  /** RSS after setup, before the first fuzz request. */
+  rssStartMb: number;
   errorLogLines: string[];
   durationMs: number;
 }
@@ -217,6 +219,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
     alive: false,
     healthy: false,
     rssMb: Number.NaN,
+    rssStartMb: Number.NaN,
     errorLogLines: [],
     durationMs: 0,
   };
@@ -226,6 +229,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
   };
   try {
     const { routes, samples } = await setup(server, agent);
+    report.rssStartMb = rssMbOf(server.pid);
     const indexes = opts.only ?? Array.from({ length: opts.count }, (_, i) => i);
     let next = 0;
     const deadline = started + opts.deadlineMs;
@@ -267,11 +271,11 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
       const health = await request(`http://127.0.0.1:${server.httpPort}/health`).catch(() => undefined);
       report.healthy = health?.statusCode === 200;
       await health?.body.text();
-      // Give the collector a moment: RSS is judged after the load, not during it.
-      for (let i = 0; i < 20; i++) {
+      // RSS is judged once the load is over: give V8's idle-time collection up to 30 s to hand memory back.
+      for (let i = 0; i < 30; i++) {
         report.rssMb = rssMbOf(server.pid);
         if (report.rssMb < (opts.rssLimitMb ?? 200)) break;
-        await new Promise((r) => setTimeout(r, 500));
+        await new Promise((r) => setTimeout(r, 1000));
       }
     }
     report.errorLogLines = server
