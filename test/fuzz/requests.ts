@@ -51,6 +51,23 @@ function authorization(r: Rng, token: string): Record<string, string> {
   };
 }
 
+/** Headers a client library will send but the server may not expect. */
+const oddHeader = (r: Rng): Record<string, string> =>
+  r.pick<Record<string, string>>([
+    { 'accept-version': r.pick(['1.0.0', 'x', '*']) },
+    { 'content-encoding': r.pick(['gzip', 'br', 'deflate', 'x']) },
+    { 'accept-encoding': 'gzip, br, *' },
+    { 'x-forwarded-for': '1.2.3.4, ::1, x' },
+    { 'x-request-id': oddStrings(r).slice(0, 200).replace(/[^\x20-\x7e]/g, '') },
+    { 'if-none-match': '*' },
+    { range: 'bytes=0-1' },
+    { cookie: 'a=b; c' },
+    { origin: 'https://evil.example' },
+    { 'content-type': 'application/json', 'content-transfer-encoding': 'base64' },
+    { authorization: `Bearer ${'x'.repeat(r.int(15_000))}` },
+    { 'x-many': Array.from({ length: 50 }, (_, i) => `v${i}`).join(',') },
+  ]);
+
 function apiCase(r: Rng, route: Route, samples: Samples, token: string): HttpCase {
   const isPublic = PUBLIC.some((p) => p.test(route.path));
   const listener = isPublic && r.chance(0.6) ? 'http' : 'https';
@@ -73,6 +90,7 @@ function apiCase(r: Rng, route: Route, samples: Samples, token: string): HttpCas
     }
   }
   if (r.chance(0.1)) headers.accept = r.pick(['application/x-pem-file', 'application/pkix-cert', '*/*', 'text/html', ';;', 'application/json']);
+  if (r.chance(0.15)) Object.assign(headers, oddHeader(r));
   const protocol = route.path.startsWith('/api/va/ocsp') ? 'ocsp' : EST_PREFIXES.some((p) => route.path.startsWith(p)) ? 'est' : 'json';
   return { kind: 'http', listener, method: route.method, path, headers, ...(body === undefined ? {} : { body }), protocol };
 }
