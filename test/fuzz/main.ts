@@ -36,7 +36,7 @@ for (const storage of values.storage!.split(',') as StorageKind[]) {
   const problems = problemsOf(report);
   console.log(
     `[${storage}] seed ${report.seed}: ${report.sent} requests (${report.unsendable} unsendable) in ${(report.durationMs / 1000).toFixed(0)} s, ` +
-      `statuses ${JSON.stringify(report.statuses)}, RSS ${report.rssStartMb.toFixed(0)} MB before, ${report.rssMb.toFixed(0)} MB after: ${problems.length ? 'FAILED' : 'clean'}`,
+      `statuses ${JSON.stringify(report.statuses)} (501: ${JSON.stringify(report.notOffered)}), RSS ${report.rssStartMb.toFixed(0)} MB before, ${report.rssMb.toFixed(0)} MB after: ${problems.length ? 'FAILED' : 'clean'}`,
   );
   for (const p of problems) console.log(p);
   failed ||= problems.length > 0;

@@ -50,6 +50,8 @@ export interface FuzzReport {
   /** Requests the client library refused to send (invalid header value ...): not counted as sent. */
   unsendable: number;
   statuses: Record<string, number>;
+  /** 501 answers by code: operations documented as not offered (EST fullcmc ...), allowed by the judge. */
+  notOffered: Record<string, number>;
   failures: Failure[];
   failureCount: number;
   alive: boolean;
@@ -214,6 +216,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
     sent: 0,
     unsendable: 0,
     statuses: {},
+    notOffered: {},
     failures: [],
     failureCount: 0,
     alive: false,
@@ -237,6 +240,8 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
       while (next < indexes.length && Date.now() < deadline) {
         const index = indexes[next++]!;
         const c = fuzzCase(rngFor(opts.seed, index), routes, samples, server.token);
+        // Bytes that are not a whole request (random garbage, a body cut short) may rightly get no answer: the server waits for the rest or closes.
+        const garbage = c.kind === 'raw' && (c.truncated || !/^[A-Z]+ \S+ HTTP\/\d\.\d\r\n/.test(c.bytes.toString('latin1')));
         let answer;
         try {
           answer = c.kind === 'raw' ? await sendRaw(c, server, caPem) : await sendHttp(c, server, agent);
@@ -248,18 +253,21 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
             continue;
           }
           report.sent++;
-          fail({ index, request: describe(c), why: `no answer: ${e.code ?? ''} ${e.message ?? err}` });
+          if (!garbage) fail({ index, request: describe(c), why: `no answer: ${e.code ?? ''} ${e.message ?? err}` });
           continue;
         }
         report.sent++;
         if (!answer) {
           // Only raw garbage may be answered by a plain close (e.g. a TLS handshake that never completes).
-          const garbage = c.kind === 'raw' && (c.truncated || !/^[A-Z]+ /.test(c.bytes.toString('latin1')));
           if (!garbage) fail({ index, request: describe(c), why: 'connection closed without an answer' });
           continue;
         }
         report.statuses[answer.status] = (report.statuses[answer.status] ?? 0) + 1;
         const why = judge(c.protocol, answer);
+        if (!why && answer.status === 501) {
+          const code = /^\{"code":"([A-Z_]+)"|^([A-Z_]+): /.exec(answer.body)?.slice(1).find(Boolean) ?? '?';
+          report.notOffered[code] = (report.notOffered[code] ?? 0) + 1;
+        }
         if (why) fail({ index, request: describe(c), why, answer: `${answer.status} ${answer.contentType} ${answer.body.slice(0, 300)}` });
         if (report.sent % 2000 === 0) opts.progress?.(`[${opts.storage}] ${report.sent} sent, ${report.failureCount} failures, ${Math.round((Date.now() - started) / 1000)} s`);
       }
