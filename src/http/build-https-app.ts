@@ -6,10 +6,13 @@ import { randomUUID } from 'node:crypto';
 import type { Server as TlsServer } from 'node:tls';
 import fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { adminApiScope, type AdminAuthOptions } from './auth/admin-auth.ts';
+import { ID_MAX_LENGTH } from '../domain/id-limit.ts';
 import { registerErrorHandling } from './errors.ts';
+import { clientErrorHandler, frameworkErrorHandler } from './framework-errors.ts';
 import type { HttpMetrics } from './metrics.ts';
 import { registerOpenApi } from './openapi.ts';
 import type { ServicePlugin } from './service-plugin.ts';
+import { registerRequestGuards } from './request-guards.ts';
 import { validatorCompiler } from './validator.ts';
 
 export interface TlsMaterial {
@@ -58,10 +61,15 @@ export async function buildHttpsApp(opts: HttpsAppOptions): Promise<FastifyInsta
     // Unique across both listeners and all replicas, so log lines can be joined.
     genReqId: () => randomUUID(),
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
+    // Every id a route names fits (src/domain/id-limit.ts); failures before routing answer in our shape.
+    routerOptions: { maxParamLength: ID_MAX_LENGTH },
+    clientErrorHandler: clientErrorHandler(opts.logger),
+    frameworkErrors: frameworkErrorHandler,
     ...(https ? { https } : {}),
   }) as unknown as FastifyInstance;
   app.setValidatorCompiler(validatorCompiler());
   registerErrorHandling(app);
+  registerRequestGuards(app);
   opts.metrics.observe(app, 'https');
   await registerOpenApi(app, opts.version);
 

@@ -25,6 +25,8 @@ interface Mapped {
   status: number;
   code: string;
   message: string;
+  /** The client's own doing and nothing to act on (it went away): log at debug only. */
+  quiet?: boolean;
 }
 
 const fastifyCodes: Record<string, Omit<Mapped, 'message'>> = {
@@ -37,6 +39,10 @@ const fastifyCodes: Record<string, Omit<Mapped, 'message'>> = {
 export function mapError(error: unknown): Mapped | undefined {
   if (isDomainError(error)) return { status: statusOfKind[error.kind], code: error.code, message: error.message };
   const e = error as Partial<FastifyError>;
+  // The client closed the connection while sending its body (Node: ECONNRESET "aborted").
+  if (e.code === 'ECONNRESET' || e.code === 'ECONNABORTED') {
+    return { status: 400, code: 'REQUEST_ABORTED', message: 'the client aborted the request', quiet: true };
+  }
   if (e.validation) return { status: 400, code: 'VALIDATION_FAILED', message: e.message ?? 'request is not valid' };
   const known = e.code ? fastifyCodes[e.code] : undefined;
   if (known) return { ...known, message: e.message ?? known.code };
@@ -54,6 +60,7 @@ export function errorHandler(error: unknown, request: FastifyRequest, reply: Fas
     return reply.code(500).send({ code: 'INTERNAL', message: 'internal error' });
   }
   if (mapped.status >= 500) request.log.error({ err: error, code: mapped.code }, mapped.message);
+  else if (mapped.quiet) request.log.debug({ code: mapped.code }, mapped.message);
   if (mapped.status === 401 && !reply.hasHeader('www-authenticate')) {
     reply.header('www-authenticate', mapped.code === 'AUTH_INVALID_TOKEN' ? 'Bearer error="invalid_token"' : 'Bearer');
   }

@@ -70,6 +70,8 @@ export function decodeName(der: Uint8Array): DecodedName {
       const value = STRING_TAGS.has(valueNode.tag)
         ? decodeString(der, valueNode)
         : `#${Buffer.from(der.subarray(valueNode.start, valueNode.end)).toString('hex')}`;
+      // A NUL hides the rest of a name from C-string readers (the null-prefix trick), and PostgreSQL cannot store it.
+      if (value.includes('\u0000')) throw new DerError('a name attribute contains a NUL character');
       attributes.push({ type, value });
       const field = FIELD_BY_OID.get(type);
       if (field && fields[field] === undefined) fields[field] = value;

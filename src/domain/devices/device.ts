@@ -4,6 +4,7 @@
  */
 import type { CertificateStatus } from '../ca/certificate-status.ts';
 import { invalid } from '../errors.ts';
+import { idPattern } from '../id-limit.ts';
 
 export const DEVICE_STATUSES = [
   'PENDING_PROVISIONING',
@@ -81,12 +82,12 @@ export function deviceStatusOf(current: DeviceStatus, activeStatuses: Certificat
   return 'FULLY_PROVISIONED';
 }
 
-const ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,254}$/;
+const ID = idPattern(':@');
 
 /** Device ids come from CSR subjects: keep them printable, bounded and free of path separators. */
 export function checkDeviceId(id: string): void {
   if (!ID.test(id)) {
-    throw invalid('DEVICE_ID_INVALID', 'device id must be 1-255 characters of letters, digits, ".", "_", ":", "@" or "-", starting with a letter or digit', {
+    throw invalid('DEVICE_ID_INVALID', 'device id must be 1-128 characters of letters, digits, ".", "_", ":", "@" or "-", starting with a letter or digit', {
       id: id.slice(0, 64),
     });
   }

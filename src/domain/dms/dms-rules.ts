@@ -1,10 +1,11 @@
 /** Rules a DMS definition must satisfy whatever the CAs say; the service adds the checks that need the CA service. */
 import { invalid } from '../errors.ts';
+import { idPattern } from '../id-limit.ts';
 import type { KeySpec } from '../ports/key-engine.ts';
 import type { DmsSettings } from './dms.ts';
 
 /** Lamassu-style ids: letters, digits, '-', '_', '.'; no '/' so that an id is one EST path segment. */
-const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const ID = idPattern();
 
 export function checkDmsId(id: string): void {
   if (!ID.test(id)) {

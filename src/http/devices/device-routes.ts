@@ -5,6 +5,7 @@ import { Type, type Static } from 'typebox';
 import { DEVICE_SORT_KEYS } from '../../domain/devices/device-repository.ts';
 import { DEVICE_STATUSES, type Device, type DeviceEvent, type SlotCertificate } from '../../domain/devices/device.ts';
 import { DEFAULT_SLOT } from '../../domain/dms/dms.ts';
+import { ID_MAX_LENGTH } from '../../domain/id-limit.ts';
 import type { DeviceService } from '../../services/devices/device-service.ts';
 import { actorOf } from '../auth/identity.ts';
 
@@ -13,7 +14,7 @@ const literals = <T extends string>(values: readonly T[]) => Type.Union(values.m
 const opt = Type.Optional;
 
 const CreateDeviceBody = Type.Object({
-  id: Type.String({ minLength: 1, maxLength: 255 }),
+  id: Type.String({ minLength: 1, maxLength: ID_MAX_LENGTH }),
   alias: opt(Type.String({ maxLength: 256 })),
   tags: opt(Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { maxItems: 64 })),
   metadata: opt(Type.Record(Type.String(), Type.Unknown())),

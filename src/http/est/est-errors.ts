@@ -26,7 +26,7 @@ export function estErrorHandler(error: unknown, request: FastifyRequest, reply: 
     return sendPlainError(reply, 500, 'INTERNAL', 'internal error');
   }
   if (mapped.status >= 500) request.log.error({ err: error, code: mapped.code }, mapped.message);
-  else request.log.info({ code: mapped.code, status: mapped.status }, 'EST request refused');
+  else request.log[mapped.quiet ? 'debug' : 'info']({ code: mapped.code, status: mapped.status }, 'EST request refused');
   const realm = isDomainError(error) ? error.details?.basicRealm : undefined;
   if (mapped.status === 401 && typeof realm === 'string') reply.header('www-authenticate', `Basic realm=${quoted(realm)}, charset="UTF-8"`);
   if (mapped.status === 503) reply.header('retry-after', String(EST_RETRY_AFTER_SECONDS));

@@ -4,6 +4,7 @@ import type { Certificate } from '../../domain/ca/certificate.ts';
 import { validityEnd, wholeSeconds, type Validity } from '../../domain/ca/duration.ts';
 import type { Subject } from '../../domain/ca/subject.ts';
 import { conflict, invalid } from '../../domain/errors.ts';
+import { idPattern } from '../../domain/id-limit.ts';
 import type { KeyInfo, KeySpec } from '../../domain/ports/key-engine.ts';
 import { assembleCertificate, createCertificateTemplate } from '../../x509/certificate-template.ts';
 import { buildName } from '../../x509/name.ts';
@@ -38,7 +39,7 @@ export interface CreateCaInput {
 
 /** CA certificates: critical CA:TRUE, keyCertSign + cRLSign, and digitalSignature for OCSP/CRL signing. */
 const CA_KEY_USAGE = ['digitalSignature', 'keyCertSign', 'cRLSign'] as const;
-const CA_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const CA_ID = idPattern();
 
 /** CA ids go into URLs (CRL, caIssuers) and paths; CA_ID_INVALID for anything else. */
 export function checkCaId(id: string): string {

@@ -1,4 +1,6 @@
 import { checkIssuanceSettings, type IssuanceProfile, type IssuanceSettings } from '../../domain/ca/issuance-profile.ts';
+import { invalid } from '../../domain/errors.ts';
+import { idPattern } from '../../domain/id-limit.ts';
 import { caEvent, CaEventType, publishAfterCommit } from './ca-events.ts';
 import type { CaServiceDeps } from './ca-service-deps.ts';
 
@@ -10,7 +12,13 @@ export interface CreateProfileInput {
   actor: string;
 }
 
+const PROFILE_ID = idPattern();
+
 export async function createProfile(deps: CaServiceDeps, input: CreateProfileInput): Promise<IssuanceProfile> {
+  // Profile ids name routes (/profiles/{id}) like CA ids do.
+  if (input.id !== undefined && !PROFILE_ID.test(input.id)) {
+    throw invalid('PROFILE_ID_INVALID', 'profile id must be 1-128 characters of letters, digits, ".", "_" or "-", starting with a letter or digit');
+  }
   checkIssuanceSettings(input.settings);
   const now = deps.clock.now();
   const profile: IssuanceProfile = {
