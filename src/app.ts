@@ -192,12 +192,14 @@ export async function startServer(
       auth: { adminTokens: storage.adminTokens, oidc: config.oidc && createOidcVerifier(config.oidc) },
       services,
       version: await packageVersion(),
+      requestTimeoutMs: config.httpRequestTimeoutMs,
     });
     const http = await buildHttpApp({
       logger,
       metrics,
       health: { database: () => storage.ping(), keyEngines: keyEngines.list(), ...(busStatus ? { eventBus: busStatus } : {}) },
       services,
+      requestTimeoutMs: config.httpRequestTimeoutMs,
     });
     // Both listeners close together: each stops accepting and lets its requests in flight finish.
     closers.push({ name: 'listeners', close: async () => void (await Promise.all([https.close(), http.close()])) });

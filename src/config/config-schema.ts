@@ -67,6 +67,12 @@ export const settings = {
     parse: durationAtLeast(1000, '1s'),
     default: 30 * 86_400_000,
   }),
+  httpRequestTimeoutMs: required({
+    env: 'LAMASSU_HTTP_REQUEST_TIMEOUT',
+    file: 'http.request_timeout',
+    parse: durationAtLeast(1000, '1s'),
+    default: 60_000,
+  }),
   services: required<ServiceName[]>({
     env: 'LAMASSU_SERVICES',
     file: 'services',
@@ -169,6 +175,7 @@ export type Config = Pick<
   | 'tlsKeyFile'
   | 'tlsCertLifetimeMs'
   | 'tlsRenewBeforeMs'
+  | 'httpRequestTimeoutMs'
   | 'services'
   | 'logLevel'
   | 'vaBaseUrls'

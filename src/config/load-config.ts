@@ -128,6 +128,7 @@ export function loadConfig(opts: LoadConfigOptions): Config {
     tlsKeyFile: values.tlsKeyFile && path.resolve(values.tlsKeyFile),
     tlsCertLifetimeMs: values.tlsCertLifetimeMs,
     tlsRenewBeforeMs: values.tlsRenewBeforeMs,
+    httpRequestTimeoutMs: values.httpRequestTimeoutMs,
     services: [...new Set(values.services)],
     logLevel: values.logLevel,
     vaBaseUrls: values.vaBaseUrls,

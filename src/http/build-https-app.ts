@@ -9,6 +9,7 @@ import { adminApiScope, type AdminAuthOptions } from './auth/admin-auth.ts';
 import { ID_MAX_LENGTH } from '../domain/id-limit.ts';
 import { registerErrorHandling } from './errors.ts';
 import { clientErrorHandler, frameworkErrorHandler } from './framework-errors.ts';
+import { DEFAULT_REQUEST_TIMEOUT_MS, nodeServerTimeouts } from './request-timeout.ts';
 import type { HttpMetrics } from './metrics.ts';
 import { registerOpenApi } from './openapi.ts';
 import type { ServicePlugin } from './service-plugin.ts';
@@ -32,6 +33,8 @@ export interface HttpsAppOptions {
   version: string;
   /** Largest request body in bytes (default 1 MiB). */
   bodyLimit?: number;
+  /** Longest a request may take to arrive (default 60 s): a stalled client gets 408 and is disconnected. */
+  requestTimeoutMs?: number;
 }
 
 export const ADMIN_API_PREFIX = '/api/v1';
@@ -50,10 +53,12 @@ export function replaceTlsMaterial(app: FastifyInstance, tls: TlsMaterial): void
 }
 
 export async function buildHttpsApp(opts: HttpsAppOptions): Promise<FastifyInstance> {
+  const requestTimeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const https = opts.tls && {
     ...secureContextOptions(opts.tls),
     requestCert: true,
     rejectUnauthorized: false,
+    ...nodeServerTimeouts(requestTimeoutMs),
   };
   // The https and plain server types differ only in the socket; routes and plugins see the same API.
   const app = fastify({
@@ -61,6 +66,7 @@ export async function buildHttpsApp(opts: HttpsAppOptions): Promise<FastifyInsta
     // Unique across both listeners and all replicas, so log lines can be joined.
     genReqId: () => randomUUID(),
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
+    requestTimeout: requestTimeoutMs,
     // Every id a route names fits (src/domain/id-limit.ts); failures before routing answer in our shape.
     routerOptions: { maxParamLength: ID_MAX_LENGTH },
     clientErrorHandler: clientErrorHandler(opts.logger),
