@@ -138,6 +138,16 @@ describe('HTTPS app', () => {
     assert.ok(logged.some((l) => l.includes('hunter2') && l.includes('"level":50')), 'the error is in the log');
   });
 
+  it('logs a 503 of a dependency that is away as one warn line without a stack (the outage is logged where it happens)', async () => {
+    logged.length = 0;
+    const res = await app.inject({ url: '/api/v1/probe/fail/unavailable', headers: auth() });
+    assert.equal(res.statusCode, 503);
+    const lines = logged.filter((l) => l.includes('PROBE_FAILED'));
+    assert.equal(lines.length, 1, lines.join('\n'));
+    assert.match(lines[0]!, /"level":40/);
+    assert.doesNotMatch(lines[0]!, /"stack"/);
+  });
+
   it('refuses to mount an admin route that declares no access', async () => {
     const open: ServicePlugin = { name: 'kms', adminApi: async (s) => void s.get('/open', async () => 'hi') };
     await assert.rejects(

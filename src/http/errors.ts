@@ -53,13 +53,18 @@ export function mapError(error: unknown): Mapped | undefined {
   return undefined;
 }
 
+/** A 503 for a domain reason (a dependency away), not a defect of ours. */
+export const isKnownOutage = (error: unknown, status: number): boolean => status === 503 && isDomainError(error);
+
 export function errorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const mapped = mapError(error);
   if (!mapped) {
     request.log.error({ err: error }, 'unexpected error');
     return reply.code(500).send({ code: 'INTERNAL', message: 'internal error' });
   }
-  if (mapped.status >= 500) request.log.error({ err: error, code: mapped.code }, mapped.message);
+  // A dependency known to be away (key engine, broker) logs its outage once itself: one warn line a request, no stack.
+  if (isKnownOutage(error, mapped.status)) request.log.warn({ code: mapped.code }, mapped.message);
+  else if (mapped.status >= 500) request.log.error({ err: error, code: mapped.code }, mapped.message);
   else if (mapped.quiet) request.log.debug({ code: mapped.code }, mapped.message);
   if (mapped.status === 401 && !reply.hasHeader('www-authenticate')) {
     reply.header('www-authenticate', mapped.code === 'AUTH_INVALID_TOKEN' ? 'Bearer error="invalid_token"' : 'Bearer');

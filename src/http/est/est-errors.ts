@@ -5,7 +5,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isDomainError } from '../../domain/errors.ts';
-import { mapError } from '../errors.ts';
+import { isKnownOutage, mapError } from '../errors.ts';
 import { EstMediaTypeError } from './est-request.ts';
 
 export function sendPlainError(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
@@ -25,7 +25,8 @@ export function estErrorHandler(error: unknown, request: FastifyRequest, reply: 
     request.log.error({ err: error }, 'EST request failed unexpectedly');
     return sendPlainError(reply, 500, 'INTERNAL', 'internal error');
   }
-  if (mapped.status >= 500) request.log.error({ err: error, code: mapped.code }, mapped.message);
+  if (isKnownOutage(error, mapped.status)) request.log.warn({ code: mapped.code }, mapped.message);
+  else if (mapped.status >= 500) request.log.error({ err: error, code: mapped.code }, mapped.message);
   else request.log[mapped.quiet ? 'debug' : 'info']({ code: mapped.code, status: mapped.status }, 'EST request refused');
   const realm = isDomainError(error) ? error.details?.basicRealm : undefined;
   if (mapped.status === 401 && typeof realm === 'string') reply.header('www-authenticate', `Basic realm=${quoted(realm)}, charset="UTF-8"`);
