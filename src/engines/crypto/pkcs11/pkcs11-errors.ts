@@ -79,6 +79,12 @@ const loginFailures = new Set([
   pkcs11js.CKR_USER_PIN_NOT_INITIALIZED,
 ]);
 
+/** The token refused the PIN itself (wrong, locked, expired): trying again only brings a lockout closer. */
+export const isPinRefused = (e: unknown) => {
+  const code = ckrCode(e);
+  return code !== undefined && loginFailures.has(code);
+};
+
 /** `operation` names what the engine was doing ("sign", "open" ...), for people. */
 export function toDomainError(e: unknown, engineId: string, operation: string): DomainError {
   if (isDomainError(e)) return e;

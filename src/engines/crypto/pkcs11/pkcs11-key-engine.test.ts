@@ -207,5 +207,42 @@ if (await needSoftHsm()) {
       assert.equal((await engine.listKeys()).filter((k) => k.id === a.id).length, 1);
       await signsVerifiably(a.id, a.publicKeySpki, 'ECDSA');
     });
+
+    // Last of this block: it changes the PIN of the `untouched` token.
+    it('stops logging in once the token refuses the PIN while running (HSMs lock a PIN after a few wrong tries)', async () => {
+      const lines: string[] = [];
+      const changed = await Pkcs11KeyEngine.open(untouched.config({ id: 'pin-changed' }), { logger: recordingLogger(lines) });
+      const original = p11.C_Login;
+      let logins = 0;
+      try {
+        const key = await changed.createKey({ spec: { type: 'ECDSA', bits: 256 } });
+        const data = Buffer.from('before the PIN changes');
+        assert.ok(verifiesWith(key.publicKeySpki, 'ECDSA', data, await changed.sign({ keyId: key.id, data })));
+        // Someone changes the user PIN on the token and logs this application out.
+        const theirSlot = p11.C_GetSlotList(true).find((s) => p11.C_GetTokenInfo(s).label.trimEnd() === untouched.label)!;
+        const s = p11.C_OpenSession(theirSlot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
+        try {
+          p11.C_SetPIN(s, untouched.pin, `${untouched.pin}-new`);
+          p11.C_Logout(s);
+        } finally {
+          p11.C_CloseSession(s);
+        }
+        p11.C_Login = function (this: pkcs11js.PKCS11, ...args: Parameters<pkcs11js.PKCS11['C_Login']>) {
+          logins++;
+          return original.apply(this, args);
+        };
+        await rejectsWithCode(changed.sign({ keyId: key.id, data }), 'KEY_ENGINE_AUTH_FAILED', 'unavailable');
+        const afterRefusal = logins;
+        assert.ok(afterRefusal >= 1, 'the engine never tried to log in again');
+        for (let i = 0; i < 5; i++) await rejectsWithCode(changed.sign({ keyId: key.id, data }), 'KEY_ENGINE_AUTH_FAILED', 'unavailable');
+        assert.equal((await changed.health()).ok, false);
+        assert.equal(logins, afterRefusal, 'the engine kept offering the refused PIN to the token');
+        assert.equal(lines.filter((l) => l.includes('refused the PIN')).length, 1, lines.join('\n'));
+        assert.ok(!lines.some((l) => l.includes(untouched.pin)), 'the PIN reached the log');
+      } finally {
+        p11.C_Login = original;
+        await changed.close();
+      }
+    });
   });
 }

@@ -32,7 +32,7 @@ import {
 } from '../key-errors.ts';
 import { generationTemplates, importTemplates } from './key-templates.ts';
 import { CKK_EC_EDWARDS, CKM_EC_EDWARDS_KEY_PAIR_GEN, CKM_EDDSA, signPlan } from './mechanisms.ts';
-import { ckrCode, ckrName, isRecoverable, isTokenLost, NotLoggedInError, TokenNotFoundError, toDomainError } from './pkcs11-errors.ts';
+import { ckrCode, ckrName, isPinRefused, isRecoverable, isTokenLost, NotLoggedInError, TokenNotFoundError, toDomainError } from './pkcs11-errors.ts';
 import { acquirePkcs11Module, type SharedPkcs11Module } from './pkcs11-module.ts';
 import { curveByParams, ecSpki, keyIdOf, modulusBits, rsaSpki, unwrapEcPoint } from './public-key.ts';
 import { SessionPool } from './session-pool.ts';
@@ -85,6 +85,11 @@ export class Pkcs11KeyEngine implements KeyEngine {
   readonly kind = 'pkcs11';
   readonly id: string;
   readonly #pin: string;
+  /**
+   * What the token answered when it refused the PIN while running. From then on no login is tried until a
+   * restart: HSMs lock a PIN after a few wrong tries, and every request (and the recovery loop) would be one.
+   */
+  #pinRefused: unknown;
   readonly #module: SharedPkcs11Module;
   readonly #pkcs11: pkcs11js.PKCS11;
   readonly #label: string;
@@ -422,10 +427,19 @@ export class Pkcs11KeyEngine implements KeyEngine {
   #ensureLoggedIn(session: Session): void {
     const { state } = this.#pkcs11.C_GetSessionInfo(session);
     if (state === CKS_RO_USER_FUNCTIONS || state === CKS_RW_USER_FUNCTIONS) return;
+    if (this.#pinRefused) throw this.#pinRefused;
     try {
       this.#pkcs11.C_Login(session, pkcs11js.CKU_USER, this.#pin);
     } catch (e) {
-      if (ckrCode(e) !== pkcs11js.CKR_USER_ALREADY_LOGGED_IN) throw e;
+      if (ckrCode(e) === pkcs11js.CKR_USER_ALREADY_LOGGED_IN) return;
+      if (this.#opened && isPinRefused(e)) {
+        this.#pinRefused = e;
+        this.#logger.error(
+          { engineId: this.id, ckr: ckrName(ckrCode(e)!) },
+          'PKCS#11 token refused the PIN: no further login attempts until a restart with the right PKCS11_PIN (each try counts towards locking the token)',
+        );
+      }
+      throw e;
     }
   }
 
