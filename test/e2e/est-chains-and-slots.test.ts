@@ -63,7 +63,8 @@ async function issued(res: CurlResult, name: string): Promise<string> {
   return f(`${name}.pem`);
 }
 
-const serialOf = async (certFile: string) => (await openssl('x509', '-in', certFile, '-noout', '-serial')).trim().split('=')[1]!.toLowerCase();
+// The CA service spells serials without leading zero nibbles; openssl pads to whole bytes.
+const serialOf = async (certFile: string) => (await openssl('x509', '-in', certFile, '-noout', '-serial')).trim().split('=')[1]!.toLowerCase().replace(/^0+(?=.)/, '');
 const allCertificates = async () => (await admin(server, 'GET', '/api/ca/v1/certificates?page_size=1000')).json.list.length as number;
 const device = async (id: string) => (await admin(server, 'GET', `/api/devmanager/v1/devices/${encodeURIComponent(id)}`, undefined)).json;
 const deviceMissing = async (id: string) => (await admin(server, 'GET', `/api/devmanager/v1/devices/${encodeURIComponent(id)}`, undefined, 404)).status === 404;
