@@ -8,7 +8,7 @@ import { caCommand } from './ca.ts';
 import { certCommand } from './cert.ts';
 import { deviceCommand } from './device.ts';
 import { dmsCommand } from './dms.ts';
-import { CliError, EXIT } from './errors.ts';
+import { ApiError, CliError, EXIT } from './errors.ts';
 import { estCommand } from './est.ts';
 import { profileCommand } from './profile.ts';
 import { crlCommand, ocspCommand } from './va.ts';
@@ -53,6 +53,11 @@ export async function runCli(argv: string[]): Promise<number> {
     if (e instanceof CommanderError) {
       // Help and version asked for: success; anything commander refused (unknown option, missing argument): usage.
       return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    if (e instanceof ApiError && argv.includes('--json')) {
+      // Scripts asked for JSON: the server's error as it sent it, on stderr.
+      process.stderr.write(`${JSON.stringify({ status: e.status, code: e.code, message: e.detail })}\n`);
+      return e.exitCode;
     }
     if (e instanceof CliError) {
       process.stderr.write(`lamassu: ${e.message}\n`);
