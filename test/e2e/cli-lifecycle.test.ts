@@ -104,6 +104,8 @@ describe('lamassu CLI: import, profiles, DMS certificates, re-enrollment, bulk r
 
     assert.match(await ok(['device', 'decommission', 'gw-0001']), /│ status\s+│ DECOMMISSIONED/);
     assert.equal((await json<{ status: string }>(['cert', 'show', re.serial_number])).status, 'REVOKED');
+    const decommissioned = await json<{ id: string }[]>(['device', 'list', '--status', 'DECOMMISSIONED']);
+    assert.deepEqual(decommissioned.map((d) => d.id), ['gw-0001']);
   });
 
   it('bulk import tracks a directory of certificates from elsewhere, once', async () => {
