@@ -3,15 +3,17 @@
  * up to date. Exit codes: 0 done, 1 failure, 2 bad usage or configuration.
  */
 import { parseArgs } from 'node:util';
-import { createLogger, startServer } from './app.ts';
-import { ConfigError, loadConfig } from './config/load-config.ts';
-import { runMigrations } from './engines/storage/migrate.ts';
+import { CLI_NOUNS } from './cli/nouns.ts';
+import type { ConfigError } from './config/load-config.ts';
 
 const USAGE = `Usage: lamassu <command> [options]
 
 Commands:
   serve      run the server (HTTPS admin API and EST, plain-HTTP health, metrics, OCSP and CRLs)
   migrate    apply pending database migrations and exit
+
+Admin commands, over the REST API of a running server (lamassu <command> --help; docs/cli.md):
+  ca, cert, profile, crl, ocsp, dms, device, est, bulk
 
 Options:
   --config <file>     YAML configuration file (environment variables override it)
@@ -35,6 +37,15 @@ function usageError(message: string): never {
 }
 
 async function main(argv: string[]): Promise<void> {
+  if (argv[0] !== undefined && CLI_NOUNS.includes(argv[0])) {
+    const { runCli } = await import('./cli/index.ts');
+    process.exitCode = await runCli(argv);
+    return;
+  }
+  // Loaded here, not at the top: the admin commands above start in a fraction of the time without the server.
+  const { createLogger, startServer } = await import('./app.ts');
+  const { ConfigError, loadConfig } = await import('./config/load-config.ts');
+  const { runMigrations } = await import('./engines/storage/migrate.ts');
   let parsed;
   try {
     parsed = parseArgs({
