@@ -2,14 +2,17 @@ import type { Kysely, Selectable } from 'kysely';
 import type { IssuanceProfileRepository } from '../../domain/ca/issuance-profile-repository.ts';
 import type { IssuanceProfile, IssuanceSettings } from '../../domain/ca/issuance-profile.ts';
 import { conflict } from '../../domain/errors.ts';
+import type { ExpiryDeltas } from '../../domain/ca/expiry-deltas.ts';
 import { deltasOf } from './ca-repository.ts';
 import { isForeignKeyViolation } from './constraint-violation.ts';
 import type { Database, IssuanceProfilesTable } from './schema.ts';
 import { isUniqueViolation } from './unique-violation.ts';
 
+const withDeltas = (d: ExpiryDeltas | null) => (d ? { expirationDeltas: d } : {});
+
 const toProfile = (row: Selectable<IssuanceProfilesTable>): IssuanceProfile => ({
   ...(JSON.parse(row.settings) as IssuanceSettings),
-  expirationDeltas: deltasOf(row.expiry_preventive_ms, row.expiry_critical_ms),
+  ...withDeltas(deltasOf(row.expiry_preventive_ms, row.expiry_critical_ms)),
   id: row.id,
   name: row.name,
   description: row.description,
