@@ -161,6 +161,9 @@ const statusRange = (eb: ExpressionBuilder<Database, 'certificates'>, status: st
 
 const RECOMPUTE_BATCH = 10_000;
 
+/** The instant a row's next expiration delta is due, from its stored deltas and stage (null: nothing left). */
+const nextDueFromPlan = sql<number | null>`case expiry_stage when 0 then not_after - coalesce(expiry_preventive_ms, expiry_critical_ms) when 1 then not_after - expiry_critical_ms else null end`;
+
 export class SqlCertificateRepository implements CertificateRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -226,6 +229,9 @@ export class SqlCertificateRepository implements CertificateRepository {
         revoked_at: change.revokedAt?.getTime() ?? null,
         revocation_reason: change.revocationReason,
         invalidity_date: change.invalidityDate?.getTime() ?? null,
+        // A released hold: the expiry sweep may have dropped the row from its due index while it was
+        // revoked; put it back, so a delta crossed meanwhile is still announced.
+        ...(change.status === 'REVOKED' ? {} : { expiry_next_at: nextDueFromPlan }),
       })
       .where('id', '=', id)
       .where('status', '=', from);
@@ -420,7 +426,7 @@ export class SqlCertificateRepository implements CertificateRepository {
       await db
         .updateTable('certificates')
         .set({
-          expiry_next_at: sql<number | null>`case expiry_stage when 0 then not_after - coalesce(expiry_preventive_ms, expiry_critical_ms) when 1 then not_after - expiry_critical_ms else null end`,
+          expiry_next_at: nextDueFromPlan,
         })
         .where((eb) => eb.and([base(eb), eb('expiry_source', 'in', plannedFilter)]))
         .execute();

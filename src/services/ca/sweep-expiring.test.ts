@@ -154,3 +154,21 @@ forEachStorage('expiration deltas: precedence and re-planning', (ctx) => {
     }
   });
 });
+
+forEachStorage('expiration deltas: holds', (ctx) => {
+  test('a certificate held while it crossed a delta is announced once its hold is lifted, not while held', async () => {
+    const clock = new ManualClock(T0);
+    const { service, events } = testCaService(ctx.storage, clock);
+    await createCa(service, 'ca3', deltas(30, null));
+    const held = syntheticCertificate(0, { issuerCaId: 'ca3', notAfter: T0 + 60 * DAY, thresholdMs: 1000, status: 'ACTIVE' }, 'held');
+    await ctx.storage.certificates.insert({ ...held, expiry: { source: 'ca', deltas: deltas(30, null), stage: 'none', profileId: null, dmsId: null } });
+    await service.updateCertificateStatus({ serialNumber: held.serialNumber, issuerCaId: 'ca3', request: { status: 'REVOKED', reason: 'CertificateHold' }, actor: 'test' });
+    clock.set(new Date(T0 + 31 * DAY));
+    events.published.length = 0;
+    assert.equal((await service.sweepStatuses()).expiring, 0, 'nothing while held');
+    await service.updateCertificateStatus({ serialNumber: held.serialNumber, issuerCaId: 'ca3', request: { status: 'ACTIVE' }, actor: 'test' });
+    assert.equal((await service.sweepStatuses()).expiring, 1);
+    assert.equal((await service.sweepStatuses()).expiring, 0);
+    assert.deepEqual([...expiringBySubject(events.published).keys()], ['held-0']);
+  });
+});
