@@ -404,8 +404,7 @@ export class SqlCertificateRepository implements CertificateRepository {
       const plannedFilter = 'dmsId' in scope ? (dmsDeltas ? ['dms'] : ['ca', 'profile']) : sourceFilter;
       let set;
       if (dmsDeltas) {
-        const scope = { deltas: dmsDeltas };
-        set = { expiry_source: 'dms', expiry_preventive_ms: scope.deltas.preventiveMs, expiry_critical_ms: scope.deltas.criticalMs };
+        set = { expiry_source: 'dms', expiry_preventive_ms: dmsDeltas.preventiveMs, expiry_critical_ms: dmsDeltas.criticalMs };
       } else {
         // The profile's deltas when it has any, else the CA's (the CA's own for a CA certificate).
         const profileHas = sql<SqlBool>`exists (select 1 from issuance_profiles p where p.id = certificates.profile_id and (p.expiry_preventive_ms is not null or p.expiry_critical_ms is not null))`;
