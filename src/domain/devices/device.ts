@@ -2,8 +2,9 @@
  * Devices and their identity slots. A slot holds one active certificate and the archive of earlier ones;
  * the device's status follows from its slots' certificate statuses (the seed's five statuses).
  */
-import type { CertificateStatus } from '../ca/certificate-status.ts';
+// (ExpiryStage: the expiration delta a slot certificate crossed; see SlotCertificate.)
 import type { ExpiryStage } from '../ca/expiry-deltas.ts';
+import type { CertificateStatus } from '../ca/certificate-status.ts';
 import { invalid } from '../errors.ts';
 
 export const DEVICE_STATUSES = [
