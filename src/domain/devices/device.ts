@@ -2,9 +2,8 @@
  * Devices and their identity slots. A slot holds one active certificate and the archive of earlier ones;
  * the device's status follows from its slots' certificate statuses (the seed's five statuses).
  */
-// (ExpiryStage: the expiration delta a slot certificate crossed; see SlotCertificate.)
-import type { ExpiryStage } from '../ca/expiry-deltas.ts';
 import type { CertificateStatus } from '../ca/certificate-status.ts';
+import type { ExpiryStage } from '../ca/expiry-deltas.ts';
 import { invalid } from '../errors.ts';
 
 export const DEVICE_STATUSES = [
@@ -73,6 +72,9 @@ export interface DeviceEvent {
   actor: string;
 }
 
+/** Whether any slot's active certificate crossed an expiration delta. */
+export const anySlotExpiring = (slots: readonly Slot[]) => slots.some((s) => (s.active.expiryStage ?? 'none') !== 'none');
+
 /**
  * The device status its active slot certificates give: warnings (expired or revoked) outrank "requires
  * action" (about to expire, or past one of its expiration deltas: `expiring`); no certificate at all is
@@ -85,9 +87,6 @@ export function deviceStatusOf(current: DeviceStatus, activeStatuses: Certificat
   if (activeStatuses.includes('ABOUT_TO_EXPIRE') || expiring) return 'REQUIRES_ACTION';
   return 'FULLY_PROVISIONED';
 }
-
-/** Whether any slot's active certificate crossed an expiration delta. */
-export const anySlotExpiring = (slots: readonly Slot[]) => slots.some((s) => (s.active.expiryStage ?? 'none') !== 'none');
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,254}$/;
 
