@@ -1,3 +1,4 @@
+import type { ExpiryDeltas } from './expiry-deltas.ts';
 import type { CaRecord, CertificateAuthority } from './ca.ts';
 import type { CertificateStatus } from './certificate-status.ts';
 import type { Page, PageRequest } from './page.ts';
@@ -36,4 +37,6 @@ export interface CaRepository {
   countByEngineAndStatus(): Promise<CaCount[]>;
   /** Sets the CA's about-to-expire override (null: the global threshold); false when there is no such CA. */
   setAboutToExpireMs(id: string, ms: number | null): Promise<boolean>;
+  /** Sets the CA's expiration deltas (null: none); false when there is no such CA. */
+  setExpiryDeltas(id: string, deltas: ExpiryDeltas | null): Promise<boolean>;
 }

@@ -1,4 +1,5 @@
 import type { Certificate } from './certificate.ts';
+import type { ExpiryDeltas } from './expiry-deltas.ts';
 
 /** The name of the internal CA that signs DMS certificates, created at first start. */
 export const DMS_MANAGER_CA_NAME = 'LAMASSU-DMS-MANAGER';
@@ -36,6 +37,8 @@ export interface CaRecord {
   profileId: string | null;
   /** Overrides the global about-to-expire threshold for certificates this CA issues. */
   aboutToExpireMs: number | null;
+  /** Expiration deltas for its own certificate and those it issues (unless a profile or DMS has some). */
+  expiryDeltas?: ExpiryDeltas | null;
   metadata: Record<string, unknown>;
   createdAt: Date;
 }

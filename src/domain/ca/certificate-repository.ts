@@ -1,5 +1,6 @@
 import type { CertificateStatus } from './certificate-status.ts';
 import type { Certificate, CertificateRecord } from './certificate.ts';
+import type { ExpiryDeltaSource, ExpiryDeltas } from './expiry-deltas.ts';
 import type { Page, PageRequest } from './page.ts';
 import type { RevocationReason } from './revocation-reason.ts';
 
@@ -58,6 +59,34 @@ export interface TimeStatusChange extends ChangedCertificate {
 /** Whose threshold a recomputation applies: one CA's override, or the global one. */
 export type ThresholdScope = { caId: string } | { global: true };
 
+/** One certificate the expiry sweep saw cross a delta: enough for one certificate.expiring event. */
+export interface ExpiryCrossing {
+  id: string;
+  serialNumber: string;
+  issuerCaId: string | null;
+  caId: string | null;
+  subjectCommonName: string;
+  status: CertificateStatus;
+  notAfter: Date;
+  /** The delta crossed; both at once (no sweep in between) count as the critical one. */
+  delta: 'preventive' | 'critical';
+  deltaMs: number;
+  source: ExpiryDeltaSource;
+}
+
+/** What one batch of the expiry sweep did: rows it took off the due index, and which of them crossed a delta. */
+export interface ExpirySweepBatch {
+  touched: number;
+  crossings: ExpiryCrossing[];
+}
+
+/**
+ * Which certificates a change of deltas re-plans: a CA's (its own and those it issued, where the CA's deltas
+ * apply), a profile's (where no DMS's deltas apply), a DMS's (with the DMS's new deltas, which the CA
+ * service does not store: null falls back to the profile's or the CA's).
+ */
+export type ExpiryReplanScope = { caId: string } | { profileId: string } | { dmsId: string; deltas: ExpiryDeltas | null };
+
 export interface CertificateCount {
   issuerCaId: string | null;
   status: CertificateStatus;
@@ -105,6 +134,20 @@ export interface CertificateRepository {
    * no CA or of a CA without an override. Returns how many rows changed.
    */
   recomputeAboutToExpire(scope: ThresholdScope, thresholdMs: number): Promise<number>;
+  /**
+   * One batch of the expiry sweep, in one statement: at most `limit` rows whose next expiration delta is
+   * due at `now` (the partial index on expiry_next_at) move to the stage they reached and are planned for
+   * the next delta; rows no longer ACTIVE or ABOUT_TO_EXPIRE (or past notAfter) leave the index silently.
+   * A row leaves the due range in the same statement that reports it, so concurrent sweeps never report a
+   * crossing twice. Run after the EXPIRED steps with the same `now`.
+   */
+  sweepExpiry(now: Date, limit: number): Promise<ExpirySweepBatch>;
+  /**
+   * Gives the unexpired, not finally announced certificates of `scope` the deltas that now apply and their
+   * next due instant. The stage reached stays (an announcement given is not taken back): a longer delta
+   * already passed is announced by the next sweep. Returns how many rows it re-planned.
+   */
+  replanExpiry(scope: ExpiryReplanScope): Promise<number>;
   /** Counts by issuer and status. */
   countByIssuerAndStatus(): Promise<CertificateCount[]>;
 }

@@ -1,5 +1,6 @@
 import type { KeyType } from '../ports/key-engine.ts';
 import type { CertificateStatus } from './certificate-status.ts';
+import type { ExpiryPlan } from './expiry-deltas.ts';
 import type { RevocationReason } from './revocation-reason.ts';
 import type { Subject } from './subject.ts';
 
@@ -41,6 +42,8 @@ export interface CertificateRecord {
   /** Engine holding the private key when we hold it. */
   engineId: string | null;
   createdAt: Date;
+  /** Expiration deltas that govern it and how far their announcements went; absent: none. */
+  expiry?: ExpiryPlan;
 }
 
 /** Decoded facts kept with the bytes, so that listing does not parse every certificate. */

@@ -1,6 +1,7 @@
 import { invalid } from '../errors.ts';
 import type { KeyType } from '../ports/key-engine.ts';
 import { checkValidity, type Validity } from './duration.ts';
+import { checkExpiryDeltas, type ExpiryDeltas } from './expiry-deltas.ts';
 import type { Subject } from './subject.ts';
 
 /** Key usage bits (RFC 5280 4.2.1.3) in Lamassu's spelling; the index is the bit number. */
@@ -57,6 +58,8 @@ export interface IssuanceSettings {
   /** Proof of possession; only legacy devices that sign their CSR wrongly need this off. */
   verifyCsrSignature: boolean;
   cryptoEnforcement: CryptoEnforcement;
+  /** Expiration deltas for the certificates issued under it, over the CA's; absent or null: the CA's. */
+  expirationDeltas?: ExpiryDeltas | null;
 }
 
 export interface IssuanceProfile extends IssuanceSettings {
@@ -91,6 +94,7 @@ export const DEFAULT_ISSUANCE_SETTINGS: IssuanceSettings = {
 /** Rejects settings that could never issue a sane certificate. */
 export function checkIssuanceSettings(s: IssuanceSettings): void {
   checkValidity(s.validity);
+  if (s.expirationDeltas) checkExpiryDeltas(s.expirationDeltas);
   for (const ku of s.keyUsage) {
     if (!(KEY_USAGES as readonly string[]).includes(ku)) throw invalid('PROFILE_INVALID', `unknown key usage "${ku}"`);
   }

@@ -1,4 +1,5 @@
 import type { CertificateStatus } from '../ca/certificate-status.ts';
+import type { ExpiryStage } from '../ca/expiry-deltas.ts';
 import type { Page, PageRequest } from '../ca/page.ts';
 import type { Device, DeviceEvent, DeviceRecord, DeviceStatus, SlotCertificate } from './device.ts';
 
@@ -42,6 +43,8 @@ export interface DeviceRepository {
   /** Active and archived slot certificates with this serial (a serial is unique per issuer). */
   findSlotCertificates(serialNumber: string, issuerCaId?: string): Promise<SlotCertificate[]>;
   updateSlotCertificateStatus(deviceId: string, slot: string, version: number, status: CertificateStatus): Promise<void>;
+  /** Records the expiration delta a slot certificate crossed. */
+  updateSlotCertificateExpiryStage(deviceId: string, slot: string, version: number, stage: ExpiryStage): Promise<void>;
 
   addEvent(event: DeviceEvent): Promise<void>;
   /** Several timeline entries in one statement. */

@@ -3,6 +3,7 @@
  * the device's status follows from its slots' certificate statuses (the seed's five statuses).
  */
 import type { CertificateStatus } from '../ca/certificate-status.ts';
+import type { ExpiryStage } from '../ca/expiry-deltas.ts';
 import { invalid } from '../errors.ts';
 import { idPattern } from '../id-limit.ts';
 
@@ -33,6 +34,8 @@ export interface SlotCertificate {
   boundAt: Date;
   /** Set when a newer certificate replaced this one; null for the slot's active certificate. */
   supersededAt: Date | null;
+  /** The last expiration delta the certificate crossed (certificate.expiring); absent: none. */
+  expiryStage?: ExpiryStage;
 }
 
 export interface Slot {
@@ -70,15 +73,19 @@ export interface DeviceEvent {
   actor: string;
 }
 
+/** Whether any slot's active certificate crossed an expiration delta. */
+export const anySlotExpiring = (slots: readonly Slot[]) => slots.some((s) => (s.active.expiryStage ?? 'none') !== 'none');
+
 /**
  * The device status its active slot certificates give: warnings (expired or revoked) outrank "requires
- * action" (about to expire); no certificate at all is pending. DECOMMISSIONED is terminal.
+ * action" (about to expire, or past one of its expiration deltas: `expiring`); no certificate at all is
+ * pending. DECOMMISSIONED is terminal.
  */
-export function deviceStatusOf(current: DeviceStatus, activeStatuses: CertificateStatus[]): DeviceStatus {
+export function deviceStatusOf(current: DeviceStatus, activeStatuses: CertificateStatus[], expiring = false): DeviceStatus {
   if (current === 'DECOMMISSIONED') return current;
   if (activeStatuses.length === 0) return 'PENDING_PROVISIONING';
   if (activeStatuses.some((s) => s === 'EXPIRED' || s === 'REVOKED')) return 'PROVISIONED_WITH_WARNINGS';
-  if (activeStatuses.includes('ABOUT_TO_EXPIRE')) return 'REQUIRES_ACTION';
+  if (activeStatuses.includes('ABOUT_TO_EXPIRE') || expiring) return 'REQUIRES_ACTION';
   return 'FULLY_PROVISIONED';
 }
 

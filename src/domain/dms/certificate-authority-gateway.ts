@@ -4,6 +4,7 @@
  */
 import type { CertificateAuthority } from '../ca/ca.ts';
 import type { Certificate } from '../ca/certificate.ts';
+import type { ExpiryDeltas } from '../ca/expiry-deltas.ts';
 import type { CryptoEnforcement } from '../ca/issuance-profile.ts';
 import type { RevocationReason } from '../ca/revocation-reason.ts';
 
@@ -16,6 +17,8 @@ export interface IssueFromCsrRequest {
   metadata?: Record<string, unknown>;
   /** The caller already verified the CSR's signature (proof of possession): the CA need not do it again. */
   csrSignatureVerified?: boolean;
+  /** The enrolling DMS and its expiration deltas, which outrank the profile's and the CA's. */
+  dms?: { id: string; expiryDeltas: ExpiryDeltas | null };
   actor: string;
 }
 
@@ -36,6 +39,8 @@ export interface CertificateAuthorityGateway {
   /** Throws the CA service's conflict error when the certificate is already finally revoked or expired. */
   revoke(req: RevokeRequest): Promise<Certificate>;
   getCertificate(serialNumber: string, issuerCaId?: string): Promise<Certificate | undefined>;
+  /** A DMS's expiration deltas changed: its certificates follow the new ones (null: their profile's or CA's). */
+  replanDmsExpiry(dmsId: string, deltas: ExpiryDeltas | null): Promise<number>;
   /** Whether the CA service has an issuance profile with this id. */
   profileExists(id: string): Promise<boolean>;
   /** The keys `caId` issues for under profile `profileId` (undefined: the CA's own profile), e.g. for EST csrattrs. */

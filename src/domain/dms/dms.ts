@@ -2,6 +2,7 @@
  * A DMS (Device Manufacturing System) is a local registration authority: it may ask for device
  * certificates from the CAs it is authorized for, under its own enrollment rules.
  */
+import type { ExpiryDeltas } from '../ca/expiry-deltas.ts';
 import type { KeySpec } from '../ports/key-engine.ts';
 
 export type RegistrationMode = 'JITP' | 'PRE_REGISTRATION';
@@ -70,6 +71,11 @@ export interface DmsSettings {
   caDistribution: CaDistributionSettings;
   /** Issuance profile of the CA service; null uses the enrollment CA's own. */
   issuanceProfileId: string | null;
+  /**
+   * Expiration deltas (Lamassu's reenrollment_settings.preventive_delta / critical_delta) for the certificates
+   * enrolled through this DMS, over the profile's and the CA's; absent or null: theirs.
+   */
+  expiryDeltas?: ExpiryDeltas | null;
 }
 
 /** The DMS's own certificate, issued by LAMASSU-DMS-MANAGER; the CA service holds its status. */

@@ -1,3 +1,4 @@
+import type { ExpiryDeltas } from '../../domain/ca/expiry-deltas.ts';
 import type { Kysely } from 'kysely';
 import type { CaCount, CaQuery, CaRepository, CaSortKey } from '../../domain/ca/ca-repository.ts';
 import type { CaRecord, CaType, CertificateAuthority } from '../../domain/ca/ca.ts';
@@ -37,6 +38,8 @@ const selectCas = (db: Kysely<Database>) =>
       'a.internal as a_internal',
       'a.profile_id as a_profile_id',
       'a.about_to_expire_ms as a_about_to_expire_ms',
+      'a.expiry_preventive_ms as a_expiry_preventive_ms',
+      'a.expiry_critical_ms as a_expiry_critical_ms',
       'a.metadata as a_metadata',
       'a.created_at as a_created_at',
     ]);
@@ -51,9 +54,17 @@ type CaRow = CertificateRow & {
   a_internal: number;
   a_profile_id: string | null;
   a_about_to_expire_ms: number | null;
+  a_expiry_preventive_ms: number | null;
+  a_expiry_critical_ms: number | null;
   a_metadata: string;
   a_created_at: number;
 };
+
+/** Two nullable columns as deltas; both null is no deltas. */
+export const deltasOf = (preventive: number | string | null, critical: number | string | null): ExpiryDeltas | null =>
+  preventive === null && critical === null
+    ? null
+    : { preventiveMs: preventive === null ? null : Number(preventive), criticalMs: critical === null ? null : Number(critical) };
 
 const toCa = (row: CaRow): CertificateAuthority => ({
   id: row.a_id,
@@ -66,6 +77,7 @@ const toCa = (row: CaRow): CertificateAuthority => ({
   internal: row.a_internal === 1,
   profileId: row.a_profile_id,
   aboutToExpireMs: row.a_about_to_expire_ms,
+  expiryDeltas: deltasOf(row.a_expiry_preventive_ms, row.a_expiry_critical_ms),
   metadata: JSON.parse(row.a_metadata) as Record<string, unknown>,
   createdAt: new Date(row.a_created_at),
   certificate: toCertificate(row),
@@ -89,6 +101,8 @@ export class SqlCaRepository implements CaRepository {
           internal: ca.internal ? 1 : 0,
           profile_id: ca.profileId,
           about_to_expire_ms: ca.aboutToExpireMs,
+          expiry_preventive_ms: ca.expiryDeltas?.preventiveMs ?? null,
+          expiry_critical_ms: ca.expiryDeltas?.criticalMs ?? null,
           metadata: JSON.stringify(ca.metadata),
           created_at: ca.createdAt.getTime(),
         })
@@ -132,6 +146,15 @@ export class SqlCaRepository implements CaRepository {
 
   async setAboutToExpireMs(id: string, ms: number | null): Promise<boolean> {
     const result = await this.db.updateTable('cas').set({ about_to_expire_ms: ms }).where('id', '=', id).executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async setExpiryDeltas(id: string, deltas: ExpiryDeltas | null): Promise<boolean> {
+    const result = await this.db
+      .updateTable('cas')
+      .set({ expiry_preventive_ms: deltas?.preventiveMs ?? null, expiry_critical_ms: deltas?.criticalMs ?? null })
+      .where('id', '=', id)
+      .executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
   }
 

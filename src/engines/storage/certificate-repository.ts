@@ -4,6 +4,9 @@ import type {
   CertificateQuery,
   CertificateRepository,
   CertificateSortKey,
+  ExpiryCrossing,
+  ExpiryReplanScope,
+  ExpirySweepBatch,
   RevokedCertificate,
   StatusChange,
   ThresholdScope,
@@ -12,6 +15,7 @@ import type {
 } from '../../domain/ca/certificate-repository.ts';
 import type { CertificateStatus } from '../../domain/ca/certificate-status.ts';
 import type { Certificate, CertificateDetails, CertificateRecord, CertificateType } from '../../domain/ca/certificate.ts';
+import { EXPIRY_STAGES, hasDeltas, nextExpiryAlertAt, type ExpiryDeltaSource, type ExpiryDeltas, type ExpiryPlan } from '../../domain/ca/expiry-deltas.ts';
 import type { Page } from '../../domain/ca/page.ts';
 import type { RevocationReason } from '../../domain/ca/revocation-reason.ts';
 import { conflict } from '../../domain/errors.ts';
@@ -47,6 +51,7 @@ export const toCertificateRecord = (row: Selectable<CertificatesTable>): Certifi
   revokedAt: date(row.revoked_at),
   revocationReason: row.revocation_reason as RevocationReason | null,
   ...(row.invalidity_date === null ? {} : { invalidityDate: new Date(Number(row.invalidity_date)) }),
+  ...expiryOf(row),
   subjectCommonName: row.subject_cn,
   subjectKeyId: row.subject_key_id,
   authorityKeyId: row.authority_key_id,
@@ -57,6 +62,41 @@ export const toCertificateRecord = (row: Selectable<CertificatesTable>): Certifi
   engineId: row.engine_id,
   createdAt: new Date(row.created_at),
 });
+
+/** The stored plan; rows without deltas nor provenance carry none (every row from before 0009). */
+function expiryOf(row: Selectable<CertificatesTable>): { expiry?: ExpiryPlan } {
+  const deltas = row.expiry_preventive_ms === null && row.expiry_critical_ms === null
+    ? null
+    : { preventiveMs: nullableNumber(row.expiry_preventive_ms), criticalMs: nullableNumber(row.expiry_critical_ms) };
+  if (deltas === null && row.profile_id === null && row.dms_id === null) return {};
+  return {
+    expiry: {
+      source: row.expiry_source as ExpiryDeltaSource,
+      deltas,
+      stage: EXPIRY_STAGES[Number(row.expiry_stage)] ?? 'none',
+      profileId: row.profile_id,
+      dmsId: row.dms_id,
+    },
+  };
+}
+
+const nullableNumber = (v: number | string | null) => (v === null ? null : Number(v));
+
+/** The plan's columns for a new row. */
+function expiryColumns(cert: Certificate) {
+  const plan = cert.expiry;
+  // Every column, every row: a multi-row insert must give each row the same columns.
+  if (!plan) return { profile_id: null, dms_id: null, expiry_source: 'ca', expiry_preventive_ms: null, expiry_critical_ms: null, expiry_stage: 0, expiry_next_at: null };
+  return {
+    profile_id: plan.profileId,
+    dms_id: plan.dmsId,
+    expiry_source: plan.source,
+    expiry_preventive_ms: plan.deltas?.preventiveMs ?? null,
+    expiry_critical_ms: plan.deltas?.criticalMs ?? null,
+    expiry_stage: EXPIRY_STAGES.indexOf(plan.stage),
+    expiry_next_at: nextExpiryAlertAt(cert.notAfter, plan.deltas, plan.stage)?.getTime() ?? null,
+  };
+}
 
 export const toCertificate = (row: CertificateRow): Certificate => ({
   ...toCertificateRecord(row),
@@ -96,6 +136,7 @@ const statusRow = (cert: Certificate) => ({
   type: cert.type,
   engine_id: cert.engineId,
   created_at: cert.createdAt.getTime(),
+  ...expiryColumns(cert),
 });
 
 /** Rows a cascade revokes: not revoked yet (and not expired), or only on hold. */
@@ -119,6 +160,9 @@ const statusRange = (eb: ExpressionBuilder<Database, 'certificates'>, status: st
   eb.and([eb('status', '=', status), eb('not_after', '>=', w.from), ...(w.to === undefined ? [] : [eb('not_after', '<', w.to)])]);
 
 const RECOMPUTE_BATCH = 10_000;
+
+/** The instant a row's next expiration delta is due, from its stored deltas and stage (null: nothing left). */
+const nextDueFromPlan = sql<number | null>`case expiry_stage when 0 then not_after - coalesce(expiry_preventive_ms, expiry_critical_ms) when 1 then not_after - expiry_critical_ms else null end`;
 
 export class SqlCertificateRepository implements CertificateRepository {
   constructor(private readonly db: Kysely<Database>) {}
@@ -185,6 +229,9 @@ export class SqlCertificateRepository implements CertificateRepository {
         revoked_at: change.revokedAt?.getTime() ?? null,
         revocation_reason: change.revocationReason,
         invalidity_date: change.invalidityDate?.getTime() ?? null,
+        // A released hold: the expiry sweep may have dropped the row from its due index while it was
+        // revoked; put it back, so a delta crossed meanwhile is still announced.
+        ...(change.status === 'REVOKED' ? {} : { expiry_next_at: nextDueFromPlan }),
       })
       .where('id', '=', id)
       .where('status', '=', from);
@@ -295,6 +342,96 @@ export class SqlCertificateRepository implements CertificateRepository {
           );
     const result = await q.executeTakeFirst();
     return Number(result.numUpdatedRows);
+  }
+
+  async sweepExpiry(now: Date, limit: number): Promise<ExpirySweepBatch> {
+    const t = now.getTime();
+    const live = sql<SqlBool>`status in ('ACTIVE', 'ABOUT_TO_EXPIRE') and not_after >= ${t}`;
+    const criticalDue = sql<SqlBool>`expiry_critical_ms is not null and not_after - expiry_critical_ms <= ${t}`;
+    const select = this.db.selectFrom('certificates').select('id').where('expiry_next_at', '<=', t);
+    const rows = await this.db
+      .updateTable('certificates')
+      .set({
+        // SET reads the old values: the stage reached, then the next instant from the same old row.
+        expiry_stage: sql<number>`case when ${live} then (case when ${criticalDue} then 2 else 1 end) else expiry_stage end`,
+        expiry_next_at: sql<number | null>`case when ${live} and expiry_critical_ms is not null and not_after - expiry_critical_ms > ${t} then not_after - expiry_critical_ms else null end`,
+      })
+      .where((eb) =>
+        // As in sweepStatus: one array of ids on PostgreSQL (primary-key lookups), `in (... limit)` on SQLite.
+        isPostgres(this.db) ? sql<SqlBool>`id = any(array(${select.limit(limit)}))` : eb('id', 'in', select.limit(limit)),
+      )
+      // Repeated outside the subquery: a row another sweeper changed meanwhile is re-checked and left alone.
+      .where('expiry_next_at', '<=', t)
+      .returning(['id', 'serial_number', 'issuer_ca_id', 'ca_id', 'subject_cn', 'not_after', 'status', 'expiry_stage', 'expiry_preventive_ms', 'expiry_critical_ms', 'expiry_source'])
+      .execute();
+    const crossings: ExpiryCrossing[] = [];
+    for (const r of rows) {
+      const notAfter = Number(r.not_after);
+      if (!(r.status === 'ACTIVE' || r.status === 'ABOUT_TO_EXPIRE') || notAfter < t) continue;
+      const critical = Number(r.expiry_stage) === 2;
+      crossings.push({
+        id: r.id,
+        serialNumber: r.serial_number,
+        issuerCaId: r.issuer_ca_id,
+        caId: r.ca_id,
+        subjectCommonName: r.subject_cn,
+        status: r.status as CertificateStatus,
+        notAfter: new Date(notAfter),
+        delta: critical ? 'critical' : 'preventive',
+        deltaMs: Number(critical ? r.expiry_critical_ms : r.expiry_preventive_ms),
+        source: r.expiry_source as ExpiryDeltaSource,
+      });
+    }
+    return { touched: rows.length, crossings };
+  }
+
+  async replanExpiry(scope: ExpiryReplanScope): Promise<number> {
+    const replan = async (db: Kysely<Database>) => {
+      const base = (eb: ExpressionBuilder<Database, 'certificates'>) => {
+        const owned =
+          'caId' in scope
+            ? eb.or([eb.and([eb('issuer_ca_id', '=', scope.caId), eb('ca_id', 'is', null)]), eb('ca_id', '=', scope.caId)])
+            : 'profileId' in scope
+              ? eb('profile_id', '=', scope.profileId)
+              : eb('dms_id', '=', scope.dmsId);
+        return eb.and([owned, eb('status', 'in', REVOCABLE), eb('expiry_stage', '<', 2)]);
+      };
+      // Which rows take new deltas: a CA's change reaches rows that follow the CA; a profile's, rows that
+      // follow no DMS; a DMS's, all of its rows (with deltas) or those that followed it (without).
+      const dmsDeltas = 'dmsId' in scope && hasDeltas(scope.deltas) ? scope.deltas : null;
+      const sourceFilter = 'caId' in scope ? ['ca'] : 'profileId' in scope ? ['ca', 'profile'] : dmsDeltas ? ['ca', 'profile', 'dms'] : ['dms'];
+      // The rows whose deltas may have changed, by their source after the first statement.
+      const plannedFilter = 'dmsId' in scope ? (dmsDeltas ? ['dms'] : ['ca', 'profile']) : sourceFilter;
+      let set;
+      if (dmsDeltas) {
+        set = { expiry_source: 'dms', expiry_preventive_ms: dmsDeltas.preventiveMs, expiry_critical_ms: dmsDeltas.criticalMs };
+      } else {
+        // The profile's deltas when it has any, else the CA's (the CA's own for a CA certificate).
+        const profileHas = sql<SqlBool>`exists (select 1 from issuance_profiles p where p.id = certificates.profile_id and (p.expiry_preventive_ms is not null or p.expiry_critical_ms is not null))`;
+        const pick = (column: 'expiry_preventive_ms' | 'expiry_critical_ms') =>
+          sql<number | null>`case when ${profileHas} then (select p.${sql.ref(column)} from issuance_profiles p where p.id = certificates.profile_id) else (select a.${sql.ref(column)} from cas a where a.id = coalesce(certificates.ca_id, certificates.issuer_ca_id)) end`;
+        set = {
+          expiry_source: sql<string>`case when ${profileHas} then 'profile' else 'ca' end`,
+          expiry_preventive_ms: pick('expiry_preventive_ms'),
+          expiry_critical_ms: pick('expiry_critical_ms'),
+        };
+      }
+      const result = await db
+        .updateTable('certificates')
+        .set(set)
+        .where((eb) => eb.and([base(eb), eb('expiry_source', 'in', sourceFilter)]))
+        .executeTakeFirst();
+      // Then the next due instant from the (new) deltas and the stage reached.
+      await db
+        .updateTable('certificates')
+        .set({
+          expiry_next_at: nextDueFromPlan,
+        })
+        .where((eb) => eb.and([base(eb), eb('expiry_source', 'in', plannedFilter)]))
+        .execute();
+      return Number(result.numUpdatedRows);
+    };
+    return this.db.isTransaction ? replan(this.db) : this.db.transaction().execute(replan);
   }
 
   async countByIssuerAndStatus(): Promise<CertificateCount[]> {

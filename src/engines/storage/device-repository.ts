@@ -1,3 +1,4 @@
+import { EXPIRY_STAGES, type ExpiryStage } from '../../domain/ca/expiry-deltas.ts';
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { CertificateStatus } from '../../domain/ca/certificate-status.ts';
 import type { Page } from '../../domain/ca/page.ts';
@@ -48,6 +49,7 @@ const toSlotCertificate = (row: Selectable<DeviceCertificatesTable>): SlotCertif
   notAfter: new Date(row.not_after),
   boundAt: new Date(row.bound_at),
   supersededAt: row.superseded_at === null ? null : new Date(row.superseded_at),
+  expiryStage: EXPIRY_STAGES[Number(row.expiry_stage)] ?? 'none',
 });
 
 /** Groups certificate rows (any order) into slots: the active one and the archive newest first. */
@@ -170,6 +172,7 @@ export class SqlDeviceRepository implements DeviceRepository {
         not_after: c.notAfter.getTime(),
         bound_at: c.boundAt.getTime(),
         superseded_at: null,
+        expiry_stage: EXPIRY_STAGES.indexOf(c.expiryStage ?? 'none'),
       })
       .execute();
   }
@@ -184,6 +187,16 @@ export class SqlDeviceRepository implements DeviceRepository {
     await this.db
       .updateTable('device_certificates')
       .set({ status })
+      .where('device_id', '=', deviceId)
+      .where('slot', '=', slot)
+      .where('version', '=', version)
+      .execute();
+  }
+
+  async updateSlotCertificateExpiryStage(deviceId: string, slot: string, version: number, stage: ExpiryStage): Promise<void> {
+    await this.db
+      .updateTable('device_certificates')
+      .set({ expiry_stage: EXPIRY_STAGES.indexOf(stage) })
       .where('device_id', '=', deviceId)
       .where('slot', '=', slot)
       .where('version', '=', version)

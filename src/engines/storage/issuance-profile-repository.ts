@@ -2,12 +2,17 @@ import type { Kysely, Selectable } from 'kysely';
 import type { IssuanceProfileRepository } from '../../domain/ca/issuance-profile-repository.ts';
 import type { IssuanceProfile, IssuanceSettings } from '../../domain/ca/issuance-profile.ts';
 import { conflict } from '../../domain/errors.ts';
+import type { ExpiryDeltas } from '../../domain/ca/expiry-deltas.ts';
+import { deltasOf } from './ca-repository.ts';
 import { isForeignKeyViolation } from './constraint-violation.ts';
 import type { Database, IssuanceProfilesTable } from './schema.ts';
 import { isUniqueViolation } from './unique-violation.ts';
 
+const withDeltas = (d: ExpiryDeltas | null) => (d ? { expirationDeltas: d } : {});
+
 const toProfile = (row: Selectable<IssuanceProfilesTable>): IssuanceProfile => ({
   ...(JSON.parse(row.settings) as IssuanceSettings),
+  ...withDeltas(deltasOf(row.expiry_preventive_ms, row.expiry_critical_ms)),
   id: row.id,
   name: row.name,
   description: row.description,
@@ -15,8 +20,14 @@ const toProfile = (row: Selectable<IssuanceProfilesTable>): IssuanceProfile => (
   updatedAt: new Date(row.updated_at),
 });
 
-const settingsOf = ({ id: _id, name: _n, description: _d, createdAt: _c, updatedAt: _u, ...settings }: IssuanceProfile) =>
+// The deltas live in their own columns (re-plans read them in SQL), not in the JSON.
+const settingsOf = ({ id: _id, name: _n, description: _d, createdAt: _c, updatedAt: _u, expirationDeltas: _e, ...settings }: IssuanceProfile) =>
   JSON.stringify(settings satisfies IssuanceSettings);
+
+const deltaColumns = (p: IssuanceProfile) => ({
+  expiry_preventive_ms: p.expirationDeltas?.preventiveMs ?? null,
+  expiry_critical_ms: p.expirationDeltas?.criticalMs ?? null,
+});
 
 export class SqlIssuanceProfileRepository implements IssuanceProfileRepository {
   constructor(private readonly db: Kysely<Database>) {}
@@ -30,6 +41,7 @@ export class SqlIssuanceProfileRepository implements IssuanceProfileRepository {
           name: p.name,
           description: p.description,
           settings: settingsOf(p),
+          ...deltaColumns(p),
           created_at: p.createdAt.getTime(),
           updated_at: p.updatedAt.getTime(),
         })
@@ -53,7 +65,7 @@ export class SqlIssuanceProfileRepository implements IssuanceProfileRepository {
   async update(p: IssuanceProfile): Promise<boolean> {
     const r = await this.db
       .updateTable('issuance_profiles')
-      .set({ name: p.name, description: p.description, settings: settingsOf(p), updated_at: p.updatedAt.getTime() })
+      .set({ name: p.name, description: p.description, settings: settingsOf(p), ...deltaColumns(p), updated_at: p.updatedAt.getTime() })
       .where('id', '=', p.id)
       .executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;

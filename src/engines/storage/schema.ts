@@ -1,3 +1,5 @@
+import type { ColumnType } from 'kysely';
+
 /**
  * The database schema as Kysely sees it: one interface per table, keyed by table name in `Database`.
  *
@@ -43,6 +45,9 @@ export interface IssuanceProfilesTable {
   settings: string;
   created_at: EpochMs;
   updated_at: EpochMs;
+  /** Expiration deltas (0009), null when off. */
+  expiry_preventive_ms: ColumnType<number | null, number | null | undefined, number | null>;
+  expiry_critical_ms: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface CertificatesTable {
@@ -67,6 +72,14 @@ export interface CertificatesTable {
   type: string;
   engine_id: string | null;
   created_at: EpochMs;
+  /** Expiration deltas (0009): provenance, deltas, stage (0 none, 1 preventive, 2 critical), next due instant. */
+  profile_id: ColumnType<string | null, string | null | undefined, string | null>;
+  dms_id: ColumnType<string | null, string | null | undefined, string | null>;
+  expiry_source: ColumnType<string, string | undefined, string>;
+  expiry_preventive_ms: ColumnType<number | null, number | null | undefined, number | null>;
+  expiry_critical_ms: ColumnType<number | null, number | null | undefined, number | null>;
+  expiry_stage: ColumnType<number, number | undefined, number>;
+  expiry_next_at: ColumnType<EpochMs | null, EpochMs | null | undefined, EpochMs | null>;
 }
 
 export interface CertificateBlobsTable {
@@ -87,6 +100,9 @@ export interface CasTable {
   internal: number;
   profile_id: string | null;
   about_to_expire_ms: number | null;
+  /** Expiration deltas (0009), null when off. */
+  expiry_preventive_ms: ColumnType<number | null, number | null | undefined, number | null>;
+  expiry_critical_ms: ColumnType<number | null, number | null | undefined, number | null>;
   /** JSON object. */
   metadata: string;
   created_at: EpochMs;
@@ -133,6 +149,8 @@ export interface DeviceCertificatesTable {
   not_after: EpochMs;
   bound_at: EpochMs;
   superseded_at: EpochMs | null;
+  /** 0 none, 1 preventive, 2 critical: the expiration delta the certificate crossed (0009). */
+  expiry_stage: ColumnType<number, number | undefined, number>;
 }
 
 export interface DeviceEventsTable {

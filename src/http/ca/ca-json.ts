@@ -1,4 +1,5 @@
 /** Domain objects to Lamassu's JSON and back. Certificates travel as base64 of their PEM, as in Lamassu. */
+import { formatDelta, hasDeltas, parseExpiryDeltas, type ExpiryDeltas } from '../../domain/ca/expiry-deltas.ts';
 import type { CertificateAuthority } from '../../domain/ca/ca.ts';
 import type { Certificate } from '../../domain/ca/certificate.ts';
 import { formatDuration, parseDuration, type Validity } from '../../domain/ca/duration.ts';
@@ -6,7 +7,7 @@ import { DEFAULT_ISSUANCE_SETTINGS, type IssuanceProfile, type IssuanceSettings 
 import { keyStrength } from '../../domain/ca/key-strength.ts';
 import { invalid } from '../../domain/errors.ts';
 import { toPem } from '../../x509/pem.ts';
-import type { ProfileSettingsJson, ValidityJson } from './ca-schemas.ts';
+import type { ExpirationDeltasJson, ProfileSettingsJson, ValidityJson } from './ca-schemas.ts';
 
 export const base64Pem = (der: Uint8Array, label = 'CERTIFICATE') => Buffer.from(toPem(der, label)).toString('base64');
 
@@ -48,7 +49,22 @@ export function certificateJson(c: Certificate) {
     invalidity_date: c.invalidityDate?.toISOString() ?? null,
     metadata: c.details.metadata,
     creation_ts: c.createdAt.toISOString(),
+    ...(c.expiry?.deltas ? { expiration: { source: c.expiry.source, ...expirationDeltasJson(c.expiry.deltas)!, stage: c.expiry.stage } } : {}),
   };
+}
+
+/** `{preventive_delta, critical_delta}` as durations, or null without deltas. */
+export function expirationDeltasJson(d: ExpiryDeltas | null | undefined) {
+  if (!hasDeltas(d)) return null;
+  const text = (ms: number | null) => (ms === null ? null : formatDelta(ms));
+  return { preventive_delta: text(d.preventiveMs), critical_delta: text(d.criticalMs) };
+}
+
+/** The API's deltas; null, absent or both-null: none. Throws EXPIRY_DELTAS_INVALID. */
+export function expirationDeltasFromJson(j: ExpirationDeltasJson | null | undefined): ExpiryDeltas | null {
+  if (!j) return null;
+  const d = parseExpiryDeltas(j.preventive_delta, j.critical_delta);
+  return hasDeltas(d) ? d : null;
 }
 
 export function caJson(ca: CertificateAuthority) {
@@ -63,6 +79,7 @@ export function caJson(ca: CertificateAuthority) {
     internal: ca.internal,
     profile_id: ca.profileId,
     about_to_expire: ca.aboutToExpireMs === null ? null : formatDuration(ca.aboutToExpireMs),
+    expiration_deltas: expirationDeltasJson(ca.expiryDeltas),
     metadata: ca.metadata,
     creation_ts: ca.createdAt.toISOString(),
     certificate: certificateJson(ca.certificate),
@@ -133,6 +150,7 @@ export function profileJson(p: IssuanceProfile) {
       allowed_ecdsa_key_sizes: e.allowedEcdsaKeySizes,
       allow_ed25519_keys: e.allowEd25519Keys,
     },
+    expiration_deltas: expirationDeltasJson(p.expirationDeltas),
     created_at: p.createdAt.toISOString(),
     updated_at: p.updatedAt.toISOString(),
   };

@@ -10,7 +10,7 @@ import type { CaService } from '../../services/ca/ca-service.ts';
 import { toPem } from '../../x509/pem.ts';
 import { actorOf } from '../auth/identity.ts';
 import { ErrorBody } from '../errors.ts';
-import { base64Pem, caJson, certificateJson, durationMs, profileJson, settingsFromJson, unwrapBase64Pem, validityFromJson } from './ca-json.ts';
+import { base64Pem, caJson, certificateJson, durationMs, expirationDeltasFromJson, profileJson, settingsFromJson, unwrapBase64Pem, validityFromJson } from './ca-json.ts';
 import {
   AboutToExpireBody,
   CaListQuery,
@@ -24,6 +24,7 @@ import {
   ImportCaBody,
   ImportCertificateBody,
   listOf,
+  ExpirationDeltasBody,
   ProfileInputSchema,
   ProfileSchema,
   SerialParams,
@@ -54,7 +55,10 @@ function profileChoice(id: string | undefined, inline: ProfileSettingsJson | und
 const profileInput = (b: ProfileInputJson) => ({
   name: b.name,
   ...(b.description === undefined ? {} : { description: b.description }),
-  settings: settingsFromJson(b),
+  settings: {
+    ...settingsFromJson(b),
+    ...(b.expiration_deltas === undefined ? {} : { expirationDeltas: expirationDeltasFromJson(b.expiration_deltas) }),
+  },
 });
 
 /** DER when the client asks for application/pkix-cert, PEM otherwise. */
@@ -96,6 +100,7 @@ export const caRoutes =
           ...(b.engine_id === undefined ? {} : { engineId: b.engine_id }),
           ...(b.profile_id === undefined ? {} : { profileId: b.profile_id }),
           ...(b.about_to_expire === undefined ? {} : { aboutToExpireMs: durationMs(b.about_to_expire) }),
+          ...(b.expiration_deltas === undefined ? {} : { expiryDeltas: expirationDeltasFromJson(b.expiration_deltas) }),
           ...(b.metadata === undefined ? {} : { metadata: b.metadata }),
           actor: actorOf(request),
         });
@@ -231,12 +236,34 @@ export const caRoutes =
       },
     );
 
+    app.put(
+      '/cas/:id/expiration-deltas',
+      {
+        config: write,
+        schema: {
+          tags,
+          summary: "Set the CA's expiration deltas (null: none); the certificates that follow them are re-planned",
+          params: IdParams,
+          body: ExpirationDeltasBody,
+          response: { 200: CaSchema, 400: ErrorBody, 404: ErrorBody },
+        },
+      },
+      async (request) =>
+        caJson(
+          await service.updateExpiryDeltas({
+            id: request.params.id,
+            deltas: expirationDeltasFromJson(request.body.expiration_deltas),
+            actor: actorOf(request),
+          }),
+        ),
+    );
+
     app.post(
       '/status-sweep',
       { config: write, schema: { tags, summary: 'Run the status sweep now (it also runs on a schedule)', response: { 200: SweepResultSchema } } },
       async () => {
         const r = await service.sweepStatuses();
-        return { expired: r.expired, about_to_expire: r.aboutToExpire };
+        return { expired: r.expired, about_to_expire: r.aboutToExpire, expiring: r.expiring };
       },
     );
 

@@ -65,11 +65,27 @@ export const ProfileSettingsSchema = Type.Object({
 });
 export type ProfileSettingsJson = Static<typeof ProfileSettingsSchema>;
 
+const DeltaSchema = Type.Union([Type.String({ maxLength: 64, description: 'a duration before notAfter, e.g. "30d"' }), Type.Null()]);
+
+/** Expiration deltas of a CA or profile: a certificate.expiring event when a certificate crosses each. */
+export const ExpirationDeltasSchema = Type.Object(
+  {
+    preventive_delta: opt(DeltaSchema),
+    critical_delta: opt({ ...DeltaSchema, description: 'shorter than preventive_delta' }),
+  },
+  { additionalProperties: false },
+);
+export type ExpirationDeltasJson = Static<typeof ExpirationDeltasSchema>;
+const ExpirationDeltasOrNull = Type.Union([ExpirationDeltasSchema, Type.Null()], {
+  description: 'preventive and critical deltas before expiry (certificate.expiring events); null: none of its own',
+});
+
 export const ProfileInputSchema = Type.Intersect([
   Type.Object({
     id: opt(Type.String({ minLength: 1, maxLength: 128 })),
     name: Type.String({ minLength: 1, maxLength: 256 }),
     description: opt(Type.String({ maxLength: 4096 })),
+    expiration_deltas: opt({ ...ExpirationDeltasOrNull, description: 'over the CA\'s; absent on update keeps the current ones' }),
   }),
   ProfileSettingsSchema,
 ]);
@@ -91,6 +107,7 @@ export const ProfileSchema = Type.Object({
   honor_extensions: Type.Boolean(),
   verify_csr_signature: Type.Boolean(),
   crypto_enforcement: CryptoEnforcementSchema,
+  expiration_deltas: ExpirationDeltasOrNull,
   created_at: Type.String(),
   updated_at: Type.String(),
 });
@@ -118,6 +135,17 @@ export const CertificateSchema = Type.Object({
   invalidity_date: Type.Union([Type.String(), Type.Null()]),
   metadata: Type.Record(Type.String(), Type.Unknown()),
   creation_ts: Type.String(),
+  expiration: opt(
+    Type.Object(
+      {
+        source: Type.Enum(['ca', 'profile', 'dms']),
+        preventive_delta: DeltaSchema,
+        critical_delta: DeltaSchema,
+        stage: Type.Enum(['none', 'preventive', 'critical'], { description: 'the last delta announced (certificate.expiring)' }),
+      },
+      { description: 'the expiration deltas it follows; absent when none apply' },
+    ),
+  ),
 });
 
 export const CaSchema = Type.Object({
@@ -131,6 +159,7 @@ export const CaSchema = Type.Object({
   internal: Type.Boolean(),
   profile_id: Type.Union([Type.String(), Type.Null()]),
   about_to_expire: Type.Union([Type.String(), Type.Null()], { description: 'per-CA threshold as a duration; null = global' }),
+  expiration_deltas: ExpirationDeltasOrNull,
   metadata: Type.Record(Type.String(), Type.Unknown()),
   creation_ts: Type.String(),
   certificate: CertificateSchema,
@@ -185,6 +214,7 @@ export const CreateCaBody = Type.Object({
   engine_id: opt(Type.String()),
   profile_id: opt(Type.String()),
   about_to_expire: opt(Type.String({ description: 'per-CA about-to-expire threshold, e.g. "30d"' })),
+  expiration_deltas: opt(ExpirationDeltasOrNull),
   metadata: opt(Type.Record(Type.String(), Type.Unknown())),
 });
 
@@ -248,9 +278,12 @@ export const AboutToExpireBody = Type.Object({
   about_to_expire: Type.Union([Type.String({ description: 'the CA\'s own threshold, e.g. "60d"' }), Type.Null({ description: 'follow the global threshold' })]),
 });
 
+export const ExpirationDeltasBody = Type.Object({ expiration_deltas: ExpirationDeltasOrNull });
+
 export const SweepResultSchema = Type.Object({
   expired: Type.Integer({ description: 'certificates that turned EXPIRED' }),
   about_to_expire: Type.Integer({ description: 'certificates that turned ABOUT_TO_EXPIRE' }),
+  expiring: Type.Integer({ description: 'certificate.expiring events: certificates that crossed a preventive or critical delta' }),
 });
 
 export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });

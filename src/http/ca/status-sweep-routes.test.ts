@@ -97,11 +97,11 @@ describe('CA status sweep: start-up job, POST /status-sweep, PUT /cas/{id}/about
     clock.advance(6 * DAY);
     assert.equal((await call('POST', '/status-sweep', undefined, viewer)).status, 403);
     r = await call('POST', '/status-sweep');
-    assert.deepEqual([r.status, r.body], [200, { expired: 0, about_to_expire: 1 }]);
+    assert.deepEqual([r.status, r.body], [200, { expired: 0, about_to_expire: 1, expiring: 0 }]);
     const [e] = events.ofType('ca.status.update');
     assert.deepEqual([e!.subject, e!.actor, (e!.data as { status: string }).status], ['short', 'system', 'ABOUT_TO_EXPIRE']);
     r = await call('POST', '/status-sweep');
-    assert.deepEqual(r.body, { expired: 0, about_to_expire: 0 });
+    assert.deepEqual(r.body, { expired: 0, about_to_expire: 0, expiring: 0 });
   });
 
   it('null returns to the global threshold; bad values and unknown CAs are refused', async () => {

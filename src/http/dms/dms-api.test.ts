@@ -119,6 +119,27 @@ test('DMS API: create with defaults, password never echoed, validation codes, 40
   assert.equal((await call('GET', '/dmsmanager/v1/dms/minimal')).status, 404);
 });
 
+test("DMS API: Lamassu's preventive_delta / critical_delta in reenrollment_settings are stored, shown, validated; off by default", async () => {
+  const body = (reenrollment: Record<string, unknown>) => ({
+    name: 'deltas',
+    authorized_cas: ['factory-ca'],
+    settings: { enrollment_settings: { enrollment_ca: 'factory-ca' }, reenrollment_settings: reenrollment },
+  });
+  const created = await call('POST', '/dmsmanager/v1/dms', { id: 'deltas', ...body({ preventive_delta: '30d', critical_delta: '7d' }) });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const shown = (await call('GET', '/dmsmanager/v1/dms/deltas')).body!.settings.reenrollment_settings;
+  assert.deepEqual([shown.preventive_delta, shown.critical_delta], ['30d', '7d']);
+  for (const bad of [{ preventive_delta: '7d', critical_delta: '30d' }, { preventive_delta: 'soon' }, { critical_delta: '0s' }]) {
+    const res = await call('PUT', '/dmsmanager/v1/dms/deltas', body(bad));
+    assert.deepEqual([res.status, res.body!.code], [400, 'EXPIRY_DELTAS_INVALID'], JSON.stringify(bad));
+  }
+  const cleared = await call('PUT', '/dmsmanager/v1/dms/deltas', body({ critical_delta: '3d' }));
+  assert.deepEqual([cleared.body!.settings.reenrollment_settings.preventive_delta, cleared.body!.settings.reenrollment_settings.critical_delta], [null, '3d']);
+  const off = await call('PUT', '/dmsmanager/v1/dms/deltas', body({}));
+  assert.deepEqual([off.body!.settings.reenrollment_settings.preventive_delta, off.body!.settings.reenrollment_settings.critical_delta], [null, null]);
+  assert.equal((await call('DELETE', '/dmsmanager/v1/dms/deltas')).status, 204);
+});
+
 test('DMS list: page_size and bookmarks page through more DMSs than a page holds, each once', async () => {
   const minimal = { authorized_cas: ['factory-ca'], settings: { enrollment_settings: { enrollment_ca: 'factory-ca' } } };
   for (let i = 0; i < 5; i++) assert.equal((await call('POST', '/dmsmanager/v1/dms', { id: `paged-${i}`, name: `Paged ${i}`, ...minimal })).status, 201);

@@ -1,4 +1,5 @@
 /** Maps the DMS API's JSON to the domain and back. The HTTP Basic password never leaves. */
+import { formatDelta, hasDeltas, parseExpiryDeltas, type ExpiryDeltas } from '../../domain/ca/expiry-deltas.ts';
 import type { Certificate } from '../../domain/ca/certificate.ts';
 import { parseDuration, formatDuration } from '../../domain/ca/duration.ts';
 import type { Dms } from '../../domain/dms/dms.ts';
@@ -55,8 +56,12 @@ export function settingsFromJson(s: DmsSettingsJson): DmsSettingsInput {
     serverKeygen: { enabled: k.enabled, defaultKey: k.key, allowedKeys: k.allowed_keys },
     caDistribution: { includeEnrollmentCa: d.include_enrollment_ca, includeChain: d.include_chain, managedCaIds: d.managed_cas },
     issuanceProfileId: s.issuance_profile_id,
+    expiryDeltas: expiryDeltasOrNull(parseExpiryDeltas(r.preventive_delta, r.critical_delta)),
   };
 }
+
+const expiryDeltasOrNull = (d: ExpiryDeltas) => (hasDeltas(d) ? d : null);
+const deltaText = (ms: number | null | undefined) => (ms == null ? null : formatDelta(ms));
 
 export function dmsJson(dms: Dms) {
   const e = dms.settings.enrollment;
@@ -92,6 +97,8 @@ export function dmsJson(dms: Dms) {
         enable_expired_renewal: r.allowExpired,
         revoke_on_reenrollment: r.revokeSuperseded,
         additional_validation_cas: r.additionalValidationCaIds,
+        preventive_delta: deltaText(dms.settings.expiryDeltas?.preventiveMs),
+        critical_delta: deltaText(dms.settings.expiryDeltas?.criticalMs),
       },
       server_keygen_settings: { enabled: k.enabled, key: k.defaultKey, allowed_keys: k.allowedKeys },
       ca_distribution_settings: { include_enrollment_ca: d.includeEnrollmentCa, include_chain: d.includeChain, managed_cas: d.managedCaIds },

@@ -54,6 +54,13 @@ export const DmsSettingsSchema = Type.Object({
       enable_expired_renewal: Type.Boolean({ default: false }),
       revoke_on_reenrollment: Type.Boolean({ default: true }),
       additional_validation_cas: Type.Array(Id, { default: [] }),
+      // Lamassu's expiration deltas: certificate.expiring events for the certificates this DMS enrolled.
+      preventive_delta: Type.Optional(
+        Type.Union([Type.String({ maxLength: 64 }), Type.Null()], { description: 'duration before expiry, e.g. "30d": first certificate.expiring; over the profile\'s and CA\'s' }),
+      ),
+      critical_delta: Type.Optional(
+        Type.Union([Type.String({ maxLength: 64 }), Type.Null()], { description: 'duration before expiry, shorter than preventive_delta, e.g. "7d": second certificate.expiring' }),
+      ),
     },
     { default: {} },
   ),

@@ -15,6 +15,8 @@ export const CaEventType = {
   certificateCreate: 'certificate.create',
   certificateImport: 'certificate.import',
   certificateStatusUpdate: 'certificate.status.update',
+  /** A certificate crossed one of its expiration deltas (preventive or critical); once per delta. */
+  certificateExpiring: 'certificate.expiring',
   profileCreate: 'profile.create',
   profileUpdate: 'profile.update',
   profileDelete: 'profile.delete',

@@ -1,3 +1,4 @@
+import type { ExpiryDeltas } from '../../domain/ca/expiry-deltas.ts';
 import type { CaQuery } from '../../domain/ca/ca-repository.ts';
 import type { CertificateAuthority } from '../../domain/ca/ca.ts';
 import type { CertificateQuery } from '../../domain/ca/certificate-repository.ts';
@@ -20,6 +21,7 @@ import { IssuingCaCache } from './issuing-ca-cache.ts';
 import { rotateInternalCa, type RotateInternalCaInput } from './rotate-internal-ca.ts';
 import { signCertificate, type SignCertificateInput } from './sign-certificate.ts';
 import { sweepStatuses, type SweepResult } from './sweep-statuses.ts';
+import { replanDmsExpiry, updateExpiryDeltas, type UpdateExpiryDeltasInput } from './update-expiry-deltas.ts';
 import { applyGlobalAboutToExpire, updateAboutToExpire, type UpdateAboutToExpireInput } from './update-about-to-expire.ts';
 import { updateCaStatus, type UpdateCaStatusInput } from './update-ca-status.ts';
 import { updateCertificateStatus, type UpdateCertificateStatusInput } from './update-certificate-status.ts';
@@ -77,4 +79,7 @@ export class CaService {
   sweepStatuses = (opts?: { batchSize?: number }): Promise<SweepResult> => sweepStatuses(this.deps, this.cache, opts);
   updateAboutToExpire = (input: UpdateAboutToExpireInput): Promise<CertificateAuthority> => updateAboutToExpire(this.deps, this.cache, input);
   applyGlobalAboutToExpire = (): Promise<number> => applyGlobalAboutToExpire(this.deps);
+  /** Expiration deltas (certificate.expiring): a CA's, and a DMS's re-plan; see update-expiry-deltas.ts. */
+  updateExpiryDeltas = (input: UpdateExpiryDeltasInput): Promise<CertificateAuthority> => updateExpiryDeltas(this.deps, this.cache, input);
+  replanDmsExpiry = (dmsId: string, deltas: ExpiryDeltas | null): Promise<number> => replanDmsExpiry(this.deps, dmsId, deltas);
 }

@@ -1,3 +1,4 @@
+import { checkExpiryDeltas, hasDeltas, type ExpiryDeltas } from '../../domain/ca/expiry-deltas.ts';
 import type { CaRecord, CertificateAuthority } from '../../domain/ca/ca.ts';
 import { statusAt } from '../../domain/ca/certificate-status.ts';
 import type { Certificate } from '../../domain/ca/certificate.ts';
@@ -31,6 +32,8 @@ export interface CreateCaInput {
   profileId?: string;
   /** Overrides the global about-to-expire threshold for this CA's certificates. */
   aboutToExpireMs?: number;
+  /** Expiration deltas for its own certificate and those it issues (certificate.expiring). */
+  expiryDeltas?: ExpiryDeltas | null;
   metadata?: Record<string, unknown>;
   /** Lamassu's own CAs (LAMASSU-DMS-MANAGER). */
   internal?: boolean;
@@ -56,6 +59,8 @@ export async function createCa(deps: CaServiceDeps, cache: IssuingCaCache, input
   const id = checkCaId(input.id ?? deps.random.uuid());
   if (!input.subject.common_name) throw invalid('SUBJECT_INVALID', 'subject.common_name is required');
   const subjectName = buildName(input.subject);
+  const expiryDeltas = hasDeltas(input.expiryDeltas) ? input.expiryDeltas : null;
+  if (expiryDeltas) checkExpiryDeltas(expiryDeltas);
   const engine = resolveEngine(deps, input.engineId);
   if (await deps.storage.cas.get(id)) throw conflict('CA_EXISTS', `a CA with id "${id}" already exists`, { id });
   // EST labels name a DMS or a CA: the two id spaces never meet (the DMS manager checks the other way).
@@ -72,7 +77,7 @@ export async function createCa(deps: CaServiceDeps, cache: IssuingCaCache, input
   const key = await engine.createKey({ spec: input.keySpec, label: `ca-${id}` });
   try {
     const ownSigner = engineSigner(engine, key.id, key.type, key.bits);
-    const cert = await buildCaCertificate(deps, {
+    const built = await buildCaCertificate(deps, {
       id,
       key,
       subjectName,
@@ -86,6 +91,8 @@ export async function createCa(deps: CaServiceDeps, cache: IssuingCaCache, input
       aboutToExpireMs: input.aboutToExpireMs ?? deps.settings.aboutToExpireMs,
       engineId: engine.id,
     });
+    // The CA's own certificate follows the CA's deltas.
+    const cert = expiryDeltas ? { ...built, expiry: { source: 'ca' as const, deltas: expiryDeltas, stage: 'none' as const, profileId: null, dmsId: null } } : built;
     const record: CaRecord = {
       id,
       certificateId: cert.id,
@@ -97,6 +104,7 @@ export async function createCa(deps: CaServiceDeps, cache: IssuingCaCache, input
       internal: input.internal ?? false,
       profileId: input.profileId ?? null,
       aboutToExpireMs: input.aboutToExpireMs ?? null,
+      expiryDeltas,
       metadata: input.metadata ?? {},
       createdAt: now,
     };

@@ -21,6 +21,9 @@ export async function importCertificate(deps: CaServiceDeps, input: ImportCertif
     aboutToExpireMs: issuer?.aboutToExpireMs ?? deps.settings.aboutToExpireMs,
     metadata: input.metadata ?? {},
   });
+  // Linked to a CA of ours: it follows that CA's expiration deltas, like what the CA issues.
+  const deltas = issuer?.expiryDeltas ?? null;
+  if (deltas) cert.expiry = { source: 'ca', deltas, stage: 'none', profileId: null, dmsId: null };
   await deps.storage.certificates.insert(cert);
   await publishAfterCommit(deps, [caEvent(deps, CaEventType.certificateImport, cert.id, certificateEventData(cert), input.actor)]);
   return cert;

@@ -3,6 +3,7 @@ import { statusAt } from '../../domain/ca/certificate-status.ts';
 import type { Certificate } from '../../domain/ca/certificate.ts';
 import { validityEnd, wholeSeconds } from '../../domain/ca/duration.ts';
 import { checkKeyAllowed, type IssuanceSettings } from '../../domain/ca/issuance-profile.ts';
+import { resolveExpiryDeltas, type ExpiryDeltas, type ExpiryPlan } from '../../domain/ca/expiry-deltas.ts';
 import type { Subject } from '../../domain/ca/subject.ts';
 import { conflict, DomainError, forbidden } from '../../domain/errors.ts';
 import { assembleCertificate } from '../../x509/certificate-template.ts';
@@ -35,7 +36,21 @@ export interface IssuanceRequest {
   metadata?: Record<string, unknown>;
   /** Only Lamassu itself (DMS manager) may sign with internal CAs. */
   allowInternalCa?: boolean;
+  /** The DMS that enrolls the certificate, with its expiration deltas (which outrank the profile's and the CA's). */
+  dms?: { id: string; expiryDeltas: ExpiryDeltas | null };
   actor: string;
+}
+
+/** The expiration deltas a new certificate follows: the DMS's over the stored profile's over the CA's. */
+function expiryPlanFor(req: IssuanceRequest, issuing: IssuingCa, settings: IssuanceSettings): ExpiryPlan {
+  // Inline profiles are not stored, so nothing could re-plan by them: their deltas do not count.
+  const profileId = 'profileId' in req.profile ? req.profile.profileId : 'caDefault' in req.profile ? issuing.ca.profileId : null;
+  const { source, deltas } = resolveExpiryDeltas({
+    dms: req.dms?.expiryDeltas ?? null,
+    profile: profileId === null ? null : (settings.expirationDeltas ?? null),
+    ca: issuing.ca.expiryDeltas ?? null,
+  });
+  return { source, deltas, stage: 'none', profileId, dmsId: req.dms?.id ?? null };
 }
 
 const MAX_SERIAL_ATTEMPTS = 3;
@@ -106,6 +121,7 @@ export async function issueCertificate(
   const eku = settings.honorExtendedKeyUsages && req.requestedExtendedKeyUsage?.length ? req.requestedExtendedKeyUsage : undefined;
   const ski = subjectKeyIdentifier(req.publicKey);
   const caConstraint = settings.signAsCa;
+  const expiry = expiryPlanFor(req, issuing, settings);
 
   for (let attempt = 1; ; attempt++) {
     const serial = newSerialNumber(deps.random);
@@ -142,6 +158,7 @@ export async function issueCertificate(
       type: 'MANAGED',
       engineId: req.engineId ?? null,
       createdAt: now,
+      expiry,
       der,
       details: {
         subject,

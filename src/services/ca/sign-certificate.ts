@@ -1,4 +1,5 @@
 import type { Certificate } from '../../domain/ca/certificate.ts';
+import type { ExpiryDeltas } from '../../domain/ca/expiry-deltas.ts';
 import { invalid } from '../../domain/errors.ts';
 import { parseCsrInput, verifyCsrSignature, type ParsedCsr } from '../../x509/csr.ts';
 import type { CaServiceDeps } from './ca-service-deps.ts';
@@ -14,6 +15,8 @@ export interface SignCertificateInput {
   allowInternalCa?: boolean;
   /** The caller already checked proof of possession (e.g. the DMS, by its own policy). */
   skipCsrSignatureCheck?: boolean;
+  /** The enrolling DMS and its expiration deltas. */
+  dms?: { id: string; expiryDeltas: ExpiryDeltas | null };
   actor: string;
 }
 
@@ -42,6 +45,7 @@ export async function signCertificate(deps: CaServiceDeps, cache: IssuingCaCache
     ...(csr.extensions.extendedKeyUsage ? { requestedExtendedKeyUsage: csr.extensions.extendedKeyUsage } : {}),
     ...(input.metadata ? { metadata: input.metadata } : {}),
     ...(input.allowInternalCa ? { allowInternalCa: true } : {}),
+    ...(input.dms ? { dms: input.dms } : {}),
     actor: input.actor,
   }, resolved);
 }

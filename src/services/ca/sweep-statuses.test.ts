@@ -105,11 +105,11 @@ describe('100k certificates', { concurrency: true }, () => {
       assert.equal(events.published.length, got.size, 'only certificate.status.update events');
       assert.deepEqual(got, expected);
       const expired = [...expected.values()].filter((c) => c.next === 'EXPIRED').length;
-      assert.deepEqual(result, { expired, aboutToExpire: expected.size - expired });
+      assert.deepEqual(result, { expired, aboutToExpire: expected.size - expired, expiring: 0 });
       assert.deepEqual(await statusCounts(ctx.storage, [caGlobal.id, caShort.id]), modelCounts(model));
 
       events.published.length = 0;
-      assert.deepEqual(await service.sweepStatuses(), { expired: 0, aboutToExpire: 0 });
+      assert.deepEqual(await service.sweepStatuses(), { expired: 0, aboutToExpire: 0, expiring: 0 });
       assert.equal(events.published.length, 0);
 
       // (One test with the above: tests inside this suite would run concurrently, like the suites.)

@@ -2,6 +2,7 @@ import type { TimeStatusChange, TimeStatusStep } from '../../domain/ca/certifica
 import type { CloudEvent } from '../../domain/ports/event-bus.ts';
 import { caEvent, CaEventType, publishAfterCommit } from './ca-events.ts';
 import type { CaServiceDeps } from './ca-service-deps.ts';
+import { publishExpiring } from './expiring-events.ts';
 import type { IssuingCaCache } from './issuing-ca-cache.ts';
 
 /** Rows per transaction: a million changes become a hundred short transactions, not one giant one. */
@@ -20,6 +21,8 @@ const STEPS: readonly TimeStatusStep[] = [
 export interface SweepResult {
   expired: number;
   aboutToExpire: number;
+  /** certificate.expiring events: certificates that crossed a preventive or critical delta. */
+  expiring: number;
 }
 
 /** The event a change publishes: ca.status.update for a CA's own certificate, certificate.status.update otherwise. */
@@ -62,7 +65,7 @@ export async function sweepStatuses(
   const batchSize = opts.batchSize ?? SWEEP_BATCH_SIZE;
   // One instant for the whole sweep, so the steps agree with each other.
   const now = deps.clock.now();
-  const result: SweepResult = { expired: 0, aboutToExpire: 0 };
+  const result: SweepResult = { expired: 0, aboutToExpire: 0, expiring: 0 };
   for (const step of STEPS) {
     for (;;) {
       const changed = await deps.storage.certificates.sweepStatus(step, now, batchSize);
@@ -79,6 +82,14 @@ export async function sweepStatuses(
       if (changed.length < batchSize) break;
     }
   }
-  if (result.expired + result.aboutToExpire > 0) deps.logger.info({ ...result }, 'status sweep changed certificates');
+  // Expiration deltas after the expiry steps, with the same instant: rows that expired meanwhile are
+  // dropped from the due index without an announcement.
+  for (;;) {
+    const batch = await deps.storage.certificates.sweepExpiry(now, batchSize);
+    await publishExpiring(deps, batch.crossings);
+    result.expiring += batch.crossings.length;
+    if (batch.touched < batchSize) break;
+  }
+  if (result.expired + result.aboutToExpire + result.expiring > 0) deps.logger.info({ ...result }, 'status sweep changed certificates');
   return result;
 }

@@ -5,12 +5,14 @@
  */
 import type { Certificate } from '../../domain/ca/certificate.ts';
 import type { CertificateStatus } from '../../domain/ca/certificate-status.ts';
+import { EXPIRY_STAGES, type ExpiryStage } from '../../domain/ca/expiry-deltas.ts';
 import type { Page } from '../../domain/ca/page.ts';
 import type { DeviceQuery } from '../../domain/devices/device-repository.ts';
 import {
   checkDeviceId,
   checkSlotName,
   DEVICE_STATUSES,
+  anySlotExpiring,
   deviceStatusOf,
   type Device,
   type DeviceEvent,
@@ -212,7 +214,7 @@ export class DeviceService {
       ...device.slots.filter((s) => s !== previous),
       { name: input.slot, active: bound, archive: previous ? [{ ...previous.active, supersededAt: now }, ...previous.archive] : [] },
     ].sort((a, b) => a.name.localeCompare(b.name));
-    const status = deviceStatusOf(device.status, slots.map((s) => s.active.status));
+    const status = deviceStatusOf(device.status, slots.map((s) => s.active.status), anySlotExpiring(slots));
     timeline.push(this.timelineEntry(device.id, input.kind, `slot ${input.slot}: certificate ${c.serialNumber} from CA ${c.issuerCaId}`, input.actor));
     events.push(
       this.event(DeviceCloudEvent.identityUpdate, device.id, { id: device.id, slot: input.slot, serial_number: c.serialNumber, issuer_ca_id: c.issuerCaId, kind: input.kind }, input.actor),
@@ -253,9 +255,39 @@ export class DeviceService {
     await this.publish(events);
   }
 
-  /** Subscribes the status follower to the bus; returns the unsubscribe function. */
-  followCertificateStatus(): Promise<() => Promise<void>> {
-    return this.deps.events.subscribe('certificate.status.update', 'devices', (e) => this.onCertificateStatusEvent(e));
+  /**
+   * Handler of `certificate.expiring`: the slots holding the certificate record the delta it crossed, and
+   * their devices turn REQUIRES_ACTION (unless a warning outranks it). Repeated or late events do no harm:
+   * a stage only moves forward.
+   */
+  async onCertificateExpiringEvent(event: CloudEvent): Promise<void> {
+    const data = event.data as { serial_number?: unknown; issuer_ca_id?: unknown; delta?: unknown } | undefined;
+    if (typeof data?.serial_number !== 'string' || (data.delta !== 'preventive' && data.delta !== 'critical')) return;
+    const stage = data.delta;
+    const issuer = typeof data.issuer_ca_id === 'string' ? data.issuer_ca_id : undefined;
+    const slots = await this.deps.storage.devices.findSlotCertificates(data.serial_number, issuer);
+    const rank = (s: ExpiryStage | undefined) => EXPIRY_STAGES.indexOf(s ?? 'none');
+    const behind = slots.filter((s) => rank(s.expiryStage) < rank(stage));
+    if (behind.length === 0) return;
+    const events: CloudEvent[] = [];
+    await this.deps.storage.transaction(async (tx) => {
+      for (const s of behind) {
+        await tx.devices.updateSlotCertificateExpiryStage(s.deviceId, s.slot, s.version, stage);
+        if (s.supersededAt === null) events.push(...(await this.refreshStatus(tx, s.deviceId, event.actor ?? 'system')));
+      }
+    });
+    await this.publish(events);
+  }
+
+  /** Subscribes the status followers (status changes and expiration deltas) to the bus; returns the unsubscribe function. */
+  async followCertificateStatus(): Promise<() => Promise<void>> {
+    const statuses = await this.deps.events.subscribe('certificate.status.update', 'devices', (e) => this.onCertificateStatusEvent(e));
+    // A group of its own: on RabbitMQ a group is one queue, and its consumers share whatever it is bound to.
+    const expiring = await this.deps.events.subscribe('certificate.expiring', 'devices.expiring', (e) => this.onCertificateExpiringEvent(e));
+    return async () => {
+      await statuses();
+      await expiring();
+    };
   }
 
   private async refreshStatus(tx: Repositories, deviceId: string, actor: string): Promise<CloudEvent[]> {
@@ -264,6 +296,7 @@ export class DeviceService {
     const next = deviceStatusOf(
       device.status,
       device.slots.map((s) => s.active.status),
+      anySlotExpiring(device.slots),
     );
     if (next === device.status) return [];
     if (!(await tx.devices.updateStatus(deviceId, device.status, next, this.deps.clock.now()))) {

@@ -25,6 +25,7 @@ export function caServiceGateway(ca: CaService): CertificateAuthorityGateway {
         profile: req.profileId ? { profileId: req.profileId } : { caDefault: true },
         ...(req.metadata ? { metadata: req.metadata } : {}),
         ...(req.csrSignatureVerified ? { skipCsrSignatureCheck: true } : {}),
+        ...(req.dms ? { dms: req.dms } : {}),
         // Only DMS certificates are signed by the internal CA (any generation); device enrollment names its CA explicitly.
         ...(dmsManagerCaGeneration(req.caId) !== undefined ? { allowInternalCa: true } : {}),
         actor: req.actor,
@@ -37,6 +38,7 @@ export function caServiceGateway(ca: CaService): CertificateAuthorityGateway {
         actor: req.actor,
       }),
     getCertificate: (serial, issuerCaId) => orUndefined(ca.getCertificate(serial, issuerCaId), 'CERTIFICATE_NOT_FOUND'),
+    replanDmsExpiry: (dmsId, deltas) => ca.replanDmsExpiry(dmsId, deltas),
     profileExists: async (id) => (await orUndefined(ca.getProfile(id), 'PROFILE_NOT_FOUND')) !== undefined,
     cryptoEnforcement: async (caId, profileId) => {
       const id = profileId ?? (await ca.getCa(caId)).profileId;

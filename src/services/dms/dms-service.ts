@@ -2,6 +2,7 @@
  * The DMS manager's administration use-cases: DMS CRUD, authorized CAs, and the DMS's own certificate
  * (issued by LAMASSU-DMS-MANAGER from the DMS's CSR or from a key generated here and returned once).
  */
+import { sameDeltas } from '../../domain/ca/expiry-deltas.ts';
 import type { Certificate } from '../../domain/ca/certificate.ts';
 import type { Page } from '../../domain/ca/page.ts';
 import { REVOCATION_REASON_NAMES, type RevocationReason } from '../../domain/ca/revocation-reason.ts';
@@ -202,6 +203,10 @@ export class DmsService {
   private async save(current: Dms, updated: Dms, type: string, actor: string): Promise<Dms> {
     checkDmsSettings(updated.settings, updated.authorizedCaIds);
     if (!(await this.deps.storage.dms.update(updated))) throw notFound('DMS_NOT_FOUND', `no DMS with id "${current.id}"`, { id: current.id });
+    // Its certificates follow the DMS's expiration deltas: the CA service re-plans them.
+    if (!sameDeltas(current.settings.expiryDeltas, updated.settings.expiryDeltas)) {
+      await this.deps.ca.replanDmsExpiry(updated.id, updated.settings.expiryDeltas ?? null);
+    }
     await publishDmsEvents(this.deps, [dmsEvent(this.deps, type, updated.id, { previous: dmsEventData(current), updated: dmsEventData(updated) }, actor)]);
     return updated;
   }

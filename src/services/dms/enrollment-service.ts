@@ -364,6 +364,7 @@ export class EnrollmentService {
       ...(csrVerified ? { csrSignatureVerified: true } : {}),
       ...(plan.dms.settings.issuanceProfileId ? { profileId: plan.dms.settings.issuanceProfileId } : {}),
       metadata: { 'lamassu.io/ra/attached-to': { dms_id: plan.dms.id, device_id: plan.deviceId, slot: plan.slot } },
+      dms: { id: plan.dms.id, expiryDeltas: plan.dms.settings.expiryDeltas ?? null },
       actor: plan.actor,
     });
     let bound: Awaited<ReturnType<DeviceService['bindCertificate']>>;
