@@ -16,6 +16,7 @@ import { OCSPResponse, BasicOCSPResponse } from '@peculiar/asn1-ocsp';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Agent } from 'undici';
 import { removeTestTopology } from '../support/amqp-topology.ts';
+import { bounded } from '../support/bounded.ts';
 import { startLamassu, type LamassuProcess } from '../support/lamassu-process.ts';
 import { amqpUrl, needPostgres, needRabbitMq, postgresUrl } from '../support/services.ts';
 import { freshTestDatabase, type TestDatabase } from '../support/storage.ts';
@@ -144,13 +145,13 @@ describe('event bus faults on two replicas (PostgreSQL, RabbitMQ through a TCP p
   });
 
   after(async () => {
-    await a?.stop();
-    await b?.stop();
-    await proxy?.close();
-    await agent?.close();
-    await db?.drop();
+    await bounded('stopping replica A', async () => a?.stop(), 30_000);
+    await bounded('stopping replica B', async () => b?.stop(), 30_000);
+    await bounded('proxy.close()', async () => proxy?.close());
+    await bounded('closing the HTTP agent', async () => agent?.close());
+    await bounded('dropping the test database', async () => db?.drop());
     rmSync(dir, { recursive: true, force: true });
-    await removeTestTopology({ exchange, queuePrefix, groups: ['va.crl', 'va.roles'] });
+    await bounded('removing the test topology', removeTestTopology({ exchange, queuePrefix, groups: ['va.crl', 'va.roles'] }));
   });
 
   it('no replica exits; each revocation made during a fault is answered revoked by B within 1 s of its link coming back', async () => {

@@ -13,6 +13,7 @@ export class TcpProxy {
   private server: net.Server;
   private mode: ProxyMode = 'pass';
   private refuseTimer: NodeJS.Timeout | undefined;
+  private closed = false;
   /** Connections accepted so far (in any mode). */
   accepted = 0;
 
@@ -70,7 +71,9 @@ export class TcpProxy {
     }, ms);
   }
 
+  /** Stops listening and resets every connection; one accepted meanwhile is reset too (server.close waits for all). */
   async close(): Promise<void> {
+    this.closed = true;
     clearTimeout(this.refuseTimer);
     this.drop();
     await new Promise<void>((r) => this.server.close(() => r()));
@@ -80,7 +83,7 @@ export class TcpProxy {
     return net.createServer((client) => {
       this.accepted++;
       client.on('error', () => undefined);
-      if (this.mode === 'accept-and-close') {
+      if (this.mode === 'accept-and-close' || this.closed) {
         client.destroy();
         return;
       }

@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import type { CloudEvent } from '../../domain/ports/event-bus.ts';
 import { silentLogger } from '../../domain/ports/logger.ts';
 import { removeTestTopology } from '../../../test/support/amqp-topology.ts';
+import { bounded } from '../../../test/support/bounded.ts';
 import { amqpUrl, needRabbitMq } from '../../../test/support/services.ts';
 import { AmqpEventBus } from './amqp-event-bus.ts';
 
@@ -33,8 +34,8 @@ describe('AMQP broadcast subscriptions (per-replica caches)', async () => {
     }
   });
   after(async () => {
-    for (const b of replicas) await b.close();
-    await removeTestTopology({ exchange, queuePrefix, groups: ['va.crl'] });
+    for (const [i, b] of replicas.entries()) await bounded(`replica ${i} bus.close()`, b.close());
+    await bounded('removing the test topology', removeTestTopology({ exchange, queuePrefix, groups: ['va.crl'] }));
   });
 
   it('every replica gets every event with broadcast; a shared group gets each event once', async () => {

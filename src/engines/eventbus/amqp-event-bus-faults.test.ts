@@ -12,6 +12,7 @@ import type { CloudEvent } from '../../domain/ports/event-bus.ts';
 import { silentLogger } from '../../domain/ports/logger.ts';
 import { amqpUrl, needRabbitMq } from '../../../test/support/services.ts';
 import { removeTestTopology } from '../../../test/support/amqp-topology.ts';
+import { bounded } from '../../../test/support/bounded.ts';
 import { TcpProxy } from '../../../test/support/tcp-proxy.ts';
 import { AmqpEventBus } from './amqp-event-bus.ts';
 
@@ -63,10 +64,10 @@ describe('AMQP event bus through a broken link (TCP proxy before real RabbitMQ)'
     await bus.subscribe('certificate.status.update', 'durable', (e) => void group.push((e.data as { n: number }).n));
   });
   after(async () => {
-    await bus?.close();
-    await direct?.close();
-    await proxy?.close();
-    await removeTestTopology({ exchange, queuePrefix, groups: ['durable'] });
+    await bounded('bus.close()', async () => bus?.close());
+    await bounded('direct.close()', async () => direct?.close());
+    await bounded('proxy.close()', async () => proxy?.close());
+    await bounded('removing the test topology', removeTestTopology({ exchange, queuePrefix, groups: ['durable'] }));
   });
 
   /** Publishes from the other replica until the bus's broadcast subscription sees one: consuming again. */
@@ -141,5 +142,88 @@ describe('AMQP event bus through a broken link (TCP proxy before real RabbitMQ)'
     const m = ++n;
     await direct.publish([event(m)]);
     await waitFor('delivery to the re-declared queue', () => group.includes(m));
+  });
+});
+
+/**
+ * A break that lands while the connection is being set up (channels, topology, consumers), and close() at
+ * any moment of a reconnection. amqplib only listens on a connection once setup is done: a socket error
+ * before that was an uncaught exception (ending a real process) that also skipped amqplib's clean-up, so
+ * its heartbeat timers ran forever and a test file never exited. Each case sweeps the moment over a
+ * reconnection instead of hoping to hit it.
+ */
+describe('AMQP event bus: breaks during setup, close during a reconnection', { timeout: 120_000 }, async () => {
+  if (!(await needRabbitMq())) {
+    it('runs on RabbitMQ', { skip: 'SERVICE MISSING: RabbitMQ' }, () => {});
+    return;
+  }
+  const exchange = `lamassu-test-${randomUUID()}`;
+  const queuePrefix = `test-${randomUUID()}`;
+  const target = new URL(amqpUrl());
+  const uncaught: string[] = [];
+  const onUncaught = (err: Error) => void uncaught.push(err?.message);
+  const startProxy = () => TcpProxy.start({ host: target.hostname, port: Number(target.port || 5672) });
+  const newBus = (proxy: TcpProxy) =>
+    new AmqpEventBus({ url: proxy.via(amqpUrl()), exchange, queuePrefix, logger: silentLogger, reconnectDelayMs: { initial: 5, max: 50 }, closeTimeoutMs: 3000 });
+  /** Timers and sockets alive now, by kind: what a closed bus must give back. */
+  const resources = () => {
+    const counts: Record<string, number> = {};
+    for (const r of process.getActiveResourcesInfo()) if (r === 'Timeout' || r === 'TCPSocketWrap') counts[r] = (counts[r] ?? 0) + 1;
+    return counts;
+  };
+
+  before(() => void process.on('uncaughtException', onUncaught));
+  after(async () => {
+    process.off('uncaughtException', onUncaught);
+    await bounded('removing the test topology', removeTestTopology({ exchange, queuePrefix, groups: ['durable'] }));
+  });
+
+  it('a link that breaks again while it is being set up never throws, and comes back', async () => {
+    const proxy = await startProxy();
+    const bus = newBus(proxy);
+    const link: boolean[] = [];
+    try {
+      await bus.connect();
+      bus.onLinkChange((up) => link.push(up));
+      await bus.subscribe('certificate.status.update', 'durable', () => undefined);
+      await bus.subscribe('certificate.status.update', 'cache', () => undefined, { broadcast: true });
+      for (let delay = 0; delay <= 150; delay += 10) {
+        link.length = 0;
+        proxy.drop();
+        await waitFor('the link to go down', () => link.includes(false));
+        // Somewhere in here the reconnection is opening channels and declaring the topology.
+        await new Promise((r) => setTimeout(r, delay));
+        proxy.drop();
+        await waitFor(`the link to come back (second break after ${delay} ms)`, () => link.at(-1) === true && bus.state().connected);
+      }
+      assert.deepEqual(uncaught, []);
+    } finally {
+      await bounded('bus.close()', bus.close());
+      await bounded('proxy.close()', proxy.close());
+    }
+  });
+
+  it('close() at any moment of a reconnection ends in time and leaves no connection, timer or uncaught error', async () => {
+    // What earlier tests left closing goes away meanwhile; below, no kind may exceed this.
+    await new Promise((r) => setTimeout(r, 300));
+    const baseline = resources();
+    const within = () => Object.entries(resources()).every(([kind, n]) => n <= (baseline[kind] ?? 0));
+    for (let delay = 0; delay <= 150; delay += 10) {
+      const proxy = await startProxy();
+      const bus = newBus(proxy);
+      await bus.connect();
+      await bus.subscribe('certificate.status.update', 'durable', () => undefined);
+      await bus.subscribe('certificate.status.update', 'cache', () => undefined, { broadcast: true });
+      proxy.drop();
+      await new Promise((r) => setTimeout(r, delay));
+      const t0 = Date.now();
+      await bounded(`bus.close() ${delay} ms into a reconnection`, bus.close(), 10_000);
+      assert.ok(Date.now() - t0 < 4000, `close took ${Date.now() - t0} ms`);
+      // Cutting the proxy now breaks whatever the bus might still hold.
+      await bounded('proxy.close()', proxy.close());
+      await waitFor(`the bus's connections and timers to be gone (closed ${delay} ms into a reconnection): ${JSON.stringify(resources())} vs ${JSON.stringify(baseline)}`, within, 3000);
+    }
+    // A connection amqplib never cleaned up fails its heartbeat 20 s later; without the fix that surfaces here only as uncaught errors.
+    assert.deepEqual(uncaught, []);
   });
 });

@@ -5,6 +5,7 @@ import amqp from 'amqplib';
 import type { CloudEvent } from '../../domain/ports/event-bus.ts';
 import { silentLogger } from '../../domain/ports/logger.ts';
 import { amqpUrl, needRabbitMq } from '../../../test/support/services.ts';
+import { bounded } from '../../../test/support/bounded.ts';
 import { AmqpEventBus } from './amqp-event-bus.ts';
 
 const event = (type: string, n: number): CloudEvent => ({
@@ -39,14 +40,16 @@ describe('AMQP event bus against real RabbitMQ', async () => {
     await bus.connect();
   });
   after(async () => {
-    await bus.close();
-    const conn = await amqp.connect(amqpUrl());
-    const ch = await conn.createChannel();
-    for (const q of ['status', 'all', 'flaky']) await ch.deleteQueue(`${queuePrefix}.${q}`);
-    await ch.deleteQueue(`${exchange}-dlq`);
-    await ch.deleteExchange(exchange);
-    await ch.deleteExchange(`${exchange}-dlx`);
-    await conn.close();
+    await bounded('bus.close()', async () => bus?.close());
+    await bounded('removing the test topology', async () => {
+      const conn = await amqp.connect(amqpUrl());
+      const ch = await conn.createChannel();
+      for (const q of ['status', 'all', 'flaky']) await ch.deleteQueue(`${queuePrefix}.${q}`);
+      await ch.deleteQueue(`${exchange}-dlq`);
+      await ch.deleteExchange(exchange);
+      await ch.deleteExchange(`${exchange}-dlx`);
+      await conn.close();
+    });
   });
 
   it('routes by topic pattern to each consumer group once', async () => {

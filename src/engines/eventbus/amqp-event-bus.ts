@@ -21,6 +21,8 @@ export interface AmqpEventBusOptions {
   reconnectDelayMs?: { initial: number; max: number };
   /** AMQP heartbeat when the URL names none: a silent network cut is noticed after about twice this. */
   heartbeatSeconds?: number;
+  /** Longest `close` waits for the broker's close-ok before cutting the connection. */
+  closeTimeoutMs?: number;
   logger: Logger;
 }
 
@@ -55,6 +57,7 @@ interface Link {
 type RecoveringModel = Awaited<ReturnType<typeof connectRecovering>>;
 
 const FLUSH_BATCH = 500;
+const CONNECT_TIMEOUT_MS = 5000;
 
 /**
  * CloudEvents over RabbitMQ: one durable topic exchange, one durable queue per consumer group, publisher
@@ -88,6 +91,13 @@ export class AmqpEventBus implements EventBus {
   private flushing = false;
   private dropWarned = false;
   private readonly counts = { disconnects: 0, reconnects: 0, dropped: 0 };
+  /** Connections setup has seen that have not closed yet: `close` waits for them (bounded), then cuts them. */
+  private readonly openModels = new Set<ChannelModel>();
+  /**
+   * A connection attempt between its start and setup (or failure): amqplib closes a connection that opens
+   * after `close()` without ever letting us listen on it, so `close` lets such an attempt finish first.
+   */
+  private attempt: { open: boolean; startsAt: number } = { open: false, startsAt: 0 };
 
   constructor(private readonly opts: AmqpEventBusOptions) {
     this.exchange = opts.exchange ?? 'lamassu-events';
@@ -100,6 +110,7 @@ export class AmqpEventBus implements EventBus {
 
   /** Resolves once connected; throws EVENT_BUS_UNAVAILABLE when the broker cannot be reached at start. */
   async connect(): Promise<void> {
+    this.attempt = { open: true, startsAt: Date.now() };
     const connection = await connectRecovering(this.opts, (model) => this.setup(model));
     this.connection = connection;
     this.watchConnection(connection);
@@ -177,8 +188,44 @@ export class AmqpEventBus implements EventBus {
       this.opts.logger.warn({ events: this.backlog.length }, 'event bus closed with events the broker never got');
     }
     this.link = undefined;
-    await this.connection?.close().catch(() => undefined);
+    const connection = this.connection;
     this.connection = undefined;
+    const done = (async () => {
+      if (connection) {
+        await this.attemptSettled(connection);
+        // Not awaited: amqplib waits for a close-ok that never comes when the socket breaks meanwhile; the
+        // connections' own 'close' events below tell when they are gone.
+        void connection.close().catch(() => undefined);
+      }
+      await Promise.all([...this.openModels].map((model) => new Promise((r) => model.once('close', r))));
+    })();
+    const ms = this.opts.closeTimeoutMs ?? 5000;
+    let timer: NodeJS.Timeout | undefined;
+    const inTime = await Promise.race([done.then(() => true), new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)))]);
+    clearTimeout(timer);
+    if (!inTime) {
+      // A shutdown must not hang on the broker: stop reconnecting (if still waiting for an attempt) and cut what is open.
+      this.opts.logger.warn({ timeoutMs: ms, connections: this.openModels.size }, 'event bus: message broker did not confirm the close in time; connection cut');
+      void connection?.close().catch(() => undefined);
+      for (const model of this.openModels) destroySocket(model);
+    }
+  }
+
+  /** Resolves once no connection attempt is between its start and setup (bounded by the connect timeout). */
+  private async attemptSettled(connection: RecoveringModel): Promise<void> {
+    // A retry that has not started yet is cancelled by close(); a few ms of slack for timer rounding.
+    if (!this.attempt.open || Date.now() < this.attempt.startsAt - 5) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        connection.off('connect', done);
+        connection.off('connect-failed', done);
+        resolve();
+      };
+      const timer = setTimeout(done, CONNECT_TIMEOUT_MS + 1000);
+      connection.on('connect', done);
+      connection.on('connect-failed', done);
+    });
   }
 
   private watchConnection(connection: RecoveringModel): void {
@@ -194,10 +241,12 @@ export class AmqpEventBus implements EventBus {
       log.warn({ err: err?.message }, 'event bus: message broker connection lost; serving on, caches that follow events read the database, events are buffered; reconnecting');
       this.notify(false);
     });
-    connection.on('reconnect-scheduled', ({ attempt, delay }: { attempt: number; delay: number }) =>
-      log.debug({ attempt, delayMs: delay }, 'event bus: reconnect scheduled'),
-    );
+    connection.on('reconnect-scheduled', ({ attempt, delay }: { attempt: number; delay: number }) => {
+      this.attempt = { open: true, startsAt: Date.now() + delay };
+      log.debug({ attempt, delayMs: delay }, 'event bus: reconnect scheduled');
+    });
     connection.on('connect-failed', (err: Error) => {
+      this.attempt.open = false;
       this.currentModel = undefined;
       log.warn({ err: err?.message }, 'event bus: cannot reach the message broker; retrying');
     });
@@ -211,6 +260,9 @@ export class AmqpEventBus implements EventBus {
 
   /** Runs on every (re)connection before it counts as up: topology, consumers, then the buffered events. */
   private async setup(model: ChannelModel): Promise<void> {
+    this.attempt.open = false;
+    this.track(model);
+    if (this.closed) return;
     this.currentModel = model;
     const publisher = await model.createConfirmChannel();
     this.watchChannel(model, publisher, 'publisher');
@@ -237,6 +289,18 @@ export class AmqpEventBus implements EventBus {
     this.everConnected = true;
     this.notify(true);
     this.flush();
+  }
+
+  /**
+   * Until amqplib adopts a connection (after setup), nothing else listens on it: a socket error would be an
+   * uncaught exception (ending the process) and amqplib would skip its clean-up, leaving its heartbeat timers
+   * running forever.
+   */
+  private track(model: ChannelModel): void {
+    if (this.openModels.has(model)) return;
+    this.openModels.add(model);
+    model.on('error', (err: Error) => this.opts.logger.debug({ err: err?.message }, 'event bus: message broker connection error'));
+    model.once('close', () => this.openModels.delete(model));
   }
 
   /** A channel that closes while its connection stays up (a channel-level error) takes the connection down, so recovery re-declares everything. */
@@ -398,6 +462,13 @@ function settle(channel: Channel, msg: ConsumeMessage, ok: boolean): void {
   }
 }
 
+/** Cuts a connection at once: an error on its socket makes amqplib close it and stop its heartbeat. */
+function destroySocket(model: ChannelModel): void {
+  // amqplib's types do not show the socket; it is the connection's `stream`.
+  const stream = (model.connection as unknown as { stream?: { destroy(err?: Error): void } }).stream;
+  stream?.destroy(new Error('event bus closed: connection cut'));
+}
+
 /** The URL with a heartbeat unless it names one: abrupt closes are seen at once, silent cuts only through heartbeats. */
 function withHeartbeat(url: string, seconds: number): string {
   try {
@@ -414,7 +485,7 @@ function connectRecovering(opts: AmqpEventBusOptions, setup: (model: ChannelMode
   const delays = opts.reconnectDelayMs ?? { initial: 200, max: 5000 };
   return amqp.connect(withHeartbeat(opts.url, opts.heartbeatSeconds ?? 10), {
     // Bounds a connection attempt to a host that does not answer.
-    timeout: 5000,
+    timeout: CONNECT_TIMEOUT_MS,
     recovery: { initialMaxRetries: 2, initialDelay: delays.initial, maxDelay: delays.max, setup, waitForConnect: false },
   });
 }

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { removeTestTopology } from '../../../test/support/amqp-topology.ts';
+import { bounded } from '../../../test/support/bounded.ts';
 import { amqpUrl, needPostgres, needRabbitMq } from '../../../test/support/services.ts';
 import { openTestStorage } from '../../../test/support/storage.ts';
 import { systemClock } from '../../domain/ports/clock.ts';
@@ -53,10 +54,10 @@ describe('VA replicas on PostgreSQL and RabbitMQ', async () => {
     }
   });
   after(async () => {
-    for (const r of replicas) await r.va.close();
-    for (const b of buses) await b.close();
-    await removeTestTopology({ exchange, queuePrefix, groups: ['va.crl', 'va.roles'] });
-    await opened?.dispose();
+    for (const [i, r] of replicas.entries()) await bounded(`replica ${i} va.close()`, r.va.close());
+    for (const [i, b] of buses.entries()) await bounded(`replica ${i} bus.close()`, b.close());
+    await bounded('removing the test topology', removeTestTopology({ exchange, queuePrefix, groups: ['va.crl', 'va.roles'] }));
+    await bounded('disposing the test storage', async () => opened?.dispose());
   });
 
   it('a revocation on replica A is answered as revoked by replica B within a second', async () => {
