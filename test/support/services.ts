@@ -23,7 +23,8 @@ function tcpReachable(url: string, defaultPort: number): Promise<boolean> {
       socket.destroy();
       resolve(ok);
     };
-    socket.setTimeout(1000, () => done(false));
+    // Generous: on a loaded machine a local connect can take over a second.
+    socket.setTimeout(5000, () => done(false));
     socket.once('connect', () => done(true));
     socket.once('error', () => done(false));
   });

@@ -91,3 +91,7 @@ export interface ExpiryPlan {
   profileId: string | null;
   dmsId: string | null;
 }
+
+/** A plan worth storing: with deltas, or a profile or DMS whose deltas a later change may re-plan it by. */
+export const isPlanWorthKeeping = (p: Pick<ExpiryPlan, 'deltas' | 'profileId' | 'dmsId'>): boolean =>
+  p.deltas !== null || p.profileId !== null || p.dmsId !== null;

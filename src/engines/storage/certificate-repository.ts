@@ -15,7 +15,7 @@ import type {
 } from '../../domain/ca/certificate-repository.ts';
 import type { CertificateStatus } from '../../domain/ca/certificate-status.ts';
 import type { Certificate, CertificateDetails, CertificateRecord, CertificateType } from '../../domain/ca/certificate.ts';
-import { EXPIRY_STAGES, hasDeltas, nextExpiryAlertAt, type ExpiryDeltaSource, type ExpiryDeltas, type ExpiryPlan } from '../../domain/ca/expiry-deltas.ts';
+import { EXPIRY_STAGES, hasDeltas, isPlanWorthKeeping, nextExpiryAlertAt, type ExpiryDeltaSource, type ExpiryDeltas, type ExpiryPlan } from '../../domain/ca/expiry-deltas.ts';
 import type { Page } from '../../domain/ca/page.ts';
 import type { RevocationReason } from '../../domain/ca/revocation-reason.ts';
 import { conflict } from '../../domain/errors.ts';
@@ -68,7 +68,7 @@ function expiryOf(row: Selectable<CertificatesTable>): { expiry?: ExpiryPlan } {
   const deltas = row.expiry_preventive_ms === null && row.expiry_critical_ms === null
     ? null
     : { preventiveMs: nullableNumber(row.expiry_preventive_ms), criticalMs: nullableNumber(row.expiry_critical_ms) };
-  if (deltas === null && row.profile_id === null && row.dms_id === null) return {};
+  if (!isPlanWorthKeeping({ deltas, profileId: row.profile_id, dmsId: row.dms_id })) return {};
   return {
     expiry: {
       source: row.expiry_source as ExpiryDeltaSource,

@@ -3,7 +3,7 @@ import { statusAt } from '../../domain/ca/certificate-status.ts';
 import type { Certificate } from '../../domain/ca/certificate.ts';
 import { validityEnd, wholeSeconds } from '../../domain/ca/duration.ts';
 import { checkKeyAllowed, type IssuanceSettings } from '../../domain/ca/issuance-profile.ts';
-import { resolveExpiryDeltas, type ExpiryDeltas, type ExpiryPlan } from '../../domain/ca/expiry-deltas.ts';
+import { isPlanWorthKeeping, resolveExpiryDeltas, type ExpiryDeltas, type ExpiryPlan } from '../../domain/ca/expiry-deltas.ts';
 import type { Subject } from '../../domain/ca/subject.ts';
 import { conflict, DomainError, forbidden } from '../../domain/errors.ts';
 import { assembleCertificate } from '../../x509/certificate-template.ts';
@@ -158,7 +158,8 @@ export async function issueCertificate(
       type: 'MANAGED',
       engineId: req.engineId ?? null,
       createdAt: now,
-      expiry,
+      // Read back, a certificate with nothing to plan by carries no plan: return it the same as stored.
+      ...(isPlanWorthKeeping(expiry) ? { expiry } : {}),
       der,
       details: {
         subject,
