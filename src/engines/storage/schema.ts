@@ -17,6 +17,8 @@
  * - structured values are JSON text; big numbers such as certificate serials are text (hex).
  */
 
+import type { Generated } from 'kysely';
+
 /** Milliseconds since the Unix epoch, UTC. */
 export type EpochMs = number;
 
@@ -185,6 +187,18 @@ export interface VaOcspRespondersTable {
   created_at: EpochMs;
 }
 
+/** Events written with the change they announce, waiting for the relay (see migrations/0008-outbox.ts). */
+export interface OutboxTable {
+  seq: Generated<number>;
+  event_id: string;
+  /** The event's subject (the resource it is about), '' when none: order is kept per aggregate. */
+  aggregate: string;
+  type: string;
+  /** The CloudEvent as JSON. */
+  event: string;
+  created_at: EpochMs;
+}
+
 export interface Database {
   leases: LeasesTable;
   admin_tokens: AdminTokensTable;
@@ -201,4 +215,5 @@ export interface Database {
   va_crls: VaCrlsTable;
   va_crl_removals: VaCrlRemovalsTable;
   va_ocsp_responders: VaOcspRespondersTable;
+  outbox: OutboxTable;
 }

@@ -21,7 +21,8 @@ export async function importCertificate(deps: CaServiceDeps, input: ImportCertif
     aboutToExpireMs: issuer?.aboutToExpireMs ?? deps.settings.aboutToExpireMs,
     metadata: input.metadata ?? {},
   });
-  await deps.storage.certificates.insert(cert);
-  await publishAfterCommit(deps, [caEvent(deps, CaEventType.certificateImport, cert.id, certificateEventData(cert), input.actor)]);
+  const events = [caEvent(deps, CaEventType.certificateImport, cert.id, certificateEventData(cert), input.actor)];
+  await deps.storage.certificates.insertMany([cert], events);
+  await publishAfterCommit(deps, events);
   return cert;
 }

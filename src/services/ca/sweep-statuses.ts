@@ -48,11 +48,8 @@ function statusEvent(deps: CaServiceDeps, c: TimeStatusChange): CloudEvent {
  * time gives then.
  *
  * A row changed in a committed batch no longer matches, so a sweep that dies between batches resumes where
- * it stopped and no row changes (or is announced) twice. Events go out after each commit, not in it: if
- * the process dies between a commit and its publish, that batch's events are lost (at most once). The
- * statuses themselves are right, and consumers that read the status back (the device manager) catch up at
- * their next event for that certificate; an outbox table would make it at least once, at the price of
- * writing every event to the database too.
+ * it stopped and no row changes twice. Each batch's events are written to the outbox in its transaction
+ * (one multi-row insert), so they are relayed at least once even if the process dies right after a commit.
  */
 export async function sweepStatuses(
   deps: CaServiceDeps,
@@ -65,15 +62,18 @@ export async function sweepStatuses(
   const result: SweepResult = { expired: 0, aboutToExpire: 0 };
   for (const step of STEPS) {
     for (;;) {
-      const changed = await deps.storage.certificates.sweepStatus(step, now, batchSize);
+      // The batch's events commit with its status changes (outbox).
+      const { changed, events } = await deps.storage.transaction(async (tx) => {
+        const changed = await tx.certificates.sweepStatus(step, now, batchSize);
+        const events = changed.map((c) => statusEvent(deps, c));
+        await tx.outbox.append(events);
+        return { changed, events };
+      });
       if (changed.length === 0) break;
       const caIds = changed.flatMap((c) => (c.caId ? [c.caId] : []));
       // An expired CA must stop signing at once on this replica.
       if (caIds.length > 0) cache.invalidate(caIds);
-      await publishAfterCommit(
-        deps,
-        changed.map((c) => statusEvent(deps, c)),
-      );
+      await publishAfterCommit(deps, events);
       if (step.to === 'EXPIRED') result.expired += changed.length;
       else result.aboutToExpire += changed.length;
       if (changed.length < batchSize) break;

@@ -23,7 +23,16 @@ export async function updateProfile(deps: CaServiceDeps, input: UpdateProfileInp
     createdAt: current.createdAt,
     updatedAt: deps.clock.now(),
   };
-  if (!(await deps.storage.issuanceProfiles.update(profile))) await getProfile(deps, input.id);
-  await publishAfterCommit(deps, [caEvent(deps, CaEventType.profileUpdate, profile.id, { id: profile.id, name: profile.name }, input.actor)]);
+  const events = [caEvent(deps, CaEventType.profileUpdate, profile.id, { id: profile.id, name: profile.name }, input.actor)];
+  const updated = await deps.storage.transaction(async (tx) => {
+    const done = await tx.issuanceProfiles.update(profile);
+    if (done) await tx.outbox.append(events);
+    return done;
+  });
+  if (!updated) {
+    await getProfile(deps, input.id);
+    return profile;
+  }
+  await publishAfterCommit(deps, events);
   return profile;
 }
