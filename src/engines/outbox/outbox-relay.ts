@@ -61,7 +61,7 @@ export class OutboxRelay {
   constructor(private readonly opts: OutboxRelayOptions) {
     this.batchSize = opts.batchSize ?? 500;
     this.pollMs = opts.pollMs ?? 200;
-    this.leaseTtlMs = opts.leaseTtlMs ?? 15_000;
+    this.leaseTtlMs = opts.leaseTtlMs ?? 6000;
     this.delays = opts.retryDelayMs ?? { initial: 200, max: 5000 };
   }
 
