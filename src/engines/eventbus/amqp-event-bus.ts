@@ -152,9 +152,10 @@ export class AmqpEventBus implements EventBus {
   private refused(err: unknown): Error {
     const setting = this.opts.prefixSetting ?? 'LAMASSU_AMQP_PREFIX';
     const why = (err as Error).message.replace(/\s+/g, ' ');
+    const overrides = this.opts.exchange || this.opts.queuePrefix ? ' (the exchange and queue prefix settings given here override it: remove them or make them unique too)' : '';
     return invalid(
       'EVENT_BUS_TOPOLOGY_REFUSED',
-      `${setting}: the message broker refused this deployment's exchanges or queues (${why}); another deployment on this broker or vhost uses the same names with other settings: give each deployment its own ${setting}`,
+      `${setting}: the message broker refused this deployment's exchanges or queues (${why}); another deployment on this broker or vhost uses the same names with other settings: give each deployment its own ${setting}${overrides}`,
       { setting },
     );
   }
