@@ -66,8 +66,13 @@ export class HttpMetrics {
   followOutbox(backlog: () => Promise<OutboxBacklog>, clock: Clock): void {
     const registers = [this.registry];
     let last: Promise<OutboxBacklog | undefined> | undefined;
-    // One query per scrape for both gauges; a failed read leaves them unset rather than failing the scrape.
-    const read = () => (last ??= backlog().catch(() => undefined).finally(() => setImmediate(() => (last = undefined))));
+    // Gauges collected together share the read in flight; a failed read leaves them unset rather than failing the scrape.
+    const read = () =>
+      (last ??= backlog()
+        .catch(() => undefined)
+        .finally(() => {
+          last = undefined;
+        }));
     new Gauge({
       name: 'lamassu_outbox_backlog_events',
       help: 'Events written with their change and not yet relayed to the event bus',
