@@ -3,7 +3,7 @@ import type { CloudEvent } from '../../domain/ports/event-bus.ts';
 import type { OutboxBacklog, OutboxEntry, OutboxRepository } from '../../domain/ports/outbox.ts';
 import type { Database } from './schema.ts';
 
-/** 5 bound parameters per row: well under SQLite's 32766 and PostgreSQL's 65535. */
+/** 2 bound parameters per row: well under SQLite's 32766 and PostgreSQL's 65535. */
 const INSERT_CHUNK = 1000;
 
 export class SqlOutboxRepository implements OutboxRepository {
@@ -12,13 +12,7 @@ export class SqlOutboxRepository implements OutboxRepository {
   async append(events: readonly CloudEvent[], now = new Date()): Promise<void> {
     const at = now.getTime();
     for (let i = 0; i < events.length; i += INSERT_CHUNK) {
-      const rows = events.slice(i, i + INSERT_CHUNK).map((e) => ({
-        event_id: e.id,
-        aggregate: e.subject ?? '',
-        type: e.type,
-        event: JSON.stringify(e),
-        created_at: at,
-      }));
+      const rows = events.slice(i, i + INSERT_CHUNK).map((e) => ({ event: JSON.stringify(e), created_at: at }));
       await this.db.insertInto('outbox').values(rows).execute();
     }
   }
@@ -34,10 +28,9 @@ export class SqlOutboxRepository implements OutboxRepository {
   }
 
   async backlog(): Promise<OutboxBacklog> {
-    const row = await this.db
-      .selectFrom('outbox')
-      .select((eb) => [eb.fn.countAll<number>().as('count'), eb.fn.min('created_at').as('oldest')])
-      .executeTakeFirstOrThrow();
-    return { count: Number(row.count), oldestCreatedAt: row.oldest === null ? null : Number(row.oldest) };
+    const { count } = await this.db.selectFrom('outbox').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
+    // The lowest seq is the oldest row: read through the primary key, no scan for the minimum.
+    const oldest = await this.db.selectFrom('outbox').select('created_at').orderBy('seq').limit(1).executeTakeFirst();
+    return { count: Number(count), oldestCreatedAt: oldest ? Number(oldest.created_at) : null };
   }
 }

@@ -190,11 +190,7 @@ export interface VaOcspRespondersTable {
 /** Events written with the change they announce, waiting for the relay (see migrations/0008-outbox.ts). */
 export interface OutboxTable {
   seq: Generated<number>;
-  event_id: string;
-  /** The event's subject (the resource it is about), '' when none: order is kept per aggregate. */
-  aggregate: string;
-  type: string;
-  /** The CloudEvent as JSON. */
+  /** The CloudEvent as JSON (id, type and subject inside: nothing reads the rows but the relay). */
   event: string;
   created_at: EpochMs;
 }

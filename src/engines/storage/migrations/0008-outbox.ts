@@ -11,9 +11,6 @@ export const outbox: Migration = {
     await db.schema
       .createTable('outbox')
       .addColumn('seq', isPostgres(db) ? 'bigserial' : 'integer', (c) => (isPostgres(db) ? c.primaryKey() : c.primaryKey().autoIncrement()))
-      .addColumn('event_id', 'text', (c) => c.notNull())
-      .addColumn('aggregate', 'text', (c) => c.notNull())
-      .addColumn('type', 'text', (c) => c.notNull())
       .addColumn('event', 'text', (c) => c.notNull())
       .addColumn('created_at', 'bigint', (c) => c.notNull())
       .execute();
