@@ -19,7 +19,10 @@ export interface OutboxRelayOptions {
   batchSize?: number;
   /** How often the holder looks for rows other replicas wrote (its own wake it at once). */
   pollMs?: number;
-  /** The lease outlives a dead holder by this much at most; renewed at a third of it. */
+  /**
+   * The lease outlives a dead holder by this much at most. Renewed between batches every third of it (2 s at
+   * most), so a batch that waits out the bus's confirm timeout (5 s) still ends well inside the lease.
+   */
   leaseTtlMs?: number;
   /** Back-off while the bus refuses: first delay, doubling up to the last (with jitter). */
   retryDelayMs?: { initial: number; max: number };
@@ -61,7 +64,7 @@ export class OutboxRelay {
   constructor(private readonly opts: OutboxRelayOptions) {
     this.batchSize = opts.batchSize ?? 500;
     this.pollMs = opts.pollMs ?? 200;
-    this.leaseTtlMs = opts.leaseTtlMs ?? 6000;
+    this.leaseTtlMs = opts.leaseTtlMs ?? 10_000;
     this.delays = opts.retryDelayMs ?? { initial: 200, max: 5000 };
   }
 
@@ -125,7 +128,7 @@ export class OutboxRelay {
     const held = await this.opts.leases.tryAcquire(OUTBOX_RELAY_LEASE, this.opts.holder, this.leaseTtlMs, now);
     if (held !== this.leader) this.opts.logger.info({ holder: this.opts.holder }, held ? 'outbox relay: this replica relays the outbox' : 'outbox relay: lease lost to another replica');
     this.leader = held;
-    this.renewAt = now.getTime() + this.leaseTtlMs / 3;
+    this.renewAt = now.getTime() + Math.min(2000, this.leaseTtlMs / 3);
     return held;
   }
 
