@@ -68,7 +68,10 @@ const FLUSH_BATCH = 500;
 
 /**
  * CloudEvents over RabbitMQ: one durable topic exchange, one durable queue per consumer group, publisher
- * confirms. A message whose handler keeps failing goes to a dead-letter queue instead of blocking its queue.
+ * confirms; every name derives from one prefix, so deployments can share a vhost. A message whose handler
+ * keeps failing goes to its group's dead-letter queue instead of blocking its queue. In a server the outbox
+ * relay sends through `publishConfirmed` (nothing kept in memory); `publish` with its buffer is for callers
+ * without an outbox.
  *
  * The broker may go away at any time (restart, network cut, load balancer reset). Then the bus keeps the
  * process serving: every connection and channel error is handled and logged, the connection comes back
