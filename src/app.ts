@@ -4,6 +4,7 @@
  */
 import { randomUUID, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger as PinoLogger } from 'pino';
@@ -17,6 +18,8 @@ import type { Logger } from './domain/ports/logger.ts';
 import { CsrVerifierPool } from './engines/crypto/csr-verifier-pool.ts';
 import { KeyEngineSet, type KeyEngineConfig } from './engines/crypto/registry.ts';
 import { MemoryEventBus } from './engines/eventbus/memory-event-bus.ts';
+import { OutboxEventBus } from './engines/outbox/outbox-event-bus.ts';
+import { OutboxRelay } from './engines/outbox/outbox-relay.ts';
 import { createStorage } from './engines/storage/create-storage.ts';
 import { ensurePrivateDirectory } from './engines/private-directory.ts';
 import { SqliteCertificateWriter } from './engines/storage/sqlite-certificate-writer.ts';
@@ -81,6 +84,15 @@ export const createLogger = (config: Pick<Config, 'logLevel'>): PinoLogger =>
     redact: { paths: ['*.pin', '*.password', '*.passphrase', '*.secretId', '*.token', 'req.headers.authorization'], censor: '[redacted]' },
   });
 
+/**
+ * A wrong PIN, label or library path, or a broker refusing this deployment's names, is a configuration
+ * error (exit 2, one line naming the setting), not a crash.
+ */
+function asConfigError(e: unknown): never {
+  if (isDomainError(e) && typeof e.details?.setting === 'string') throw new ConfigError([e.message]);
+  throw e;
+}
+
 export const systemRandom: RandomSource = { uuid: () => randomUUID(), bytes: (n) => new Uint8Array(randomBytes(n)) };
 
 /** Our engine settings in the key-engine registry's terms. */
@@ -131,11 +143,7 @@ export async function startServer(
     const keyEngines = await KeyEngineSet.open(
       config.keyEngines.map((e) => keyEngineConfig(e, logger)),
       { defaultId: config.defaultEngine, logger, clock },
-    ).catch((e: unknown) => {
-      // A wrong PIN, label or library path is a configuration error (exit 2), not a crash.
-      if (isDomainError(e) && typeof e.details?.setting === 'string') throw new ConfigError([e.message]);
-      throw e;
-    });
+    ).catch(asConfigError);
     closers.push({ name: 'key engines', close: () => keyEngines.closeAll() });
     logger.info({ engines: config.keyEngines.map((e) => `${e.id} (${e.type})`), default: config.defaultEngine }, 'key engines ready');
 
@@ -145,17 +153,23 @@ export async function startServer(
     if (config.eventBus.kind === 'amqp') {
       // Loaded only when configured: the embedded default never needs amqplib.
       const { AmqpEventBus } = await import('./engines/eventbus/amqp-event-bus.ts');
-      const { url, exchange, queuePrefix } = config.eventBus;
-      const amqp = new AmqpEventBus({ url, exchange, queuePrefix, logger });
-      await amqp.connect();
+      const { url, prefix, exchange, queuePrefix } = config.eventBus;
+      const amqp = new AmqpEventBus({ url, prefix, exchange, queuePrefix, logger });
+      await amqp.connect().catch(asConfigError);
       events = amqp;
       busStatus = () => amqp.state();
     } else {
       events = new MemoryEventBus(logger);
     }
-    closers.push({ name: 'event bus', close: () => events.close() });
+    const bus = events;
+    closers.push({ name: 'event bus', close: () => bus.close() });
+    // Services write events to the outbox with their changes; one replica relays the outbox to the bus.
+    const relay = new OutboxRelay({ outbox: storage.outbox, leases: storage.leases, bus, clock, logger, holder: `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}` });
+    relay.start();
+    closers.push({ name: 'outbox relay', close: () => relay.stop() });
+    const outboxBacklog = () => storage.outbox.backlog();
     // Lets in-process services see published events synchronously (the VA's OCSP cache invalidation).
-    events = new PublishTap(events);
+    events = new PublishTap(new OutboxEventBus(bus, relay, logger));
 
     const deps: ServiceDeps = { config, storage, keyEngines, events, clock, random, logger };
     const services: ServicePlugin[] = [];
@@ -165,7 +179,7 @@ export async function startServer(
         logger.warn({ service: name }, 'service selected but not implemented yet; skipped');
         continue;
       }
-      const service = await factory(deps);
+      const service = await Promise.resolve(factory(deps)).catch(asConfigError);
       services.push(service);
       if (service.close) closers.push({ name: `service ${name}`, close: () => service.close!() });
     }
@@ -185,6 +199,7 @@ export async function startServer(
 
     const metrics = new HttpMetrics();
     if (busStatus) metrics.followEventBus(busStatus);
+    metrics.followOutbox(outboxBacklog, clock);
     const https = await buildHttpsApp({
       tls,
       logger,
@@ -197,7 +212,7 @@ export async function startServer(
     const http = await buildHttpApp({
       logger,
       metrics,
-      health: { database: () => storage.ping(), keyEngines: keyEngines.list(), ...(busStatus ? { eventBus: busStatus } : {}) },
+      health: { database: () => storage.ping(), keyEngines: keyEngines.list(), ...(busStatus ? { eventBus: busStatus } : {}), outbox: outboxBacklog, clock },
       services,
       requestTimeoutMs: config.httpRequestTimeoutMs,
     });

@@ -4,6 +4,7 @@
  * here (plus its line in docs/configuration.md).
  */
 import {
+  amqpNamePrefix,
   amqpUrl,
   duration,
   durationAtLeast,
@@ -113,6 +114,7 @@ export const settings = {
   postgresPassword: optional({ env: 'POSTGRES_PASSWORD', file: 'postgres.password', parse: text }),
   postgresSchema: optional({ env: 'LAMASSU_POSTGRES_SCHEMA', file: 'postgres.schema', parse: identifier }),
   amqpUrl: optional({ env: 'LAMASSU_AMQP_URL', file: 'amqp.url', parse: amqpUrl }),
+  amqpPrefix: optional({ env: 'LAMASSU_AMQP_PREFIX', file: 'amqp.prefix', parse: amqpNamePrefix }),
   amqpExchange: optional({ env: 'LAMASSU_AMQP_EXCHANGE', file: 'amqp.exchange', parse: text }),
   amqpQueuePrefix: optional({ env: 'LAMASSU_AMQP_QUEUE_PREFIX', file: 'amqp.queue_prefix', parse: text }),
   engine: optional({ env: 'ENGINE', file: 'engine', parse: oneOf(ENGINE_TYPES) }),
@@ -151,7 +153,11 @@ export type KeyEngineSettings =
     };
 
 /** In-process by default; RabbitMQ when several replicas must see each other's events. */
-export type EventBusConfig = { kind: 'memory' } | { kind: 'amqp'; url: string; exchange?: string; queuePrefix?: string };
+/**
+ * `prefix` names the deployment's topology (exchange `<prefix>-events`, queues `<prefix>.<group>`); the older
+ * `exchange` and `queuePrefix` settings override its parts.
+ */
+export type EventBusConfig = { kind: 'memory' } | { kind: 'amqp'; url: string; prefix?: string; exchange?: string; queuePrefix?: string };
 
 export interface OidcConfig {
   jwksUrl: string;

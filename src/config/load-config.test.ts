@@ -47,14 +47,23 @@ describe('loadConfig', () => {
     assert.deepEqual(loadConfig({ env: { LAMASSU_AMQP_URL: 'amqp://guest:guest@mq:5672' } }).eventBus, {
       kind: 'amqp',
       url: 'amqp://guest:guest@mq:5672',
+      prefix: undefined,
       exchange: undefined,
       queuePrefix: undefined,
     });
     assert.deepEqual(loadConfig({ env: { LAMASSU_AMQP_URL: 'amqp://mq', LAMASSU_AMQP_EXCHANGE: 'x', LAMASSU_AMQP_QUEUE_PREFIX: 'p' } }).eventBus, {
       kind: 'amqp',
       url: 'amqp://mq',
+      prefix: undefined,
       exchange: 'x',
       queuePrefix: 'p',
+    });
+    assert.deepEqual(loadConfig({ env: { LAMASSU_AMQP_URL: 'amqp://mq', LAMASSU_AMQP_PREFIX: 'plant-2.pki' } }).eventBus, {
+      kind: 'amqp',
+      url: 'amqp://mq',
+      prefix: 'plant-2.pki',
+      exchange: undefined,
+      queuePrefix: undefined,
     });
   });
 
@@ -72,6 +81,7 @@ describe('loadConfig', () => {
     ['POSTGRES_PORT', 'five', /^POSTGRES_PORT: must be a port number/],
     ['ENGINE', 'aws', /^ENGINE: must be one of filesystem, gopem, pkcs11, vault, got "aws"/],
     ['LAMASSU_AMQP_URL', 'http://mq', /^LAMASSU_AMQP_URL: must be an amqp:\/\/ or amqps:\/\/ URL$/],
+    ['LAMASSU_AMQP_PREFIX', 'two words', /^LAMASSU_AMQP_PREFIX: must be letters, digits, "\.", "-" or "_" \(at most 100\), got "two words"$/],
     ['VAULT_ADDRESS', 'vault:8200', /^VAULT_ADDRESS: must be an http\(s\) URL/],
   ];
   for (const [name, value, expected] of badValues) {

@@ -138,7 +138,7 @@ export function loadConfig(opts: LoadConfigOptions): Config {
     oidc,
     storage,
     eventBus: values.amqpUrl
-      ? { kind: 'amqp', url: values.amqpUrl, exchange: values.amqpExchange, queuePrefix: values.amqpQueuePrefix }
+      ? { kind: 'amqp', url: values.amqpUrl, prefix: values.amqpPrefix, exchange: values.amqpExchange, queuePrefix: values.amqpQueuePrefix }
       : { kind: 'memory' },
     keyEngines: engines.list,
     defaultEngine: engines.defaultId,

@@ -86,6 +86,15 @@ export const listenAddress: Parser<string> = (raw) => {
 };
 
 /** Ids name engines in the database; keep them simple and stable. */
+/** An AMQP name prefix: what RabbitMQ takes in exchange and queue names, short enough for the suffixes. */
+export const amqpNamePrefix: Parser<string> = (raw) => {
+  const s = text(raw);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(s)) {
+    throw new InvalidValue(`must be letters, digits, ".", "-" or "_" (at most 100), got ${show(raw)}`);
+  }
+  return s;
+};
+
 export const identifier: Parser<string> = (raw) => {
   const s = text(raw);
   if (!/^[a-z0-9][a-z0-9_-]{0,62}$/i.test(s)) {

@@ -4,7 +4,9 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
+import { systemClock, type Clock } from '../domain/ports/clock.ts';
 import type { KeyEngineHealth } from '../domain/ports/key-engine.ts';
+import type { OutboxBacklog } from '../domain/ports/outbox.ts';
 import type { EventBusStatus, HttpMetrics } from './metrics.ts';
 
 export interface HealthChecks {
@@ -13,6 +15,10 @@ export interface HealthChecks {
   keyEngines: { id: string; health(): Promise<KeyEngineHealth> }[];
   /** The message broker link, when the bus has one (RabbitMQ). */
   eventBus?: () => Pick<EventBusStatus, 'connected'>;
+  /** Events written and not yet relayed to the bus (the transactional outbox). */
+  outbox?: () => Promise<OutboxBacklog>;
+  /** For the age of the oldest outbox row. */
+  clock?: Clock;
 }
 
 const CHECK_TIMEOUT_MS = 3000;
@@ -27,6 +33,8 @@ const HealthBody = Type.Object({
   status: Type.Union([Type.Literal('ok'), Type.Literal('degraded'), Type.Literal('down')]),
   database: Check,
   eventBus: Type.Optional(Check),
+  /** Events waiting in the outbox for the relay: how many, and how long the oldest has waited. */
+  outbox: Type.Optional(Type.Object({ ok: Type.Boolean(), backlog: Type.Integer(), oldestAgeMs: Type.Integer(), detail: Type.Optional(Type.String()) })),
   keyEngines: Type.Array(Type.Object({ id: Type.String(), ok: Type.Boolean(), detail: Type.Optional(Type.String()) })),
 });
 
@@ -39,6 +47,21 @@ async function withDeadline<T>(work: () => Promise<T>): Promise<T> {
     return await Promise.race([work(), deadline]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/** A backlog older than this means events are not getting out (bus away, relay failing): degraded, not down. */
+const OUTBOX_STALE_MS = 30_000;
+
+async function outboxCheck(backlog: () => Promise<OutboxBacklog>, clock: Clock | undefined, log: { warn: (o: object, m: string) => void }) {
+  try {
+    const b = await withDeadline(backlog);
+    const oldestAgeMs = b.oldestCreatedAt === null ? 0 : Math.max(0, (clock ?? systemClock).now().getTime() - b.oldestCreatedAt);
+    const ok = oldestAgeMs <= OUTBOX_STALE_MS;
+    return { ok, backlog: b.count, oldestAgeMs, ...(ok ? {} : { detail: 'events wait in the outbox; they are relayed once the event bus takes them' }) };
+  } catch (err) {
+    log.warn({ err }, 'health: outbox backlog check failed');
+    return { ok: false, backlog: 0, oldestAgeMs: 0, detail: 'outbox backlog unknown' };
   }
 }
 
@@ -68,8 +91,10 @@ export const healthRoutes =
         );
         const up = database.ok && keyEngines.every((e) => e.ok);
         const eventBus = checks.eventBus && (checks.eventBus().connected ? { ok: true } : { ok: false, detail: 'message broker unreachable; reconnecting' });
-        const status = !up ? 'down' : eventBus && !eventBus.ok ? 'degraded' : 'ok';
-        return reply.code(up ? 200 : 503).send({ status, database, ...(eventBus ? { eventBus } : {}), keyEngines });
+        const outbox = checks.outbox && database.ok ? await outboxCheck(checks.outbox, checks.clock, request.log) : undefined;
+        const degraded = (eventBus && !eventBus.ok) || (outbox && !outbox.ok);
+        const status = !up ? 'down' : degraded ? 'degraded' : 'ok';
+        return reply.code(up ? 200 : 503).send({ status, database, ...(eventBus ? { eventBus } : {}), ...(outbox ? { outbox } : {}), keyEngines });
       },
     );
 

@@ -4,6 +4,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Clock } from '../domain/ports/clock.ts';
+import type { OutboxBacklog } from '../domain/ports/outbox.ts';
 
 /** What a bus that can lose its broker reports of its link (the RabbitMQ bus's state()). */
 export interface EventBusStatus {
@@ -58,6 +60,37 @@ export class HttpMetrics {
     counter('lamassu_event_bus_reconnects_total', 'Message broker links re-established after a loss', (s) => s.reconnects);
     gauge('lamassu_event_bus_buffered_events', 'Events waiting for the message broker', (s) => s.bufferedEvents);
     counter('lamassu_event_bus_dropped_events_total', 'Events dropped because the buffer was full while the broker was away', (s) => s.droppedEvents);
+  }
+
+  /** Exposes the transactional outbox: events waiting for the relay and the age of the oldest (read at scrape time). */
+  followOutbox(backlog: () => Promise<OutboxBacklog>, clock: Clock): void {
+    const registers = [this.registry];
+    let last: Promise<OutboxBacklog | undefined> | undefined;
+    // Gauges collected together share the read in flight; a failed read leaves them unset rather than failing the scrape.
+    const read = () =>
+      (last ??= backlog()
+        .catch(() => undefined)
+        .finally(() => {
+          last = undefined;
+        }));
+    new Gauge({
+      name: 'lamassu_outbox_backlog_events',
+      help: 'Events written with their change and not yet relayed to the event bus',
+      registers,
+      async collect() {
+        const b = await read();
+        if (b) this.set(b.count);
+      },
+    });
+    new Gauge({
+      name: 'lamassu_outbox_oldest_age_seconds',
+      help: 'How long the oldest event in the outbox has waited for the relay (0 when none waits)',
+      registers,
+      async collect() {
+        const b = await read();
+        if (b) this.set(b.oldestCreatedAt === null ? 0 : Math.max(0, clock.now().getTime() - b.oldestCreatedAt) / 1000);
+      },
+    });
   }
 
   contentType(): string {

@@ -1,3 +1,4 @@
+import type { CloudEvent } from '../ports/event-bus.ts';
 import type { CertificateStatus } from './certificate-status.ts';
 import type { Certificate, CertificateRecord } from './certificate.ts';
 import type { ExpiryDeltaSource, ExpiryDeltas } from './expiry-deltas.ts';
@@ -101,9 +102,10 @@ export interface CertificateRepository {
   insert(cert: Certificate): Promise<void>;
   /**
    * Stores several certificates with one statement per table, all or none (group commit on the issuance
-   * path). Throws CERTIFICATE_SERIAL_EXISTS when any of them clashes; then none is stored.
+   * path). Throws CERTIFICATE_SERIAL_EXISTS when any of them clashes; then none is stored. `events` go to the
+   * outbox in the same transaction (one more statement for the batch).
    */
-  insertMany(certs: Certificate[]): Promise<void>;
+  insertMany(certs: Certificate[], events?: readonly CloudEvent[]): Promise<void>;
   get(id: string): Promise<Certificate | undefined>;
   /** By serial; with several issuers using the same serial, `issuerCaId` picks one (else the oldest). */
   findBySerial(serialNumber: string, issuerCaId?: string): Promise<Certificate | undefined>;

@@ -26,8 +26,18 @@ export interface SubscribeOptions {
 export type LinkListener = (up: boolean) => void;
 
 export interface EventBus {
-  /** Called only after the database commit that the events describe. */
+  /**
+   * Called only after the database commit that the events describe. Services write their events to the
+   * outbox in that transaction (`Repositories.outbox`); in a server the bus they are given then only tells
+   * in-process listeners and wakes the outbox relay, which sends the rows to the real bus.
+   */
   publish(events: CloudEvent[]): Promise<void>;
+  /**
+   * Resolves only once the bus holds every event (RabbitMQ: publisher confirms) and rejects when it cannot now
+   * (link down, nack, no confirm in time): the outbox relay deletes rows only after it resolved. Absent:
+   * `publish` already means that (the in-process bus).
+   */
+  publishConfirmed?(events: CloudEvent[]): Promise<void>;
   /**
    * `pattern` is an AMQP-style topic: "certificate.status.update", "certificate.*", "#".
    * `group` names the consumer (one queue per group when the bus is RabbitMQ).

@@ -9,6 +9,7 @@ import type { OcspResponderRepository } from '../va/ocsp-responder-record.ts';
 import type { VaRoleRepository } from '../va/va-role-repository.ts';
 import type { AdminTokenRepository } from './admin-token.ts';
 import type { LeaseRepository } from './lease.ts';
+import type { OutboxRepository } from './outbox.ts';
 
 /**
  * Every repository the services use. Each service issue adds its own repositories here; the storage
@@ -26,6 +27,8 @@ export interface Repositories {
   vaRoles: VaRoleRepository;
   crls: CrlRepository;
   ocspResponders: OcspResponderRepository;
+  /** Events written with their change, for the relay (see ports/outbox.ts). */
+  outbox: OutboxRepository;
 }
 
 export interface Storage extends Repositories {

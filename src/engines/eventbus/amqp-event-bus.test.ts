@@ -44,7 +44,10 @@ describe('AMQP event bus against real RabbitMQ', async () => {
     await bounded('removing the test topology', async () => {
       const conn = await amqp.connect(amqpUrl());
       const ch = await conn.createChannel();
-      for (const q of ['status', 'all', 'flaky']) await ch.deleteQueue(`${queuePrefix}.${q}`);
+      for (const q of ['status', 'all', 'flaky']) {
+        await ch.deleteQueue(`${queuePrefix}.${q}`);
+        await ch.deleteQueue(`${queuePrefix}.${q}.dlq`);
+      }
       await ch.deleteQueue(`${exchange}-dlq`);
       await ch.deleteExchange(exchange);
       await ch.deleteExchange(`${exchange}-dlx`);
@@ -64,7 +67,7 @@ describe('AMQP event bus against real RabbitMQ', async () => {
     assert.deepEqual(all.map((e) => e.id).sort(), sent.map((e) => e.id).sort());
   });
 
-  it('dead-letters a message whose handler keeps failing, and keeps consuming others', async () => {
+  it("dead-letters a message whose handler keeps failing to its group's dead-letter queue, and keeps consuming others", async () => {
     const seen: number[] = [];
     await bus.subscribe('flaky.#', 'flaky', (e) => {
       const n = (e.data as { n: number }).n;
@@ -77,11 +80,14 @@ describe('AMQP event bus against real RabbitMQ', async () => {
     const ch = await conn.createChannel();
     let dead: amqp.GetMessage | false = false;
     for (let i = 0; i < 50 && !dead; i++) {
-      dead = await ch.get(`${exchange}-dlq`, { noAck: true });
+      dead = await ch.get(`${queuePrefix}.flaky.dlq`, { noAck: true });
       if (!dead) await new Promise((r) => setTimeout(r, 50));
     }
     await conn.close();
     assert.ok(dead, 'the failing message is in the dead-letter queue');
     assert.equal((JSON.parse(dead.content.toString()) as CloudEvent<{ n: number }>).data.n, 1);
+    // Why and after how many attempts, for whoever inspects it.
+    assert.equal(dead.properties.headers?.['x-lamassu-error'], 'handler failure');
+    assert.equal(dead.properties.headers?.['x-lamassu-attempts'], 2);
   });
 });

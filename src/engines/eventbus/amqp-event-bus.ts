@@ -1,17 +1,27 @@
 import amqp from 'amqplib';
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
-import { unavailable } from '../../domain/errors.ts';
+import { invalid, unavailable } from '../../domain/errors.ts';
 import type { CloudEvent, EventBus, EventHandler, LinkListener, SubscribeOptions } from '../../domain/ports/event-bus.ts';
 import type { Logger } from '../../domain/ports/logger.ts';
 
 export interface AmqpEventBusOptions {
   url: string;
-  /** Durable topic exchange; the routing key is the event type. */
+  /**
+   * Names this deployment's topology, so several can share a broker or vhost: exchange `<prefix>-events`
+   * (dead letters through `<prefix>-events-dlx`), queue `<prefix>.<group>` per consumer group with its
+   * dead-letter queue `<prefix>.<group>.dlq`. Default `lamassu`.
+   */
+  prefix?: string;
+  /** Durable topic exchange (routing key = event type); overrides `<prefix>-events` (older setting). */
   exchange?: string;
-  /** Prefix of the durable queue each consumer group gets. */
+  /** Prefix of the durable queue each consumer group gets; overrides `prefix` (older setting). */
   queuePrefix?: string;
-  /** Attempts per message before it goes to the dead-letter queue `<exchange>-dlq`. */
+  /** Attempts per message (with back-off between them) before it goes to its group's dead-letter queue. */
   maxAttempts?: number;
+  /** Back-off before the second attempt, doubling for each further one. Default 200 ms. */
+  retryDelayMs?: number;
+  /** Where a broker refusal of the topology points the operator (start-up error). */
+  prefixSetting?: string;
   prefetch?: number;
   /** Events kept while the broker is away and sent once it is back; events beyond it are dropped (and counted). */
   maxBufferedEvents?: number;
@@ -61,7 +71,10 @@ const CONNECT_TIMEOUT_MS = 5000;
 
 /**
  * CloudEvents over RabbitMQ: one durable topic exchange, one durable queue per consumer group, publisher
- * confirms. A message whose handler keeps failing goes to a dead-letter queue instead of blocking its queue.
+ * confirms; every name derives from one prefix, so deployments can share a vhost. A message whose handler
+ * keeps failing goes to its group's dead-letter queue instead of blocking its queue. In a server the outbox
+ * relay sends through `publishConfirmed` (nothing kept in memory); `publish` with its buffer is for callers
+ * without an outbox.
  *
  * The broker may go away at any time (restart, network cut, load balancer reset). Then the bus keeps the
  * process serving: every connection and channel error is handled and logged, the connection comes back
@@ -75,6 +88,7 @@ export class AmqpEventBus implements EventBus {
   private readonly dlx: string;
   private readonly queuePrefix: string;
   private readonly maxAttempts: number;
+  private readonly retryDelayMs: number;
   private readonly maxBuffered: number;
   private readonly confirmTimeoutMs: number;
   private readonly subscriptions = new Set<Subscription>();
@@ -100,10 +114,12 @@ export class AmqpEventBus implements EventBus {
   private attempt: { open: boolean; startsAt: number } = { open: false, startsAt: 0 };
 
   constructor(private readonly opts: AmqpEventBusOptions) {
-    this.exchange = opts.exchange ?? 'lamassu-events';
+    const prefix = opts.prefix ?? 'lamassu';
+    this.exchange = opts.exchange ?? `${prefix}-events`;
     this.dlx = `${this.exchange}-dlx`;
-    this.queuePrefix = opts.queuePrefix ?? 'lamassu';
+    this.queuePrefix = opts.queuePrefix ?? prefix;
     this.maxAttempts = opts.maxAttempts ?? 3;
+    this.retryDelayMs = opts.retryDelayMs ?? 200;
     this.maxBuffered = opts.maxBufferedEvents ?? 10_000;
     this.confirmTimeoutMs = opts.confirmTimeoutMs ?? 5000;
   }
@@ -119,8 +135,43 @@ export class AmqpEventBus implements EventBus {
     } catch (err) {
       await connection.close().catch(() => undefined);
       this.connection = undefined;
+      if (isBrokerRefusal(err)) throw this.refused(err);
       throw unavailable('EVENT_BUS_UNAVAILABLE', `cannot reach the message broker: ${(err as Error).message}`);
     }
+  }
+
+  /** The names this bus declares, for operators and for tests that clean up. */
+  topology(): { exchange: string; deadLetterExchange: string; deadLetterQueue: string; queuePrefix: string } {
+    return { exchange: this.exchange, deadLetterExchange: this.dlx, deadLetterQueue: `${this.exchange}-dlq`, queuePrefix: this.queuePrefix };
+  }
+
+  /**
+   * Publishes with confirms and resolves only once the broker confirmed every event; rejects when the link
+   * is down, an event is nacked, or no confirm comes within `confirmTimeoutMs` (the caller sends again:
+   * a late confirm means a duplicate, which consumers skip by id). Nothing is buffered: the outbox is the buffer.
+   */
+  async publishConfirmed(events: CloudEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    if (this.closed) throw new Error('event bus is closed');
+    const link = this.link;
+    if (!link) throw unavailable('EVENT_BUS_UNAVAILABLE', 'the message broker link is down');
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), this.confirmTimeoutMs)));
+    const outcome = await Promise.race([this.send(link, events), timedOut]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') throw unavailable('EVENT_BUS_UNAVAILABLE', `the message broker confirmed no events within ${this.confirmTimeoutMs} ms`);
+    if (outcome.length > 0) throw unavailable('EVENT_BUS_UNAVAILABLE', `the message broker did not take ${outcome.length} of ${events.length} events`);
+  }
+
+  private refused(err: unknown): Error {
+    const setting = this.opts.prefixSetting ?? 'LAMASSU_AMQP_PREFIX';
+    const why = (err as Error).message.replace(/\s+/g, ' ');
+    const overrides = this.opts.exchange || this.opts.queuePrefix ? ' (the exchange and queue prefix settings given here override it: remove them or make them unique too)' : '';
+    return invalid(
+      'EVENT_BUS_TOPOLOGY_REFUSED',
+      `${setting}: the message broker refused this deployment's exchanges or queues (${why}); another deployment on this broker or vhost uses the same names with other settings: give each deployment its own ${setting}${overrides}`,
+      { setting },
+    );
   }
 
   state(): AmqpEventBusState {
@@ -169,6 +220,11 @@ export class AmqpEventBus implements EventBus {
     const link = this.link;
     if (link) {
       await this.startConsumer(link, sub).catch((err: unknown) => {
+        // Names another deployment declared otherwise: retrying cannot help, and the caller is start-up.
+        if (isBrokerRefusal(err)) {
+          this.subscriptions.delete(sub);
+          throw this.refused(err);
+        }
         // The channel failed under us: it takes the connection down, and the next setup starts this consumer.
         this.opts.logger.warn({ err: (err as Error)?.message, group }, 'event bus: subscription waits for the reconnection');
       });
@@ -410,23 +466,52 @@ export class AmqpEventBus implements EventBus {
     return events.filter((_, i) => !confirmed[i]);
   }
 
+  /** Copies a message to its group's dead-letter queue, with why; true once the broker confirmed it. */
+  private park(link: Link, group: string, msg: ConsumeMessage, err: unknown): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      try {
+        link.publisher.sendToQueue(
+          this.deadLetterQueue(group),
+          msg.content,
+          {
+            ...msg.properties,
+            persistent: true,
+            headers: { ...msg.properties.headers, 'x-lamassu-error': String((err as Error)?.message ?? err).slice(0, 500), 'x-lamassu-attempts': this.maxAttempts },
+          },
+          (e) => resolve(!e),
+        );
+      } catch {
+        resolve(false);
+      }
+    });
+  }
+
   private async startConsumer(link: Link, sub: Subscription): Promise<void> {
     const channel = link.consumer;
     // A broadcast subscription gets a server-named queue of its own that dies with this connection.
     const queue = sub.broadcast
       ? (await channel.assertQueue('', { exclusive: true, autoDelete: true, deadLetterExchange: this.dlx })).queue
       : `${this.queuePrefix}.${sub.group}`;
-    if (!sub.broadcast) await channel.assertQueue(queue, { durable: true, deadLetterExchange: this.dlx });
+    if (!sub.broadcast) {
+      await channel.assertQueue(queue, { durable: true, deadLetterExchange: this.dlx });
+      await channel.assertQueue(this.deadLetterQueue(sub.group), { durable: true });
+    }
     await channel.bindQueue(queue, this.exchange, sub.pattern);
     const { consumerTag } = await channel.consume(queue, (msg) => {
       // null: the broker cancelled the consumer (its queue was deleted): start over.
       if (!msg) return this.restart(link.model, `consumer of ${queue} cancelled by the broker`);
-      void this.deliver(channel, sub, msg);
+      void this.deliver(link, sub, msg);
     });
     sub.consumerTag = consumerTag;
   }
 
-  private async deliver(channel: Channel, sub: Subscription, msg: ConsumeMessage): Promise<void> {
+  /** Where a group's messages go once its handler gave up on them, for inspection and replay. */
+  private deadLetterQueue(group: string): string {
+    return `${this.queuePrefix}.${group}.dlq`;
+  }
+
+  private async deliver(link: Link, sub: Subscription, msg: ConsumeMessage): Promise<void> {
+    const channel = link.consumer;
     let event: CloudEvent;
     try {
       event = JSON.parse(msg.content.toString('utf8')) as CloudEvent;
@@ -442,14 +527,22 @@ export class AmqpEventBus implements EventBus {
         return;
       } catch (err) {
         if (attempt >= this.maxAttempts) {
-          this.opts.logger.error({ group: sub.group, type: event.type, id: event.id, err }, 'event handler failed; dead-lettered');
-          settle(channel, msg, false);
+          this.opts.logger.error({ group: sub.group, type: event.type, id: event.id, attempts: attempt, err }, 'event handler failed; dead-lettered');
+          // The group's own dead-letter queue; the shared one (through the DLX) when that cannot be done.
+          const parked = !sub.broadcast && (await this.park(link, sub.group, msg, err));
+          settle(channel, msg, parked);
           return;
         }
-        await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+        await new Promise((r) => setTimeout(r, this.retryDelayMs * 2 ** (attempt - 1)));
       }
     }
   }
+}
+
+/** Refusals of what we declare (another deployment's names with other arguments, or no permission): retrying cannot help. */
+function isBrokerRefusal(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return code === 406 || code === 403;
 }
 
 /** Acks (or dead-letters) a delivery; on a channel that died meanwhile the broker redelivers it instead. */

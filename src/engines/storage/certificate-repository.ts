@@ -19,10 +19,12 @@ import { EXPIRY_STAGES, hasDeltas, isPlanWorthKeeping, nextExpiryAlertAt, type E
 import type { Page } from '../../domain/ca/page.ts';
 import type { RevocationReason } from '../../domain/ca/revocation-reason.ts';
 import { conflict } from '../../domain/errors.ts';
+import type { CloudEvent } from '../../domain/ports/event-bus.ts';
 import type { KeyType } from '../../domain/ports/key-engine.ts';
 import { afterBookmark, pageSize, toPage, type KeysetSort } from './keyset-page.ts';
 import type { CertificatesTable, Database } from './schema.ts';
 import { isPostgres } from './migrations/column-types.ts';
+import { SqlOutboxRepository } from './outbox-repository.ts';
 import { isUniqueViolation } from './unique-violation.ts';
 
 /** Sort keys of the API and the columns they order by. */
@@ -171,7 +173,7 @@ export class SqlCertificateRepository implements CertificateRepository {
     return this.insertMany([cert]);
   }
 
-  async insertMany(certs: Certificate[]): Promise<void> {
+  async insertMany(certs: Certificate[], events: readonly CloudEvent[] = []): Promise<void> {
     if (certs.length === 0) return;
     const write = async (db: Kysely<Database>) => {
       // Chunked so one statement stays under SQLite's 32766 bound parameters (20 per row).
@@ -183,6 +185,7 @@ export class SqlCertificateRepository implements CertificateRepository {
           .values(chunk.map((c) => ({ id: c.id, der: c.der, details: JSON.stringify(c.details) })))
           .execute();
       }
+      await new SqlOutboxRepository(db).append(events);
     };
     try {
       // Rows that only make sense together: inside the caller's transaction, or in one of our own.

@@ -7,6 +7,7 @@ import { SqlDeviceRepository } from './device-repository.ts';
 import { SqlDmsRepository } from './dms-repository.ts';
 import { SqlIssuanceProfileRepository } from './issuance-profile-repository.ts';
 import { SqlLeaseRepository } from './lease-repository.ts';
+import { SqlOutboxRepository } from './outbox-repository.ts';
 import { SqlRevokedCertificateReader } from './revoked-certificate-reader.ts';
 import type { Database } from './schema.ts';
 import { SqlCrlRepository, SqlOcspResponderRepository, SqlVaRoleRepository } from './va-repositories.ts';
@@ -28,5 +29,6 @@ export function createRepositories(db: Kysely<Database>): Repositories {
     vaRoles: new SqlVaRoleRepository(db),
     crls: new SqlCrlRepository(db),
     ocspResponders: new SqlOcspResponderRepository(db),
+    outbox: new SqlOutboxRepository(db),
   };
 }

@@ -19,6 +19,8 @@ import type { ColumnType } from 'kysely';
  * - structured values are JSON text; big numbers such as certificate serials are text (hex).
  */
 
+import type { Generated } from 'kysely';
+
 /** Milliseconds since the Unix epoch, UTC. */
 export type EpochMs = number;
 
@@ -203,6 +205,14 @@ export interface VaOcspRespondersTable {
   created_at: EpochMs;
 }
 
+/** Events written with the change they announce, waiting for the relay (see migrations/0008-outbox.ts). */
+export interface OutboxTable {
+  seq: Generated<number>;
+  /** The CloudEvent as JSON (id, type and subject inside: nothing reads the rows but the relay). */
+  event: string;
+  created_at: EpochMs;
+}
+
 export interface Database {
   leases: LeasesTable;
   admin_tokens: AdminTokensTable;
@@ -219,4 +229,5 @@ export interface Database {
   va_crls: VaCrlsTable;
   va_crl_removals: VaCrlRemovalsTable;
   va_ocsp_responders: VaOcspRespondersTable;
+  outbox: OutboxTable;
 }

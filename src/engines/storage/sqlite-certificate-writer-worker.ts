@@ -1,13 +1,14 @@
 /**
  * Worker thread of SqliteCertificateWriter: its own connection to the SQLite file (WAL, synchronous FULL),
- * inserting the batches it is sent one after another and answering each once it is committed.
+ * inserting the batches it is sent (certificates and the outbox rows of their events) one after another and answering each once it is committed.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Certificate } from '../../domain/ca/certificate.ts';
 import { DomainError } from '../../domain/errors.ts';
+import type { CloudEvent } from '../../domain/ports/event-bus.ts';
 import { createStorage } from './create-storage.ts';
 
-export type WriterRequest = { id: number; certs: Certificate[] } | { close: true };
+export type WriterRequest = { id: number; certs: Certificate[]; events: readonly CloudEvent[] } | { close: true };
 export type WriterReply =
   | { id: number; ok: true }
   | { id: number; ok: false; error: { domain: true; code: string; kind: DomainError['kind']; message: string; details?: Record<string, unknown> } | { domain: false; message: string } };
@@ -25,7 +26,7 @@ async function handle(msg: WriterRequest): Promise<void> {
     return;
   }
   try {
-    await db.certificates.insertMany(msg.certs);
+    await db.certificates.insertMany(msg.certs, msg.events);
     port.postMessage({ id: msg.id, ok: true } satisfies WriterReply);
   } catch (e) {
     const error =

@@ -56,6 +56,20 @@ describe('SqliteCertificateWriter', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('writes the batch\'s events to the outbox in the same transaction: all with the certificates, none when the batch fails', async () => {
+    const before = (await storage.outbox.backlog()).count;
+    const certs = [cert(), cert()];
+    const events = certs.map((c) => ({ specversion: '1.0' as const, id: randomUUID(), source: 'test', type: 'certificate.create', time: new Date(T0).toISOString(), subject: c.id, data: { id: c.id } }));
+    await writer.insertMany(certs, events);
+    const rows = await storage.outbox.oldest(10_000);
+    assert.deepEqual(rows.slice(before).map((r) => r.event), events);
+    // A serial clash rolls the whole batch back, its outbox rows with it.
+    const clash = [cert(), cert({ serialNumber: certs[0]!.serialNumber })];
+    await assert.rejects(writer.insertMany(clash, clash.map((c) => ({ ...events[0]!, id: randomUUID(), subject: c.id }))), (e: unknown) => e instanceof DomainError && e.code === 'CERTIFICATE_SERIAL_EXISTS');
+    assert.equal((await storage.outbox.backlog()).count, before + 2);
+    assert.equal(await storage.certificates.get(clash[0]!.id), undefined);
+  });
+
   it('commits each batch before resolving: the main connection reads every row and blob back at once', async () => {
     const certs = Array.from({ length: 50 }, () => cert());
     await Promise.all([writer.insertMany(certs.slice(0, 20)), writer.insertMany(certs.slice(20)), writer.insert(cert())]);

@@ -10,6 +10,7 @@ import type { Worker } from 'node:worker_threads';
 import type { Certificate } from '../../domain/ca/certificate.ts';
 import type { CertificateRepository } from '../../domain/ca/certificate-repository.ts';
 import { DomainError, unavailable } from '../../domain/errors.ts';
+import type { CloudEvent } from '../../domain/ports/event-bus.ts';
 import type { Logger } from '../../domain/ports/logger.ts';
 import { siblingModule, spawnWorker } from '../spawn-worker.ts';
 import type { WriterReply, WriterRequest } from './sqlite-certificate-writer-worker.ts';
@@ -69,7 +70,7 @@ export class SqliteCertificateWriter implements Pick<CertificateRepository, 'ins
     return this.insertMany([cert]);
   }
 
-  insertMany(certs: Certificate[]): Promise<void> {
+  insertMany(certs: Certificate[], events: readonly CloudEvent[] = []): Promise<void> {
     if (this.closing || this.broken) return Promise.reject(gone());
     if (certs.length === 0) return Promise.resolve();
     clearTimeout(this.idle);
@@ -78,7 +79,7 @@ export class SqliteCertificateWriter implements Pick<CertificateRepository, 'ins
     const id = this.nextId++;
     return new Promise<void>((resolve, reject) => {
       thread.pending.set(id, { resolve, reject });
-      thread.worker.postMessage({ id, certs } satisfies WriterRequest);
+      thread.worker.postMessage({ id, certs, events } satisfies WriterRequest);
     });
   }
 

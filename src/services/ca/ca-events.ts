@@ -62,8 +62,10 @@ export function caEvent<T>(deps: CaServiceDeps, type: string, subject: string | 
 }
 
 /**
- * Publishes after the commit that the events describe. The change is already durable, so a bus failure is
- * logged rather than turned into an error for a request that did succeed.
+ * Announces events after the commit that wrote them to the outbox with their change (`tx.outbox.append`,
+ * or `insertMany(certs, events)` for issuance): in a server this tells in-process listeners at once (the
+ * VA's OCSP cache) and wakes the outbox relay, which sends them to the bus. The change is already durable,
+ * so a failure here is logged rather than turned into an error for a request that did succeed.
  */
 export async function publishAfterCommit(deps: CaServiceDeps, events: CloudEvent[]): Promise<void> {
   if (events.length === 0) return;

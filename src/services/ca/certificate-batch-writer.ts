@@ -1,8 +1,11 @@
 import type { Certificate } from '../../domain/ca/certificate.ts';
 import type { CertificateRepository } from '../../domain/ca/certificate-repository.ts';
+import type { CloudEvent } from '../../domain/ports/event-bus.ts';
 
 interface Pending {
   cert: Certificate;
+  /** Written to the outbox in the same transaction as the certificate. */
+  events: readonly CloudEvent[];
   resolve: () => void;
   reject: (err: unknown) => void;
 }
@@ -23,9 +26,9 @@ export class CertificateBatchWriter {
     private readonly maxBatch = 256,
   ) {}
 
-  insert(cert: Certificate): Promise<void> {
+  insert(cert: Certificate, events: readonly CloudEvent[] = []): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ cert, resolve, reject });
+      this.queue.push({ cert, events, resolve, reject });
       if (!this.flushing) {
         this.flushing = true;
         // Let the requests of this tick join the first batch.
@@ -38,13 +41,13 @@ export class CertificateBatchWriter {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.maxBatch);
       try {
-        await this.certificates().insertMany(batch.map((p) => p.cert));
+        await this.certificates().insertMany(batch.map((p) => p.cert), batch.flatMap((p) => p.events));
         for (const p of batch) p.resolve();
       } catch {
         await Promise.all(
           batch.map((p) =>
             this.certificates()
-              .insert(p.cert)
+              .insertMany([p.cert], p.events)
               .then(p.resolve, p.reject),
           ),
         );

@@ -29,7 +29,11 @@ export async function createProfile(deps: CaServiceDeps, input: CreateProfileInp
     createdAt: now,
     updatedAt: now,
   };
-  await deps.storage.issuanceProfiles.insert(profile);
-  await publishAfterCommit(deps, [caEvent(deps, CaEventType.profileCreate, profile.id, { id: profile.id, name: profile.name }, input.actor)]);
+  const events = [caEvent(deps, CaEventType.profileCreate, profile.id, { id: profile.id, name: profile.name }, input.actor)];
+  await deps.storage.transaction(async (tx) => {
+    await tx.issuanceProfiles.insert(profile);
+    await tx.outbox.append(events);
+  });
+  await publishAfterCommit(deps, events);
   return profile;
 }

@@ -1,7 +1,7 @@
 import type { ExpiryCrossing } from '../../domain/ca/certificate-repository.ts';
 import { formatDelta } from '../../domain/ca/expiry-deltas.ts';
 import type { CloudEvent } from '../../domain/ports/event-bus.ts';
-import { caEvent, CaEventType, publishAfterCommit } from './ca-events.ts';
+import { caEvent, CaEventType } from './ca-events.ts';
 import type { CaServiceDeps } from './ca-service-deps.ts';
 
 /** What a `certificate.expiring` event carries: the certificate's summary and the delta it crossed. */
@@ -43,17 +43,5 @@ export function expiringEvent(deps: CaServiceDeps, c: ExpiryCrossing): CloudEven
       delta_source: c.source,
     },
     'system',
-  );
-}
-
-/**
- * The one place that announces expiry crossings. Today after the commit of the batch's stage change, like
- * the other sweep events (at most once: a crash between commit and publish loses that batch's events, it
- * never repeats them); with a transactional outbox this moves into the batch's transaction.
- */
-export function publishExpiring(deps: CaServiceDeps, crossings: ExpiryCrossing[]): Promise<void> {
-  return publishAfterCommit(
-    deps,
-    crossings.map((c) => expiringEvent(deps, c)),
   );
 }

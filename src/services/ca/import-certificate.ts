@@ -24,7 +24,8 @@ export async function importCertificate(deps: CaServiceDeps, input: ImportCertif
   // Linked to a CA of ours: it follows that CA's expiration deltas, like what the CA issues.
   const deltas = issuer?.expiryDeltas ?? null;
   if (deltas) cert.expiry = { source: 'ca', deltas, stage: 'none', profileId: null, dmsId: null };
-  await deps.storage.certificates.insert(cert);
-  await publishAfterCommit(deps, [caEvent(deps, CaEventType.certificateImport, cert.id, certificateEventData(cert), input.actor)]);
+  const events = [caEvent(deps, CaEventType.certificateImport, cert.id, certificateEventData(cert), input.actor)];
+  await deps.storage.certificates.insertMany([cert], events);
+  await publishAfterCommit(deps, events);
   return cert;
 }

@@ -169,13 +169,15 @@ export async function issueCertificate(
         metadata: req.metadata ?? {},
       },
     };
+    // The event commits with the certificate, in the same group commit (outbox).
+    const events = [caEvent(deps, CaEventType.certificateCreate, cert.id, certificateEventData(cert), req.actor)];
     try {
-      await cache.writer.insert(cert);
+      await cache.writer.insert(cert, events);
     } catch (err) {
       if (err instanceof DomainError && err.code === 'CERTIFICATE_SERIAL_EXISTS' && attempt < MAX_SERIAL_ATTEMPTS) continue;
       throw err;
     }
-    await publishAfterCommit(deps, [caEvent(deps, CaEventType.certificateCreate, cert.id, certificateEventData(cert), req.actor)]);
+    await publishAfterCommit(deps, events);
     return cert;
   }
 }

@@ -14,11 +14,13 @@ export async function storeNewCa(
   eventType: string,
   actor: string,
 ): Promise<CertificateAuthority> {
+  const ca: CertificateAuthority = { ...record, certificate: cert };
+  const events = [caEvent(deps, eventType, record.id, caEventData(ca), actor)];
   await deps.storage.transaction(async (tx) => {
     await tx.certificates.insert(cert);
     await tx.cas.insert(record);
+    await tx.outbox.append(events);
   });
-  const ca: CertificateAuthority = { ...record, certificate: cert };
-  await publishAfterCommit(deps, [caEvent(deps, eventType, record.id, caEventData(ca), actor)]);
+  await publishAfterCommit(deps, events);
   return ca;
 }

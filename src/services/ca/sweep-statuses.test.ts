@@ -253,14 +253,18 @@ forEachStorage('status sweep interrupted between batches', (ctx) => {
     for (let i = 0; i < 3000; i++) specs.push({ issuerCaId: 'ca', notAfter: T0 + (i % 3 === 0 ? -DAY : DAY), thresholdMs: GLOBAL, status: 'ACTIVE' });
     await insertSynthetic(ctx.storage, specs);
 
-    // A storage whose third sweep batch fails, as if the process died there.
+    // A storage whose third sweep batch fails, as if the process died there (batches run in transactions).
     let batches = 0;
-    const certificates = Object.create(ctx.storage.certificates) as Storage['certificates'];
-    certificates.sweepStatus = (...args) => {
-      if (++batches === 3) return Promise.reject(new Error('process died'));
-      return ctx.storage.certificates.sweepStatus(...args);
+    const failing = <R extends Pick<Storage, 'certificates'>>(repos: R): R => {
+      const certificates = Object.create(repos.certificates) as Storage['certificates'];
+      certificates.sweepStatus = (...args) => {
+        if (++batches === 3) return Promise.reject(new Error('process died'));
+        return repos.certificates.sweepStatus(...args);
+      };
+      return { ...repos, certificates };
     };
-    const dying = new CaService({ ...service.deps, storage: { ...ctx.storage, certificates } });
+    const storage: Storage = { ...failing(ctx.storage), transaction: (fn) => ctx.storage.transaction((tx) => fn(failing(tx))) };
+    const dying = new CaService({ ...service.deps, storage });
     const bus = dying.deps.events as RecordingBus;
     bus.published.length = 0;
     await assert.rejects(dying.sweepStatuses({ batchSize: 500 }), /process died/);

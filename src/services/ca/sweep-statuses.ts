@@ -2,7 +2,7 @@ import type { TimeStatusChange, TimeStatusStep } from '../../domain/ca/certifica
 import type { CloudEvent } from '../../domain/ports/event-bus.ts';
 import { caEvent, CaEventType, publishAfterCommit } from './ca-events.ts';
 import type { CaServiceDeps } from './ca-service-deps.ts';
-import { publishExpiring } from './expiring-events.ts';
+import { expiringEvent } from './expiring-events.ts';
 import type { IssuingCaCache } from './issuing-ca-cache.ts';
 
 /** Rows per transaction: a million changes become a hundred short transactions, not one giant one. */
@@ -51,11 +51,8 @@ function statusEvent(deps: CaServiceDeps, c: TimeStatusChange): CloudEvent {
  * time gives then.
  *
  * A row changed in a committed batch no longer matches, so a sweep that dies between batches resumes where
- * it stopped and no row changes (or is announced) twice. Events go out after each commit, not in it: if
- * the process dies between a commit and its publish, that batch's events are lost (at most once). The
- * statuses themselves are right, and consumers that read the status back (the device manager) catch up at
- * their next event for that certificate; an outbox table would make it at least once, at the price of
- * writing every event to the database too.
+ * it stopped and no row changes twice. Each batch's events are written to the outbox in its transaction
+ * (one multi-row insert), so they are relayed at least once even if the process dies right after a commit.
  */
 export async function sweepStatuses(
   deps: CaServiceDeps,
@@ -68,15 +65,18 @@ export async function sweepStatuses(
   const result: SweepResult = { expired: 0, aboutToExpire: 0, expiring: 0 };
   for (const step of STEPS) {
     for (;;) {
-      const changed = await deps.storage.certificates.sweepStatus(step, now, batchSize);
+      // The batch's events commit with its status changes (outbox).
+      const { changed, events } = await deps.storage.transaction(async (tx) => {
+        const changed = await tx.certificates.sweepStatus(step, now, batchSize);
+        const events = changed.map((c) => statusEvent(deps, c));
+        await tx.outbox.append(events);
+        return { changed, events };
+      });
       if (changed.length === 0) break;
       const caIds = changed.flatMap((c) => (c.caId ? [c.caId] : []));
       // An expired CA must stop signing at once on this replica.
       if (caIds.length > 0) cache.invalidate(caIds);
-      await publishAfterCommit(
-        deps,
-        changed.map((c) => statusEvent(deps, c)),
-      );
+      await publishAfterCommit(deps, events);
       if (step.to === 'EXPIRED') result.expired += changed.length;
       else result.aboutToExpire += changed.length;
       if (changed.length < batchSize) break;
@@ -84,9 +84,15 @@ export async function sweepStatuses(
   }
   // Expiration deltas after the expiry steps, with the same instant: rows that expired meanwhile are
   // dropped from the due index without an announcement.
+  // Each batch's stage change and its certificate.expiring events commit together (outbox): exactly once.
   for (;;) {
-    const batch = await deps.storage.certificates.sweepExpiry(now, batchSize);
-    await publishExpiring(deps, batch.crossings);
+    const { batch, events } = await deps.storage.transaction(async (tx) => {
+      const batch = await tx.certificates.sweepExpiry(now, batchSize);
+      const events = batch.crossings.map((c) => expiringEvent(deps, c));
+      await tx.outbox.append(events);
+      return { batch, events };
+    });
+    await publishAfterCommit(deps, events);
     result.expiring += batch.crossings.length;
     if (batch.touched < batchSize) break;
   }

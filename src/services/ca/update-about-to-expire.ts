@@ -28,15 +28,17 @@ export async function updateAboutToExpire(deps: CaServiceDeps, cache: IssuingCaC
   if (input.aboutToExpireMs !== null) checkThreshold(input.aboutToExpireMs);
   const ca = await getCa(deps, input.id);
   const effective = input.aboutToExpireMs ?? deps.settings.aboutToExpireMs;
-  const recomputed = await deps.storage.transaction(async (tx) => {
+  const events = await deps.storage.transaction(async (tx) => {
     await tx.cas.setAboutToExpireMs(ca.id, input.aboutToExpireMs);
-    return tx.certificates.recomputeAboutToExpire({ caId: ca.id }, effective);
+    const recomputed = await tx.certificates.recomputeAboutToExpire({ caId: ca.id }, effective);
+    const data = { ...caEventData({ ...ca, aboutToExpireMs: input.aboutToExpireMs }), about_to_expire_ms: input.aboutToExpireMs, recomputed };
+    const events = [caEvent(deps, CaEventType.caUpdate, ca.id, data, input.actor)];
+    await tx.outbox.append(events);
+    return events;
   });
   cache.invalidate([ca.id]);
   const updated = await getCa(deps, ca.id);
-  await publishAfterCommit(deps, [
-    caEvent(deps, CaEventType.caUpdate, ca.id, { ...caEventData(updated), about_to_expire_ms: input.aboutToExpireMs, recomputed }, input.actor),
-  ]);
+  await publishAfterCommit(deps, events);
   return updated;
 }
 

@@ -58,6 +58,7 @@ export async function updateCaStatus(deps: CaServiceDeps, cache: IssuingCaCache,
         );
       }
     }
+    await tx.outbox.append(events);
     return { updated, events, touched };
   });
   cache.invalidate(touched);

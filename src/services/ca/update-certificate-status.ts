@@ -2,6 +2,7 @@ import { checkInvalidityDate, checkTransition, statusAt, type StatusRequest } fr
 import type { StatusChange } from '../../domain/ca/certificate-repository.ts';
 import type { Certificate } from '../../domain/ca/certificate.ts';
 import { conflict } from '../../domain/errors.ts';
+import type { Storage } from '../../domain/ports/storage.ts';
 import { caEvent, CaEventType, certificateEventData, publishAfterCommit } from './ca-events.ts';
 import type { CaServiceDeps } from './ca-service-deps.ts';
 import { getCertificate } from './get-certificate.ts';
@@ -20,10 +21,13 @@ export interface UpdateCertificateStatusInput {
  */
 export async function updateCertificateStatus(deps: CaServiceDeps, input: UpdateCertificateStatusInput): Promise<Certificate> {
   const cert = await getCertificate(deps, input.serialNumber, input.issuerCaId);
-  const changed = await applyStatusRequest(deps, cert, input.request, 'CERTIFICATE');
-  await publishAfterCommit(deps, [
-    caEvent(deps, CaEventType.certificateStatusUpdate, changed.id, certificateEventData(changed, cert.status), input.actor),
-  ]);
+  const { changed, events } = await deps.storage.transaction(async (tx) => {
+    const changed = await applyStatusRequest({ ...deps, storage: tx as Storage }, cert, input.request, 'CERTIFICATE');
+    const events = [caEvent(deps, CaEventType.certificateStatusUpdate, changed.id, certificateEventData(changed, cert.status), input.actor)];
+    await tx.outbox.append(events);
+    return { changed, events };
+  });
+  await publishAfterCommit(deps, events);
   return changed;
 }
 

@@ -31,12 +31,17 @@ export async function updateProfile(deps: CaServiceDeps, input: UpdateProfileInp
     updatedAt: deps.clock.now(),
   };
   const replan = !sameDeltas(current.expirationDeltas, profile.expirationDeltas);
+  const events = [caEvent(deps, CaEventType.profileUpdate, profile.id, { id: profile.id, name: profile.name }, input.actor)];
   const updated = await deps.storage.transaction(async (tx) => {
     if (!(await tx.issuanceProfiles.update(profile))) return false;
     if (replan) await tx.certificates.replanExpiry({ profileId: profile.id });
+    await tx.outbox.append(events);
     return true;
   });
-  if (!updated) await getProfile(deps, input.id);
-  await publishAfterCommit(deps, [caEvent(deps, CaEventType.profileUpdate, profile.id, { id: profile.id, name: profile.name }, input.actor)]);
+  if (!updated) {
+    await getProfile(deps, input.id);
+    return profile;
+  }
+  await publishAfterCommit(deps, events);
   return profile;
 }

@@ -144,8 +144,9 @@ export class CaServiceVaGateway implements VaCaGateway {
           metadata: { 'lamassu.io/va/ocsp-responder': true },
         },
       };
-      await deps.storage.certificates.insert(cert);
-      await publishAfterCommit(deps, [caEvent(deps, CaEventType.certificateCreate, cert.id, certificateEventData(cert), 'lamassu/va')]);
+      const events = [caEvent(deps, CaEventType.certificateCreate, cert.id, certificateEventData(cert), 'lamassu/va')];
+      await deps.storage.certificates.insertMany([cert], events);
+      await publishAfterCommit(deps, events);
       return { certificateDer: der, serialNumber: serial.hex, engineId: engine.id, keyId: key.id, notAfter };
     } catch (err) {
       await engine.deleteKey(key.id).catch(() => undefined);

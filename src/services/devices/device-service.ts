@@ -101,6 +101,7 @@ export class DeviceService {
       await tx.devices.insert(record);
       await this.timeline(tx, record.id, 'CREATED', `created${record.dmsId ? ` for DMS ${record.dmsId}` : ''}`, actor);
       events.push(this.event(DeviceCloudEvent.create, record.id, deviceData({ ...record, slots: [] }), actor));
+      await tx.outbox.append(events);
     });
     await this.publish(events);
     return this.get(input.id);
@@ -158,6 +159,7 @@ export class DeviceService {
       await this.timeline(tx, id, 'DECOMMISSIONED', 'decommissioned; slot certificates revoked', actor);
       events.push(this.event(DeviceCloudEvent.decommission, id, { id, previous_status: current.status }, actor));
       events.push(this.event(DeviceCloudEvent.statusUpdate, id, { id, previous_status: current.status, status: 'DECOMMISSIONED' }, actor));
+      await tx.outbox.append(events);
     });
     await this.publish(events);
     return this.get(id);
@@ -228,6 +230,7 @@ export class DeviceService {
       throw conflict('DEVICE_CHANGED', `device "${device.id}" changed meanwhile; try again`, { id: device.id });
     }
     await tx.devices.addEvents(timeline);
+    await tx.outbox.append(events);
     const updated: Device = { ...device, status, updatedAt: status !== device.status ? now : device.updatedAt, slots };
     return { result: { device: updated, superseded: previous?.active }, events };
   }
@@ -251,6 +254,7 @@ export class DeviceService {
         await tx.devices.updateSlotCertificateStatus(s.deviceId, s.slot, s.version, status);
         if (s.supersededAt === null) events.push(...(await this.refreshStatus(tx, s.deviceId, event.actor ?? 'system')));
       }
+      await tx.outbox.append(events);
     });
     await this.publish(events);
   }
@@ -344,7 +348,10 @@ export class DeviceService {
     return newEvent(type, DEVICE_EVENT_SOURCE, subject, data, actor, this.deps.clock, this.deps.random);
   }
 
-  /** After the commit; the change is durable, so a bus failure is logged, not returned to the caller. */
+  /**
+   * Announces events after the commit that wrote them to the outbox (`tx.outbox.append`); the relay sends
+   * them to the bus. The change is durable, so a failure here is logged, not returned to the caller.
+   */
   private async publish(events: CloudEvent[]): Promise<void> {
     if (events.length === 0) return;
     try {

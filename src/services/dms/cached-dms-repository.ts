@@ -93,7 +93,8 @@ export class CachedDmsRepository implements DmsRepository {
     return dms;
   }
 
-  private async written<T>(write: Promise<T>): Promise<T> {
+  /** Drops every remembered read before and after `write` (a write through this repository or a transaction). */
+  async written<T>(write: Promise<T>): Promise<T> {
     this.forget();
     try {
       return await write;
@@ -109,7 +110,11 @@ export class CachedDmsRepository implements DmsRepository {
   }
 }
 
-/** `storage` whose DMS repository is cached; DMS manager and enrollment must share the result. */
+/**
+ * `storage` whose DMS repository is cached; DMS manager and enrollment must share the result. A transaction
+ * (DMS writes go in one with their outbox rows) drops the cache like a write through it.
+ */
 export function withCachedDms(storage: Storage, clock: Clock, ttlMs = DMS_CACHE_TTL_MS): Storage & { dms: CachedDmsRepository } {
-  return { ...storage, dms: new CachedDmsRepository(storage.dms, clock, ttlMs) };
+  const dms = new CachedDmsRepository(storage.dms, clock, ttlMs);
+  return { ...storage, dms, transaction: (fn) => dms.written(storage.transaction(fn)) };
 }

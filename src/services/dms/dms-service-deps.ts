@@ -56,12 +56,25 @@ export const DMS_CHANGE_EVENTS = [
 export const dmsEvent = <T>(deps: DmsServiceDeps, type: string, subject: string, data: T, actor: string): CloudEvent<T> =>
   newEvent(type, DMS_EVENT_SOURCE, subject, data, actor, deps.clock, deps.random);
 
-/** After the commit; the change is durable, so a bus failure is logged, not returned to the caller. */
-export async function publishDmsEvents(deps: DmsServiceDeps, events: CloudEvent[]): Promise<void> {
+/**
+ * Announces events after the commit that wrote them to the outbox with their change (`tx.outbox.append`);
+ * the relay sends them to the bus. The change is durable, so a failure here is logged, not returned.
+ */
+export async function announceDmsEvents(deps: DmsServiceDeps, events: CloudEvent[]): Promise<void> {
   if (events.length === 0) return;
   try {
     await deps.events.publish(events);
   } catch (err) {
     deps.logger.error({ err, types: events.map((e) => e.type) }, 'publishing DMS events failed');
   }
+}
+
+/**
+ * For events about a change another service committed (a certificate the CA service issued or revoked): they
+ * go to the outbox in a transaction of their own, then are announced.
+ */
+export async function publishDmsEvents(deps: DmsServiceDeps, events: CloudEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await deps.storage.transaction((tx) => tx.outbox.append(events));
+  await announceDmsEvents(deps, events);
 }

@@ -12,7 +12,7 @@ import type { Dms, DmsSettings, EnrollmentSettings } from '../../domain/dms/dms.
 import { conflict, invalid, isDomainError, notFound } from '../../domain/errors.ts';
 import type { KeySpec } from '../../domain/ports/key-engine.ts';
 import { buildName } from '../../x509/name.ts';
-import { DmsCloudEvent, dmsEvent, publishDmsEvents, type DmsServiceDeps } from './dms-service-deps.ts';
+import { announceDmsEvents, DmsCloudEvent, dmsEvent, publishDmsEvents, type DmsServiceDeps } from './dms-service-deps.ts';
 
 /** HTTP Basic credentials as the API receives them; a missing password on update keeps the stored one. */
 export interface HttpBasicInput {
@@ -73,8 +73,12 @@ export class DmsService {
       createdAt: now,
       updatedAt: now,
     };
-    await this.deps.storage.dms.insert(dms);
-    await publishDmsEvents(this.deps, [dmsEvent(this.deps, DmsCloudEvent.create, dms.id, dmsEventData(dms), actor)]);
+    const events = [dmsEvent(this.deps, DmsCloudEvent.create, dms.id, dmsEventData(dms), actor)];
+    await this.deps.storage.transaction(async (tx) => {
+      await tx.dms.insert(dms);
+      await tx.outbox.append(events);
+    });
+    await announceDmsEvents(this.deps, events);
     return dms;
   }
 
@@ -125,8 +129,12 @@ export class DmsService {
     const current = await this.get(id);
     if (current.certificate) await this.revokeIfUsable(current.certificate, 'CessationOfOperation', actor);
     this.deps.verifiedDmsCertificates?.forget();
-    if (!(await this.deps.storage.dms.delete(id))) throw notFound('DMS_NOT_FOUND', `no DMS with id "${id}"`, { id });
-    await publishDmsEvents(this.deps, [dmsEvent(this.deps, DmsCloudEvent.delete, id, dmsEventData(current), actor)]);
+    const events = [dmsEvent(this.deps, DmsCloudEvent.delete, id, dmsEventData(current), actor)];
+    await this.deps.storage.transaction(async (tx) => {
+      if (!(await tx.dms.delete(id))) throw notFound('DMS_NOT_FOUND', `no DMS with id "${id}"`, { id });
+      await tx.outbox.append(events);
+    });
+    await announceDmsEvents(this.deps, events);
   }
 
   async addAuthorizedCa(id: string, caId: string, actor: string): Promise<Dms> {
@@ -168,12 +176,16 @@ export class DmsService {
       certificate: { serialNumber: certificate.serialNumber, issuerCaId: dmsCa.id },
       updatedAt: this.deps.clock.now(),
     };
-    if (!(await this.deps.storage.dms.update(updated))) throw notFound('DMS_NOT_FOUND', `no DMS with id "${id}"`, { id });
+    const events = [
+      dmsEvent(this.deps, DmsCloudEvent.certificateIssue, id, { id, serial_number: certificate.serialNumber, server_generated_key: !!privateKeyPkcs8 }, actor),
+    ];
+    await this.deps.storage.transaction(async (tx) => {
+      if (!(await tx.dms.update(updated))) throw notFound('DMS_NOT_FOUND', `no DMS with id "${id}"`, { id });
+      await tx.outbox.append(events);
+    });
     this.deps.verifiedDmsCertificates?.forget();
     if (current.certificate) await this.revokeIfUsable(current.certificate, 'Superseded', actor);
-    await publishDmsEvents(this.deps, [
-      dmsEvent(this.deps, DmsCloudEvent.certificateIssue, id, { id, serial_number: certificate.serialNumber, server_generated_key: !!privateKeyPkcs8 }, actor),
-    ]);
+    await announceDmsEvents(this.deps, events);
     const chain = await this.deps.ca.caChain(dmsCa.id);
     return { dms: updated, certificate, chain, ...(privateKeyPkcs8 ? { privateKeyPkcs8 } : {}) };
   }
@@ -202,12 +214,16 @@ export class DmsService {
 
   private async save(current: Dms, updated: Dms, type: string, actor: string): Promise<Dms> {
     checkDmsSettings(updated.settings, updated.authorizedCaIds);
-    if (!(await this.deps.storage.dms.update(updated))) throw notFound('DMS_NOT_FOUND', `no DMS with id "${current.id}"`, { id: current.id });
+    const events = [dmsEvent(this.deps, type, updated.id, { previous: dmsEventData(current), updated: dmsEventData(updated) }, actor)];
+    await this.deps.storage.transaction(async (tx) => {
+      if (!(await tx.dms.update(updated))) throw notFound('DMS_NOT_FOUND', `no DMS with id "${current.id}"`, { id: current.id });
+      await tx.outbox.append(events);
+    });
     // Its certificates follow the DMS's expiration deltas: the CA service re-plans them.
     if (!sameDeltas(current.settings.expiryDeltas, updated.settings.expiryDeltas)) {
       await this.deps.ca.replanDmsExpiry(updated.id, updated.settings.expiryDeltas ?? null);
     }
-    await publishDmsEvents(this.deps, [dmsEvent(this.deps, type, updated.id, { previous: dmsEventData(current), updated: dmsEventData(updated) }, actor)]);
+    await announceDmsEvents(this.deps, events);
     return updated;
   }
 

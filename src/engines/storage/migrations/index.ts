@@ -5,6 +5,7 @@ import { dms } from './0003-dms.ts';
 import { devices } from './0004-devices.ts';
 import { va } from './0005-va.ts';
 import { invalidityDate } from './0006-invalidity-date.ts';
+import { outbox } from './0008-outbox.ts';
 import { expiryDeltas } from './0009-expiry-deltas.ts';
 
 /**
@@ -19,5 +20,6 @@ export const migrations: Record<string, Migration> = {
   '0004-devices': devices,
   '0005-va': va,
   '0006-invalidity-date': invalidityDate,
+  '0008-outbox': outbox,
   '0009-expiry-deltas': expiryDeltas,
 };
