@@ -19,6 +19,7 @@ import {
   CertificateSchema,
   CreateCaBody,
   CreateCertificateBody,
+  EngineSchema,
   GeneratedCertificateSchema,
   IdParams,
   ImportCaBody,
@@ -343,6 +344,22 @@ export const caRoutes =
       '/stats',
       { config: read, schema: { tags, summary: 'Counts of CAs (per engine, status) and certificates (per CA, status)', response: { 200: StatsSchema } } },
       async () => service.getStats(),
+    );
+
+    app.get(
+      '/engines',
+      { config: read, schema: { tags, summary: 'Key engines CAs and certificates can use (engine_id), the default one marked', response: { 200: Type.Array(EngineSchema) } } },
+      async () =>
+        service.listEngines().map((e) => ({
+          id: e.id,
+          type: e.type,
+          provider: e.provider,
+          name: e.name,
+          default: e.isDefault,
+          security_level: e.securityLevel,
+          metadata: e.metadata,
+          supported_key_types: e.supportedKeyTypes,
+        })),
     );
 
     // ---- issuance profiles ----

@@ -255,3 +255,15 @@ export const SweepResultSchema = Type.Object({
 
 export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
 export const SerialParams = Type.Object({ serial: Type.String({ minLength: 1, maxLength: 64 }) });
+
+/** Lamassu's CryptoEngineProvider: what GET /engines lists; `id` is the engine_id of CAs and certificates. */
+export const EngineSchema = Type.Object({
+  id: Type.String(),
+  type: Type.String({ description: 'GOLANG (files), HASHICORP_VAULT_KV_V2, PKCS11, MEMORY (tests)' }),
+  provider: Type.String(),
+  name: Type.String(),
+  default: Type.Boolean(),
+  security_level: Type.Integer({ description: '0 software, 1 secrets store, 2 hardware' }),
+  metadata: Type.Record(Type.String(), Type.Unknown()),
+  supported_key_types: Type.Array(Type.Object({ type: KeyTypeSchema, sizes: Type.Array(Type.Integer()) })),
+});

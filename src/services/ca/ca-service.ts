@@ -17,6 +17,7 @@ import { getStats, type CaStats } from './get-stats.ts';
 import { importCa, type ImportCaInput } from './import-ca.ts';
 import { importCertificate, type ImportCertificateInput } from './import-certificate.ts';
 import { IssuingCaCache } from './issuing-ca-cache.ts';
+import { listEngines, type EngineDescription } from './list-engines.ts';
 import { rotateInternalCa, type RotateInternalCaInput } from './rotate-internal-ca.ts';
 import { signCertificate, type SignCertificateInput } from './sign-certificate.ts';
 import { sweepStatuses, type SweepResult } from './sweep-statuses.ts';
@@ -72,6 +73,8 @@ export class CaService {
   listProfiles = (): Promise<IssuanceProfile[]> => listProfiles(this.deps);
 
   getStats = (): Promise<CaStats> => getStats(this.deps);
+  /** The key engines CAs and certificates can live in (Lamassu's GET /engines). */
+  listEngines = (): EngineDescription[] => listEngines(this.deps.keyEngines);
 
   /** Time-driven statuses (ACTIVE -> ABOUT_TO_EXPIRE -> EXPIRED), one event per change; see sweep-statuses.ts. */
   sweepStatuses = (opts?: { batchSize?: number }): Promise<SweepResult> => sweepStatuses(this.deps, this.cache, opts);
