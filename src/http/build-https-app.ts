@@ -10,6 +10,7 @@ import { registerErrorHandling } from './errors.ts';
 import type { HttpMetrics } from './metrics.ts';
 import { registerOpenApi } from './openapi.ts';
 import type { ServicePlugin } from './service-plugin.ts';
+import { buildInfoOf, serviceHealthRoutes } from './service-health-routes.ts';
 import { validatorCompiler } from './validator.ts';
 
 export interface TlsMaterial {
@@ -68,5 +69,6 @@ export async function buildHttpsApp(opts: HttpsAppOptions): Promise<FastifyInsta
   const adminPlugins = opts.services.flatMap((s) => (s.adminApi ? [s.adminApi] : []));
   await app.register(adminApiScope(opts.auth, adminPlugins), { prefix: ADMIN_API_PREFIX });
   for (const s of opts.services) if (s.https) await app.register(s.https);
+  await app.register(serviceHealthRoutes(opts.services.map((s) => s.name), buildInfoOf(opts.version)));
   return app;
 }
