@@ -5,6 +5,8 @@ import type { CertificateStatus } from '../../domain/ca/certificate-status.ts';
 import type { Page } from '../../domain/ca/page.ts';
 import { conflict } from '../../domain/errors.ts';
 import { cnCondition, toCertificate, type CertificateRow } from './certificate-repository.ts';
+import { filterConditions, type FilterColumns } from './filter-sql.ts';
+import { isPostgres } from './migrations/column-types.ts';
 import { afterBookmark, pageSize, toPage, type KeysetSort } from './keyset-page.ts';
 import type { Database } from './schema.ts';
 import { isUniqueViolation } from './unique-violation.ts';
@@ -16,6 +18,24 @@ const sortColumns: Record<CaSortKey, string> = {
   valid_to: 'c.not_after',
   level: 'a.level',
   status: 'c.status',
+};
+
+/** Where each of CA_FILTER_FIELDS lives: the CA row `a` or its certificate's status row `c`. */
+export const caFilterColumns: FilterColumns = {
+  id: { column: 'a.id', stores: 'text' },
+  profile_id: { column: 'a.profile_id', stores: 'text' },
+  type: { column: 'a.type', stores: 'text' },
+  serial_number: { column: 'c.serial_number', stores: 'text' },
+  'subject.common_name': { column: 'c.subject_cn', stores: 'text' },
+  subject_key_id: { column: 'c.subject_key_id', stores: 'text' },
+  'issuer_meta.id': { column: 'c.issuer_ca_id', stores: 'text' },
+  status: { column: 'c.status', stores: 'text' },
+  engine_id: { column: 'a.engine_id', stores: 'text' },
+  valid_to: { column: 'c.not_after', stores: 'ms' },
+  valid_from: { column: 'c.not_before', stores: 'ms' },
+  revocation_timestamp: { column: 'c.revoked_at', stores: 'ms' },
+  revocation_reason: { column: 'c.revocation_reason', stores: 'text' },
+  level: { column: 'a.level', stores: 'number' },
 };
 
 /** A CA's own columns come prefixed `a_` so they do not clash with its certificate's. */
@@ -120,6 +140,7 @@ export class SqlCaRepository implements CaRepository {
     if (query.validToBefore) q = q.where('c.not_after', '<=', query.validToBefore.getTime());
     if (query.validFromAfter) q = q.where('c.not_before', '>=', query.validFromAfter.getTime());
     if (query.validFromBefore) q = q.where('c.not_before', '<=', query.validFromBefore.getTime());
+    for (const c of filterConditions(query.filters, caFilterColumns, isPostgres(this.db))) q = q.where(c);
     if (query.bookmark) q = q.where((eb) => afterBookmark(eb, sort, query.bookmark!));
     const rows = await q
       .orderBy(column as 'a.created_at', sort.mode)

@@ -19,6 +19,7 @@ import type { KeyType } from '../../domain/ports/key-engine.ts';
 import { afterBookmark, pageSize, toPage, type KeysetSort } from './keyset-page.ts';
 import type { CertificatesTable, Database } from './schema.ts';
 import { isPostgres } from './migrations/column-types.ts';
+import { filterConditions, type FilterColumns } from './filter-sql.ts';
 import { isUniqueViolation } from './unique-violation.ts';
 
 /** Sort keys of the API and the columns they order by. */
@@ -29,6 +30,22 @@ export const certificateSortColumns: Record<CertificateSortKey, keyof Certificat
   valid_to: 'not_after',
   common_name: 'subject_cn',
   status: 'status',
+};
+
+/** Where each of CERTIFICATE_FILTER_FIELDS lives on the status row `c`. */
+export const certificateFilterColumns: FilterColumns = {
+  type: { column: 'c.type', stores: 'text' },
+  serial_number: { column: 'c.serial_number', stores: 'text' },
+  'subject.common_name': { column: 'c.subject_cn', stores: 'text' },
+  subject_key_id: { column: 'c.subject_key_id', stores: 'text' },
+  'issuer_meta.id': { column: 'c.issuer_ca_id', stores: 'text' },
+  status: { column: 'c.status', stores: 'text' },
+  engine_id: { column: 'c.engine_id', stores: 'text' },
+  valid_to: { column: 'c.not_after', stores: 'ms' },
+  valid_from: { column: 'c.not_before', stores: 'ms' },
+  revocation_timestamp: { column: 'c.revoked_at', stores: 'ms' },
+  revocation_reason: { column: 'c.revocation_reason', stores: 'text' },
+  is_ca: { column: 'c.is_ca', stores: 'bool' },
 };
 
 export type CertificateRow = Selectable<CertificatesTable> & { der: Uint8Array; details: string };
@@ -172,6 +189,7 @@ export class SqlCertificateRepository implements CertificateRepository {
     const column = certificateSortColumns[key];
     const sort: KeysetSort = { key, column: `c.${column}`, idColumn: 'c.id', mode: query.sortMode ?? 'asc' };
     let q = filterCertificates(selectCertificates(this.db), query) as ReturnType<typeof selectCertificates>;
+    for (const c of filterConditions(query.filters, certificateFilterColumns, isPostgres(this.db))) q = q.where(c);
     if (query.bookmark) q = q.where((eb) => afterBookmark(eb, sort, query.bookmark!));
     const rows = await q.orderBy(`c.${column}`, sort.mode).orderBy('c.id', sort.mode).limit(size + 1).execute();
     return toPage(rows, size, sort, (r) => [r[column] as string | number, r.id], toCertificate);

@@ -4,6 +4,8 @@ import type { Page } from '../../domain/ca/page.ts';
 import type { Device, DeviceEvent, DeviceEventType, DeviceRecord, DeviceStatus, Slot, SlotCertificate } from '../../domain/devices/device.ts';
 import type { DeviceCount, DeviceQuery, DeviceRepository, DeviceSortKey } from '../../domain/devices/device-repository.ts';
 import { conflict } from '../../domain/errors.ts';
+import { filterConditions, type FilterColumns } from './filter-sql.ts';
+import { isPostgres } from './migrations/column-types.ts';
 import { afterBookmark, pageSize, toPage, type KeysetSort } from './keyset-page.ts';
 import type { Database, DeviceCertificatesTable, DevicesTable } from './schema.ts';
 import { isUniqueViolation } from './unique-violation.ts';
@@ -13,6 +15,15 @@ const sortColumns: Record<DeviceSortKey, keyof DevicesTable> = {
   id: 'id',
   status: 'status',
   updated_at: 'updated_at',
+};
+
+/** Where each of DEVICE_FILTER_FIELDS lives on `d` (tags: a JSON text array). */
+export const deviceFilterColumns: FilterColumns = {
+  id: { column: 'd.id', stores: 'text' },
+  dms_owner: { column: 'd.dms_id', stores: 'text' },
+  creation_timestamp: { column: 'd.created_at', stores: 'ms' },
+  status: { column: 'd.status', stores: 'text' },
+  tags: { column: 'd.tags', stores: 'json_array' },
 };
 
 const toRecord = (row: Selectable<DevicesTable>): DeviceRecord => ({
@@ -113,6 +124,7 @@ export class SqlDeviceRepository implements DeviceRepository {
     }
     if (query.createdAfter) q = q.where('d.created_at', '>=', query.createdAfter.getTime());
     if (query.createdBefore) q = q.where('d.created_at', '<=', query.createdBefore.getTime());
+    for (const c of filterConditions(query.filters, deviceFilterColumns, isPostgres(this.db))) q = q.where(c);
     if (query.bookmark) q = q.where((eb) => afterBookmark(eb, sort, query.bookmark!));
     const rows = await q
       .orderBy(`d.${column}`, sort.mode)

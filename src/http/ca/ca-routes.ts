@@ -3,6 +3,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { isCertificateStatus, parseStatusRequest, type CertificateStatus } from '../../domain/ca/certificate-status.ts';
+import { CA_FILTER_FIELDS, CA_SORT_ALIASES } from '../../domain/ca/ca-repository.ts';
+import { CERTIFICATE_FILTER_FIELDS, CERTIFICATE_SORT_ALIASES } from '../../domain/ca/certificate-repository.ts';
 import { invalid } from '../../domain/errors.ts';
 import type { KeyType } from '../../domain/ports/key-engine.ts';
 import type { ProfileChoice } from '../../services/ca/issue-certificate.ts';
@@ -10,6 +12,7 @@ import type { CaService } from '../../services/ca/ca-service.ts';
 import { toPem } from '../../x509/pem.ts';
 import { actorOf } from '../auth/identity.ts';
 import { ErrorBody } from '../errors.ts';
+import { filtersOf, pageJson, sortKeyOf } from '../list-query.ts';
 import { base64Pem, caJson, certificateJson, durationMs, profileJson, settingsFromJson, unwrapBase64Pem, validityFromJson } from './ca-json.ts';
 import {
   AboutToExpireBody,
@@ -130,7 +133,8 @@ export const caRoutes =
       async (request) => {
         const q = request.query;
         const page = await service.listCas({
-          sortBy: q.sort_by,
+          sortBy: sortKeyOf(q.sort_by, CA_SORT_ALIASES),
+          filters: filtersOf(q.filter, CA_FILTER_FIELDS),
           sortMode: q.sort_mode,
           pageSize: q.page_size,
           bookmark: q.bookmark,
@@ -145,7 +149,7 @@ export const caRoutes =
           validFromAfter: date(q.valid_from_after),
           validFromBefore: date(q.valid_from_before),
         });
-        return { list: page.list.map(caJson), next: page.next };
+        return pageJson(page, caJson);
       },
     );
 
@@ -367,7 +371,7 @@ export const caRoutes =
     app.get(
       '/profiles',
       { config: read, schema: { tags: ptags, summary: 'Issuance profiles', response: { 200: listOf(ProfileSchema) } } },
-      async () => ({ list: (await service.listProfiles()).map(profileJson), next: null }),
+      async () => ({ list: (await service.listProfiles()).map(profileJson), next: '' }),
     );
     app.post(
       '/profiles',
@@ -400,7 +404,8 @@ export const caRoutes =
 
 async function listCertificates(service: CaService, q: import('./ca-schemas.ts').CertificateListQueryJson) {
   const page = await service.listCertificates({
-    sortBy: q.sort_by,
+    sortBy: sortKeyOf(q.sort_by, CERTIFICATE_SORT_ALIASES),
+    filters: filtersOf(q.filter, CERTIFICATE_FILTER_FIELDS),
     sortMode: q.sort_mode,
     pageSize: q.page_size,
     bookmark: q.bookmark,
@@ -413,5 +418,5 @@ async function listCertificates(service: CaService, q: import('./ca-schemas.ts')
     expiresBefore: date(q.expires_before),
     isCa: q.is_ca,
   });
-  return { list: page.list.map(certificateJson), next: page.next };
+  return pageJson(page, certificateJson);
 }

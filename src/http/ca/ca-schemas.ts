@@ -3,11 +3,12 @@
  * the OpenAPI document.
  */
 import { Type, type Static } from 'typebox';
-import { CERTIFICATE_SORT_KEYS } from '../../domain/ca/certificate-repository.ts';
-import { CA_SORT_KEYS } from '../../domain/ca/ca-repository.ts';
+import { CERTIFICATE_SORT_ALIASES, CERTIFICATE_SORT_KEYS } from '../../domain/ca/certificate-repository.ts';
+import { CA_SORT_ALIASES, CA_SORT_KEYS } from '../../domain/ca/ca-repository.ts';
 import { CERTIFICATE_STATUSES } from '../../domain/ca/certificate-status.ts';
 import { EXTENDED_KEY_USAGES, KEY_USAGES } from '../../domain/ca/issuance-profile.ts';
 import { REVOCATION_REASON_NAMES } from '../../domain/ca/revocation-reason.ts';
+import { FilterParam, sortByParam } from '../list-query.ts';
 
 
 const opt = Type.Optional;
@@ -137,7 +138,7 @@ export const CaSchema = Type.Object({
 });
 
 export const listOf = <T extends Parameters<typeof Type.Array>[0]>(item: T) =>
-  Type.Object({ list: Type.Array(item), next: Type.Union([Type.String(), Type.Null()]) });
+  Type.Object({ list: Type.Array(item), next: Type.String({ description: 'bookmark of the next page; empty on the last page' }) });
 
 const pageQuery = {
   sort_mode: opt(Type.Enum(['asc', 'desc'])),
@@ -148,7 +149,8 @@ const statusList = opt(Type.String({ description: 'one status or a comma-separat
 
 export const CaListQuery = Type.Object({
   ...pageQuery,
-  sort_by: opt(Type.Enum(CA_SORT_KEYS)),
+  sort_by: sortByParam(CA_SORT_KEYS, CA_SORT_ALIASES),
+  filter: FilterParam,
   status: statusList,
   common_name: opt(Type.String({ description: 'exact, or a prefix ending in *' })),
   subject_key_id: opt(Type.String()),
@@ -164,7 +166,8 @@ export type CaListQueryJson = Static<typeof CaListQuery>;
 
 export const CertificateListQuery = Type.Object({
   ...pageQuery,
-  sort_by: opt(Type.Enum(CERTIFICATE_SORT_KEYS)),
+  sort_by: sortByParam(CERTIFICATE_SORT_KEYS, CERTIFICATE_SORT_ALIASES),
+  filter: FilterParam,
   ca_id: opt(Type.String()),
   status: statusList,
   serial_number: opt(Type.String()),

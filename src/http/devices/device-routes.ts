@@ -2,11 +2,12 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { Type, type Static } from 'typebox';
-import { DEVICE_SORT_KEYS } from '../../domain/devices/device-repository.ts';
+import { DEVICE_FILTER_FIELDS, DEVICE_SORT_ALIASES, DEVICE_SORT_KEYS } from '../../domain/devices/device-repository.ts';
 import { DEVICE_STATUSES, type Device, type DeviceEvent, type SlotCertificate } from '../../domain/devices/device.ts';
 import { DEFAULT_SLOT } from '../../domain/dms/dms.ts';
 import type { DeviceService } from '../../services/devices/device-service.ts';
 import { actorOf } from '../auth/identity.ts';
+import { FilterParam, filtersOf, pageJson, sortByParam, sortKeyOf } from '../list-query.ts';
 
 const tags = ['devices'];
 const literals = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)));
@@ -27,7 +28,8 @@ const ListQuery = Type.Object({
   id: opt(Type.String({ description: 'exact, or a prefix ending in *' })),
   created_after: opt(Type.String({ format: 'date-time' })),
   created_before: opt(Type.String({ format: 'date-time' })),
-  sort_by: opt(literals(DEVICE_SORT_KEYS)),
+  sort_by: sortByParam(DEVICE_SORT_KEYS, DEVICE_SORT_ALIASES),
+  filter: FilterParam,
   sort_mode: opt(literals(['asc', 'desc'] as const)),
   page_size: opt(Type.Integer({ minimum: 1, maximum: 1000 })),
   bookmark: opt(Type.String()),
@@ -89,12 +91,13 @@ export const deviceRoutes =
         ...(q.id !== undefined ? { id: q.id } : {}),
         ...(q.created_after ? { createdAfter: new Date(q.created_after) } : {}),
         ...(q.created_before ? { createdBefore: new Date(q.created_before) } : {}),
-        ...(q.sort_by ? { sortBy: q.sort_by } : {}),
+        ...(q.sort_by ? { sortBy: sortKeyOf(q.sort_by, DEVICE_SORT_ALIASES) } : {}),
+        filters: filtersOf(q.filter, DEVICE_FILTER_FIELDS),
         ...(q.sort_mode ? { sortMode: q.sort_mode } : {}),
         ...(q.page_size ? { pageSize: q.page_size } : {}),
         ...(q.bookmark ? { bookmark: q.bookmark } : {}),
       });
-      return { list: page.list.map(deviceJson), next: page.next };
+      return pageJson(page, deviceJson);
     };
 
     app.get('/devices', { config: { access: 'read' }, schema: { tags, summary: 'Devices, filtered, by bookmark pages', querystring: ListQuery } }, (request) => list(request.query));

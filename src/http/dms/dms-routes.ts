@@ -1,10 +1,12 @@
 /** Admin API of the DMS manager: DMS CRUD, metadata, stats, authorized CAs and the DMS certificate. */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyPluginAsync } from 'fastify';
+import { DMS_FILTER_FIELDS, DMS_SORT_ALIASES } from '../../domain/dms/dms-repository.ts';
 import { invalid, notFound } from '../../domain/errors.ts';
 import type { DmsService } from '../../services/dms/dms-service.ts';
 import { parseCsrInput } from '../../x509/csr.ts';
 import { actorOf } from '../auth/identity.ts';
+import { filtersOf, pageJson, sortKeyOf } from '../list-query.ts';
 import { base64Pem, certificateSummaryJson, dmsJson, settingsFromJson, unwrapPemField } from './dms-json.ts';
 import { AuthorizedCaBody, CaParams, DmsCertificateBody, DmsCreateSchema, DmsListQuery, DmsUpdateSchema, IdParams, MetadataSchema, RevokeBody } from './dms-schemas.ts';
 
@@ -20,12 +22,13 @@ export const dmsRoutes =
     app.get('/dms', { config: { access: 'read' }, schema: { tags, summary: 'DMSs, by bookmark pages', querystring: DmsListQuery } }, async (request) => {
       const q = request.query;
       const page = await dms.list({
-        ...(q.sort_by ? { sortBy: q.sort_by } : {}),
+        ...(q.sort_by ? { sortBy: sortKeyOf(q.sort_by, DMS_SORT_ALIASES) } : {}),
         ...(q.sort_mode ? { sortMode: q.sort_mode } : {}),
         ...(q.page_size ? { pageSize: q.page_size } : {}),
         ...(q.bookmark ? { bookmark: q.bookmark } : {}),
+        filters: filtersOf(q.filter, DMS_FILTER_FIELDS),
       });
-      return { list: page.list.map(dmsJson), next: page.next };
+      return pageJson(page, dmsJson);
     });
 
     app.post(

@@ -3,9 +3,10 @@
  * valid DMS is `{"id", "name", "authorized_cas": [ca], "settings": {"enrollment_settings": {"enrollment_ca": ca}}}`.
  */
 import { Type, type Static } from 'typebox';
-import { DMS_SORT_KEYS } from '../../domain/dms/dms-repository.ts';
+import { DMS_SORT_ALIASES, DMS_SORT_KEYS } from '../../domain/dms/dms-repository.ts';
 import { DEVICE_ID_SOURCES, ENROLLMENT_AUTH_MODES, REGISTRATION_MODES } from '../../domain/dms/dms.ts';
 import { REVOCATION_REASON_NAMES } from '../../domain/ca/revocation-reason.ts';
+import { FilterParam, sortByParam } from '../list-query.ts';
 
 const literals = <T extends string>(values: readonly T[], options: { default?: T } = {}) => Type.Union(values.map((v) => Type.Literal(v)), options);
 const opt = Type.Optional;
@@ -110,7 +111,8 @@ export const DmsCertificateBody = Type.Object({
 export const RevokeBody = Type.Object({ revocation_reason: opt(literals(REVOCATION_REASON_NAMES)) });
 
 export const DmsListQuery = Type.Object({
-  sort_by: opt(Type.Union(DMS_SORT_KEYS.map((k) => Type.Literal(k)))),
+  sort_by: sortByParam(DMS_SORT_KEYS, DMS_SORT_ALIASES),
+  filter: FilterParam,
   sort_mode: opt(Type.Union([Type.Literal('asc'), Type.Literal('desc')])),
   page_size: opt(Type.Integer({ minimum: 1, maximum: 1000 })),
   bookmark: opt(Type.String()),
