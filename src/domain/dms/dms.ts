@@ -27,7 +27,12 @@ export interface EnrollmentSettings {
   registrationMode: RegistrationMode;
   authMode: EnrollmentAuthMode;
   /** CLIENT_CERTIFICATE: bootstrap certificates (e.g. IDevIDs) must chain to one of these CAs. */
-  clientCertificate: { validationCaIds: string[]; allowExpired: boolean };
+  clientCertificate: {
+    validationCaIds: string[];
+    allowExpired: boolean;
+    /** Lamassu's chain_level_validation, kept and shown as given (-1 when not given); not enforced. */
+    chainLevelValidation?: number;
+  };
   /** HTTP_BASIC: only the hash of the password is kept. */
   httpBasic: { username: string; passwordHash: string } | null;
   /** EXTERNAL_WEBHOOK: POSTed the request's facts, answers {"authorized": true|false}. */
@@ -36,8 +41,8 @@ export interface EnrollmentSettings {
   /** Whether an enrollment may give an already enrolled device a new identity. */
   allowReplacement: boolean;
   deviceIdSource: DeviceIdSource;
-  /** Tags and metadata given to devices created by JITP. */
-  deviceProfile: { tags: string[]; metadata: Record<string, unknown> };
+  /** Tags, metadata and (Lamassu) console icon and colours given to devices created by JITP. */
+  deviceProfile: { tags: string[]; metadata: Record<string, unknown>; icon?: string; iconColor?: string };
 }
 
 export interface ReenrollmentSettings {
@@ -47,6 +52,14 @@ export interface ReenrollmentSettings {
   revokeSuperseded: boolean;
   /** CAs besides the enrollment CA whose certificates may re-enroll. */
   additionalValidationCaIds: string[];
+  /** reenrollment_delta as the client wrote it ("7d", "168h"), shown back unchanged. */
+  windowText?: string;
+  /**
+   * Lamassu's expiry notification thresholds before notAfter (durations as written, e.g. "31d"): the
+   * alerts' "renew soon" and "critical" signals for this DMS's devices.
+   */
+  preventiveDelta?: string;
+  criticalDelta?: string;
 }
 
 export interface ServerKeygenSettings {
@@ -60,6 +73,8 @@ export interface CaDistributionSettings {
   includeEnrollmentCa: boolean;
   /** Also return the enrollment CA's issuers up to the root. */
   includeChain: boolean;
+  /** Lamassu's include_system_ca (the server's TLS CA in cacerts), kept and shown; not applied yet. */
+  includeSystemCa?: boolean;
   managedCaIds: string[];
 }
 

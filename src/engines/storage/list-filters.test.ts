@@ -181,7 +181,7 @@ forEachStorage('Lamassu list filters', (ctx) => {
   });
 
   test('devices and DMSs: every field and operator', async () => {
-    const device = (id: string, over: Partial<DeviceRecord>): DeviceRecord => ({ id, alias: '', tags: [], metadata: {}, dmsId: null, status: 'PENDING_PROVISIONING', createdAt: at(0), updatedAt: at(0), ...over });
+    const device = (id: string, over: Partial<DeviceRecord>): DeviceRecord => ({ id, alias: '', icon: '', iconColor: '', tags: [], metadata: {}, dmsId: null, status: 'PENDING_PROVISIONING', createdAt: at(0), updatedAt: at(0), ...over });
     const devices = [
       device('root-a', { dmsId: 'dms-1', tags: ['blue', 'green'], createdAt: at(0) }),
       device('Root-b', { dmsId: 'dms-2', tags: ['Blue'], status: 'FULLY_PROVISIONED', createdAt: at(10) }),

@@ -19,6 +19,8 @@ const CreateDeviceBody = Type.Object({
   tags: opt(Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { maxItems: 64 })),
   metadata: opt(Type.Record(Type.String(), Type.Unknown())),
   dms_id: opt(Type.String({ minLength: 1, maxLength: 128 })),
+  icon: opt(Type.String({ maxLength: 128, description: "Lamassu console icon name" })),
+  icon_color: opt(Type.String({ maxLength: 64, description: 'Lamassu console colours, "#bg-#fg"' })),
 });
 
 const ListQuery = Type.Object({
@@ -58,6 +60,8 @@ export function deviceJson(d: Device) {
     tags: d.tags,
     metadata: d.metadata,
     dms_owner: d.dmsId,
+    icon: d.icon,
+    icon_color: d.iconColor,
     status: d.status,
     creation_timestamp: d.createdAt.toISOString(),
     update_timestamp: d.updatedAt.toISOString(),
@@ -111,7 +115,7 @@ export const deviceRoutes =
     app.post('/devices', { config: { access: 'write' }, schema: { tags, summary: 'Pre-register a device', body: CreateDeviceBody } }, async (request, reply) => {
       const b = request.body;
       const created = await devices.create(
-        { id: b.id, ...(b.alias !== undefined ? { alias: b.alias } : {}), ...(b.tags ? { tags: b.tags } : {}), ...(b.metadata ? { metadata: b.metadata } : {}), dmsId: b.dms_id ?? null },
+        { id: b.id, ...(b.alias !== undefined ? { alias: b.alias } : {}), ...(b.tags ? { tags: b.tags } : {}), ...(b.metadata ? { metadata: b.metadata } : {}), dmsId: b.dms_id ?? null, ...(b.icon === undefined ? {} : { icon: b.icon }), ...(b.icon_color === undefined ? {} : { iconColor: b.icon_color }) },
         actorOf(request),
       );
       return reply.code(201).send(deviceJson(created));

@@ -26,6 +26,12 @@ const durationField = (text: string, field: string) => {
   }
 };
 
+/** A duration kept as the client wrote it, once it parses. */
+const durationText = (text: string, field: string) => {
+  durationField(text, field);
+  return text.trim();
+};
+
 export function settingsFromJson(s: DmsSettingsJson): DmsSettingsInput {
   const e = s.enrollment_settings;
   const est = e.est_rfc7030_settings;
@@ -38,23 +44,40 @@ export function settingsFromJson(s: DmsSettingsJson): DmsSettingsInput {
       enrollmentCaId: e.enrollment_ca,
       registrationMode: e.registration_mode,
       authMode: est.auth_mode,
-      clientCertificate: { validationCaIds: est.client_certificate_settings.validation_cas, allowExpired: est.client_certificate_settings.allow_expired },
+      clientCertificate: {
+        validationCaIds: est.client_certificate_settings.validation_cas,
+        allowExpired: est.client_certificate_settings.allow_expired,
+        ...(est.client_certificate_settings.chain_level_validation === undefined ? {} : { chainLevelValidation: est.client_certificate_settings.chain_level_validation }),
+      },
       httpBasic: est.http_basic ? { username: est.http_basic.username, ...(est.http_basic.password === undefined ? {} : { password: est.http_basic.password }) } : null,
       webhook: webhook ? { url: webhook.url, timeoutMs: durationField(webhook.timeout, 'external_webhook_settings.timeout') } : null,
       verifyCsrSignature: e.verify_csr_signature,
       allowReplacement: e.enable_replaceable_enrollment,
       deviceIdSource: e.device_id_source,
-      deviceProfile: { tags: e.device_provisioning_profile.tags, metadata: e.device_provisioning_profile.metadata },
+      deviceProfile: {
+        tags: e.device_provisioning_profile.tags,
+        metadata: e.device_provisioning_profile.metadata,
+        ...(e.device_provisioning_profile.icon === undefined ? {} : { icon: e.device_provisioning_profile.icon }),
+        ...(e.device_provisioning_profile.icon_color === undefined ? {} : { iconColor: e.device_provisioning_profile.icon_color }),
+      },
     },
     reenrollment: {
       windowMs: durationField(r.reenrollment_delta, 'reenrollment_delta'),
       allowExpired: r.enable_expired_renewal,
       revokeSuperseded: r.revoke_on_reenrollment,
       additionalValidationCaIds: r.additional_validation_cas,
+      windowText: r.reenrollment_delta.trim(),
+      ...(r.preventive_delta === undefined ? {} : { preventiveDelta: durationText(r.preventive_delta, 'preventive_delta') }),
+      ...(r.critical_delta === undefined ? {} : { criticalDelta: durationText(r.critical_delta, 'critical_delta') }),
     },
     serverKeygen: { enabled: k.enabled, defaultKey: k.key, allowedKeys: k.allowed_keys },
-    caDistribution: { includeEnrollmentCa: d.include_enrollment_ca, includeChain: d.include_chain, managedCaIds: d.managed_cas },
-    issuanceProfileId: s.issuance_profile_id,
+    caDistribution: {
+      includeEnrollmentCa: d.include_enrollment_ca,
+      includeChain: d.include_chain,
+      managedCaIds: d.managed_cas,
+      ...(d.include_system_ca === undefined ? {} : { includeSystemCa: d.include_system_ca }),
+    },
+    issuanceProfileId: s.issuance_profile_id === '' ? null : s.issuance_profile_id,
   };
 }
 
@@ -78,23 +101,34 @@ export function dmsJson(dms: Dms) {
         registration_mode: e.registrationMode,
         est_rfc7030_settings: {
           auth_mode: e.authMode,
-          client_certificate_settings: { validation_cas: e.clientCertificate.validationCaIds, allow_expired: e.clientCertificate.allowExpired },
+          client_certificate_settings: {
+            validation_cas: e.clientCertificate.validationCaIds,
+            chain_level_validation: e.clientCertificate.chainLevelValidation ?? -1,
+            allow_expired: e.clientCertificate.allowExpired,
+          },
           ...(e.httpBasic ? { http_basic: { username: e.httpBasic.username } } : {}),
           ...(e.webhook ? { external_webhook_settings: { url: e.webhook.url, timeout: formatDuration(e.webhook.timeoutMs) } } : {}),
         },
         verify_csr_signature: e.verifyCsrSignature,
         enable_replaceable_enrollment: e.allowReplacement,
         device_id_source: e.deviceIdSource,
-        device_provisioning_profile: { tags: e.deviceProfile.tags, metadata: e.deviceProfile.metadata },
+        device_provisioning_profile: { icon: e.deviceProfile.icon ?? '', icon_color: e.deviceProfile.iconColor ?? '', tags: e.deviceProfile.tags, metadata: e.deviceProfile.metadata },
       },
       reenrollment_settings: {
-        reenrollment_delta: formatDuration(r.windowMs),
+        reenrollment_delta: r.windowText ?? formatDuration(r.windowMs),
         enable_expired_renewal: r.allowExpired,
         revoke_on_reenrollment: r.revokeSuperseded,
         additional_validation_cas: r.additionalValidationCaIds,
+        ...(r.preventiveDelta === undefined ? {} : { preventive_delta: r.preventiveDelta }),
+        ...(r.criticalDelta === undefined ? {} : { critical_delta: r.criticalDelta }),
       },
       server_keygen_settings: { enabled: k.enabled, key: k.defaultKey, allowed_keys: k.allowedKeys },
-      ca_distribution_settings: { include_enrollment_ca: d.includeEnrollmentCa, include_chain: d.includeChain, managed_cas: d.managedCaIds },
+      ca_distribution_settings: {
+        include_system_ca: d.includeSystemCa ?? false,
+        include_enrollment_ca: d.includeEnrollmentCa,
+        include_chain: d.includeChain,
+        managed_cas: d.managedCaIds,
+      },
       issuance_profile_id: dms.settings.issuanceProfileId,
     },
   };

@@ -37,7 +37,7 @@ export const dmsRoutes =
       async (request, reply) => {
         const b = request.body;
         const created = await dms.create(
-          { id: b.id, name: b.name, metadata: b.metadata ?? {}, authorizedCaIds: b.authorized_cas, settings: settingsFromJson(b.settings) },
+          { id: b.id, name: b.name, metadata: b.metadata ?? {}, ...(b.authorized_cas ? { authorizedCaIds: b.authorized_cas } : {}), settings: settingsFromJson(b.settings) },
           actorOf(request),
         );
         return reply.code(201).send(dmsJson(created));
@@ -53,7 +53,7 @@ export const dmsRoutes =
       { config: { access: 'write' }, schema: { tags, summary: 'Replace name, metadata, authorized CAs and settings', params: IdParams, body: DmsUpdateSchema } },
       async (request) => {
         const b = request.body;
-        const input = { name: b.name, authorizedCaIds: b.authorized_cas, settings: settingsFromJson(b.settings), ...(b.metadata ? { metadata: b.metadata } : {}) };
+        const input = { name: b.name, ...(b.authorized_cas ? { authorizedCaIds: b.authorized_cas } : {}), settings: settingsFromJson(b.settings), ...(b.metadata ? { metadata: b.metadata } : {}) };
         return dmsJson(await dms.update(request.params.id, input, actorOf(request)));
       },
     );

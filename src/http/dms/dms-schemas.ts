@@ -19,7 +19,11 @@ const EstSettingsSchema = Type.Object(
   {
     auth_mode: literals(ENROLLMENT_AUTH_MODES, { default: 'DMS_CERTIFICATE' }),
     client_certificate_settings: Type.Object(
-      { validation_cas: Type.Array(Id, { default: [] }), allow_expired: Type.Boolean({ default: false }) },
+      {
+        validation_cas: Type.Array(Id, { default: [] }),
+        allow_expired: Type.Boolean({ default: false }),
+        chain_level_validation: opt(Type.Integer({ minimum: -1, maximum: 64, description: "Lamassu's; stored and returned, not enforced" })),
+      },
       { default: {} },
     ),
     http_basic: opt(
@@ -42,7 +46,12 @@ export const EnrollmentSettingsSchema = Type.Object({
   enable_replaceable_enrollment: Type.Boolean({ default: false }),
   device_id_source: literals(DEVICE_ID_SOURCES, { default: 'common_name' }),
   device_provisioning_profile: Type.Object(
-    { tags: Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { default: [] }), metadata: Type.Record(Type.String(), Type.Unknown(), { default: {} }) },
+    {
+      tags: Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { default: [] }),
+      metadata: Type.Record(Type.String(), Type.Unknown(), { default: {} }),
+      icon: opt(Type.String({ maxLength: 128, description: 'console icon of devices created by JITP' })),
+      icon_color: opt(Type.String({ maxLength: 64, description: '"#bg-#fg"' })),
+    },
     { default: {} },
   ),
 });
@@ -55,6 +64,8 @@ export const DmsSettingsSchema = Type.Object({
       enable_expired_renewal: Type.Boolean({ default: false }),
       revoke_on_reenrollment: Type.Boolean({ default: true }),
       additional_validation_cas: Type.Array(Id, { default: [] }),
+      preventive_delta: opt(Type.String({ maxLength: 64, description: 'before notAfter: devices to renew soon (e.g. "31d")' })),
+      critical_delta: opt(Type.String({ maxLength: 64, description: 'before notAfter: devices critically close to expiry (e.g. "7d")' })),
     },
     { default: {} },
   ),
@@ -77,11 +88,12 @@ export const DmsSettingsSchema = Type.Object({
     {
       include_enrollment_ca: Type.Boolean({ default: true }),
       include_chain: Type.Boolean({ default: true }),
+      include_system_ca: opt(Type.Boolean({ description: "Lamassu's; stored and returned, not applied to cacerts yet" })),
       managed_cas: Type.Array(Id, { default: [] }),
     },
     { default: {} },
   ),
-  issuance_profile_id: Type.Union([Type.String({ minLength: 1 }), Type.Null()], { default: null }),
+  issuance_profile_id: Type.Union([Type.String({ maxLength: 128, description: 'empty (as Lamassu sends "none"): null' }), Type.Null()], { default: null }),
 });
 export type DmsSettingsJson = Static<typeof DmsSettingsSchema>;
 
@@ -90,7 +102,7 @@ const Metadata = Type.Record(Type.String(), Type.Unknown());
 export const DmsUpdateSchema = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 256 }),
   metadata: opt(Metadata),
-  authorized_cas: Type.Array(Id, { maxItems: 256 }),
+  authorized_cas: opt(Type.Array(Id, { maxItems: 256, description: 'absent: on create the enrollment CA alone; on update the CAs so far plus the enrollment CA' })),
   settings: DmsSettingsSchema,
 });
 export type DmsUpdateJson = Static<typeof DmsUpdateSchema>;

@@ -53,6 +53,8 @@ export interface CreateDeviceInput {
   tags?: string[];
   metadata?: Record<string, unknown>;
   dmsId?: string | null;
+  icon?: string;
+  iconColor?: string;
 }
 
 export interface DeviceStats {
@@ -291,6 +293,8 @@ export class DeviceService {
       tags: input.tags ?? [],
       metadata: input.metadata ?? {},
       dmsId: input.dmsId ?? null,
+      icon: input.icon ?? '',
+      iconColor: input.iconColor ?? '',
       status: 'PENDING_PROVISIONING',
       createdAt: now,
       updatedAt: now,

@@ -6,6 +6,7 @@ import { devices } from './0004-devices.ts';
 import { va } from './0005-va.ts';
 import { invalidityDate } from './0006-invalidity-date.ts';
 import { lamassuFilters } from './0007-lamassu-filters.ts';
+import { deviceIcon } from './0008-device-icon.ts';
 
 /**
  * Every migration, in order. To add one: create `NNNN-<name>.ts` next to this file (next free number,
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '0005-va': va,
   '0006-invalidity-date': invalidityDate,
   '0007-lamassu-filters': lamassuFilters,
+  '0008-device-icon': deviceIcon,
 };
