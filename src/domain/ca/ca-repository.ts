@@ -64,6 +64,12 @@ export interface CaRepository {
   /** `id` and the ids of every CA below it, at any depth. */
   subtreeIds(id: string): Promise<string[]>;
   countByEngineAndStatus(): Promise<CaCount[]>;
+  /**
+   * Changes the metadata with `change` (a pure function of the current metadata), atomically against
+   * concurrent changes; the new metadata, or undefined when there is no such row.
+   */
+  updateMetadata(id: string, change: (current: Record<string, unknown>) => Record<string, unknown>): Promise<Record<string, unknown> | undefined>;
+
   /** Sets the CA's about-to-expire override (null: the global threshold); false when there is no such CA. */
   setAboutToExpireMs(id: string, ms: number | null): Promise<boolean>;
 }

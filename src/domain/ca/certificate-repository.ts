@@ -134,6 +134,13 @@ export interface CertificateRepository {
   recomputeAboutToExpire(scope: ThresholdScope, thresholdMs: number): Promise<number>;
   /** Counts by issuer and status. */
   countByIssuerAndStatus(): Promise<CertificateCount[]>;
+  /** By certificate id (the row's, not the serial). */
+  /**
+   * Changes the metadata with `change` (a pure function of the current metadata), atomically against
+   * concurrent changes; the new metadata, or undefined when there is no such row.
+   */
+  updateMetadata(id: string, change: (current: Record<string, unknown>) => Record<string, unknown>): Promise<Record<string, unknown> | undefined>;
+
 }
 
 export type { CertificateRecord };

@@ -50,6 +50,12 @@ export interface DeviceRepository {
   /** Compare-and-set on the status; false when it is no longer `from`. */
   updateStatus(id: string, from: DeviceStatus, to: DeviceStatus, at: Date): Promise<boolean>;
   countByStatus(filter: { dmsId?: string }): Promise<DeviceCount[]>;
+  /**
+   * Changes the metadata with `change` (a pure function of the current metadata), atomically against
+   * concurrent changes; the new metadata, or undefined when there is no such row.
+   */
+  updateMetadata(id: string, change: (current: Record<string, unknown>) => Record<string, unknown>): Promise<Record<string, unknown> | undefined>;
+
 
   /**
    * Makes `cert` the slot's active certificate; the previous one, if any, is archived (supersededAt = at).

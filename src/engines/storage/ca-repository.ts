@@ -5,6 +5,7 @@ import type { CertificateStatus } from '../../domain/ca/certificate-status.ts';
 import type { Page } from '../../domain/ca/page.ts';
 import { conflict } from '../../domain/errors.ts';
 import { cnCondition, toCertificate, type CertificateRow } from './certificate-repository.ts';
+import { updateJsonColumn } from './json-column-update.ts';
 import { filterConditions, type FilterColumns } from './filter-sql.ts';
 import { isPostgres } from './migrations/column-types.ts';
 import { afterBookmark, pageSize, toPage, type KeysetSort } from './keyset-page.ts';
@@ -149,6 +150,10 @@ export class SqlCaRepository implements CaRepository {
       .execute();
     const field = column.replace(/^a\./, 'a_').replace(/^c\./, '') as keyof CaRow;
     return toPage(rows, size, sort, (r) => [r[field] as string | number, r.a_id], toCa);
+  }
+
+  updateMetadata(id: string, change: (current: Record<string, unknown>) => Record<string, unknown>): Promise<Record<string, unknown> | undefined> {
+    return updateJsonColumn(this.db, 'cas', 'metadata', id, change);
   }
 
   async setAboutToExpireMs(id: string, ms: number | null): Promise<boolean> {

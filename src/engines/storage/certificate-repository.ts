@@ -20,6 +20,7 @@ import { afterBookmark, pageSize, toPage, type KeysetSort } from './keyset-page.
 import type { CertificatesTable, Database } from './schema.ts';
 import { isPostgres } from './migrations/column-types.ts';
 import { filterConditions, type FilterColumns } from './filter-sql.ts';
+import { updateJsonColumn } from './json-column-update.ts';
 import { isUniqueViolation } from './unique-violation.ts';
 
 /** Sort keys of the API and the columns they order by. */
@@ -193,6 +194,12 @@ export class SqlCertificateRepository implements CertificateRepository {
     if (query.bookmark) q = q.where((eb) => afterBookmark(eb, sort, query.bookmark!));
     const rows = await q.orderBy(`c.${column}`, sort.mode).orderBy('c.id', sort.mode).limit(size + 1).execute();
     return toPage(rows, size, sort, (r) => [r[column] as string | number, r.id], toCertificate);
+  }
+
+  async updateMetadata(id: string, change: (current: Record<string, unknown>) => Record<string, unknown>): Promise<Record<string, unknown> | undefined> {
+    // Metadata lives in the blob's details: a rare write, never made by sweeps.
+    const details = await updateJsonColumn<CertificateDetails>(this.db, 'certificate_blobs', 'details', id, (d) => ({ ...d, metadata: change(d.metadata ?? {}) }));
+    return details?.metadata;
   }
 
   async updateStatus(id: string, from: CertificateStatus, change: StatusChange, fromReason?: RevocationReason | null): Promise<boolean> {

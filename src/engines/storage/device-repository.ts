@@ -5,6 +5,7 @@ import type { Device, DeviceEvent, DeviceEventType, DeviceRecord, DeviceStatus, 
 import type { DeviceCount, DeviceQuery, DeviceRepository, DeviceSortKey } from '../../domain/devices/device-repository.ts';
 import { conflict } from '../../domain/errors.ts';
 import { filterConditions, type FilterColumns } from './filter-sql.ts';
+import { updateJsonColumn } from './json-column-update.ts';
 import { isPostgres } from './migrations/column-types.ts';
 import { afterBookmark, pageSize, toPage, type KeysetSort } from './keyset-page.ts';
 import type { Database, DeviceCertificatesTable, DevicesTable } from './schema.ts';
@@ -154,6 +155,10 @@ export class SqlDeviceRepository implements DeviceRepository {
       .where('status', '=', from)
       .executeTakeFirst();
     return Number(res.numUpdatedRows) > 0;
+  }
+
+  updateMetadata(id: string, change: (current: Record<string, unknown>) => Record<string, unknown>): Promise<Record<string, unknown> | undefined> {
+    return updateJsonColumn(this.db, 'devices', 'metadata', id, change);
   }
 
   async countByStatus(filter: { dmsId?: string }): Promise<DeviceCount[]> {

@@ -13,6 +13,7 @@ import { toPem } from '../../x509/pem.ts';
 import { actorOf } from '../auth/identity.ts';
 import { ErrorBody } from '../errors.ts';
 import { filtersOf, pageJson, sortKeyOf } from '../list-query.ts';
+import { MetadataBody, metadataChangeOf } from '../metadata-body.ts';
 import { base64Pem, caJson, certificateJson, durationMs, profileJson, settingsFromJson, unwrapBase64Pem, validityFromJson } from './ca-json.ts';
 import {
   AboutToExpireBody,
@@ -349,6 +350,40 @@ export const caRoutes =
       { config: read, schema: { tags, summary: 'Counts of CAs (per engine, status) and certificates (per CA, status)', response: { 200: StatsSchema } } },
       async () => service.getStats(),
     );
+
+    // ---- metadata (Lamassu: JSON Patch on PUT and PATCH; ours: a plain object replaces or merges) ----
+    for (const method of ['PUT', 'PATCH'] as const) {
+      const summary = method === 'PATCH' ? 'JSON-patch metadata (Lamassu), or merge keys (null deletes one)' : 'JSON-patch metadata (Lamassu), or replace it';
+      app.route({
+        method,
+        url: '/cas/:id/metadata',
+        config: write,
+        schema: { tags, summary: `CA: ${summary}`, params: IdParams, body: MetadataBody, response: { 200: CaSchema, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 413: ErrorBody } },
+        handler: async (request) => caJson(await service.updateCaMetadata({ id: request.params.id, change: metadataChangeOf(request.body, method), actor: actorOf(request) })),
+      });
+      app.route({
+        method,
+        url: '/certificates/:serial/metadata',
+        config: write,
+        schema: {
+          tags,
+          summary: `Certificate: ${summary}`,
+          params: SerialParams,
+          querystring: Type.Object({ ca_id: Type.Optional(Type.String()) }),
+          body: MetadataBody,
+          response: { 200: CertificateSchema, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 413: ErrorBody },
+        },
+        handler: async (request) =>
+          certificateJson(
+            await service.updateCertificateMetadata({
+              serialNumber: request.params.serial,
+              ...(request.query.ca_id === undefined ? {} : { issuerCaId: request.query.ca_id }),
+              change: metadataChangeOf(request.body, method),
+              actor: actorOf(request),
+            }),
+          ),
+      });
+    }
 
     app.get(
       '/engines',

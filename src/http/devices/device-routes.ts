@@ -8,6 +8,7 @@ import { DEFAULT_SLOT } from '../../domain/dms/dms.ts';
 import type { DeviceService } from '../../services/devices/device-service.ts';
 import { actorOf } from '../auth/identity.ts';
 import { FilterParam, filtersOf, pageJson, sortByParam, sortKeyOf } from '../list-query.ts';
+import { MetadataBody, metadataChangeOf } from '../metadata-body.ts';
 
 const tags = ['devices'];
 const literals = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)));
@@ -128,6 +129,21 @@ export const deviceRoutes =
     app.get('/devices/:id/events', { config: { access: 'read' }, schema: { tags, summary: "The device's timeline, oldest first", params: IdParams } }, async (request) => ({
       list: (await devices.timelineOf(request.params.id)).map(eventJson),
     }));
+
+    for (const method of ['PUT', 'PATCH'] as const) {
+      app.route({
+        method,
+        url: '/devices/:id/metadata',
+        config: { access: 'write' },
+        schema: {
+          tags,
+          summary: method === 'PATCH' ? 'JSON-patch metadata (Lamassu), or merge keys (null deletes one)' : 'JSON-patch metadata (Lamassu), or replace it',
+          params: IdParams,
+          body: MetadataBody,
+        },
+        handler: async (request) => deviceJson(await devices.changeMetadata(request.params.id, metadataChangeOf(request.body, method), actorOf(request))),
+      });
+    }
 
     app.delete(
       '/devices/:id/decommission',

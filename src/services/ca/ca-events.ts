@@ -12,6 +12,8 @@ export const CaEventType = {
   caImport: 'ca.import',
   caStatusUpdate: 'ca.status.update',
   caUpdate: 'ca.update',
+  caMetadataUpdate: 'ca.metadata.update',
+  certificateMetadataUpdate: 'certificate.metadata.update',
   certificateCreate: 'certificate.create',
   certificateImport: 'certificate.import',
   certificateStatusUpdate: 'certificate.status.update',

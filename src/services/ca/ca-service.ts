@@ -18,6 +18,7 @@ import { importCa, type ImportCaInput } from './import-ca.ts';
 import { importCertificate, type ImportCertificateInput } from './import-certificate.ts';
 import { IssuingCaCache } from './issuing-ca-cache.ts';
 import { listEngines, type EngineDescription } from './list-engines.ts';
+import { updateCaMetadata, updateCertificateMetadata, type UpdateMetadataInput } from './update-metadata.ts';
 import { rotateInternalCa, type RotateInternalCaInput } from './rotate-internal-ca.ts';
 import { signCertificate, type SignCertificateInput } from './sign-certificate.ts';
 import { sweepStatuses, type SweepResult } from './sweep-statuses.ts';
@@ -73,6 +74,9 @@ export class CaService {
   listProfiles = (): Promise<IssuanceProfile[]> => listProfiles(this.deps);
 
   getStats = (): Promise<CaStats> => getStats(this.deps);
+  updateCaMetadata = (input: UpdateMetadataInput & { id: string }): Promise<CertificateAuthority> => updateCaMetadata(this.deps, input);
+  updateCertificateMetadata = (input: UpdateMetadataInput & { serialNumber: string; issuerCaId?: string }): Promise<Certificate> =>
+    updateCertificateMetadata(this.deps, input);
   /** The key engines CAs and certificates can live in (Lamassu's GET /engines). */
   listEngines = (): EngineDescription[] => listEngines(this.deps.keyEngines);
 

@@ -22,6 +22,7 @@ import {
 import type { CertificateAuthorityGateway } from '../../domain/dms/certificate-authority-gateway.ts';
 import { conflict, invalid, isDomainError, notFound } from '../../domain/errors.ts';
 import { newEvent } from '../../domain/events.ts';
+import { applyMetadataChange, type MetadataChange } from '../../domain/metadata-patch.ts';
 import type { Clock } from '../../domain/ports/clock.ts';
 import type { CloudEvent, EventBus } from '../../domain/ports/event-bus.ts';
 import type { RandomSource } from '../../domain/ports/id-generator.ts';
@@ -36,6 +37,7 @@ export const DeviceCloudEvent = {
   statusUpdate: 'device.status.update',
   identityUpdate: 'device.identity.update',
   decommission: 'device.decommission',
+  metadataUpdate: 'device.metadata.update',
 } as const;
 
 export interface DeviceServiceDeps {
@@ -109,6 +111,15 @@ export class DeviceService {
   async get(id: string): Promise<Device> {
     const device = await this.deps.storage.devices.get(id);
     if (!device) throw notFound('DEVICE_NOT_FOUND', `no device with id "${id}"`, { id });
+    return device;
+  }
+
+  /** Replace, merge or JSON-patch (Lamassu) the device's metadata; limited in size and depth. */
+  async changeMetadata(id: string, change: MetadataChange, actor: string): Promise<Device> {
+    const metadata = await this.deps.storage.devices.updateMetadata(id, (m) => applyMetadataChange(m, change));
+    if (metadata === undefined) throw notFound('DEVICE_NOT_FOUND', `no device with id "${id}"`, { id });
+    const device = await this.get(id);
+    await this.publish([this.event(DeviceCloudEvent.metadataUpdate, id, { id, metadata }, actor)]);
     return device;
   }
 

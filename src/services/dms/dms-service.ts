@@ -2,6 +2,7 @@
  * The DMS manager's administration use-cases: DMS CRUD, authorized CAs, and the DMS's own certificate
  * (issued by LAMASSU-DMS-MANAGER from the DMS's CSR or from a key generated here and returned once).
  */
+import { applyMetadataChange, type MetadataChange } from '../../domain/metadata-patch.ts';
 import type { Certificate } from '../../domain/ca/certificate.ts';
 import type { Page } from '../../domain/ca/page.ts';
 import { REVOCATION_REASON_NAMES, type RevocationReason } from '../../domain/ca/revocation-reason.ts';
@@ -120,16 +121,14 @@ export class DmsService {
   }
 
   /** `merge` false replaces the metadata (PUT), true merges the given keys into it (PATCH; null deletes a key). */
-  async updateMetadata(id: string, metadata: Record<string, unknown>, merge: boolean, actor: string): Promise<Dms> {
+  updateMetadata(id: string, metadata: Record<string, unknown>, merge: boolean, actor: string): Promise<Dms> {
+    return this.changeMetadata(id, merge ? { merge: metadata } : { replace: metadata }, actor);
+  }
+
+  /** Replace, merge or JSON-patch (Lamassu) the metadata; limited in size and depth. */
+  async changeMetadata(id: string, change: MetadataChange, actor: string): Promise<Dms> {
     const current = await this.get(id);
-    let next: Record<string, unknown> = metadata;
-    if (merge) {
-      next = { ...current.metadata };
-      for (const [k, v] of Object.entries(metadata)) {
-        if (v === null) delete next[k];
-        else next[k] = v;
-      }
-    }
+    const next = applyMetadataChange(current.metadata, change);
     return this.save(current, { ...current, metadata: next, updatedAt: this.deps.clock.now() }, DmsCloudEvent.metadataUpdate, actor);
   }
 
