@@ -401,6 +401,15 @@ export const caRoutes =
         })),
     );
 
+    app.get(
+      '/stats/:id',
+      {
+        config: read,
+        schema: { tags, summary: "One CA's counts: the CA and the CAs below it; the certificates it issued (Lamassu's CAStats)", params: IdParams, response: { 200: StatsSchema, 404: ErrorBody } },
+      },
+      async (request) => service.getCaStats(request.params.id),
+    );
+
     // ---- issuance profiles ----
     const ptags = ['ca profiles'];
     app.get(

@@ -13,7 +13,7 @@ import { generateCertificate, type GenerateCertificateInput, type GeneratedCerti
 import { caChain, getCa, listCas } from './get-ca.ts';
 import { getCertificate, listCertificates } from './get-certificate.ts';
 import { getProfile, listProfiles } from './get-profile.ts';
-import { getStats, type CaStats } from './get-stats.ts';
+import { getCaStats, getStats, type CaStats } from './get-stats.ts';
 import { importCa, type ImportCaInput } from './import-ca.ts';
 import { importCertificate, type ImportCertificateInput } from './import-certificate.ts';
 import { IssuingCaCache } from './issuing-ca-cache.ts';
@@ -74,6 +74,8 @@ export class CaService {
   listProfiles = (): Promise<IssuanceProfile[]> => listProfiles(this.deps);
 
   getStats = (): Promise<CaStats> => getStats(this.deps);
+  /** One CA's stats: the CA and those below it; the certificates it issued. */
+  getCaStats = (caId: string): Promise<CaStats> => getCaStats(this.deps, caId);
   updateCaMetadata = (input: UpdateMetadataInput & { id: string }): Promise<CertificateAuthority> => updateCaMetadata(this.deps, input);
   updateCertificateMetadata = (input: UpdateMetadataInput & { serialNumber: string; issuerCaId?: string }): Promise<Certificate> =>
     updateCertificateMetadata(this.deps, input);
