@@ -148,4 +148,8 @@ export const Device = {
   },
 } as const;
 
+/** ca-openapi SignResponse / VerifyResponse. */
+export const SignResponse = { type: 'object', required: ['signed_data'], properties: { signed_data: { type: 'string', minLength: 1 } } } as const;
+export const VerifyResponse = { type: 'object', required: ['valid'], properties: { valid: bool } } as const;
+
 export const DeviceStats = { type: 'object', required: ['total', 'status_distribution'], properties: { total: int, status_distribution: counts } } as const;

@@ -86,6 +86,10 @@ describe('Lamassu v3 contract against lamassu serve', { timeout: 120_000 }, () =
     await contract('PUT', `/api/ca/v1/certificates/${cert.serial_number}/metadata`, 200, S.Certificate, { patches: [{ op: 'add', path: '/owner', value: 'line-7' }] });
     const revoked = await contract('PUT', `/api/ca/v1/certificates/${cert.serial_number}/status`, 200, S.Certificate, { status: 'REVOKED', revocation_reason: 'KeyCompromise' });
     assert.equal(revoked.status, 'REVOKED');
+    const message = Buffer.from('payload').toString('base64');
+    const signed = await contract('POST', `/api/ca/v1/cas/${ca.id}/signature/sign`, 200, S.SignResponse, { message, message_type: 'raw', signature_algorithm: 'ECDSA_SHA_256' });
+    const verified = await contract('POST', `/api/ca/v1/cas/${ca.id}/signature/verify`, 200, S.VerifyResponse, { message, message_type: 'raw', signature_algorithm: 'ECDSA_SHA_256', signature: signed.signed_data });
+    assert.equal(verified.valid, true);
     await contract('GET', '/api/ca/v1/stats', 200, S.CAStats);
     await contract('GET', `/api/ca/v1/stats/${ca.id}`, 200, S.CAStats);
   });

@@ -401,6 +401,45 @@ export const caRoutes =
         })),
     );
 
+    // ---- Lamassu's raw signatures with a CA key ----
+    const b64 = Type.String({ maxLength: 1_400_000, description: 'base64' });
+    const SignatureBody = Type.Object({
+      message: b64,
+      message_type: Type.String({ maxLength: 16, default: 'raw', description: 'raw (hash: 501 SIGNATURE_DIGEST_UNSUPPORTED)' }),
+      signature_algorithm: Type.String({ maxLength: 64, description: 'ECDSA_SHA_256|384|512, RSASSA_PKCS1_V1_5_SHA_256|384|512, RSASSA_PSS_SHA_256|384|512' }),
+    });
+    const bytesOf = (text: string, field: string) => {
+      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text.replace(/\s+/g, ''))) throw invalid('SIGNATURE_ENCODING_INVALID', `${field} must be base64`);
+      return new Uint8Array(Buffer.from(text, 'base64'));
+    };
+    app.post(
+      '/cas/:id/signature/sign',
+      { config: write, schema: { tags, summary: "Sign a message with the CA's key (Lamassu)", params: IdParams, body: SignatureBody, response: { 200: Type.Object({ signed_data: Type.String() }), 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 501: ErrorBody } } },
+      async (request) => {
+        const b = request.body;
+        const signature = await service.signWithCa({ caId: request.params.id, message: bytesOf(b.message, 'message'), messageType: b.message_type, algorithm: b.signature_algorithm, actor: actorOf(request) });
+        return { signed_data: Buffer.from(signature).toString('base64') };
+      },
+    );
+    app.post(
+      '/cas/:id/signature/verify',
+      {
+        config: read,
+        schema: {
+          tags,
+          summary: "Verify a signature with the CA certificate's public key (Lamassu)",
+          params: IdParams,
+          body: Type.Object({ ...SignatureBody.properties, signature: b64 }),
+          response: { 200: Type.Object({ valid: Type.Boolean() }), 400: ErrorBody, 404: ErrorBody, 501: ErrorBody },
+        },
+      },
+      async (request) => {
+        const b = request.body;
+        const valid = await service.verifyWithCa({ caId: request.params.id, message: bytesOf(b.message, 'message'), messageType: b.message_type, algorithm: b.signature_algorithm, signature: bytesOf(b.signature, 'signature') });
+        return { valid };
+      },
+    );
+
     app.get(
       '/stats/:id',
       {

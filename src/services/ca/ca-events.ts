@@ -13,6 +13,7 @@ export const CaEventType = {
   caStatusUpdate: 'ca.status.update',
   caUpdate: 'ca.update',
   caMetadataUpdate: 'ca.metadata.update',
+  caSignSignature: 'ca.sign.signature',
   certificateMetadataUpdate: 'certificate.metadata.update',
   certificateCreate: 'certificate.create',
   certificateImport: 'certificate.import',

@@ -18,6 +18,7 @@ import { importCa, type ImportCaInput } from './import-ca.ts';
 import { importCertificate, type ImportCertificateInput } from './import-certificate.ts';
 import { IssuingCaCache } from './issuing-ca-cache.ts';
 import { listEngines, type EngineDescription } from './list-engines.ts';
+import { signWithCa, verifyWithCa, type SignatureInput } from './ca-signature.ts';
 import { updateCaMetadata, updateCertificateMetadata, type UpdateMetadataInput } from './update-metadata.ts';
 import { rotateInternalCa, type RotateInternalCaInput } from './rotate-internal-ca.ts';
 import { signCertificate, type SignCertificateInput } from './sign-certificate.ts';
@@ -76,6 +77,9 @@ export class CaService {
   getStats = (): Promise<CaStats> => getStats(this.deps);
   /** One CA's stats: the CA and those below it; the certificates it issued. */
   getCaStats = (caId: string): Promise<CaStats> => getCaStats(this.deps, caId);
+  /** Lamassu's raw signature with a CA key, and its verification with the CA certificate. */
+  signWithCa = (input: SignatureInput & { actor: string }): Promise<Uint8Array> => signWithCa(this.deps, input);
+  verifyWithCa = (input: SignatureInput & { signature: Uint8Array }): Promise<boolean> => verifyWithCa(this.deps, input);
   updateCaMetadata = (input: UpdateMetadataInput & { id: string }): Promise<CertificateAuthority> => updateCaMetadata(this.deps, input);
   updateCertificateMetadata = (input: UpdateMetadataInput & { serialNumber: string; issuerCaId?: string }): Promise<Certificate> =>
     updateCertificateMetadata(this.deps, input);
