@@ -73,6 +73,8 @@ describe('Lamassu v3 contract against lamassu serve', { timeout: 120_000 }, () =
     assert.equal(ca.certificate.engine_id, engineId);
     await contract('GET', `/api/ca/v1/cas?page_size=25&sort_by=&sort_mode=asc&filter=${q('status[eq]ACTIVE')}&filter=${q('subject.common_name[eq]Contract Root')}`, 200, S.iterableList(S.CACertificate));
     await contract('GET', `/api/ca/v1/cas/${ca.id}`, 200, S.CACertificate);
+    const expiring = await contract('PUT', `/api/ca/v1/cas/${ca.id}/issuance-expiration`, 200, S.CACertificate, { type: 'Duration', duration: '90d' });
+    assert.deepEqual(expiring.issuance_expiration, { type: 'Duration', duration: '90d' });
     const patched = await contract('PATCH', `/api/ca/v1/cas/${ca.id}/metadata`, 200, S.CACertificate, { patches: [{ op: 'add', path: '/lamassu.io~1ca~1expiration-deltas', value: [] }] });
     assert.deepEqual(patched.metadata, { env: 'contract', 'lamassu.io/ca/expiration-deltas': [] });
     await contract('PUT', `/api/ca/v1/cas/${ca.id}/metadata`, 200, S.CACertificate, { patches: [{ op: 'remove', path: '/env' }] });

@@ -64,6 +64,8 @@ export interface CaRepository {
   /** `id` and the ids of every CA below it, at any depth. */
   subtreeIds(id: string): Promise<string[]>;
   countByEngineAndStatus(): Promise<CaCount[]>;
+  /** Sets the CA's default issuance profile (the profile must exist); false when there is no such CA. */
+  setProfileId(id: string, profileId: string | null): Promise<boolean>;
   /**
    * Changes the metadata with `change` (a pure function of the current metadata), atomically against
    * concurrent changes; the new metadata, or undefined when there is no such row.

@@ -156,6 +156,11 @@ export class SqlCaRepository implements CaRepository {
     return updateJsonColumn(this.db, 'cas', 'metadata', id, change);
   }
 
+  async setProfileId(id: string, profileId: string | null): Promise<boolean> {
+    const result = await this.db.updateTable('cas').set({ profile_id: profileId }).where('id', '=', id).executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
   async setAboutToExpireMs(id: string, ms: number | null): Promise<boolean> {
     const result = await this.db.updateTable('cas').set({ about_to_expire_ms: ms }).where('id', '=', id).executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;

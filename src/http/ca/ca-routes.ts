@@ -5,6 +5,7 @@ import { Type } from 'typebox';
 import { isCertificateStatus, parseStatusRequest, type CertificateStatus } from '../../domain/ca/certificate-status.ts';
 import { CA_FILTER_FIELDS, CA_SORT_ALIASES } from '../../domain/ca/ca-repository.ts';
 import { CERTIFICATE_FILTER_FIELDS, CERTIFICATE_SORT_ALIASES } from '../../domain/ca/certificate-repository.ts';
+import { checkValidity } from '../../domain/ca/duration.ts';
 import { invalid } from '../../domain/errors.ts';
 import type { KeyType } from '../../domain/ports/key-engine.ts';
 import type { ProfileChoice } from '../../services/ca/issue-certificate.ts';
@@ -36,6 +37,7 @@ import {
   StatsSchema,
   StatusBody,
   SweepResultSchema,
+  ValiditySchema,
   type ProfileInputJson,
   type ProfileSettingsJson,
 } from './ca-schemas.ts';
@@ -92,6 +94,10 @@ export const caRoutes =
       { config: write, schema: { tags, summary: 'Create a root CA, or with parent_id a subordinate CA', body: CreateCaBody, response: { 201: CaSchema, 403: ErrorBody, ...errors } } },
       async (request, reply) => {
         const b = request.body;
+        // Checked before the CA exists, so a bad one creates nothing.
+        const expiration = b.issuance_expiration ?? b.validity;
+        const validity = expiration === undefined ? undefined : validityFromJson(expiration, 'issuance_expiration');
+        if (validity) checkValidity(validity);
         const ca = await service.createCa({
           ...(b.id === undefined ? {} : { id: b.id }),
           ...(b.parent_id === undefined ? {} : { parentId: b.parent_id }),
@@ -104,7 +110,28 @@ export const caRoutes =
           ...(b.metadata === undefined ? {} : { metadata: b.metadata }),
           actor: actorOf(request),
         });
-        return reply.code(201).send(caJson(ca));
+        if (validity === undefined) return reply.code(201).send(caJson(ca));
+        const updated = await service.updateIssuanceExpiration({ id: ca.id, validity, actor: actorOf(request) });
+        return reply.code(201).send({ ...caJson(updated), issuance_expiration: validity });
+      },
+    );
+
+    app.put(
+      '/cas/:id/issuance-expiration',
+      {
+        config: write,
+        schema: {
+          tags,
+          summary: "Lamassu's per-CA issuance expiration: the validity of the CA's own default profile (<id>.issuance)",
+          params: IdParams,
+          body: ValiditySchema,
+          response: { 200: CaSchema, 400: ErrorBody, 404: ErrorBody },
+        },
+      },
+      async (request) => {
+        const validity = validityFromJson(request.body, 'issuance_expiration');
+        const ca = await service.updateIssuanceExpiration({ id: request.params.id, validity, actor: actorOf(request) });
+        return { ...caJson(ca), issuance_expiration: validity };
       },
     );
 
@@ -157,7 +184,10 @@ export const caRoutes =
     app.get(
       '/cas/:id',
       { config: read, schema: { tags, summary: 'One CA', params: IdParams, response: { 200: CaSchema, 404: ErrorBody } } },
-      async (request) => caJson(await service.getCa(request.params.id)),
+      async (request) => {
+        const ca = await service.getCa(request.params.id);
+        return { ...caJson(ca), issuance_expiration: await service.issuanceExpirationOf(ca) };
+      },
     );
 
     app.get(

@@ -135,6 +135,7 @@ export const CaSchema = Type.Object({
   metadata: Type.Record(Type.String(), Type.Unknown()),
   creation_ts: Type.String(),
   certificate: CertificateSchema,
+  issuance_expiration: opt(ValiditySchema),
 });
 
 export const listOf = <T extends Parameters<typeof Type.Array>[0]>(item: T) =>
@@ -189,6 +190,8 @@ export const CreateCaBody = Type.Object({
   profile_id: opt(Type.String()),
   about_to_expire: opt(Type.String({ description: 'per-CA about-to-expire threshold, e.g. "30d"' })),
   metadata: opt(Type.Record(Type.String(), Type.Unknown())),
+  issuance_expiration: opt(ValiditySchema),
+  validity: opt(ValiditySchema),
 });
 
 export const ImportCaBody = Type.Object({

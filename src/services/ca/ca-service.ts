@@ -18,6 +18,8 @@ import { importCa, type ImportCaInput } from './import-ca.ts';
 import { importCertificate, type ImportCertificateInput } from './import-certificate.ts';
 import { IssuingCaCache } from './issuing-ca-cache.ts';
 import { listEngines, type EngineDescription } from './list-engines.ts';
+import { issuanceExpirationOf, updateIssuanceExpiration } from './issuance-expiration.ts';
+import type { Validity } from '../../domain/ca/duration.ts';
 import { signWithCa, verifyWithCa, type SignatureInput } from './ca-signature.ts';
 import { updateCaMetadata, updateCertificateMetadata, type UpdateMetadataInput } from './update-metadata.ts';
 import { rotateInternalCa, type RotateInternalCaInput } from './rotate-internal-ca.ts';
@@ -77,6 +79,10 @@ export class CaService {
   getStats = (): Promise<CaStats> => getStats(this.deps);
   /** One CA's stats: the CA and those below it; the certificates it issued. */
   getCaStats = (caId: string): Promise<CaStats> => getCaStats(this.deps, caId);
+  /** Lamassu's per-CA issuance expiration, kept as the validity of the CA's own default profile. */
+  updateIssuanceExpiration = (input: { id: string; validity: Validity; actor: string }): Promise<CertificateAuthority> =>
+    updateIssuanceExpiration(this.deps, this.cache, input);
+  issuanceExpirationOf = (ca: CertificateAuthority): Promise<Validity> => issuanceExpirationOf(this.deps, ca);
   /** Lamassu's raw signature with a CA key, and its verification with the CA certificate. */
   signWithCa = (input: SignatureInput & { actor: string }): Promise<Uint8Array> => signWithCa(this.deps, input);
   verifyWithCa = (input: SignatureInput & { signature: Uint8Array }): Promise<boolean> => verifyWithCa(this.deps, input);
