@@ -63,6 +63,25 @@ forEachStorage('Lamassu DMS and device bodies', (ctx) => {
     assert.equal(r.body.settings.enrollment_settings.est_rfc7030_settings.auth_mode, 'NO_AUTH');
   });
 
+  it("Lamassu's EXTERNAL_WEBHOOK body (external_webhook, no auth) round-trips; webhook auth modes we cannot apply are 400", async () => {
+    const body = lamassuDmsBody('lms-hook', 'lms-enroll', 'lms-boot');
+    const hook = { name: 'approver', url: 'https://approver.example/enroll', config: { validate_server_cert: true, log_level: 'info', auth_mode: 'NoAuth' } };
+    Object.assign(body.settings.enrollment_settings.est_rfc7030_settings, { auth_mode: 'EXTERNAL_WEBHOOK', external_webhook: hook });
+    const created = await api.call('POST', '/api/dmsmanager/v1/dms', body);
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const got = (await api.call('GET', '/api/dmsmanager/v1/dms/lms-hook')).body;
+    assertSubset(body, got);
+    assert.deepEqual(got.settings.enrollment_settings.est_rfc7030_settings.external_webhook_settings, { url: hook.url, timeout: '10s' });
+
+    const secret = lamassuDmsBody('lms-hook-key', 'lms-enroll', 'lms-boot');
+    Object.assign(secret.settings.enrollment_settings.est_rfc7030_settings, {
+      auth_mode: 'EXTERNAL_WEBHOOK',
+      external_webhook: { name: 'k', url: 'https://approver.example/enroll', config: { auth_mode: 'ApiKey', api_key_auth: { key: 'k-123' } } },
+    });
+    const refused = await api.call('POST', '/api/dmsmanager/v1/dms', secret);
+    assert.deepEqual([refused.status, refused.body.code], [400, 'DMS_SETTINGS_INVALID']);
+  });
+
   it('devices keep icon and icon_color', async () => {
     const created = await api.call('POST', '/api/devmanager/v1/devices', { id: 'icon-dev', tags: ['a'], metadata: {}, icon: 'CgSmartphoneChip', icon_color: '#0068D1-#FFFFFF' });
     assert.equal(created.status, 201, JSON.stringify(created.body));

@@ -36,7 +36,12 @@ export interface EnrollmentSettings {
   /** HTTP_BASIC: only the hash of the password is kept. */
   httpBasic: { username: string; passwordHash: string } | null;
   /** EXTERNAL_WEBHOOK: POSTed the request's facts, answers {"authorized": true|false}. */
-  webhook: { url: string; timeoutMs: number } | null;
+  webhook: {
+    url: string;
+    timeoutMs: number;
+    /** Lamassu's `external_webhook` name and plain config (auth_mode NoAuth only), kept to be shown back. */
+    lamassu?: { name: string; config: Record<string, string | number | boolean> };
+  } | null;
   verifyCsrSignature: boolean;
   /** Whether an enrollment may give an already enrolled device a new identity. */
   allowReplacement: boolean;

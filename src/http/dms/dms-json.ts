@@ -26,6 +26,28 @@ const durationField = (text: string, field: string) => {
   }
 };
 
+type LamassuWebhookJson = { name?: string; url?: string; config?: Record<string, unknown> };
+
+/**
+ * Lamassu's `external_webhook` ({name, url, config}) as our webhook. Only its unauthenticated form is
+ * taken (config.auth_mode absent or NoAuth): calling a webhook without the authentication it was
+ * configured with would fail, or worse, leak; keys, client secrets and certificates are never stored.
+ */
+function lamassuWebhook(w: LamassuWebhookJson | undefined) {
+  if (!w || !w.url) return undefined;
+  const config = w.config ?? {};
+  const auth = config.auth_mode;
+  if (auth !== undefined && auth !== 'NoAuth') {
+    throw invalid('DMS_SETTINGS_INVALID', `external_webhook config.auth_mode ${JSON.stringify(String(auth)).slice(0, 40)} is not supported; use NoAuth`);
+  }
+  const kept: Record<string, string | number | boolean> = {};
+  for (const k of ['auth_mode', 'validate_server_cert', 'log_level'] as const) {
+    const v = config[k];
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') kept[k] = v;
+  }
+  return { url: w.url, timeout: '10s', lamassu: { name: w.name ?? '', config: kept } };
+}
+
 /** A duration kept as the client wrote it, once it parses. */
 const durationText = (text: string, field: string) => {
   durationField(text, field);
@@ -35,7 +57,8 @@ const durationText = (text: string, field: string) => {
 export function settingsFromJson(s: DmsSettingsJson): DmsSettingsInput {
   const e = s.enrollment_settings;
   const est = e.est_rfc7030_settings;
-  const webhook = est.external_webhook_settings;
+  const lamassuHook = est.external_webhook_settings ? undefined : lamassuWebhook(est.external_webhook);
+  const webhook = est.external_webhook_settings ?? lamassuHook;
   const r = s.reenrollment_settings;
   const k = s.server_keygen_settings;
   const d = s.ca_distribution_settings;
@@ -50,7 +73,13 @@ export function settingsFromJson(s: DmsSettingsJson): DmsSettingsInput {
         ...(est.client_certificate_settings.chain_level_validation === undefined ? {} : { chainLevelValidation: est.client_certificate_settings.chain_level_validation }),
       },
       httpBasic: est.http_basic ? { username: est.http_basic.username, ...(est.http_basic.password === undefined ? {} : { password: est.http_basic.password }) } : null,
-      webhook: webhook ? { url: webhook.url, timeoutMs: durationField(webhook.timeout, 'external_webhook_settings.timeout') } : null,
+      webhook: webhook
+        ? {
+            url: webhook.url,
+            timeoutMs: durationField(webhook.timeout, 'external_webhook_settings.timeout'),
+            ...(lamassuHook ? { lamassu: lamassuHook.lamassu } : {}),
+          }
+        : null,
       verifyCsrSignature: e.verify_csr_signature,
       allowReplacement: e.enable_replaceable_enrollment,
       deviceIdSource: e.device_id_source,
@@ -108,6 +137,7 @@ export function dmsJson(dms: Dms) {
           },
           ...(e.httpBasic ? { http_basic: { username: e.httpBasic.username } } : {}),
           ...(e.webhook ? { external_webhook_settings: { url: e.webhook.url, timeout: formatDuration(e.webhook.timeoutMs) } } : {}),
+          ...(e.webhook?.lamassu ? { external_webhook: { name: e.webhook.lamassu.name, url: e.webhook.url, config: e.webhook.lamassu.config } } : {}),
         },
         verify_csr_signature: e.verifyCsrSignature,
         enable_replaceable_enrollment: e.allowReplacement,

@@ -33,6 +33,16 @@ const EstSettingsSchema = Type.Object(
       ),
     ),
     external_webhook_settings: opt(Type.Object({ url: Type.String({ maxLength: 2048 }), timeout: Duration('10s') })),
+    external_webhook: opt(
+      Type.Object(
+        {
+          name: opt(Type.String({ maxLength: 256 })),
+          url: opt(Type.String({ maxLength: 2048 })),
+          config: opt(Type.Record(Type.String({ maxLength: 64 }), Type.Unknown(), { maxProperties: 16 })),
+        },
+        { description: "Lamassu's webhook: without authentication only (config.auth_mode NoAuth); or use external_webhook_settings" },
+      ),
+    ),
   },
   { default: {} },
 );
