@@ -64,6 +64,8 @@ export interface CaRepository {
   /** `id` and the ids of every CA below it, at any depth. */
   subtreeIds(id: string): Promise<string[]>;
   countByEngineAndStatus(): Promise<CaCount[]>;
+  /** Removes the CA row (not its certificate); false when there is no such CA. CAs below it must be gone. */
+  delete(id: string): Promise<boolean>;
   /** Sets the CA's default issuance profile (the profile must exist); false when there is no such CA. */
   setProfileId(id: string, profileId: string | null): Promise<boolean>;
   /**

@@ -134,6 +134,8 @@ export interface CertificateRepository {
   recomputeAboutToExpire(scope: ThresholdScope, thresholdMs: number): Promise<number>;
   /** Counts by issuer and status. */
   countByIssuerAndStatus(): Promise<CertificateCount[]>;
+  /** Whether any certificate names `caId` as its issuer or as its CA (a deleted CA leaves such traces). */
+  mentionsCa(caId: string): Promise<boolean>;
   /** By certificate id (the row's, not the serial). */
   /**
    * Changes the metadata with `change` (a pure function of the current metadata), atomically against

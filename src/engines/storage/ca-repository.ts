@@ -156,6 +156,11 @@ export class SqlCaRepository implements CaRepository {
     return updateJsonColumn(this.db, 'cas', 'metadata', id, change);
   }
 
+  async delete(id: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('cas').where('id', '=', id).executeTakeFirst();
+    return Number(result.numDeletedRows) === 1;
+  }
+
   async setProfileId(id: string, profileId: string | null): Promise<boolean> {
     const result = await this.db.updateTable('cas').set({ profile_id: profileId }).where('id', '=', id).executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;

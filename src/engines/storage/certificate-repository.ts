@@ -196,6 +196,12 @@ export class SqlCertificateRepository implements CertificateRepository {
     return toPage(rows, size, sort, (r) => [r[column] as string | number, r.id], toCertificate);
   }
 
+  async mentionsCa(caId: string): Promise<boolean> {
+    const issued = await this.db.selectFrom('certificates').select('id').where('issuer_ca_id', '=', caId).limit(1).executeTakeFirst();
+    if (issued) return true;
+    return (await this.db.selectFrom('certificates').select('id').where('ca_id', '=', caId).limit(1).executeTakeFirst()) !== undefined;
+  }
+
   async updateMetadata(id: string, change: (current: Record<string, unknown>) => Record<string, unknown>): Promise<Record<string, unknown> | undefined> {
     // Metadata lives in the blob's details: a rare write, never made by sweeps.
     const details = await updateJsonColumn<CertificateDetails>(this.db, 'certificate_blobs', 'details', id, (d) => ({ ...d, metadata: change(d.metadata ?? {}) }));

@@ -190,6 +190,25 @@ export const caRoutes =
       },
     );
 
+    app.delete(
+      '/cas/:id',
+      {
+        config: write,
+        schema: {
+          tags,
+          summary: 'Delete an EXPIRED or REVOKED CA (or one imported without key) that has no subordinate CAs; its certificates stay in the inventory',
+          params: IdParams,
+          querystring: Type.Object({ cascade_delete: Type.Optional(Type.Boolean({ description: 'Lamassu; true is 400 CA_CASCADE_DELETE_UNSUPPORTED' })) }),
+          response: { 204: Type.Null(), 400: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+        },
+      },
+      async (request, reply) => {
+        if (request.query.cascade_delete) throw invalid('CA_CASCADE_DELETE_UNSUPPORTED', 'cascade_delete is not supported: delete the subordinate CAs first');
+        await service.deleteCa({ id: request.params.id, actor: actorOf(request) });
+        return reply.code(204).send(null);
+      },
+    );
+
     app.get(
       '/cas/:id/certificate',
       { config: read, schema: { tags, summary: "The CA's certificate", params: IdParams, response: pemOrDer } },

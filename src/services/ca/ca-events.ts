@@ -14,6 +14,7 @@ export const CaEventType = {
   caUpdate: 'ca.update',
   caMetadataUpdate: 'ca.metadata.update',
   caSignSignature: 'ca.sign.signature',
+  caDelete: 'ca.delete',
   certificateMetadataUpdate: 'certificate.metadata.update',
   certificateCreate: 'certificate.create',
   certificateImport: 'certificate.import',

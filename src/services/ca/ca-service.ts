@@ -18,6 +18,7 @@ import { importCa, type ImportCaInput } from './import-ca.ts';
 import { importCertificate, type ImportCertificateInput } from './import-certificate.ts';
 import { IssuingCaCache } from './issuing-ca-cache.ts';
 import { listEngines, type EngineDescription } from './list-engines.ts';
+import { deleteCa } from './delete-ca.ts';
 import { issuanceExpirationOf, updateIssuanceExpiration } from './issuance-expiration.ts';
 import type { Validity } from '../../domain/ca/duration.ts';
 import { signWithCa, verifyWithCa, type SignatureInput } from './ca-signature.ts';
@@ -79,6 +80,8 @@ export class CaService {
   getStats = (): Promise<CaStats> => getStats(this.deps);
   /** One CA's stats: the CA and those below it; the certificates it issued. */
   getCaStats = (caId: string): Promise<CaStats> => getCaStats(this.deps, caId);
+  /** Lamassu's CA deletion: EXPIRED/REVOKED (or imported without key) CAs without subordinates. */
+  deleteCa = (input: { id: string; actor: string }): Promise<void> => deleteCa(this.deps, this.cache, input);
   /** Lamassu's per-CA issuance expiration, kept as the validity of the CA's own default profile. */
   updateIssuanceExpiration = (input: { id: string; validity: Validity; actor: string }): Promise<CertificateAuthority> =>
     updateIssuanceExpiration(this.deps, this.cache, input);

@@ -1,4 +1,5 @@
 import type { CaRecord, CertificateAuthority } from '../../domain/ca/ca.ts';
+import { checkCaIdNotRetired } from './delete-ca.ts';
 import { statusAt } from '../../domain/ca/certificate-status.ts';
 import type { Certificate } from '../../domain/ca/certificate.ts';
 import { validityEnd, wholeSeconds, type Validity } from '../../domain/ca/duration.ts';
@@ -57,6 +58,7 @@ export async function createCa(deps: CaServiceDeps, cache: IssuingCaCache, input
   const subjectName = buildName(input.subject);
   const engine = resolveEngine(deps, input.engineId);
   if (await deps.storage.cas.get(id)) throw conflict('CA_EXISTS', `a CA with id "${id}" already exists`, { id });
+  await checkCaIdNotRetired(deps, id);
   // EST labels name a DMS or a CA: the two id spaces never meet (the DMS manager checks the other way).
   if (await deps.storage.dms.get(id)) throw conflict('CA_EXISTS', `"${id}" is already the id of a DMS`, { id });
   if (input.profileId !== undefined) await cache.profile(input.profileId);
