@@ -14,6 +14,7 @@ import type { HttpMetrics } from './metrics.ts';
 import { registerOpenApi } from './openapi.ts';
 import type { ServicePlugin } from './service-plugin.ts';
 import { registerRequestGuards } from './request-guards.ts';
+import { buildInfoOf, serviceHealthRoutes } from './service-health-routes.ts';
 import { validatorCompiler } from './validator.ts';
 
 export interface TlsMaterial {
@@ -82,5 +83,6 @@ export async function buildHttpsApp(opts: HttpsAppOptions): Promise<FastifyInsta
   const adminPlugins = opts.services.flatMap((s) => (s.adminApi ? [s.adminApi] : []));
   await app.register(adminApiScope(opts.auth, adminPlugins), { prefix: ADMIN_API_PREFIX });
   for (const s of opts.services) if (s.https) await app.register(s.https);
+  await app.register(serviceHealthRoutes(opts.services.map((s) => s.name), buildInfoOf(opts.version)));
   return app;
 }

@@ -1,10 +1,38 @@
 import type { ExpiryDeltas } from './expiry-deltas.ts';
 import type { CaRecord, CertificateAuthority } from './ca.ts';
-import type { CertificateStatus } from './certificate-status.ts';
+import type { FieldFilter, FilterFields } from '../list-filter.ts';
+import { CERTIFICATE_STATUSES, type CertificateStatus } from './certificate-status.ts';
+import { REVOCATION_REASON_NAMES } from './revocation-reason.ts';
 import type { Page, PageRequest } from './page.ts';
 
 export const CA_SORT_KEYS = ['created_at', 'common_name', 'valid_from', 'valid_to', 'level', 'status'] as const;
 export type CaSortKey = (typeof CA_SORT_KEYS)[number];
+
+/** Lamassu's sort_by names (its filterable field names) for our sort keys. */
+export const CA_SORT_ALIASES: Readonly<Record<string, CaSortKey>> = {
+  'subject.common_name': 'common_name',
+  creation_timestamp: 'created_at',
+  creation_ts: 'created_at',
+};
+
+/** Lamassu's filterable CA fields (core/pkg/resources/fields.go, plus level from its docs). */
+export const CA_FILTER_FIELDS: FilterFields = {
+  id: { type: 'string' },
+  profile_id: { type: 'string' },
+  type: { type: 'enum', values: ['MANAGED', 'IMPORTED_WITH_KEY', 'IMPORTED_WITHOUT_KEY'] },
+  serial_number: { type: 'string' },
+  'subject.common_name': { type: 'string' },
+  subject_key_id: { type: 'string' },
+  'issuer_meta.id': { type: 'string' },
+  status: { type: 'enum', values: CERTIFICATE_STATUSES },
+  engine_id: { type: 'string' },
+  valid_to: { type: 'date' },
+  valid_from: { type: 'date' },
+  revocation_timestamp: { type: 'date' },
+  revocation_reason: { type: 'enum', values: REVOCATION_REASON_NAMES },
+  level: { type: 'number' },
+  metadata: { type: 'json' },
+};
 
 export interface CaQuery extends PageRequest<CaSortKey> {
   status?: CertificateStatus[];
@@ -19,6 +47,8 @@ export interface CaQuery extends PageRequest<CaSortKey> {
   validToBefore?: Date;
   validFromAfter?: Date;
   validFromBefore?: Date;
+  /** Lamassu filters over CA_FILTER_FIELDS, ANDed with the above. */
+  filters?: FieldFilter[];
 }
 
 export interface CaCount {
@@ -35,6 +65,16 @@ export interface CaRepository {
   /** `id` and the ids of every CA below it, at any depth. */
   subtreeIds(id: string): Promise<string[]>;
   countByEngineAndStatus(): Promise<CaCount[]>;
+  /** Removes the CA row (not its certificate); false when there is no such CA. CAs below it must be gone. */
+  delete(id: string): Promise<boolean>;
+  /** Sets the CA's default issuance profile (the profile must exist); false when there is no such CA. */
+  setProfileId(id: string, profileId: string | null): Promise<boolean>;
+  /**
+   * Changes the metadata with `change` (a pure function of the current metadata), atomically against
+   * concurrent changes; the new metadata, or undefined when there is no such row.
+   */
+  updateMetadata(id: string, change: (current: Record<string, unknown>) => Record<string, unknown>): Promise<Record<string, unknown> | undefined>;
+
   /** Sets the CA's about-to-expire override (null: the global threshold); false when there is no such CA. */
   setAboutToExpireMs(id: string, ms: number | null): Promise<boolean>;
   /** Sets the CA's expiration deltas (null: none); false when there is no such CA. */

@@ -1,12 +1,37 @@
 import type { CloudEvent } from '../ports/event-bus.ts';
-import type { CertificateStatus } from './certificate-status.ts';
+import type { FieldFilter, FilterFields } from '../list-filter.ts';
+import { CERTIFICATE_STATUSES, type CertificateStatus } from './certificate-status.ts';
 import type { Certificate, CertificateRecord } from './certificate.ts';
 import type { ExpiryDeltaSource, ExpiryDeltas } from './expiry-deltas.ts';
 import type { Page, PageRequest } from './page.ts';
-import type { RevocationReason } from './revocation-reason.ts';
+import { REVOCATION_REASON_NAMES, type RevocationReason } from './revocation-reason.ts';
 
 export const CERTIFICATE_SORT_KEYS = ['created_at', 'serial_number', 'valid_from', 'valid_to', 'common_name', 'status'] as const;
 export type CertificateSortKey = (typeof CERTIFICATE_SORT_KEYS)[number];
+
+/** Lamassu's sort_by names (its filterable field names) for our sort keys. */
+export const CERTIFICATE_SORT_ALIASES: Readonly<Record<string, CertificateSortKey>> = {
+  'subject.common_name': 'common_name',
+  creation_timestamp: 'created_at',
+  creation_ts: 'created_at',
+};
+
+/** Lamassu's filterable certificate fields (core/pkg/resources/fields.go) that we store on the status row. */
+export const CERTIFICATE_FILTER_FIELDS: FilterFields = {
+  type: { type: 'enum', values: ['MANAGED', 'IMPORTED_WITH_KEY', 'IMPORTED_WITHOUT_KEY', 'EXTERNAL'] },
+  serial_number: { type: 'string' },
+  'subject.common_name': { type: 'string' },
+  subject_key_id: { type: 'string' },
+  'issuer_meta.id': { type: 'string' },
+  status: { type: 'enum', values: CERTIFICATE_STATUSES },
+  engine_id: { type: 'string' },
+  valid_to: { type: 'date' },
+  valid_from: { type: 'date' },
+  revocation_timestamp: { type: 'date' },
+  revocation_reason: { type: 'enum', values: REVOCATION_REASON_NAMES },
+  is_ca: { type: 'enum', values: ['true', 'false'] },
+  metadata: { type: 'json' },
+};
 
 export interface CertificateQuery extends PageRequest<CertificateSortKey> {
   issuerCaId?: string;
@@ -19,6 +44,8 @@ export interface CertificateQuery extends PageRequest<CertificateSortKey> {
   expiresAfter?: Date;
   expiresBefore?: Date;
   isCa?: boolean;
+  /** Lamassu filters over CERTIFICATE_FILTER_FIELDS, ANDed with the above. */
+  filters?: FieldFilter[];
 }
 
 /** A status change as stored: the new status and, for REVOKED, when and why. */
@@ -152,6 +179,15 @@ export interface CertificateRepository {
   replanExpiry(scope: ExpiryReplanScope): Promise<number>;
   /** Counts by issuer and status. */
   countByIssuerAndStatus(): Promise<CertificateCount[]>;
+  /** Whether any certificate names `caId` as its issuer or as its CA (a deleted CA leaves such traces). */
+  mentionsCa(caId: string): Promise<boolean>;
+  /** By certificate id (the row's, not the serial). */
+  /**
+   * Changes the metadata with `change` (a pure function of the current metadata), atomically against
+   * concurrent changes; the new metadata, or undefined when there is no such row.
+   */
+  updateMetadata(id: string, change: (current: Record<string, unknown>) => Record<string, unknown>): Promise<Record<string, unknown> | undefined>;
+
 }
 
 export type { CertificateRecord };

@@ -1,10 +1,25 @@
 import type { CertificateStatus } from '../ca/certificate-status.ts';
 import type { ExpiryStage } from '../ca/expiry-deltas.ts';
 import type { Page, PageRequest } from '../ca/page.ts';
-import type { Device, DeviceEvent, DeviceRecord, DeviceStatus, SlotCertificate } from './device.ts';
+import type { FieldFilter, FilterFields } from '../list-filter.ts';
+import { DEVICE_STATUSES, type Device, type DeviceEvent, type DeviceRecord, type DeviceStatus, type SlotCertificate } from './device.ts';
 
 export const DEVICE_SORT_KEYS = ['created_at', 'id', 'status', 'updated_at'] as const;
 export type DeviceSortKey = (typeof DEVICE_SORT_KEYS)[number];
+
+/** Lamassu's sort_by names (its filterable field names) for our sort keys. */
+export const DEVICE_SORT_ALIASES: Readonly<Record<string, DeviceSortKey>> = { creation_timestamp: 'created_at' };
+
+/** Lamassu's filterable device fields (core/pkg/resources/fields.go); statuses are the seed's. */
+export const DEVICE_FILTER_FIELDS: FilterFields = {
+  id: { type: 'string' },
+  dms_owner: { type: 'string' },
+  creation_timestamp: { type: 'date' },
+  status: { type: 'enum', values: DEVICE_STATUSES },
+  tags: { type: 'string_array' },
+  metadata: { type: 'json' },
+  identity_slot: { type: 'json' },
+};
 
 export interface DeviceQuery extends PageRequest<DeviceSortKey> {
   status?: DeviceStatus[];
@@ -15,6 +30,8 @@ export interface DeviceQuery extends PageRequest<DeviceSortKey> {
   id?: string;
   createdAfter?: Date;
   createdBefore?: Date;
+  /** Lamassu filters over DEVICE_FILTER_FIELDS, ANDed with the above. */
+  filters?: FieldFilter[];
 }
 
 export interface DeviceCount {
@@ -34,6 +51,12 @@ export interface DeviceRepository {
   /** Compare-and-set on the status; false when it is no longer `from`. */
   updateStatus(id: string, from: DeviceStatus, to: DeviceStatus, at: Date): Promise<boolean>;
   countByStatus(filter: { dmsId?: string }): Promise<DeviceCount[]>;
+  /**
+   * Changes the metadata with `change` (a pure function of the current metadata), atomically against
+   * concurrent changes; the new metadata, or undefined when there is no such row.
+   */
+  updateMetadata(id: string, change: (current: Record<string, unknown>) => Record<string, unknown>): Promise<Record<string, unknown> | undefined>;
+
 
   /**
    * Makes `cert` the slot's active certificate; the previous one, if any, is archived (supersededAt = at).

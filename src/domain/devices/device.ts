@@ -51,6 +51,9 @@ export interface DeviceRecord {
   tags: string[];
   metadata: Record<string, unknown>;
   dmsId: string | null;
+  /** Lamassu's console icon (a name) and colours ("#bg-#fg"); '' when none. */
+  icon: string;
+  iconColor: string;
   status: DeviceStatus;
   createdAt: Date;
   updatedAt: Date;

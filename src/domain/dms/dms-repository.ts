@@ -1,11 +1,27 @@
 import type { Page, PageRequest } from '../ca/page.ts';
+import type { FieldFilter, FilterFields } from '../list-filter.ts';
 import type { Dms } from './dms.ts';
 
 export const DMS_SORT_KEYS = ['created_at', 'id', 'name'] as const;
 export type DmsSortKey = (typeof DMS_SORT_KEYS)[number];
 
 /** Bookmark pages like the other lists: default sort created_at ascending, ties broken by id. */
-export type DmsQuery = PageRequest<DmsSortKey>;
+export interface DmsQuery extends PageRequest<DmsSortKey> {
+  /** Lamassu filters over DMS_FILTER_FIELDS. */
+  filters?: FieldFilter[];
+}
+
+/** Lamassu's sort_by names (its filterable field names) for our sort keys. */
+export const DMS_SORT_ALIASES: Readonly<Record<string, DmsSortKey>> = { creation_date: 'created_at', creation_ts: 'created_at' };
+
+/** Lamassu's filterable DMS fields (core/pkg/resources/fields.go). */
+export const DMS_FILTER_FIELDS: FilterFields = {
+  id: { type: 'string' },
+  name: { type: 'string' },
+  creation_date: { type: 'date' },
+  metadata: { type: 'json' },
+  settings: { type: 'json' },
+};
 
 export interface DmsRepository {
   /** Throws DMS_EXISTS (409) for a taken id. */

@@ -28,17 +28,27 @@ export interface EnrollmentSettings {
   registrationMode: RegistrationMode;
   authMode: EnrollmentAuthMode;
   /** CLIENT_CERTIFICATE: bootstrap certificates (e.g. IDevIDs) must chain to one of these CAs. */
-  clientCertificate: { validationCaIds: string[]; allowExpired: boolean };
+  clientCertificate: {
+    validationCaIds: string[];
+    allowExpired: boolean;
+    /** Lamassu's chain_level_validation, kept and shown as given (-1 when not given); not enforced. */
+    chainLevelValidation?: number;
+  };
   /** HTTP_BASIC: only the hash of the password is kept. */
   httpBasic: { username: string; passwordHash: string } | null;
   /** EXTERNAL_WEBHOOK: POSTed the request's facts, answers {"authorized": true|false}. */
-  webhook: { url: string; timeoutMs: number } | null;
+  webhook: {
+    url: string;
+    timeoutMs: number;
+    /** Lamassu's `external_webhook` name and plain config (auth_mode NoAuth only), kept to be shown back. */
+    lamassu?: { name: string; config: Record<string, string | number | boolean> };
+  } | null;
   verifyCsrSignature: boolean;
   /** Whether an enrollment may give an already enrolled device a new identity. */
   allowReplacement: boolean;
   deviceIdSource: DeviceIdSource;
-  /** Tags and metadata given to devices created by JITP. */
-  deviceProfile: { tags: string[]; metadata: Record<string, unknown> };
+  /** Tags, metadata and (Lamassu) console icon and colours given to devices created by JITP. */
+  deviceProfile: { tags: string[]; metadata: Record<string, unknown>; icon?: string; iconColor?: string };
 }
 
 export interface ReenrollmentSettings {
@@ -48,6 +58,14 @@ export interface ReenrollmentSettings {
   revokeSuperseded: boolean;
   /** CAs besides the enrollment CA whose certificates may re-enroll. */
   additionalValidationCaIds: string[];
+  /** reenrollment_delta as the client wrote it ("7d", "168h"), shown back unchanged. */
+  windowText?: string;
+  /**
+   * Lamassu's expiration deltas as the client wrote them (e.g. "31d"), shown back unchanged; what the sweep
+   * follows is `DmsSettings.expiryDeltas`, parsed from the same fields.
+   */
+  preventiveDelta?: string;
+  criticalDelta?: string;
 }
 
 export interface ServerKeygenSettings {
@@ -61,6 +79,8 @@ export interface CaDistributionSettings {
   includeEnrollmentCa: boolean;
   /** Also return the enrollment CA's issuers up to the root. */
   includeChain: boolean;
+  /** Lamassu's include_system_ca (the server's TLS CA in cacerts), kept and shown; not applied yet. */
+  includeSystemCa?: boolean;
   managedCaIds: string[];
 }
 

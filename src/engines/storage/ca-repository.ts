@@ -6,6 +6,9 @@ import type { CertificateStatus } from '../../domain/ca/certificate-status.ts';
 import type { Page } from '../../domain/ca/page.ts';
 import { conflict } from '../../domain/errors.ts';
 import { cnCondition, toCertificate, type CertificateRow } from './certificate-repository.ts';
+import { updateJsonColumn } from './json-column-update.ts';
+import { filterConditions, type FilterColumns } from './filter-sql.ts';
+import { isPostgres } from './migrations/column-types.ts';
 import { afterBookmark, pageSize, toPage, type KeysetSort } from './keyset-page.ts';
 import type { Database } from './schema.ts';
 import { isUniqueViolation } from './unique-violation.ts';
@@ -17,6 +20,24 @@ const sortColumns: Record<CaSortKey, string> = {
   valid_to: 'c.not_after',
   level: 'a.level',
   status: 'c.status',
+};
+
+/** Where each of CA_FILTER_FIELDS lives: the CA row `a` or its certificate's status row `c`. */
+export const caFilterColumns: FilterColumns = {
+  id: { column: 'a.id', stores: 'text' },
+  profile_id: { column: 'a.profile_id', stores: 'text' },
+  type: { column: 'a.type', stores: 'text' },
+  serial_number: { column: 'c.serial_number', stores: 'text' },
+  'subject.common_name': { column: 'c.subject_cn', stores: 'text' },
+  subject_key_id: { column: 'c.subject_key_id', stores: 'text' },
+  'issuer_meta.id': { column: 'c.issuer_ca_id', stores: 'text' },
+  status: { column: 'c.status', stores: 'text' },
+  engine_id: { column: 'a.engine_id', stores: 'text' },
+  valid_to: { column: 'c.not_after', stores: 'ms' },
+  valid_from: { column: 'c.not_before', stores: 'ms' },
+  revocation_timestamp: { column: 'c.revoked_at', stores: 'ms' },
+  revocation_reason: { column: 'c.revocation_reason', stores: 'text' },
+  level: { column: 'a.level', stores: 'number' },
 };
 
 /** A CA's own columns come prefixed `a_` so they do not clash with its certificate's. */
@@ -134,6 +155,7 @@ export class SqlCaRepository implements CaRepository {
     if (query.validToBefore) q = q.where('c.not_after', '<=', query.validToBefore.getTime());
     if (query.validFromAfter) q = q.where('c.not_before', '>=', query.validFromAfter.getTime());
     if (query.validFromBefore) q = q.where('c.not_before', '<=', query.validFromBefore.getTime());
+    for (const c of filterConditions(query.filters, caFilterColumns, isPostgres(this.db))) q = q.where(c);
     if (query.bookmark) q = q.where((eb) => afterBookmark(eb, sort, query.bookmark!));
     const rows = await q
       .orderBy(column as 'a.created_at', sort.mode)
@@ -142,6 +164,20 @@ export class SqlCaRepository implements CaRepository {
       .execute();
     const field = column.replace(/^a\./, 'a_').replace(/^c\./, '') as keyof CaRow;
     return toPage(rows, size, sort, (r) => [r[field] as string | number, r.a_id], toCa);
+  }
+
+  updateMetadata(id: string, change: (current: Record<string, unknown>) => Record<string, unknown>): Promise<Record<string, unknown> | undefined> {
+    return updateJsonColumn(this.db, 'cas', 'metadata', id, change);
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('cas').where('id', '=', id).executeTakeFirst();
+    return Number(result.numDeletedRows) === 1;
+  }
+
+  async setProfileId(id: string, profileId: string | null): Promise<boolean> {
+    const result = await this.db.updateTable('cas').set({ profile_id: profileId }).where('id', '=', id).executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
   }
 
   async setAboutToExpireMs(id: string, ms: number | null): Promise<boolean> {

@@ -25,6 +25,8 @@ import { afterBookmark, pageSize, toPage, type KeysetSort } from './keyset-page.
 import type { CertificatesTable, Database } from './schema.ts';
 import { isPostgres } from './migrations/column-types.ts';
 import { SqlOutboxRepository } from './outbox-repository.ts';
+import { filterConditions, type FilterColumns } from './filter-sql.ts';
+import { updateJsonColumn } from './json-column-update.ts';
 import { isUniqueViolation } from './unique-violation.ts';
 
 /** Sort keys of the API and the columns they order by. */
@@ -35,6 +37,22 @@ export const certificateSortColumns: Record<CertificateSortKey, keyof Certificat
   valid_to: 'not_after',
   common_name: 'subject_cn',
   status: 'status',
+};
+
+/** Where each of CERTIFICATE_FILTER_FIELDS lives on the status row `c`. */
+export const certificateFilterColumns: FilterColumns = {
+  type: { column: 'c.type', stores: 'text' },
+  serial_number: { column: 'c.serial_number', stores: 'text' },
+  'subject.common_name': { column: 'c.subject_cn', stores: 'text' },
+  subject_key_id: { column: 'c.subject_key_id', stores: 'text' },
+  'issuer_meta.id': { column: 'c.issuer_ca_id', stores: 'text' },
+  status: { column: 'c.status', stores: 'text' },
+  engine_id: { column: 'c.engine_id', stores: 'text' },
+  valid_to: { column: 'c.not_after', stores: 'ms' },
+  valid_from: { column: 'c.not_before', stores: 'ms' },
+  revocation_timestamp: { column: 'c.revoked_at', stores: 'ms' },
+  revocation_reason: { column: 'c.revocation_reason', stores: 'text' },
+  is_ca: { column: 'c.is_ca', stores: 'bool' },
 };
 
 export type CertificateRow = Selectable<CertificatesTable> & { der: Uint8Array; details: string };
@@ -219,9 +237,22 @@ export class SqlCertificateRepository implements CertificateRepository {
     const column = certificateSortColumns[key];
     const sort: KeysetSort = { key, column: `c.${column}`, idColumn: 'c.id', mode: query.sortMode ?? 'asc' };
     let q = filterCertificates(selectCertificates(this.db), query) as ReturnType<typeof selectCertificates>;
+    for (const c of filterConditions(query.filters, certificateFilterColumns, isPostgres(this.db))) q = q.where(c);
     if (query.bookmark) q = q.where((eb) => afterBookmark(eb, sort, query.bookmark!));
     const rows = await q.orderBy(`c.${column}`, sort.mode).orderBy('c.id', sort.mode).limit(size + 1).execute();
     return toPage(rows, size, sort, (r) => [r[column] as string | number, r.id], toCertificate);
+  }
+
+  async mentionsCa(caId: string): Promise<boolean> {
+    const issued = await this.db.selectFrom('certificates').select('id').where('issuer_ca_id', '=', caId).limit(1).executeTakeFirst();
+    if (issued) return true;
+    return (await this.db.selectFrom('certificates').select('id').where('ca_id', '=', caId).limit(1).executeTakeFirst()) !== undefined;
+  }
+
+  async updateMetadata(id: string, change: (current: Record<string, unknown>) => Record<string, unknown>): Promise<Record<string, unknown> | undefined> {
+    // Metadata lives in the blob's details: a rare write, never made by sweeps.
+    const details = await updateJsonColumn<CertificateDetails>(this.db, 'certificate_blobs', 'details', id, (d) => ({ ...d, metadata: change(d.metadata ?? {}) }));
+    return details?.metadata;
   }
 
   async updateStatus(id: string, from: CertificateStatus, change: StatusChange, fromReason?: RevocationReason | null): Promise<boolean> {

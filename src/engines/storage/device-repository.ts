@@ -5,6 +5,9 @@ import type { Page } from '../../domain/ca/page.ts';
 import type { Device, DeviceEvent, DeviceEventType, DeviceRecord, DeviceStatus, Slot, SlotCertificate } from '../../domain/devices/device.ts';
 import type { DeviceCount, DeviceQuery, DeviceRepository, DeviceSortKey } from '../../domain/devices/device-repository.ts';
 import { conflict } from '../../domain/errors.ts';
+import { filterConditions, type FilterColumns } from './filter-sql.ts';
+import { updateJsonColumn } from './json-column-update.ts';
+import { isPostgres } from './migrations/column-types.ts';
 import { afterBookmark, pageSize, toPage, type KeysetSort } from './keyset-page.ts';
 import type { Database, DeviceCertificatesTable, DevicesTable } from './schema.ts';
 import { isUniqueViolation } from './unique-violation.ts';
@@ -16,12 +19,23 @@ const sortColumns: Record<DeviceSortKey, keyof DevicesTable> = {
   updated_at: 'updated_at',
 };
 
+/** Where each of DEVICE_FILTER_FIELDS lives on `d` (tags: a JSON text array). */
+export const deviceFilterColumns: FilterColumns = {
+  id: { column: 'd.id', stores: 'text' },
+  dms_owner: { column: 'd.dms_id', stores: 'text' },
+  creation_timestamp: { column: 'd.created_at', stores: 'ms' },
+  status: { column: 'd.status', stores: 'text' },
+  tags: { column: 'd.tags', stores: 'json_array' },
+};
+
 const toRecord = (row: Selectable<DevicesTable>): DeviceRecord => ({
   id: row.id,
   alias: row.alias,
   tags: JSON.parse(row.tags) as string[],
   metadata: JSON.parse(row.metadata) as Record<string, unknown>,
   dmsId: row.dms_id,
+  icon: row.icon,
+  iconColor: row.icon_color,
   status: row.status as DeviceStatus,
   createdAt: new Date(row.created_at),
   updatedAt: new Date(row.updated_at),
@@ -33,6 +47,8 @@ const toRow = (d: DeviceRecord) => ({
   tags: JSON.stringify(d.tags),
   metadata: JSON.stringify(d.metadata),
   dms_id: d.dmsId,
+  icon: d.icon,
+  icon_color: d.iconColor,
   status: d.status,
   created_at: d.createdAt.getTime(),
   updated_at: d.updatedAt.getTime(),
@@ -115,6 +131,7 @@ export class SqlDeviceRepository implements DeviceRepository {
     }
     if (query.createdAfter) q = q.where('d.created_at', '>=', query.createdAfter.getTime());
     if (query.createdBefore) q = q.where('d.created_at', '<=', query.createdBefore.getTime());
+    for (const c of filterConditions(query.filters, deviceFilterColumns, isPostgres(this.db))) q = q.where(c);
     if (query.bookmark) q = q.where((eb) => afterBookmark(eb, sort, query.bookmark!));
     const rows = await q
       .orderBy(`d.${column}`, sort.mode)
@@ -140,6 +157,10 @@ export class SqlDeviceRepository implements DeviceRepository {
       .where('status', '=', from)
       .executeTakeFirst();
     return Number(res.numUpdatedRows) > 0;
+  }
+
+  updateMetadata(id: string, change: (current: Record<string, unknown>) => Record<string, unknown>): Promise<Record<string, unknown> | undefined> {
+    return updateJsonColumn(this.db, 'devices', 'metadata', id, change);
   }
 
   async countByStatus(filter: { dmsId?: string }): Promise<DeviceCount[]> {

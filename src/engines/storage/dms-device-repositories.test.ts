@@ -44,6 +44,8 @@ function dms(id: string, over: Partial<Dms> = {}): Dms {
 function device(id: string, over: Partial<DeviceRecord> = {}): DeviceRecord {
   return {
     id,
+    icon: '',
+    iconColor: '',
     alias: '',
     tags: [],
     metadata: {},

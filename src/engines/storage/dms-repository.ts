@@ -3,6 +3,8 @@ import type { Page } from '../../domain/ca/page.ts';
 import type { Dms, DmsSettings } from '../../domain/dms/dms.ts';
 import type { DmsQuery, DmsRepository, DmsSortKey } from '../../domain/dms/dms-repository.ts';
 import { conflict } from '../../domain/errors.ts';
+import { filterConditions, type FilterColumns } from './filter-sql.ts';
+import { isPostgres } from './migrations/column-types.ts';
 import { afterBookmark, pageSize, toPage, type KeysetSort } from './keyset-page.ts';
 import type { Database, DmsTable } from './schema.ts';
 import { isUniqueViolation } from './unique-violation.ts';
@@ -35,6 +37,13 @@ const toRow = (d: Dms): DmsTable => ({
   updated_at: d.updatedAt.getTime(),
 });
 
+/** Where each of DMS_FILTER_FIELDS lives on the dms row. */
+export const dmsFilterColumns: FilterColumns = {
+  id: { column: 'id', stores: 'text' },
+  name: { column: 'name', stores: 'text' },
+  creation_date: { column: 'created_at', stores: 'ms' },
+};
+
 export class SqlDmsRepository implements DmsRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -64,6 +73,7 @@ export class SqlDmsRepository implements DmsRepository {
     const column = sortColumns[key];
     const sort: KeysetSort = { key, column, idColumn: 'id', mode: query.sortMode ?? 'asc' };
     let q = this.db.selectFrom('dms').selectAll();
+    for (const c of filterConditions(query.filters, dmsFilterColumns, isPostgres(this.db))) q = q.where(c);
     if (query.bookmark) q = q.where((eb) => afterBookmark(eb, sort, query.bookmark!));
     const rows = await q.orderBy(column, sort.mode).orderBy('id', sort.mode).limit(size + 1).execute();
     return toPage(rows, size, sort, (r) => [r[column], r.id], toDms);

@@ -138,6 +138,9 @@ export interface DevicesTable {
   status: string;
   created_at: EpochMs;
   updated_at: EpochMs;
+  /** Lamassu's console icon name and colours "#bg-#fg"; '' when none (0008). */
+  icon: string;
+  icon_color: string;
 }
 
 export interface DeviceCertificatesTable {

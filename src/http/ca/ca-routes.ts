@@ -3,6 +3,9 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { isCertificateStatus, parseStatusRequest, type CertificateStatus } from '../../domain/ca/certificate-status.ts';
+import { CA_FILTER_FIELDS, CA_SORT_ALIASES } from '../../domain/ca/ca-repository.ts';
+import { CERTIFICATE_FILTER_FIELDS, CERTIFICATE_SORT_ALIASES } from '../../domain/ca/certificate-repository.ts';
+import { checkValidity } from '../../domain/ca/duration.ts';
 import { invalid } from '../../domain/errors.ts';
 import type { KeyType } from '../../domain/ports/key-engine.ts';
 import type { ProfileChoice } from '../../services/ca/issue-certificate.ts';
@@ -10,6 +13,8 @@ import type { CaService } from '../../services/ca/ca-service.ts';
 import { toPem } from '../../x509/pem.ts';
 import { actorOf } from '../auth/identity.ts';
 import { ErrorBody } from '../errors.ts';
+import { filtersOf, pageJson, sortKeyOf } from '../list-query.ts';
+import { MetadataBody, metadataChangeOf } from '../metadata-body.ts';
 import { base64Pem, caJson, certificateJson, durationMs, expirationDeltasFromJson, profileJson, settingsFromJson, unwrapBase64Pem, validityFromJson } from './ca-json.ts';
 import {
   AboutToExpireBody,
@@ -19,6 +24,7 @@ import {
   CertificateSchema,
   CreateCaBody,
   CreateCertificateBody,
+  EngineSchema,
   GeneratedCertificateSchema,
   IdParams,
   ImportCaBody,
@@ -32,6 +38,7 @@ import {
   StatsSchema,
   StatusBody,
   SweepResultSchema,
+  ValiditySchema,
   type ProfileInputJson,
   type ProfileSettingsJson,
 } from './ca-schemas.ts';
@@ -91,6 +98,10 @@ export const caRoutes =
       { config: write, schema: { tags, summary: 'Create a root CA, or with parent_id a subordinate CA', body: CreateCaBody, response: { 201: CaSchema, 403: ErrorBody, ...errors } } },
       async (request, reply) => {
         const b = request.body;
+        // Checked before the CA exists, so a bad one creates nothing.
+        const expiration = b.issuance_expiration ?? b.validity;
+        const validity = expiration === undefined ? undefined : validityFromJson(expiration, 'issuance_expiration');
+        if (validity) checkValidity(validity);
         const ca = await service.createCa({
           ...(b.id === undefined ? {} : { id: b.id }),
           ...(b.parent_id === undefined ? {} : { parentId: b.parent_id }),
@@ -104,7 +115,28 @@ export const caRoutes =
           ...(b.metadata === undefined ? {} : { metadata: b.metadata }),
           actor: actorOf(request),
         });
-        return reply.code(201).send(caJson(ca));
+        if (validity === undefined) return reply.code(201).send(caJson(ca));
+        const updated = await service.updateIssuanceExpiration({ id: ca.id, validity, actor: actorOf(request) });
+        return reply.code(201).send({ ...caJson(updated), issuance_expiration: validity });
+      },
+    );
+
+    app.put(
+      '/cas/:id/issuance-expiration',
+      {
+        config: write,
+        schema: {
+          tags,
+          summary: "Lamassu's per-CA issuance expiration: the validity of the CA's own default profile (<id>.issuance)",
+          params: IdParams,
+          body: ValiditySchema,
+          response: { 200: CaSchema, 400: ErrorBody, 404: ErrorBody },
+        },
+      },
+      async (request) => {
+        const validity = validityFromJson(request.body, 'issuance_expiration');
+        const ca = await service.updateIssuanceExpiration({ id: request.params.id, validity, actor: actorOf(request) });
+        return { ...caJson(ca), issuance_expiration: validity };
       },
     );
 
@@ -134,7 +166,8 @@ export const caRoutes =
       async (request) => {
         const q = request.query;
         const page = await service.listCas({
-          sortBy: q.sort_by,
+          sortBy: sortKeyOf(q.sort_by, CA_SORT_ALIASES),
+          filters: filtersOf(q.filter, CA_FILTER_FIELDS),
           sortMode: q.sort_mode,
           pageSize: q.page_size,
           bookmark: q.bookmark,
@@ -149,14 +182,36 @@ export const caRoutes =
           validFromAfter: date(q.valid_from_after),
           validFromBefore: date(q.valid_from_before),
         });
-        return { list: page.list.map(caJson), next: page.next };
+        return pageJson(page, caJson);
       },
     );
 
     app.get(
       '/cas/:id',
       { config: read, schema: { tags, summary: 'One CA', params: IdParams, response: { 200: CaSchema, 404: ErrorBody } } },
-      async (request) => caJson(await service.getCa(request.params.id)),
+      async (request) => {
+        const ca = await service.getCa(request.params.id);
+        return { ...caJson(ca), issuance_expiration: await service.issuanceExpirationOf(ca) };
+      },
+    );
+
+    app.delete(
+      '/cas/:id',
+      {
+        config: write,
+        schema: {
+          tags,
+          summary: 'Delete an EXPIRED or REVOKED CA (or one imported without key) that has no subordinate CAs; its certificates stay in the inventory',
+          params: IdParams,
+          querystring: Type.Object({ cascade_delete: Type.Optional(Type.Boolean({ description: 'Lamassu; true is 400 CA_CASCADE_DELETE_UNSUPPORTED' })) }),
+          response: { 204: Type.Null(), 400: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+        },
+      },
+      async (request, reply) => {
+        if (request.query.cascade_delete) throw invalid('CA_CASCADE_DELETE_UNSUPPORTED', 'cascade_delete is not supported: delete the subordinate CAs first');
+        await service.deleteCa({ id: request.params.id, actor: actorOf(request) });
+        return reply.code(204).send(null);
+      },
     );
 
     app.get(
@@ -372,12 +427,110 @@ export const caRoutes =
       async () => service.getStats(),
     );
 
+    // ---- metadata (Lamassu: JSON Patch on PUT and PATCH; ours: a plain object replaces or merges) ----
+    for (const method of ['PUT', 'PATCH'] as const) {
+      const summary = method === 'PATCH' ? 'JSON-patch metadata (Lamassu), or merge keys (null deletes one)' : 'JSON-patch metadata (Lamassu), or replace it';
+      app.route({
+        method,
+        url: '/cas/:id/metadata',
+        config: write,
+        schema: { tags, summary: `CA: ${summary}`, params: IdParams, body: MetadataBody, response: { 200: CaSchema, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 413: ErrorBody } },
+        handler: async (request) => caJson(await service.updateCaMetadata({ id: request.params.id, change: metadataChangeOf(request.body, method), actor: actorOf(request) })),
+      });
+      app.route({
+        method,
+        url: '/certificates/:serial/metadata',
+        config: write,
+        schema: {
+          tags,
+          summary: `Certificate: ${summary}`,
+          params: SerialParams,
+          querystring: Type.Object({ ca_id: Type.Optional(Type.String()) }),
+          body: MetadataBody,
+          response: { 200: CertificateSchema, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 413: ErrorBody },
+        },
+        handler: async (request) =>
+          certificateJson(
+            await service.updateCertificateMetadata({
+              serialNumber: request.params.serial,
+              ...(request.query.ca_id === undefined ? {} : { issuerCaId: request.query.ca_id }),
+              change: metadataChangeOf(request.body, method),
+              actor: actorOf(request),
+            }),
+          ),
+      });
+    }
+
+    app.get(
+      '/engines',
+      { config: read, schema: { tags, summary: 'Key engines CAs and certificates can use (engine_id), the default one marked', response: { 200: Type.Array(EngineSchema) } } },
+      async () =>
+        service.listEngines().map((e) => ({
+          id: e.id,
+          type: e.type,
+          provider: e.provider,
+          name: e.name,
+          default: e.isDefault,
+          security_level: e.securityLevel,
+          metadata: e.metadata,
+          supported_key_types: e.supportedKeyTypes,
+        })),
+    );
+
+    // ---- Lamassu's raw signatures with a CA key ----
+    const b64 = Type.String({ maxLength: 1_400_000, description: 'base64' });
+    const SignatureBody = Type.Object({
+      message: b64,
+      message_type: Type.String({ maxLength: 16, default: 'raw', description: 'raw (hash: 501 SIGNATURE_DIGEST_UNSUPPORTED)' }),
+      signature_algorithm: Type.String({ maxLength: 64, description: 'ECDSA_SHA_256|384|512, RSASSA_PKCS1_V1_5_SHA_256|384|512, RSASSA_PSS_SHA_256|384|512' }),
+    });
+    const bytesOf = (text: string, field: string) => {
+      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text.replace(/\s+/g, ''))) throw invalid('SIGNATURE_ENCODING_INVALID', `${field} must be base64`);
+      return new Uint8Array(Buffer.from(text, 'base64'));
+    };
+    app.post(
+      '/cas/:id/signature/sign',
+      { config: write, schema: { tags, summary: "Sign a message with the CA's key (Lamassu)", params: IdParams, body: SignatureBody, response: { 200: Type.Object({ signed_data: Type.String() }), 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 501: ErrorBody } } },
+      async (request) => {
+        const b = request.body;
+        const signature = await service.signWithCa({ caId: request.params.id, message: bytesOf(b.message, 'message'), messageType: b.message_type, algorithm: b.signature_algorithm, actor: actorOf(request) });
+        return { signed_data: Buffer.from(signature).toString('base64') };
+      },
+    );
+    app.post(
+      '/cas/:id/signature/verify',
+      {
+        config: read,
+        schema: {
+          tags,
+          summary: "Verify a signature with the CA certificate's public key (Lamassu)",
+          params: IdParams,
+          body: Type.Object({ ...SignatureBody.properties, signature: b64 }),
+          response: { 200: Type.Object({ valid: Type.Boolean() }), 400: ErrorBody, 404: ErrorBody, 501: ErrorBody },
+        },
+      },
+      async (request) => {
+        const b = request.body;
+        const valid = await service.verifyWithCa({ caId: request.params.id, message: bytesOf(b.message, 'message'), messageType: b.message_type, algorithm: b.signature_algorithm, signature: bytesOf(b.signature, 'signature') });
+        return { valid };
+      },
+    );
+
+    app.get(
+      '/stats/:id',
+      {
+        config: read,
+        schema: { tags, summary: "One CA's counts: the CA and the CAs below it; the certificates it issued (Lamassu's CAStats)", params: IdParams, response: { 200: StatsSchema, 404: ErrorBody } },
+      },
+      async (request) => service.getCaStats(request.params.id),
+    );
+
     // ---- issuance profiles ----
     const ptags = ['ca profiles'];
     app.get(
       '/profiles',
       { config: read, schema: { tags: ptags, summary: 'Issuance profiles', response: { 200: listOf(ProfileSchema) } } },
-      async () => ({ list: (await service.listProfiles()).map(profileJson), next: null }),
+      async () => ({ list: (await service.listProfiles()).map(profileJson), next: '' }),
     );
     app.post(
       '/profiles',
@@ -410,7 +563,8 @@ export const caRoutes =
 
 async function listCertificates(service: CaService, q: import('./ca-schemas.ts').CertificateListQueryJson) {
   const page = await service.listCertificates({
-    sortBy: q.sort_by,
+    sortBy: sortKeyOf(q.sort_by, CERTIFICATE_SORT_ALIASES),
+    filters: filtersOf(q.filter, CERTIFICATE_FILTER_FIELDS),
     sortMode: q.sort_mode,
     pageSize: q.page_size,
     bookmark: q.bookmark,
@@ -423,5 +577,5 @@ async function listCertificates(service: CaService, q: import('./ca-schemas.ts')
     expiresBefore: date(q.expires_before),
     isCa: q.is_ca,
   });
-  return { list: page.list.map(certificateJson), next: page.next };
+  return pageJson(page, certificateJson);
 }

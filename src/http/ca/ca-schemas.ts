@@ -3,11 +3,12 @@
  * the OpenAPI document.
  */
 import { Type, type Static } from 'typebox';
-import { CERTIFICATE_SORT_KEYS } from '../../domain/ca/certificate-repository.ts';
-import { CA_SORT_KEYS } from '../../domain/ca/ca-repository.ts';
+import { CERTIFICATE_SORT_ALIASES, CERTIFICATE_SORT_KEYS } from '../../domain/ca/certificate-repository.ts';
+import { CA_SORT_ALIASES, CA_SORT_KEYS } from '../../domain/ca/ca-repository.ts';
 import { CERTIFICATE_STATUSES } from '../../domain/ca/certificate-status.ts';
 import { EXTENDED_KEY_USAGES, KEY_USAGES } from '../../domain/ca/issuance-profile.ts';
 import { REVOCATION_REASON_NAMES } from '../../domain/ca/revocation-reason.ts';
+import { FilterParam, sortByParam } from '../list-query.ts';
 
 
 const opt = Type.Optional;
@@ -163,10 +164,11 @@ export const CaSchema = Type.Object({
   metadata: Type.Record(Type.String(), Type.Unknown()),
   creation_ts: Type.String(),
   certificate: CertificateSchema,
+  issuance_expiration: opt(ValiditySchema),
 });
 
 export const listOf = <T extends Parameters<typeof Type.Array>[0]>(item: T) =>
-  Type.Object({ list: Type.Array(item), next: Type.Union([Type.String(), Type.Null()]) });
+  Type.Object({ list: Type.Array(item), next: Type.String({ description: 'bookmark of the next page; empty on the last page' }) });
 
 const pageQuery = {
   sort_mode: opt(Type.Enum(['asc', 'desc'])),
@@ -177,7 +179,8 @@ const statusList = opt(Type.String({ description: 'one status or a comma-separat
 
 export const CaListQuery = Type.Object({
   ...pageQuery,
-  sort_by: opt(Type.Enum(CA_SORT_KEYS)),
+  sort_by: sortByParam(CA_SORT_KEYS, CA_SORT_ALIASES),
+  filter: FilterParam,
   status: statusList,
   common_name: opt(Type.String({ description: 'exact, or a prefix ending in *' })),
   subject_key_id: opt(Type.String()),
@@ -193,7 +196,8 @@ export type CaListQueryJson = Static<typeof CaListQuery>;
 
 export const CertificateListQuery = Type.Object({
   ...pageQuery,
-  sort_by: opt(Type.Enum(CERTIFICATE_SORT_KEYS)),
+  sort_by: sortByParam(CERTIFICATE_SORT_KEYS, CERTIFICATE_SORT_ALIASES),
+  filter: FilterParam,
   ca_id: opt(Type.String()),
   status: statusList,
   serial_number: opt(Type.String()),
@@ -216,6 +220,8 @@ export const CreateCaBody = Type.Object({
   about_to_expire: opt(Type.String({ description: 'per-CA about-to-expire threshold, e.g. "30d"' })),
   expiration_deltas: opt(ExpirationDeltasOrNull),
   metadata: opt(Type.Record(Type.String(), Type.Unknown())),
+  issuance_expiration: opt(ValiditySchema),
+  validity: opt(ValiditySchema),
 });
 
 export const ImportCaBody = Type.Object({
@@ -288,3 +294,15 @@ export const SweepResultSchema = Type.Object({
 
 export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
 export const SerialParams = Type.Object({ serial: Type.String({ minLength: 1, maxLength: 64 }) });
+
+/** Lamassu's CryptoEngineProvider: what GET /engines lists; `id` is the engine_id of CAs and certificates. */
+export const EngineSchema = Type.Object({
+  id: Type.String(),
+  type: Type.String({ description: 'GOLANG (files), HASHICORP_VAULT_KV_V2, PKCS11, MEMORY (tests)' }),
+  provider: Type.String(),
+  name: Type.String(),
+  default: Type.Boolean(),
+  security_level: Type.Integer({ description: '0 software, 1 secrets store, 2 hardware' }),
+  metadata: Type.Record(Type.String(), Type.Unknown()),
+  supported_key_types: Type.Array(Type.Object({ type: KeyTypeSchema, sizes: Type.Array(Type.Integer()) })),
+});

@@ -2,12 +2,14 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { Type, type Static } from 'typebox';
-import { DEVICE_SORT_KEYS } from '../../domain/devices/device-repository.ts';
+import { DEVICE_FILTER_FIELDS, DEVICE_SORT_ALIASES, DEVICE_SORT_KEYS } from '../../domain/devices/device-repository.ts';
 import { DEVICE_STATUSES, type Device, type DeviceEvent, type SlotCertificate } from '../../domain/devices/device.ts';
 import { DEFAULT_SLOT } from '../../domain/dms/dms.ts';
 import { ID_MAX_LENGTH } from '../../domain/id-limit.ts';
 import type { DeviceService } from '../../services/devices/device-service.ts';
 import { actorOf } from '../auth/identity.ts';
+import { FilterParam, filtersOf, pageJson, sortByParam, sortKeyOf } from '../list-query.ts';
+import { MetadataBody, metadataChangeOf } from '../metadata-body.ts';
 
 const tags = ['devices'];
 const literals = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)));
@@ -19,6 +21,8 @@ const CreateDeviceBody = Type.Object({
   tags: opt(Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { maxItems: 64 })),
   metadata: opt(Type.Record(Type.String(), Type.Unknown())),
   dms_id: opt(Type.String({ minLength: 1, maxLength: 128 })),
+  icon: opt(Type.String({ maxLength: 128, description: "Lamassu console icon name" })),
+  icon_color: opt(Type.String({ maxLength: 64, description: 'Lamassu console colours, "#bg-#fg"' })),
 });
 
 const ListQuery = Type.Object({
@@ -28,7 +32,8 @@ const ListQuery = Type.Object({
   id: opt(Type.String({ description: 'exact, or a prefix ending in *' })),
   created_after: opt(Type.String({ format: 'date-time' })),
   created_before: opt(Type.String({ format: 'date-time' })),
-  sort_by: opt(literals(DEVICE_SORT_KEYS)),
+  sort_by: sortByParam(DEVICE_SORT_KEYS, DEVICE_SORT_ALIASES),
+  filter: FilterParam,
   sort_mode: opt(literals(['asc', 'desc'] as const)),
   page_size: opt(Type.Integer({ minimum: 1, maximum: 1000 })),
   bookmark: opt(Type.String()),
@@ -57,6 +62,8 @@ export function deviceJson(d: Device) {
     tags: d.tags,
     metadata: d.metadata,
     dms_owner: d.dmsId,
+    icon: d.icon,
+    icon_color: d.iconColor,
     status: d.status,
     creation_timestamp: d.createdAt.toISOString(),
     update_timestamp: d.updatedAt.toISOString(),
@@ -90,12 +97,13 @@ export const deviceRoutes =
         ...(q.id !== undefined ? { id: q.id } : {}),
         ...(q.created_after ? { createdAfter: new Date(q.created_after) } : {}),
         ...(q.created_before ? { createdBefore: new Date(q.created_before) } : {}),
-        ...(q.sort_by ? { sortBy: q.sort_by } : {}),
+        ...(q.sort_by ? { sortBy: sortKeyOf(q.sort_by, DEVICE_SORT_ALIASES) } : {}),
+        filters: filtersOf(q.filter, DEVICE_FILTER_FIELDS),
         ...(q.sort_mode ? { sortMode: q.sort_mode } : {}),
         ...(q.page_size ? { pageSize: q.page_size } : {}),
         ...(q.bookmark ? { bookmark: q.bookmark } : {}),
       });
-      return { list: page.list.map(deviceJson), next: page.next };
+      return pageJson(page, deviceJson);
     };
 
     app.get('/devices', { config: { access: 'read' }, schema: { tags, summary: 'Devices, filtered, by bookmark pages', querystring: ListQuery } }, (request) => list(request.query));
@@ -109,7 +117,7 @@ export const deviceRoutes =
     app.post('/devices', { config: { access: 'write' }, schema: { tags, summary: 'Pre-register a device', body: CreateDeviceBody } }, async (request, reply) => {
       const b = request.body;
       const created = await devices.create(
-        { id: b.id, ...(b.alias !== undefined ? { alias: b.alias } : {}), ...(b.tags ? { tags: b.tags } : {}), ...(b.metadata ? { metadata: b.metadata } : {}), dmsId: b.dms_id ?? null },
+        { id: b.id, ...(b.alias !== undefined ? { alias: b.alias } : {}), ...(b.tags ? { tags: b.tags } : {}), ...(b.metadata ? { metadata: b.metadata } : {}), dmsId: b.dms_id ?? null, ...(b.icon === undefined ? {} : { icon: b.icon }), ...(b.icon_color === undefined ? {} : { iconColor: b.icon_color }) },
         actorOf(request),
       );
       return reply.code(201).send(deviceJson(created));
@@ -122,6 +130,21 @@ export const deviceRoutes =
     app.get('/devices/:id/events', { config: { access: 'read' }, schema: { tags, summary: "The device's timeline, oldest first", params: IdParams } }, async (request) => ({
       list: (await devices.timelineOf(request.params.id)).map(eventJson),
     }));
+
+    for (const method of ['PUT', 'PATCH'] as const) {
+      app.route({
+        method,
+        url: '/devices/:id/metadata',
+        config: { access: 'write' },
+        schema: {
+          tags,
+          summary: method === 'PATCH' ? 'JSON-patch metadata (Lamassu), or merge keys (null deletes one)' : 'JSON-patch metadata (Lamassu), or replace it',
+          params: IdParams,
+          body: MetadataBody,
+        },
+        handler: async (request) => deviceJson(await devices.changeMetadata(request.params.id, metadataChangeOf(request.body, method), actorOf(request))),
+      });
+    }
 
     app.delete(
       '/devices/:id/decommission',

@@ -27,10 +27,33 @@ const durationField = (text: string, field: string) => {
   }
 };
 
+type LamassuWebhookJson = { name?: string; url?: string; config?: Record<string, unknown> };
+
+/**
+ * Lamassu's `external_webhook` ({name, url, config}) as our webhook. Only its unauthenticated form is
+ * taken (config.auth_mode absent or NoAuth): calling a webhook without the authentication it was
+ * configured with would fail, or worse, leak; keys, client secrets and certificates are never stored.
+ */
+function lamassuWebhook(w: LamassuWebhookJson | undefined) {
+  if (!w || !w.url) return undefined;
+  const config = w.config ?? {};
+  const auth = config.auth_mode;
+  if (auth !== undefined && auth !== 'NoAuth') {
+    throw invalid('DMS_SETTINGS_INVALID', `external_webhook config.auth_mode ${JSON.stringify(String(auth)).slice(0, 40)} is not supported; use NoAuth`);
+  }
+  const kept: Record<string, string | number | boolean> = {};
+  for (const k of ['auth_mode', 'validate_server_cert', 'log_level'] as const) {
+    const v = config[k];
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') kept[k] = v;
+  }
+  return { url: w.url, timeout: '10s', lamassu: { name: w.name ?? '', config: kept } };
+}
+
 export function settingsFromJson(s: DmsSettingsJson): DmsSettingsInput {
   const e = s.enrollment_settings;
   const est = e.est_rfc7030_settings;
-  const webhook = est.external_webhook_settings;
+  const lamassuHook = est.external_webhook_settings ? undefined : lamassuWebhook(est.external_webhook);
+  const webhook = est.external_webhook_settings ?? lamassuHook;
   const r = s.reenrollment_settings;
   const k = s.server_keygen_settings;
   const d = s.ca_distribution_settings;
@@ -39,23 +62,47 @@ export function settingsFromJson(s: DmsSettingsJson): DmsSettingsInput {
       enrollmentCaId: e.enrollment_ca,
       registrationMode: e.registration_mode,
       authMode: est.auth_mode,
-      clientCertificate: { validationCaIds: est.client_certificate_settings.validation_cas, allowExpired: est.client_certificate_settings.allow_expired },
+      clientCertificate: {
+        validationCaIds: est.client_certificate_settings.validation_cas,
+        allowExpired: est.client_certificate_settings.allow_expired,
+        ...(est.client_certificate_settings.chain_level_validation === undefined ? {} : { chainLevelValidation: est.client_certificate_settings.chain_level_validation }),
+      },
       httpBasic: est.http_basic ? { username: est.http_basic.username, ...(est.http_basic.password === undefined ? {} : { password: est.http_basic.password }) } : null,
-      webhook: webhook ? { url: webhook.url, timeoutMs: durationField(webhook.timeout, 'external_webhook_settings.timeout') } : null,
+      webhook: webhook
+        ? {
+            url: webhook.url,
+            timeoutMs: durationField(webhook.timeout, 'external_webhook_settings.timeout'),
+            ...(lamassuHook ? { lamassu: lamassuHook.lamassu } : {}),
+          }
+        : null,
       verifyCsrSignature: e.verify_csr_signature,
       allowReplacement: e.enable_replaceable_enrollment,
       deviceIdSource: e.device_id_source,
-      deviceProfile: { tags: e.device_provisioning_profile.tags, metadata: e.device_provisioning_profile.metadata },
+      deviceProfile: {
+        tags: e.device_provisioning_profile.tags,
+        metadata: e.device_provisioning_profile.metadata,
+        ...(e.device_provisioning_profile.icon === undefined ? {} : { icon: e.device_provisioning_profile.icon }),
+        ...(e.device_provisioning_profile.icon_color === undefined ? {} : { iconColor: e.device_provisioning_profile.icon_color }),
+      },
     },
     reenrollment: {
       windowMs: durationField(r.reenrollment_delta, 'reenrollment_delta'),
       allowExpired: r.enable_expired_renewal,
       revokeSuperseded: r.revoke_on_reenrollment,
       additionalValidationCaIds: r.additional_validation_cas,
+      windowText: r.reenrollment_delta.trim(),
+      // Kept as written for showing back; parsed and checked into `expiryDeltas` below (EXPIRY_DELTAS_INVALID).
+      ...(r.preventive_delta == null ? {} : { preventiveDelta: r.preventive_delta.trim() }),
+      ...(r.critical_delta == null ? {} : { criticalDelta: r.critical_delta.trim() }),
     },
     serverKeygen: { enabled: k.enabled, defaultKey: k.key, allowedKeys: k.allowed_keys },
-    caDistribution: { includeEnrollmentCa: d.include_enrollment_ca, includeChain: d.include_chain, managedCaIds: d.managed_cas },
-    issuanceProfileId: s.issuance_profile_id,
+    caDistribution: {
+      includeEnrollmentCa: d.include_enrollment_ca,
+      includeChain: d.include_chain,
+      managedCaIds: d.managed_cas,
+      ...(d.include_system_ca === undefined ? {} : { includeSystemCa: d.include_system_ca }),
+    },
+    issuanceProfileId: s.issuance_profile_id === '' ? null : s.issuance_profile_id,
     expiryDeltas: expiryDeltasOrNull(parseExpiryDeltas(r.preventive_delta, r.critical_delta)),
   };
 }
@@ -83,25 +130,36 @@ export function dmsJson(dms: Dms) {
         registration_mode: e.registrationMode,
         est_rfc7030_settings: {
           auth_mode: e.authMode,
-          client_certificate_settings: { validation_cas: e.clientCertificate.validationCaIds, allow_expired: e.clientCertificate.allowExpired },
+          client_certificate_settings: {
+            validation_cas: e.clientCertificate.validationCaIds,
+            chain_level_validation: e.clientCertificate.chainLevelValidation ?? -1,
+            allow_expired: e.clientCertificate.allowExpired,
+          },
           ...(e.httpBasic ? { http_basic: { username: e.httpBasic.username } } : {}),
           ...(e.webhook ? { external_webhook_settings: { url: e.webhook.url, timeout: formatDuration(e.webhook.timeoutMs) } } : {}),
+          ...(e.webhook?.lamassu ? { external_webhook: { name: e.webhook.lamassu.name, url: e.webhook.url, config: e.webhook.lamassu.config } } : {}),
         },
         verify_csr_signature: e.verifyCsrSignature,
         enable_replaceable_enrollment: e.allowReplacement,
         device_id_source: e.deviceIdSource,
-        device_provisioning_profile: { tags: e.deviceProfile.tags, metadata: e.deviceProfile.metadata },
+        device_provisioning_profile: { icon: e.deviceProfile.icon ?? '', icon_color: e.deviceProfile.iconColor ?? '', tags: e.deviceProfile.tags, metadata: e.deviceProfile.metadata },
       },
       reenrollment_settings: {
-        reenrollment_delta: formatDuration(r.windowMs),
+        reenrollment_delta: r.windowText ?? formatDuration(r.windowMs),
         enable_expired_renewal: r.allowExpired,
         revoke_on_reenrollment: r.revokeSuperseded,
         additional_validation_cas: r.additionalValidationCaIds,
-        preventive_delta: deltaText(dms.settings.expiryDeltas?.preventiveMs),
-        critical_delta: deltaText(dms.settings.expiryDeltas?.criticalMs),
+        // As the client wrote them when it did; the stored deltas (what the sweep follows) otherwise.
+        preventive_delta: r.preventiveDelta ?? deltaText(dms.settings.expiryDeltas?.preventiveMs),
+        critical_delta: r.criticalDelta ?? deltaText(dms.settings.expiryDeltas?.criticalMs),
       },
       server_keygen_settings: { enabled: k.enabled, key: k.defaultKey, allowed_keys: k.allowedKeys },
-      ca_distribution_settings: { include_enrollment_ca: d.includeEnrollmentCa, include_chain: d.includeChain, managed_cas: d.managedCaIds },
+      ca_distribution_settings: {
+        include_system_ca: d.includeSystemCa ?? false,
+        include_enrollment_ca: d.includeEnrollmentCa,
+        include_chain: d.includeChain,
+        managed_cas: d.managedCaIds,
+      },
       issuance_profile_id: dms.settings.issuanceProfileId,
     },
   };

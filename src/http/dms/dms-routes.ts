@@ -1,12 +1,15 @@
 /** Admin API of the DMS manager: DMS CRUD, metadata, stats, authorized CAs and the DMS certificate. */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyPluginAsync } from 'fastify';
+import { DMS_FILTER_FIELDS, DMS_SORT_ALIASES } from '../../domain/dms/dms-repository.ts';
 import { invalid, notFound } from '../../domain/errors.ts';
 import type { DmsService } from '../../services/dms/dms-service.ts';
 import { parseCsrInput } from '../../x509/csr.ts';
 import { actorOf } from '../auth/identity.ts';
+import { filtersOf, pageJson, sortKeyOf } from '../list-query.ts';
+import { MetadataBody, metadataChangeOf } from '../metadata-body.ts';
 import { base64Pem, certificateSummaryJson, dmsJson, settingsFromJson, unwrapPemField } from './dms-json.ts';
-import { AuthorizedCaBody, CaParams, DmsCertificateBody, DmsCreateSchema, DmsListQuery, DmsUpdateSchema, IdParams, MetadataSchema, RevokeBody } from './dms-schemas.ts';
+import { AuthorizedCaBody, CaParams, DmsCertificateBody, DmsCreateSchema, DmsListQuery, DmsUpdateSchema, IdParams, RevokeBody } from './dms-schemas.ts';
 
 const tags = ['dms'];
 
@@ -20,12 +23,13 @@ export const dmsRoutes =
     app.get('/dms', { config: { access: 'read' }, schema: { tags, summary: 'DMSs, by bookmark pages', querystring: DmsListQuery } }, async (request) => {
       const q = request.query;
       const page = await dms.list({
-        ...(q.sort_by ? { sortBy: q.sort_by } : {}),
+        ...(q.sort_by ? { sortBy: sortKeyOf(q.sort_by, DMS_SORT_ALIASES) } : {}),
         ...(q.sort_mode ? { sortMode: q.sort_mode } : {}),
         ...(q.page_size ? { pageSize: q.page_size } : {}),
         ...(q.bookmark ? { bookmark: q.bookmark } : {}),
+        filters: filtersOf(q.filter, DMS_FILTER_FIELDS),
       });
-      return { list: page.list.map(dmsJson), next: page.next };
+      return pageJson(page, dmsJson);
     });
 
     app.post(
@@ -34,7 +38,7 @@ export const dmsRoutes =
       async (request, reply) => {
         const b = request.body;
         const created = await dms.create(
-          { id: b.id, name: b.name, metadata: b.metadata ?? {}, authorizedCaIds: b.authorized_cas, settings: settingsFromJson(b.settings) },
+          { id: b.id, name: b.name, metadata: b.metadata ?? {}, ...(b.authorized_cas ? { authorizedCaIds: b.authorized_cas } : {}), settings: settingsFromJson(b.settings) },
           actorOf(request),
         );
         return reply.code(201).send(dmsJson(created));
@@ -50,7 +54,7 @@ export const dmsRoutes =
       { config: { access: 'write' }, schema: { tags, summary: 'Replace name, metadata, authorized CAs and settings', params: IdParams, body: DmsUpdateSchema } },
       async (request) => {
         const b = request.body;
-        const input = { name: b.name, authorizedCaIds: b.authorized_cas, settings: settingsFromJson(b.settings), ...(b.metadata ? { metadata: b.metadata } : {}) };
+        const input = { name: b.name, ...(b.authorized_cas ? { authorizedCaIds: b.authorized_cas } : {}), settings: settingsFromJson(b.settings), ...(b.metadata ? { metadata: b.metadata } : {}) };
         return dmsJson(await dms.update(request.params.id, input, actorOf(request)));
       },
     );
@@ -60,13 +64,18 @@ export const dmsRoutes =
       return reply.code(204).send();
     });
 
-    for (const [method, merge] of [['PUT', false], ['PATCH', true]] as const) {
+    for (const method of ['PUT', 'PATCH'] as const) {
       app.route({
         method,
         url: '/dms/:id/metadata',
         config: { access: 'write' },
-        schema: { tags, summary: merge ? 'Merge metadata (null deletes a key)' : 'Replace metadata', params: IdParams, body: MetadataSchema },
-        handler: async (request) => dmsJson(await dms.updateMetadata(request.params.id, request.body, merge, actorOf(request))),
+        schema: {
+          tags,
+          summary: method === 'PATCH' ? 'JSON-patch metadata (Lamassu), or merge keys (null deletes one)' : 'JSON-patch metadata (Lamassu), or replace it',
+          params: IdParams,
+          body: MetadataBody,
+        },
+        handler: async (request) => dmsJson(await dms.changeMetadata(request.params.id, metadataChangeOf(request.body, method), actorOf(request))),
       });
     }
 

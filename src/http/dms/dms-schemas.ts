@@ -3,9 +3,10 @@
  * valid DMS is `{"id", "name", "authorized_cas": [ca], "settings": {"enrollment_settings": {"enrollment_ca": ca}}}`.
  */
 import { Type, type Static } from 'typebox';
-import { DMS_SORT_KEYS } from '../../domain/dms/dms-repository.ts';
+import { DMS_SORT_ALIASES, DMS_SORT_KEYS } from '../../domain/dms/dms-repository.ts';
 import { DEVICE_ID_SOURCES, ENROLLMENT_AUTH_MODES, REGISTRATION_MODES } from '../../domain/dms/dms.ts';
 import { REVOCATION_REASON_NAMES } from '../../domain/ca/revocation-reason.ts';
+import { FilterParam, sortByParam } from '../list-query.ts';
 
 const literals = <T extends string>(values: readonly T[], options: { default?: T } = {}) => Type.Union(values.map((v) => Type.Literal(v)), options);
 const opt = Type.Optional;
@@ -18,7 +19,11 @@ const EstSettingsSchema = Type.Object(
   {
     auth_mode: literals(ENROLLMENT_AUTH_MODES, { default: 'DMS_CERTIFICATE' }),
     client_certificate_settings: Type.Object(
-      { validation_cas: Type.Array(Id, { default: [] }), allow_expired: Type.Boolean({ default: false }) },
+      {
+        validation_cas: Type.Array(Id, { default: [] }),
+        allow_expired: Type.Boolean({ default: false }),
+        chain_level_validation: opt(Type.Integer({ minimum: -1, maximum: 64, description: "Lamassu's; stored and returned, not enforced" })),
+      },
       { default: {} },
     ),
     http_basic: opt(
@@ -28,6 +33,16 @@ const EstSettingsSchema = Type.Object(
       ),
     ),
     external_webhook_settings: opt(Type.Object({ url: Type.String({ maxLength: 2048 }), timeout: Duration('10s') })),
+    external_webhook: opt(
+      Type.Object(
+        {
+          name: opt(Type.String({ maxLength: 256 })),
+          url: opt(Type.String({ maxLength: 2048 })),
+          config: opt(Type.Record(Type.String({ maxLength: 64 }), Type.Unknown(), { maxProperties: 16 })),
+        },
+        { description: "Lamassu's webhook: without authentication only (config.auth_mode NoAuth); or use external_webhook_settings" },
+      ),
+    ),
   },
   { default: {} },
 );
@@ -41,7 +56,12 @@ export const EnrollmentSettingsSchema = Type.Object({
   enable_replaceable_enrollment: Type.Boolean({ default: false }),
   device_id_source: literals(DEVICE_ID_SOURCES, { default: 'common_name' }),
   device_provisioning_profile: Type.Object(
-    { tags: Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { default: [] }), metadata: Type.Record(Type.String(), Type.Unknown(), { default: {} }) },
+    {
+      tags: Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { default: [] }),
+      metadata: Type.Record(Type.String(), Type.Unknown(), { default: {} }),
+      icon: opt(Type.String({ maxLength: 128, description: 'console icon of devices created by JITP' })),
+      icon_color: opt(Type.String({ maxLength: 64, description: '"#bg-#fg"' })),
+    },
     { default: {} },
   ),
 });
@@ -83,11 +103,12 @@ export const DmsSettingsSchema = Type.Object({
     {
       include_enrollment_ca: Type.Boolean({ default: true }),
       include_chain: Type.Boolean({ default: true }),
+      include_system_ca: opt(Type.Boolean({ description: "Lamassu's; stored and returned, not applied to cacerts yet" })),
       managed_cas: Type.Array(Id, { default: [] }),
     },
     { default: {} },
   ),
-  issuance_profile_id: Type.Union([Type.String({ minLength: 1 }), Type.Null()], { default: null }),
+  issuance_profile_id: Type.Union([Type.String({ maxLength: 128, description: 'empty (as Lamassu sends "none"): null' }), Type.Null()], { default: null }),
 });
 export type DmsSettingsJson = Static<typeof DmsSettingsSchema>;
 
@@ -96,7 +117,7 @@ const Metadata = Type.Record(Type.String(), Type.Unknown());
 export const DmsUpdateSchema = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 256 }),
   metadata: opt(Metadata),
-  authorized_cas: Type.Array(Id, { maxItems: 256 }),
+  authorized_cas: opt(Type.Array(Id, { maxItems: 256, description: 'absent: on create the enrollment CA alone; on update the CAs so far plus the enrollment CA' })),
   settings: DmsSettingsSchema,
 });
 export type DmsUpdateJson = Static<typeof DmsUpdateSchema>;
@@ -117,7 +138,8 @@ export const DmsCertificateBody = Type.Object({
 export const RevokeBody = Type.Object({ revocation_reason: opt(literals(REVOCATION_REASON_NAMES)) });
 
 export const DmsListQuery = Type.Object({
-  sort_by: opt(Type.Union(DMS_SORT_KEYS.map((k) => Type.Literal(k)))),
+  sort_by: sortByParam(DMS_SORT_KEYS, DMS_SORT_ALIASES),
+  filter: FilterParam,
   sort_mode: opt(Type.Union([Type.Literal('asc'), Type.Literal('desc')])),
   page_size: opt(Type.Integer({ minimum: 1, maximum: 1000 })),
   bookmark: opt(Type.String()),

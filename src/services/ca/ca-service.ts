@@ -14,10 +14,16 @@ import { generateCertificate, type GenerateCertificateInput, type GeneratedCerti
 import { caChain, getCa, listCas } from './get-ca.ts';
 import { getCertificate, listCertificates } from './get-certificate.ts';
 import { getProfile, listProfiles } from './get-profile.ts';
-import { getStats, type CaStats } from './get-stats.ts';
+import { getCaStats, getStats, type CaStats } from './get-stats.ts';
 import { importCa, type ImportCaInput } from './import-ca.ts';
 import { importCertificate, type ImportCertificateInput } from './import-certificate.ts';
 import { IssuingCaCache } from './issuing-ca-cache.ts';
+import { listEngines, type EngineDescription } from './list-engines.ts';
+import { deleteCa } from './delete-ca.ts';
+import { issuanceExpirationOf, updateIssuanceExpiration } from './issuance-expiration.ts';
+import type { Validity } from '../../domain/ca/duration.ts';
+import { signWithCa, verifyWithCa, type SignatureInput } from './ca-signature.ts';
+import { updateCaMetadata, updateCertificateMetadata, type UpdateMetadataInput } from './update-metadata.ts';
 import { rotateInternalCa, type RotateInternalCaInput } from './rotate-internal-ca.ts';
 import { signCertificate, type SignCertificateInput } from './sign-certificate.ts';
 import { sweepStatuses, type SweepResult } from './sweep-statuses.ts';
@@ -74,6 +80,22 @@ export class CaService {
   listProfiles = (): Promise<IssuanceProfile[]> => listProfiles(this.deps);
 
   getStats = (): Promise<CaStats> => getStats(this.deps);
+  /** One CA's stats: the CA and those below it; the certificates it issued. */
+  getCaStats = (caId: string): Promise<CaStats> => getCaStats(this.deps, caId);
+  /** Lamassu's CA deletion: EXPIRED/REVOKED (or imported without key) CAs without subordinates. */
+  deleteCa = (input: { id: string; actor: string }): Promise<void> => deleteCa(this.deps, this.cache, input);
+  /** Lamassu's per-CA issuance expiration, kept as the validity of the CA's own default profile. */
+  updateIssuanceExpiration = (input: { id: string; validity: Validity; actor: string }): Promise<CertificateAuthority> =>
+    updateIssuanceExpiration(this.deps, this.cache, input);
+  issuanceExpirationOf = (ca: CertificateAuthority): Promise<Validity> => issuanceExpirationOf(this.deps, ca);
+  /** Lamassu's raw signature with a CA key, and its verification with the CA certificate. */
+  signWithCa = (input: SignatureInput & { actor: string }): Promise<Uint8Array> => signWithCa(this.deps, input);
+  verifyWithCa = (input: SignatureInput & { signature: Uint8Array }): Promise<boolean> => verifyWithCa(this.deps, input);
+  updateCaMetadata = (input: UpdateMetadataInput & { id: string }): Promise<CertificateAuthority> => updateCaMetadata(this.deps, input);
+  updateCertificateMetadata = (input: UpdateMetadataInput & { serialNumber: string; issuerCaId?: string }): Promise<Certificate> =>
+    updateCertificateMetadata(this.deps, input);
+  /** The key engines CAs and certificates can live in (Lamassu's GET /engines). */
+  listEngines = (): EngineDescription[] => listEngines(this.deps.keyEngines);
 
   /** Time-driven statuses (ACTIVE -> ABOUT_TO_EXPIRE -> EXPIRED), one event per change; see sweep-statuses.ts. */
   sweepStatuses = (opts?: { batchSize?: number }): Promise<SweepResult> => sweepStatuses(this.deps, this.cache, opts);

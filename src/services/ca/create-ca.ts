@@ -1,5 +1,6 @@
 import { checkExpiryDeltas, hasDeltas, type ExpiryDeltas } from '../../domain/ca/expiry-deltas.ts';
 import type { CaRecord, CertificateAuthority } from '../../domain/ca/ca.ts';
+import { checkCaIdNotRetired } from './delete-ca.ts';
 import { statusAt } from '../../domain/ca/certificate-status.ts';
 import type { Certificate } from '../../domain/ca/certificate.ts';
 import { validityEnd, wholeSeconds, type Validity } from '../../domain/ca/duration.ts';
@@ -63,6 +64,7 @@ export async function createCa(deps: CaServiceDeps, cache: IssuingCaCache, input
   if (expiryDeltas) checkExpiryDeltas(expiryDeltas);
   const engine = resolveEngine(deps, input.engineId);
   if (await deps.storage.cas.get(id)) throw conflict('CA_EXISTS', `a CA with id "${id}" already exists`, { id });
+  await checkCaIdNotRetired(deps, id);
   // EST labels name a DMS or a CA: the two id spaces never meet (the DMS manager checks the other way).
   if (await deps.storage.dms.get(id)) throw conflict('CA_EXISTS', `"${id}" is already the id of a DMS`, { id });
   if (input.profileId !== undefined) await cache.profile(input.profileId);

@@ -1,5 +1,6 @@
 import type { CertificateStatus } from '../../domain/ca/certificate-status.ts';
 import type { CaServiceDeps } from './ca-service-deps.ts';
+import { getCa } from './get-ca.ts';
 
 export interface CaStats {
   cas: { total: number; engine_distribution: Record<string, number>; status_distribution: Partial<Record<CertificateStatus, number>> };
@@ -25,6 +26,34 @@ export async function getStats(deps: Pick<CaServiceDeps, 'storage'>): Promise<Ca
   for (const c of certCounts) {
     stats.certificates.total += c.count;
     add(stats.certificates.ca_distribution, c.issuerCaId ?? 'external', c.count);
+    add(stats.certificates.status_distribution, c.status, c.count);
+  }
+  return stats;
+}
+
+/**
+ * Lamassu's GET /stats/{caId}: the same shape for one CA: `cas` counts the CA and the CAs below it,
+ * `certificates` those the CA itself issued. Throws CA_NOT_FOUND.
+ */
+export async function getCaStats(deps: Pick<CaServiceDeps, 'storage'>, caId: string): Promise<CaStats> {
+  const ca = await getCa(deps, caId);
+  const subtree = new Set(await deps.storage.cas.subtreeIds(ca.id));
+  const certCounts = await deps.storage.certificates.countByIssuerAndStatus();
+  const stats: CaStats = {
+    cas: { total: 0, engine_distribution: {}, status_distribution: {} },
+    certificates: { total: 0, ca_distribution: {}, status_distribution: {} },
+  };
+  for (const id of subtree) {
+    const member = id === ca.id ? ca : await deps.storage.cas.get(id);
+    if (!member) continue;
+    stats.cas.total += 1;
+    add(stats.cas.engine_distribution, member.engineId ?? 'none', 1);
+    add(stats.cas.status_distribution, member.certificate.status, 1);
+  }
+  for (const c of certCounts) {
+    if (c.issuerCaId !== ca.id) continue;
+    stats.certificates.total += c.count;
+    add(stats.certificates.ca_distribution, ca.id, c.count);
     add(stats.certificates.status_distribution, c.status, c.count);
   }
   return stats;

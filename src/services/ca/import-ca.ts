@@ -1,4 +1,5 @@
 import type { CaRecord, CertificateAuthority } from '../../domain/ca/ca.ts';
+import { checkCaIdNotRetired } from './delete-ca.ts';
 import { conflict, invalid } from '../../domain/errors.ts';
 import { fromPem, isPem } from '../../x509/pem.ts';
 import { CaEventType } from './ca-events.ts';
@@ -45,6 +46,7 @@ export async function importCa(deps: CaServiceDeps, cache: IssuingCaCache, input
   const id = checkCaId(input.id ?? deps.random.uuid());
   // EST labels name a DMS or a CA: the two id spaces never meet (the DMS manager checks the other way).
   if (await deps.storage.dms.get(id)) throw conflict('CA_EXISTS', `"${id}" is already the id of a DMS`, { id });
+  if (!(await deps.storage.cas.get(id))) await checkCaIdNotRetired(deps, id);
   const parent = input.parentId !== undefined ? await getCa(deps, input.parentId) : await findIssuerCa(deps, parsed);
   if (input.profileId !== undefined) await cache.profile(input.profileId);
   const selfSigned = Buffer.compare(Buffer.from(parsed.issuerName), Buffer.from(parsed.subjectName)) === 0;

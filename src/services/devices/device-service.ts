@@ -24,6 +24,7 @@ import {
 import type { CertificateAuthorityGateway } from '../../domain/dms/certificate-authority-gateway.ts';
 import { conflict, invalid, isDomainError, notFound } from '../../domain/errors.ts';
 import { newEvent } from '../../domain/events.ts';
+import { applyMetadataChange, type MetadataChange } from '../../domain/metadata-patch.ts';
 import type { Clock } from '../../domain/ports/clock.ts';
 import type { CloudEvent, EventBus } from '../../domain/ports/event-bus.ts';
 import type { RandomSource } from '../../domain/ports/id-generator.ts';
@@ -38,6 +39,7 @@ export const DeviceCloudEvent = {
   statusUpdate: 'device.status.update',
   identityUpdate: 'device.identity.update',
   decommission: 'device.decommission',
+  metadataUpdate: 'device.metadata.update',
 } as const;
 
 export interface DeviceServiceDeps {
@@ -55,6 +57,8 @@ export interface CreateDeviceInput {
   tags?: string[];
   metadata?: Record<string, unknown>;
   dmsId?: string | null;
+  icon?: string;
+  iconColor?: string;
 }
 
 export interface DeviceStats {
@@ -110,6 +114,20 @@ export class DeviceService {
   async get(id: string): Promise<Device> {
     const device = await this.deps.storage.devices.get(id);
     if (!device) throw notFound('DEVICE_NOT_FOUND', `no device with id "${id}"`, { id });
+    return device;
+  }
+
+  /** Replace, merge or JSON-patch (Lamassu) the device's metadata; limited in size and depth. */
+  async changeMetadata(id: string, change: MetadataChange, actor: string): Promise<Device> {
+    const events = await this.deps.storage.transaction(async (tx) => {
+      const metadata = await tx.devices.updateMetadata(id, (m) => applyMetadataChange(m, change));
+      if (metadata === undefined) throw notFound('DEVICE_NOT_FOUND', `no device with id "${id}"`, { id });
+      const events = [this.event(DeviceCloudEvent.metadataUpdate, id, { id, metadata }, actor)];
+      await tx.outbox.append(events);
+      return events;
+    });
+    const device = await this.get(id);
+    await this.publish(events);
     return device;
   }
 
@@ -328,6 +346,8 @@ export class DeviceService {
       tags: input.tags ?? [],
       metadata: input.metadata ?? {},
       dmsId: input.dmsId ?? null,
+      icon: input.icon ?? '',
+      iconColor: input.iconColor ?? '',
       status: 'PENDING_PROVISIONING',
       createdAt: now,
       updatedAt: now,

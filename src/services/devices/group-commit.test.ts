@@ -8,6 +8,8 @@ import { GroupCommit } from './group-commit.ts';
 const record = (id: string): DeviceRecord => ({
   id,
   alias: '',
+  icon: '',
+  iconColor: '',
   tags: [],
   metadata: {},
   dmsId: null,

@@ -3,6 +3,7 @@
  * (issued by LAMASSU-DMS-MANAGER from the DMS's CSR or from a key generated here and returned once).
  */
 import { sameDeltas } from '../../domain/ca/expiry-deltas.ts';
+import { applyMetadataChange, type MetadataChange } from '../../domain/metadata-patch.ts';
 import type { Certificate } from '../../domain/ca/certificate.ts';
 import type { Page } from '../../domain/ca/page.ts';
 import { REVOCATION_REASON_NAMES, type RevocationReason } from '../../domain/ca/revocation-reason.ts';
@@ -28,9 +29,20 @@ export interface DmsInput {
   id: string;
   name: string;
   metadata?: Record<string, unknown>;
-  authorizedCaIds: string[];
+  /**
+   * Absent (Lamassu's body has no such field): on create, the enrollment CA alone; on update, the CAs
+   * authorized so far plus the enrollment CA.
+   */
+  authorizedCaIds?: string[];
   settings: DmsSettingsInput;
 }
+
+/** The authorized CAs a DMS gets: as given, or (not given) `kept` plus the enrollment CA. */
+const authorizedCasOf = (input: Omit<DmsInput, 'id'>, kept: string[]): string[] => {
+  if (input.authorizedCaIds) return input.authorizedCaIds;
+  const enrollmentCa = input.settings.enrollment.enrollmentCaId;
+  return kept.includes(enrollmentCa) ? kept : [...kept, enrollmentCa];
+};
 
 export type DmsCertificateRequest = { csrDer: Uint8Array } | { keySpec: KeySpec };
 
@@ -61,13 +73,14 @@ export class DmsService {
     checkDmsId(input.id);
     // EST labels name either a DMS or a CA: the two id spaces must never meet.
     if (await this.deps.ca.getCa(input.id)) throw conflict('DMS_EXISTS', `"${input.id}" is already the id of a CA`, { id: input.id });
-    const settings = await this.resolveSettings(input, undefined);
+    const authorizedCaIds = authorizedCasOf(input, []);
+    const settings = await this.resolveSettings(input, authorizedCaIds, undefined);
     const now = this.deps.clock.now();
     const dms: Dms = {
       id: input.id,
       name: checkName(input.name),
       metadata: input.metadata ?? {},
-      authorizedCaIds: input.authorizedCaIds,
+      authorizedCaIds,
       settings,
       certificate: null,
       createdAt: now,
@@ -99,12 +112,13 @@ export class DmsService {
   /** Replaces name, metadata, authorized CAs and settings; the id and the DMS certificate stay. */
   async update(id: string, input: Omit<DmsInput, 'id'>, actor: string): Promise<Dms> {
     const current = await this.get(id);
-    const settings = await this.resolveSettings(input, current);
+    const authorizedCaIds = authorizedCasOf(input, current.authorizedCaIds);
+    const settings = await this.resolveSettings(input, authorizedCaIds, current);
     const updated: Dms = {
       ...current,
       name: checkName(input.name),
       metadata: input.metadata ?? current.metadata,
-      authorizedCaIds: input.authorizedCaIds,
+      authorizedCaIds,
       settings,
       updatedAt: this.deps.clock.now(),
     };
@@ -112,16 +126,14 @@ export class DmsService {
   }
 
   /** `merge` false replaces the metadata (PUT), true merges the given keys into it (PATCH; null deletes a key). */
-  async updateMetadata(id: string, metadata: Record<string, unknown>, merge: boolean, actor: string): Promise<Dms> {
+  updateMetadata(id: string, metadata: Record<string, unknown>, merge: boolean, actor: string): Promise<Dms> {
+    return this.changeMetadata(id, merge ? { merge: metadata } : { replace: metadata }, actor);
+  }
+
+  /** Replace, merge or JSON-patch (Lamassu) the metadata; limited in size and depth. */
+  async changeMetadata(id: string, change: MetadataChange, actor: string): Promise<Dms> {
     const current = await this.get(id);
-    let next: Record<string, unknown> = metadata;
-    if (merge) {
-      next = { ...current.metadata };
-      for (const [k, v] of Object.entries(metadata)) {
-        if (v === null) delete next[k];
-        else next[k] = v;
-      }
-    }
+    const next = applyMetadataChange(current.metadata, change);
     return this.save(current, { ...current, metadata: next, updatedAt: this.deps.clock.now() }, DmsCloudEvent.metadataUpdate, actor);
   }
 
@@ -228,7 +240,7 @@ export class DmsService {
   }
 
   /** Checks the settings, the CAs they name, and turns the Basic password into a hash. */
-  private async resolveSettings(input: Omit<DmsInput, 'id'>, current: Dms | undefined): Promise<DmsSettings> {
+  private async resolveSettings(input: Omit<DmsInput, 'id'>, authorizedCaIds: string[], current: Dms | undefined): Promise<DmsSettings> {
     const { httpBasic, ...enrollment } = input.settings.enrollment;
     let basic: EnrollmentSettings['httpBasic'] = null;
     if (httpBasic) {
@@ -241,8 +253,8 @@ export class DmsService {
       basic = { username: httpBasic.username, passwordHash };
     }
     const settings: DmsSettings = { ...input.settings, enrollment: { ...enrollment, httpBasic: basic } };
-    checkDmsSettings(settings, input.authorizedCaIds);
-    await this.checkCas(referencedCaIds(input.authorizedCaIds, settings));
+    checkDmsSettings(settings, authorizedCaIds);
+    await this.checkCas(referencedCaIds(authorizedCaIds, settings));
     const profileId = settings.issuanceProfileId;
     if (profileId !== null && !(await this.deps.ca.profileExists(profileId))) {
       throw invalid('DMS_PROFILE_UNKNOWN', `no issuance profile with id "${profileId}"`, { profileId });

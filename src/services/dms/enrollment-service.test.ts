@@ -177,6 +177,13 @@ describe('HTTP_BASIC, CLIENT_CERTIFICATE, EXTERNAL_WEBHOOK', () => {
 });
 
 describe('registration, devices and CSRs', () => {
+  test("JITP devices get the DMS provisioning profile's tags, metadata, icon and icon colours (Lamassu)", async () => {
+    await w.createDms('icon-1', w.settings({ deviceProfile: { tags: ['jitp'], metadata: { line: 1 }, icon: 'CgSmartphoneChip', iconColor: '#0068D1-#FFFFFF' } }));
+    await w.enrollment.enroll({ label: 'icon-1', csrDer: await w.csr('icon-dev-1'), credentials: {} });
+    const device = await w.devices.get('icon-dev-1');
+    assert.deepEqual([device.tags, device.metadata, device.icon, device.iconColor], [['jitp'], { line: 1 }, 'CgSmartphoneChip', '#0068D1-#FFFFFF']);
+  });
+
   test('pre-registration: unknown devices refused without trace; registered ones enroll; other DMSs devices refused', async () => {
     await w.createDms('p1', w.settings({ registrationMode: 'PRE_REGISTRATION' }));
     await refusedWithoutTrace(async () => w.enrollment.enroll({ label: 'p1', csrDer: await w.csr('unknown-1'), credentials: {} }), 'ENROLL_DEVICE_NOT_REGISTERED', 'unknown-1');

@@ -376,7 +376,7 @@ export class EnrollmentService {
         kind: kind ?? (plan.replaces ? 'RE-PROVISIONED' : 'PROVISIONED'),
         actor: plan.actor,
         // Only a device the checks did not find may be created (JITP); the others exist for good.
-        ...(plan.device ? {} : { createIfMissing: { dmsId: plan.dms.id, tags: e.deviceProfile.tags, metadata: e.deviceProfile.metadata } }),
+        ...(plan.device ? {} : { createIfMissing: { dmsId: plan.dms.id, tags: e.deviceProfile.tags, metadata: e.deviceProfile.metadata, icon: e.deviceProfile.icon ?? '', iconColor: e.deviceProfile.iconColor ?? '' } }),
       });
     } catch (err) {
       // The device changed between the checks and the binding (decommissioned, created by a racing JITP

@@ -5,8 +5,10 @@ import { dms } from './0003-dms.ts';
 import { devices } from './0004-devices.ts';
 import { va } from './0005-va.ts';
 import { invalidityDate } from './0006-invalidity-date.ts';
+import { lamassuFilters } from './0007-lamassu-filters.ts';
 import { outbox } from './0008-outbox.ts';
 import { expiryDeltas } from './0009-expiry-deltas.ts';
+import { deviceIcon } from './0011-device-icon.ts';
 
 /**
  * Every migration, in order. To add one: create `NNNN-<name>.ts` next to this file (next free number,
@@ -20,6 +22,8 @@ export const migrations: Record<string, Migration> = {
   '0004-devices': devices,
   '0005-va': va,
   '0006-invalidity-date': invalidityDate,
+  '0007-lamassu-filters': lamassuFilters,
   '0008-outbox': outbox,
   '0009-expiry-deltas': expiryDeltas,
+  '0011-device-icon': deviceIcon,
 };

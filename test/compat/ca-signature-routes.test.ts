@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { constants, createPublicKey, verify, X509Certificate } from 'node:crypto';
+import { after, before, it } from 'node:test';
+import { compatApi, type CompatApi } from '../support/compat-api.ts';
+import { forEachStorage } from '../support/storage.ts';
+
+const b64 = (b: Buffer | string) => Buffer.from(b).toString('base64');
+
+forEachStorage('POST /api/ca/v1/cas/{id}/signature/sign and /verify', (ctx) => {
+  let api: CompatApi;
+  before(async () => {
+    api = await compatApi(ctx.storage);
+  });
+  after(async () => api?.close());
+
+  const publicKeyOf = (ca: any) => createPublicKey(new X509Certificate(Buffer.from(ca.certificate.certificate, 'base64')).publicKey.export({ type: 'spki', format: 'pem' }));
+
+  it('signs raw messages with the CA key (ECDSA, RSA PKCS#1 v1.5, RSA-PSS); node:crypto and /verify agree; tampering fails', async () => {
+    const message = Buffer.from('firmware image 1.2.3');
+    for (const [keyType, bits, algorithms] of [
+      ['ECDSA', 256, ['ECDSA_SHA_256', 'ECDSA_SHA_384']],
+      ['RSA', 2048, ['RSASSA_PKCS1_V1_5_SHA_256', 'RSASSA_PSS_SHA_512']],
+    ] as const) {
+      const ca = (await api.call('POST', '/api/ca/v1/cas', { subject: { common_name: `sig-${keyType}` }, key_metadata: { type: keyType, bits }, ca_expiration: { type: 'Duration', duration: '1y' } })).body;
+      for (const algorithm of algorithms) {
+        const signed = await api.call('POST', `/api/ca/v1/cas/${ca.id}/signature/sign`, { message: b64(message), message_type: 'raw', signature_algorithm: algorithm });
+        assert.equal(signed.status, 200, JSON.stringify(signed.body));
+        const signature = Buffer.from(signed.body.signed_data, 'base64');
+        const hash = `sha${algorithm.slice(-3)}`;
+        const key = algorithm.startsWith('RSASSA_PSS')
+          ? { key: publicKeyOf(ca), padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: Number(algorithm.slice(-3)) / 8 }
+          : publicKeyOf(ca);
+        assert.ok(verify(hash, message, key, signature), `${algorithm}: node:crypto verifies`);
+        const ok = await api.call('POST', `/api/ca/v1/cas/${ca.id}/signature/verify`, { message: b64(message), message_type: 'raw', signature_algorithm: algorithm, signature: signed.body.signed_data });
+        assert.deepEqual([ok.status, ok.body], [200, { valid: true }]);
+        const tampered = await api.call('POST', `/api/ca/v1/cas/${ca.id}/signature/verify`, { message: b64('firmware image 1.2.4'), message_type: 'raw', signature_algorithm: algorithm, signature: signed.body.signed_data });
+        assert.deepEqual(tampered.body, { valid: false });
+      }
+    }
+  });
+
+  it('wrong algorithm 400, digest 501, bad base64 400, revoked CA cannot sign (409) but still verifies', async () => {
+    const ca = (await api.call('POST', '/api/ca/v1/cas', { subject: { common_name: 'sig-rules' }, key_metadata: { type: 'ECDSA', bits: 256 }, ca_expiration: { type: 'Duration', duration: '1y' } })).body;
+    const url = `/api/ca/v1/cas/${ca.id}/signature/sign`;
+    const m = b64('x');
+    for (const [body, status, code] of [
+      [{ message: m, message_type: 'raw', signature_algorithm: 'RSASSA_PKCS1_V1_5_SHA_256' }, 400, 'SIGNATURE_ALGORITHM_INVALID'],
+      [{ message: m, message_type: 'raw', signature_algorithm: 'MD5' }, 400, 'SIGNATURE_ALGORITHM_INVALID'],
+      [{ message: m, message_type: 'hash', signature_algorithm: 'ECDSA_SHA_256' }, 501, 'SIGNATURE_DIGEST_UNSUPPORTED'],
+      [{ message: m, message_type: 'digest', signature_algorithm: 'ECDSA_SHA_256' }, 400, 'SIGNATURE_MESSAGE_TYPE_INVALID'],
+      [{ message: '***', message_type: 'raw', signature_algorithm: 'ECDSA_SHA_256' }, 400, 'SIGNATURE_ENCODING_INVALID'],
+    ] as const) {
+      const r = await api.call('POST', url, body);
+      assert.deepEqual([r.status, r.body.code], [status, code], JSON.stringify(body));
+    }
+    assert.equal((await api.call('POST', '/api/ca/v1/cas/ghost/signature/sign', { message: m, signature_algorithm: 'ECDSA_SHA_256' })).status, 404);
+    const signed = await api.call('POST', url, { message: m, signature_algorithm: 'ECDSA_SHA_256' });
+    assert.equal(signed.status, 200, 'message_type defaults to raw');
+    assert.equal((await api.call('POST', `/api/ca/v1/cas/${ca.id}/status`, { status: 'REVOKED', revocation_reason: 'KeyCompromise' })).status, 200);
+    const refused = await api.call('POST', url, { message: m, message_type: 'raw', signature_algorithm: 'ECDSA_SHA_256' });
+    assert.deepEqual([refused.status, refused.body.code], [409, 'CA_CANNOT_SIGN']);
+    const still = await api.call('POST', `/api/ca/v1/cas/${ca.id}/signature/verify`, { message: m, message_type: 'raw', signature_algorithm: 'ECDSA_SHA_256', signature: signed.body.signed_data });
+    assert.deepEqual(still.body, { valid: true });
+  });
+});

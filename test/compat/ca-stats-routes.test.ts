@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { after, before, it } from 'node:test';
+import { toPem } from '../../src/x509/pem.ts';
+import { compatApi, type CompatApi } from '../support/compat-api.ts';
+import { opensslCsr } from '../support/csr-fixture.ts';
+import { forEachStorage } from '../support/storage.ts';
+
+const csrB64 = (cn: string) => Buffer.from(toPem(opensslCsr({ key: 'p256', subj: `/CN=${cn}` }), 'CERTIFICATE REQUEST')).toString('base64');
+
+forEachStorage('GET /api/ca/v1/stats/{caId}', (ctx) => {
+  let api: CompatApi;
+  before(async () => {
+    api = await compatApi(ctx.storage);
+  });
+  after(async () => api?.close());
+
+  it("counts the CA and those below it, and the certificates it issued, in Lamassu's CAStats shape; 404 for no CA", async () => {
+    const ca = (id: string, parent?: string) =>
+      api.call('POST', '/api/ca/v1/cas', { id, ...(parent ? { parent_id: parent } : {}), subject: { common_name: id }, key_metadata: { type: 'ECDSA', bits: 256 }, ca_expiration: { type: 'Duration', duration: '1y' }, engine_id: parent ? 'second' : 'memory' });
+    assert.equal((await ca('stats-root')).status, 201);
+    assert.equal((await ca('stats-sub', 'stats-root')).status, 201);
+    assert.equal((await ca('stats-other')).status, 201);
+    for (const cn of ['s1', 's2']) assert.equal((await api.call('POST', '/api/ca/v1/cas/stats-sub/certificates/sign', { csr: csrB64(cn) })).status, 201);
+    const leaf = await api.call('POST', '/api/ca/v1/cas/stats-sub/certificates/sign', { csr: csrB64('s3') });
+    assert.equal((await api.call('PUT', `/api/ca/v1/certificates/${leaf.body.serial_number}/status`, { status: 'REVOKED', revocation_reason: 'KeyCompromise' })).status, 200);
+
+    const root = await api.call('GET', '/api/ca/v1/stats/stats-root');
+    assert.equal(root.status, 200);
+    assert.deepEqual(root.body.cas, { total: 2, engine_distribution: { memory: 1, second: 1 }, status_distribution: { ACTIVE: 2 } });
+    // The root issued its own certificate and the sub-CA's.
+    assert.deepEqual(root.body.certificates, { total: 2, ca_distribution: { 'stats-root': 2 }, status_distribution: { ACTIVE: 2 } });
+    const sub = await api.call('GET', '/api/ca/v1/stats/stats-sub');
+    assert.deepEqual(sub.body.cas.total, 1);
+    assert.deepEqual(sub.body.certificates, { total: 3, ca_distribution: { 'stats-sub': 3 }, status_distribution: { ACTIVE: 2, REVOKED: 1 } });
+    const none = await api.call('GET', '/api/ca/v1/stats/ghost');
+    assert.deepEqual([none.status, none.body.code], [404, 'CA_NOT_FOUND']);
+  });
+});
