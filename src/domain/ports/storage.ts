@@ -1,3 +1,4 @@
+import type { AlertRepository } from '../alerts/alert-repository.ts';
 import type { CaRepository } from '../ca/ca-repository.ts';
 import type { CertificateRepository } from '../ca/certificate-repository.ts';
 import type { IssuanceProfileRepository } from '../ca/issuance-profile-repository.ts';
@@ -26,6 +27,7 @@ export interface Repositories {
   vaRoles: VaRoleRepository;
   crls: CrlRepository;
   ocspResponders: OcspResponderRepository;
+  alerts: AlertRepository;
 }
 
 export interface Storage extends Repositories {

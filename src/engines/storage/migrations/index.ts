@@ -5,6 +5,7 @@ import { dms } from './0003-dms.ts';
 import { devices } from './0004-devices.ts';
 import { va } from './0005-va.ts';
 import { invalidityDate } from './0006-invalidity-date.ts';
+import { alerts } from './0010-alerts.ts';
 
 /**
  * Every migration, in order. To add one: create `NNNN-<name>.ts` next to this file (next free number,
@@ -18,4 +19,5 @@ export const migrations: Record<string, Migration> = {
   '0004-devices': devices,
   '0005-va': va,
   '0006-invalidity-date': invalidityDate,
+  '0010-alerts': alerts,
 };

@@ -1,0 +1,144 @@
+/**
+ * Works the delivery rows: takes due ones (claiming each, so replicas never send the same row twice at
+ * once), sends them through their channel, and records the outcome: delivered, retried later with
+ * exponential back-off, or failed. Sends run concurrently, with a cap per channel type and per
+ * subscription, so a slow or dead endpoint holds only its own slots and never the others or the bus.
+ * Rows live in the database: what a stopped or killed process left is picked up again.
+ */
+import type { AlertRepository } from '../../domain/alerts/alert-repository.ts';
+import { DeliveryError, retryDelayMs, type Delivery, type RetryPolicy } from '../../domain/alerts/delivery.ts';
+import type { ChannelNotifiers } from '../../domain/alerts/ports.ts';
+import type { ChannelType } from '../../domain/alerts/subscription.ts';
+import type { Clock } from '../../domain/ports/clock.ts';
+import type { Logger } from '../../domain/ports/logger.ts';
+
+export interface DeliveryLoopOptions {
+  alerts: AlertRepository;
+  notifiers: ChannelNotifiers;
+  clock: Clock;
+  logger: Logger;
+  /** Names this process in claims. */
+  worker: string;
+  retry: RetryPolicy;
+  /** How long a claim lasts: longer than any send can take (the notifiers' timeout), so it only lapses when its worker died. */
+  claimMs: number;
+  /** How often the table is looked at when nothing woke the loop (rows from other replicas, retries). */
+  pollMs: number;
+  perChannel: number;
+  perSubscription: number;
+}
+
+const BATCH = 200;
+
+export class DeliveryLoop {
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private again = false;
+  private stopped = true;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly busyChannels = new Map<ChannelType, number>();
+  private readonly busySubscriptions = new Map<string, number>();
+
+  constructor(private readonly o: DeliveryLoopOptions) {}
+
+  start(): void {
+    this.stopped = false;
+    this.wake();
+  }
+
+  /** Looks at the table now (new rows, a slot that came free). */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.tick(), 0);
+  }
+
+  /** Stops taking rows and waits for the sends in flight (each bounded by its channel's timeout). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    while (this.running || this.inFlight.size > 0) {
+      await Promise.allSettled([...this.inFlight]);
+      if (this.running) await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  private async tick(): Promise<void> {
+    if (this.stopped) return;
+    this.running = true;
+    try {
+      do {
+        this.again = false;
+        await this.takeDue();
+      } while (this.again && !this.stopped);
+    } catch (err) {
+      this.o.logger.error({ err }, 'alert delivery loop: reading due deliveries failed; trying again');
+    } finally {
+      this.running = false;
+      if (!this.stopped) {
+        clearTimeout(this.timer);
+        this.timer = setTimeout(() => void this.tick(), this.o.pollMs);
+        this.timer.unref();
+      }
+    }
+  }
+
+  private async takeDue(): Promise<void> {
+    const now = this.o.clock.now();
+    const due = await this.o.alerts.dueDeliveries(now, BATCH);
+    for (const d of due) {
+      if (this.stopped) return;
+      if ((this.busyChannels.get(d.channelType) ?? 0) >= this.o.perChannel) continue;
+      if ((this.busySubscriptions.get(d.subscriptionId) ?? 0) >= this.o.perSubscription) continue;
+      if (!(await this.o.alerts.claimDelivery(d.id, this.o.worker, now, new Date(now.getTime() + this.o.claimMs)))) continue;
+      this.busy(d, +1);
+      const sending = this.attempt(d).finally(() => {
+        this.busy(d, -1);
+        this.inFlight.delete(sending);
+        this.wake();
+      });
+      this.inFlight.add(sending);
+    }
+  }
+
+  private busy(d: Delivery, by: number): void {
+    this.busyChannels.set(d.channelType, (this.busyChannels.get(d.channelType) ?? 0) + by);
+    const n = (this.busySubscriptions.get(d.subscriptionId) ?? 0) + by;
+    if (n === 0) this.busySubscriptions.delete(d.subscriptionId);
+    else this.busySubscriptions.set(d.subscriptionId, n);
+  }
+
+  private async attempt(d: Delivery): Promise<void> {
+    const attempts = d.attempts + 1;
+    let error: DeliveryError | undefined;
+    try {
+      const [subscription, event] = await Promise.all([this.o.alerts.getSubscription(d.subscriptionId), this.o.alerts.getEvent(d.eventId)]);
+      const notifier = subscription && this.o.notifiers[subscription.channel.type];
+      if (!subscription || !event) error = new DeliveryError('the subscription or the event is gone', false);
+      else if (!notifier) error = new DeliveryError(`this server cannot send ${subscription.channel.type} alerts`, false);
+      else await notifier.send(event, subscription);
+    } catch (e) {
+      error = e instanceof DeliveryError ? e : new DeliveryError((e as Error).message, true);
+    }
+    const at = this.o.clock.now();
+    try {
+      if (!error) {
+        await this.o.alerts.finishAttempt(d.id, this.o.worker, { status: 'delivered', attempts, at, error: null });
+      } else if (error.retryable && attempts < this.o.retry.maxAttempts) {
+        const delay = retryDelayMs(this.o.retry, attempts);
+        await this.o.alerts.finishAttempt(d.id, this.o.worker, { status: 'pending', attempts, at, error: error.message, nextAttemptAt: new Date(at.getTime() + delay) });
+        setTimeout(() => this.wake(), delay).unref();
+      } else {
+        this.o.logger.warn({ delivery: d.id, subscription: d.subscriptionId, event: d.eventId, attempts, error: error.message }, 'alert delivery failed for good');
+        await this.o.alerts.finishAttempt(d.id, this.o.worker, { status: 'failed', attempts, at, error: error.message });
+      }
+    } catch (err) {
+      // The claim runs out and the row is tried again: at least once, never lost.
+      this.o.logger.error({ err, delivery: d.id }, 'recording an alert delivery outcome failed');
+    }
+  }
+}
