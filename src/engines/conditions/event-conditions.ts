@@ -4,6 +4,7 @@
  * (ajv). Everything is checked when the subscription is made, so a bad condition is a 400, not a silent miss.
  */
 import { Ajv, type ValidateFunction } from 'ajv';
+import addFormats from 'ajv-formats';
 import { JSONPath } from 'jsonpath-plus';
 import { invalid } from '../../domain/errors.ts';
 import type { ConditionCompiler, EventPredicate } from '../../domain/alerts/ports.ts';
@@ -73,8 +74,11 @@ export class EventConditionCompiler implements ConditionCompiler {
     }
     let validate: ValidateFunction;
     try {
-      // One Ajv per schema: two subscriptions may use the same $id. strict: unknown keywords are mistakes.
-      validate = new Ajv({ strict: true }).compile(schema as object);
+      // One Ajv per schema: two subscriptions may use the same $id. Unknown keywords are mistakes (strictSchema);
+      // a `properties` without `type: object` is ordinary JSON Schema and stays allowed.
+      const ajv = new Ajv({ strictSchema: true, strictTypes: false, strictTuples: false, strictRequired: false });
+      addFormats.default(ajv);
+      validate = ajv.compile(schema as object);
     } catch (e) {
       throw fault(index, c, (e as Error).message);
     }
