@@ -20,6 +20,15 @@ export interface NewDelivery {
   createdAt: Date;
 }
 
+export interface AttemptOutcome {
+  status: 'delivered' | 'failed' | 'pending';
+  /** Attempts made so far, this one included. */
+  attempts: number;
+  at: Date;
+  error: string | null;
+  nextAttemptAt?: Date;
+}
+
 export interface AlertRepository {
   insertSubscription(s: Subscription): Promise<void>;
   getSubscription(id: string): Promise<Subscription | undefined>;
@@ -40,14 +49,10 @@ export interface AlertRepository {
   insertDeliveries(rows: NewDelivery[]): Promise<void>;
   /** Deliveries due at `now`: pending ones whose time has come, and claimed ones whose claim ran out. */
   dueDeliveries(now: Date, limit: number): Promise<Delivery[]>;
-  /** Takes a due delivery for `worker` until `until`; false when another worker took it first. */
-  claimDelivery(id: string, worker: string, now: Date, until: Date): Promise<boolean>;
+  /** Takes due deliveries for `worker` until `until` (one statement); returns the ids it got, not those another worker took first. */
+  claimDeliveries(ids: string[], worker: string, now: Date, until: Date): Promise<string[]>;
   /** Ends an attempt made under `worker`'s claim: delivered, failed, or pending again at `nextAttemptAt`. */
-  finishAttempt(
-    id: string,
-    worker: string,
-    outcome: { status: 'delivered' | 'failed' | 'pending'; attempts: number; at: Date; error: string | null; nextAttemptAt?: Date },
-  ): Promise<void>;
+  finishAttempt(id: string, worker: string, outcome: AttemptOutcome): Promise<void>;
   /** A subscription's deliveries, newest first. */
   listDeliveries(subscriptionId: string, limit: number): Promise<Delivery[]>;
 }

@@ -96,7 +96,8 @@ forEachStorage('alert repository', (ctx) => {
     assert.equal((await repo.dueDeliveries(at(99), 1000)).some((x) => x.id === d.id), false, 'not due before its time');
     assert.equal((await repo.dueDeliveries(at(100), 1000)).some((x) => x.id === d.id), true);
 
-    const claims = await Promise.all([repo.claimDelivery(d.id, 'w1', at(100), at(1100)), repo.claimDelivery(d.id, 'w2', at(100), at(1100))]);
+    const claim = async (worker: string, now: Date, until: Date) => (await repo.claimDeliveries([d.id], worker, now, until)).length === 1;
+    const claims = await Promise.all([claim('w1', at(100), at(1100)), claim('w2', at(100), at(1100))]);
     assert.deepEqual(claims.filter(Boolean).length, 1, 'exactly one worker gets it');
     const winner = claims[0] ? 'w1' : 'w2';
     const loser = claims[0] ? 'w2' : 'w1';
@@ -107,10 +108,10 @@ forEachStorage('alert repository', (ctx) => {
     // The claimer died: after the claim runs out, another worker takes it (attempts counted at each claim).
     const lapsed = (await repo.dueDeliveries(at(1100), 1000)).find((x) => x.id === d.id)!;
     assert.equal(lapsed.attempts, 1);
-    assert.equal(await repo.claimDelivery(d.id, 'w3', at(1100), at(2100)), true);
+    assert.equal(await claim('w3', at(1100), at(2100)), true);
     await repo.finishAttempt(d.id, 'w3', { status: 'pending', attempts: 2, at: at(1200), error: 'HTTP 503', nextAttemptAt: at(1300) });
-    assert.equal(await repo.claimDelivery(d.id, 'w3', at(1299), at(2000)), false, 'not before the back-off ends');
-    assert.equal(await repo.claimDelivery(d.id, winner, at(1300), at(2300)), true);
+    assert.equal(await claim('w3', at(1299), at(2000)), false, 'not before the back-off ends');
+    assert.equal(await claim(winner, at(1300), at(2300)), true);
     await repo.finishAttempt(d.id, winner, { status: 'failed', attempts: 3, at: at(1400), error: 'HTTP 503' });
     const [row] = await repo.listDeliveries(s.id, 10);
     assert.deepEqual(

@@ -1,6 +1,6 @@
 /** The alerts service's storage: subscriptions, events seen once, latest event per type, deliveries. */
 import type { Kysely, Selectable } from 'kysely';
-import type { AlertRepository, LatestEvent, NewDelivery } from '../../domain/alerts/alert-repository.ts';
+import type { AlertRepository, AttemptOutcome, LatestEvent, NewDelivery } from '../../domain/alerts/alert-repository.ts';
 import type { Delivery, DeliveryStatus } from '../../domain/alerts/delivery.ts';
 import type { Channel, Condition, ConditionMode, Subscription } from '../../domain/alerts/subscription.ts';
 import type { CloudEvent } from '../../domain/ports/event-bus.ts';
@@ -143,23 +143,21 @@ export class SqlAlertRepository implements AlertRepository {
     return rows.map(toDelivery);
   }
 
-  async claimDelivery(id: string, worker: string, now: Date, until: Date): Promise<boolean> {
-    // Conditional on the row still being due: of two replicas racing for it, one updates it, the other none.
-    const r = await this.db
+  async claimDeliveries(ids: string[], worker: string, now: Date, until: Date): Promise<string[]> {
+    if (ids.length === 0) return [];
+    // Conditional on each row still being due: of two replicas racing for a row, one updates it, the other none.
+    const rows = await this.db
       .updateTable('alert_deliveries')
       .set((eb) => ({ status: 'sending', claimed_by: worker, next_attempt_at: until.getTime(), attempts: eb('attempts', '+', 1) }))
-      .where('id', '=', id)
+      .where('id', 'in', ids)
       .where('status', 'in', ['pending', 'sending'])
       .where('next_attempt_at', '<=', now.getTime())
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows) === 1;
+      .returning('id')
+      .execute();
+    return rows.map((r) => r.id);
   }
 
-  async finishAttempt(
-    id: string,
-    worker: string,
-    outcome: { status: 'delivered' | 'failed' | 'pending'; attempts: number; at: Date; error: string | null; nextAttemptAt?: Date },
-  ): Promise<void> {
+  async finishAttempt(id: string, worker: string, outcome: AttemptOutcome): Promise<void> {
     await this.db
       .updateTable('alert_deliveries')
       .set({

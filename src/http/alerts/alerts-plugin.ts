@@ -7,28 +7,34 @@ import { loadEmailTemplates } from '../../engines/notify/email-templates.ts';
 import { MsTeamsNotifier } from '../../engines/notify/ms-teams-notifier.ts';
 import { SmtpNotifier } from '../../engines/notify/smtp-notifier.ts';
 import { WebhookNotifier } from '../../engines/notify/webhook-notifier.ts';
-import type { AlertsConfig } from '../../config/config-schema.ts';
-import { AlertsService } from '../../services/alerts/alerts-service.ts';
+import type { AlertsConfig, Config } from '../../config/config-schema.ts';
+import { AlertsService, type AlertsServiceDeps } from '../../services/alerts/alerts-service.ts';
 import { DeliveryLoop } from '../../services/alerts/delivery-loop.ts';
 import { adminApiScope } from '../auth/admin-auth.ts';
 import { createOidcVerifier } from '../auth/oidc-verifier.ts';
-import type { ServicePluginFactory } from '../service-plugin.ts';
+import type { ServiceDeps, ServicePluginFactory } from '../service-plugin.ts';
 import { alertsRoutes } from './alerts-routes.ts';
 
 export const ALERTS_API_PREFIX = '/api/alerts/v1';
 
 const DEFAULTS: AlertsConfig = { maxAttempts: 8, retryBaseMs: 5000, retryMaxMs: 3_600_000, sendTimeoutMs: 10_000 };
 /** Sends in flight at once per channel type, and per subscription (so one dead endpoint cannot take every slot). */
-const PER_CHANNEL = 16;
-const PER_SUBSCRIPTION = 4;
+const PER_CHANNEL = 32;
+const PER_SUBSCRIPTION = 8;
 
-export const alertsServicePlugin: ServicePluginFactory = async (deps) => {
+/** The alerts service and its delivery loop over the given storage and bus, with the configured channels; started. */
+export async function startAlerts(
+  deps: Pick<ServiceDeps, 'storage' | 'events' | 'clock' | 'random' | 'logger'> & { config: Pick<Config, 'alerts'> },
+  opts: { pollMs?: number } = {},
+) {
   const settings = deps.config.alerts ?? DEFAULTS;
   const timeoutMs = settings.sendTimeoutMs;
   const smtp = settings.smtp && new SmtpNotifier(settings.smtp, await loadEmailTemplates(settings.templatesDir), { timeoutMs, maxConnections: PER_CHANNEL });
   const notifiers = { EMAIL: smtp, WEBHOOK: new WebhookNotifier({ timeoutMs }), MSTEAMS: new MsTeamsNotifier({ timeoutMs }) };
+  const transaction: AlertsServiceDeps['transaction'] = (fn) => deps.storage.transaction((tx) => fn(tx.alerts));
   const loop = new DeliveryLoop({
     alerts: deps.storage.alerts,
+    transaction,
     notifiers,
     clock: deps.clock,
     logger: deps.logger.child({ service: 'alerts' }),
@@ -36,13 +42,13 @@ export const alertsServicePlugin: ServicePluginFactory = async (deps) => {
     retry: { maxAttempts: settings.maxAttempts, baseDelayMs: settings.retryBaseMs, maxDelayMs: settings.retryMaxMs },
     // A send takes at most the timeout (SMTP: connection, greeting and socket each); past that the worker is gone.
     claimMs: 3 * timeoutMs + 30_000,
-    pollMs: 500,
+    pollMs: opts.pollMs ?? 500,
     perChannel: PER_CHANNEL,
     perSubscription: PER_SUBSCRIPTION,
   });
   const alerts = new AlertsService({
     alerts: deps.storage.alerts,
-    transaction: (fn) => deps.storage.transaction((tx) => fn(tx.alerts)),
+    transaction,
     conditions: new EventConditionCompiler(),
     notifiers,
     clock: deps.clock,
@@ -52,16 +58,25 @@ export const alertsServicePlugin: ServicePluginFactory = async (deps) => {
   });
   const unfollow = await alerts.follow(deps.events);
   loop.start();
+  return {
+    alerts,
+    loop,
+    async close() {
+      await unfollow();
+      await loop.stop();
+      smtp?.close();
+    },
+  };
+}
+
+export const alertsServicePlugin: ServicePluginFactory = async (deps) => {
+  const { alerts, close } = await startAlerts(deps);
   const auth = { adminTokens: deps.storage.adminTokens, ...(deps.config.oidc ? { oidc: createOidcVerifier(deps.config.oidc) } : {}) };
   return {
     name: 'alerts',
     https: async (app) => {
       await app.register(adminApiScope(auth, [alertsRoutes(alerts)]), { prefix: ALERTS_API_PREFIX });
     },
-    close: async () => {
-      await unfollow();
-      await loop.stop();
-      smtp?.close();
-    },
+    close,
   };
 };

@@ -1,11 +1,14 @@
 /**
- * Works the delivery rows: takes due ones (claiming each, so replicas never send the same row twice at
+ * Works the delivery rows: takes due ones (claiming them, so replicas never send the same row twice at
  * once), sends them through their channel, and records the outcome: delivered, retried later with
  * exponential back-off, or failed. Sends run concurrently, with a cap per channel type and per
  * subscription, so a slow or dead endpoint holds only its own slots and never the others or the bus.
  * Rows live in the database: what a stopped or killed process left is picked up again.
+ *
+ * Database writes are batched (one claim statement per round, outcomes of the moment in one transaction):
+ * on SQLite every commit is an fsync, and one per row would pace every channel by the disk.
  */
-import type { AlertRepository } from '../../domain/alerts/alert-repository.ts';
+import type { AlertRepository, AttemptOutcome } from '../../domain/alerts/alert-repository.ts';
 import { DeliveryError, retryDelayMs, type Delivery, type RetryPolicy } from '../../domain/alerts/delivery.ts';
 import type { ChannelNotifiers } from '../../domain/alerts/ports.ts';
 import type { ChannelType } from '../../domain/alerts/subscription.ts';
@@ -14,13 +17,15 @@ import type { Logger } from '../../domain/ports/logger.ts';
 
 export interface DeliveryLoopOptions {
   alerts: AlertRepository;
+  /** Runs `fn` in one database transaction. */
+  transaction<T>(fn: (alerts: AlertRepository) => Promise<T>): Promise<T>;
   notifiers: ChannelNotifiers;
   clock: Clock;
   logger: Logger;
   /** Names this process in claims. */
   worker: string;
   retry: RetryPolicy;
-  /** How long a claim lasts: longer than any send can take (the notifiers' timeout), so it only lapses when its worker died. */
+  /** How long a claim lasts: longer than any send can take (the notifiers' timeouts), so it only lapses when its worker died. */
   claimMs: number;
   /** How often the table is looked at when nothing woke the loop (rows from other replicas, retries). */
   pollMs: number;
@@ -38,6 +43,8 @@ export class DeliveryLoop {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly busyChannels = new Map<ChannelType, number>();
   private readonly busySubscriptions = new Map<string, number>();
+  private outcomes: { id: string; outcome: AttemptOutcome }[] = [];
+  private flushing: Promise<void> | undefined;
 
   constructor(private readonly o: DeliveryLoopOptions) {}
 
@@ -57,13 +64,15 @@ export class DeliveryLoop {
     this.timer = setTimeout(() => void this.tick(), 0);
   }
 
-  /** Stops taking rows and waits for the sends in flight (each bounded by its channel's timeout). */
+  /** Stops taking rows, waits for the sends in flight (each bounded by its channel's timeout) and records their outcomes. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    while (this.running || this.inFlight.size > 0) {
+    while (this.running || this.inFlight.size > 0 || this.flushing || this.outcomes.length > 0) {
       await Promise.allSettled([...this.inFlight]);
-      if (this.running) await new Promise((r) => setTimeout(r, 10));
+      if (this.flushing) await this.flushing;
+      else if (this.outcomes.length > 0) this.flush();
+      else await new Promise((r) => setTimeout(r, 10));
     }
   }
 
@@ -76,7 +85,7 @@ export class DeliveryLoop {
         await this.takeDue();
       } while (this.again && !this.stopped);
     } catch (err) {
-      this.o.logger.error({ err }, 'alert delivery loop: reading due deliveries failed; trying again');
+      this.o.logger.error({ err }, 'alert delivery loop: taking due deliveries failed; trying again');
     } finally {
       this.running = false;
       if (!this.stopped) {
@@ -90,11 +99,21 @@ export class DeliveryLoop {
   private async takeDue(): Promise<void> {
     const now = this.o.clock.now();
     const due = await this.o.alerts.dueDeliveries(now, BATCH);
-    for (const d of due) {
-      if (this.stopped) return;
-      if ((this.busyChannels.get(d.channelType) ?? 0) >= this.o.perChannel) continue;
-      if ((this.busySubscriptions.get(d.subscriptionId) ?? 0) >= this.o.perSubscription) continue;
-      if (!(await this.o.alerts.claimDelivery(d.id, this.o.worker, now, new Date(now.getTime() + this.o.claimMs)))) continue;
+    // Within the caps, counting what this round takes.
+    const channels = new Map(this.busyChannels);
+    const subscriptions = new Map(this.busySubscriptions);
+    const wanted = due.filter((d) => {
+      const c = channels.get(d.channelType) ?? 0;
+      const s = subscriptions.get(d.subscriptionId) ?? 0;
+      if (c >= this.o.perChannel || s >= this.o.perSubscription) return false;
+      channels.set(d.channelType, c + 1);
+      subscriptions.set(d.subscriptionId, s + 1);
+      return true;
+    });
+    if (wanted.length === 0 || this.stopped) return;
+    const claimed = new Set(await this.o.alerts.claimDeliveries(wanted.map((d) => d.id), this.o.worker, now, new Date(now.getTime() + this.o.claimMs)));
+    for (const d of wanted) {
+      if (!claimed.has(d.id)) continue;
       this.busy(d, +1);
       const sending = this.attempt(d).finally(() => {
         this.busy(d, -1);
@@ -125,20 +144,36 @@ export class DeliveryLoop {
       error = e instanceof DeliveryError ? e : new DeliveryError((e as Error).message, true);
     }
     const at = this.o.clock.now();
-    try {
-      if (!error) {
-        await this.o.alerts.finishAttempt(d.id, this.o.worker, { status: 'delivered', attempts, at, error: null });
-      } else if (error.retryable && attempts < this.o.retry.maxAttempts) {
-        const delay = retryDelayMs(this.o.retry, attempts);
-        await this.o.alerts.finishAttempt(d.id, this.o.worker, { status: 'pending', attempts, at, error: error.message, nextAttemptAt: new Date(at.getTime() + delay) });
-        setTimeout(() => this.wake(), delay).unref();
-      } else {
-        this.o.logger.warn({ delivery: d.id, subscription: d.subscriptionId, event: d.eventId, attempts, error: error.message }, 'alert delivery failed for good');
-        await this.o.alerts.finishAttempt(d.id, this.o.worker, { status: 'failed', attempts, at, error: error.message });
-      }
-    } catch (err) {
-      // The claim runs out and the row is tried again: at least once, never lost.
-      this.o.logger.error({ err, delivery: d.id }, 'recording an alert delivery outcome failed');
+    let outcome: AttemptOutcome;
+    if (!error) {
+      outcome = { status: 'delivered', attempts, at, error: null };
+    } else if (error.retryable && attempts < this.o.retry.maxAttempts) {
+      const delay = retryDelayMs(this.o.retry, attempts);
+      outcome = { status: 'pending', attempts, at, error: error.message, nextAttemptAt: new Date(at.getTime() + delay) };
+      setTimeout(() => this.wake(), delay).unref();
+    } else {
+      this.o.logger.warn({ delivery: d.id, subscription: d.subscriptionId, event: d.eventId, attempts, error: error.message }, 'alert delivery failed for good');
+      outcome = { status: 'failed', attempts, at, error: error.message };
     }
+    this.outcomes.push({ id: d.id, outcome });
+    if (!this.flushing) this.flush();
+  }
+
+  /** Records the outcomes gathered so far in one transaction, then the next batch, until none is left. */
+  private flush(): void {
+    const batch = this.outcomes.splice(0);
+    this.flushing = this.o
+      .transaction(async (alerts) => {
+        for (const { id, outcome } of batch) await alerts.finishAttempt(id, this.o.worker, outcome);
+      })
+      .catch((err: unknown) => {
+        // The claims run out and the rows are tried again: at least once, never lost.
+        this.o.logger.error({ err, deliveries: batch.length }, 'recording alert delivery outcomes failed');
+      })
+      .finally(() => {
+        this.flushing = undefined;
+        if (this.outcomes.length > 0) this.flush();
+        this.wake();
+      });
   }
 }
