@@ -54,8 +54,11 @@ describe('alert conditions', () => {
 
   it('refuses bad conditions at compile time, naming the condition and the fault', () => {
     assert.match(refusal([path('data.status')]).message, /conditions\[0\] \(JSON-PATH\): a JSONPath expression starts with "\$"/);
-    assert.match(refusal([path('$.data[?(@.status=="REVOKED")]')]).message, /conditions\[0\] \(JSON-PATH\): .*filter expressions are disabled/);
+    assert.match(refusal([path('$.data[?(@.status=="REVOKED")]')]).message, /conditions\[0\] \(JSON-PATH\): .*filter expressions .*are disabled/);
     assert.match(refusal([path('$.data[0')]).message, /unbalanced brackets/);
+    // Also where the sample event has nothing, so evaluation alone would not reach the filter.
+    assert.match(refusal([path('$.nowhere.deeper[?(@.x == 1)]')]).message, /filter expressions .* are disabled/);
+    assert.match(refusal([path('$.data[(@.length-1)]')]).message, /are disabled/);
     const notJson = refusal([statusIs('REVOKED'), { type: 'JSON-SCHEMA', condition: '{"type":' }]);
     assert.match(notJson.message, /conditions\[1\] \(JSON-SCHEMA\): not JSON/);
     assert.equal(notJson.details?.index, 1);

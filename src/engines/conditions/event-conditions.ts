@@ -35,6 +35,8 @@ function jsonPathPredicate(index: number, c: Condition): EventPredicate {
     else if (ch === ']' && --depth < 0) break;
   }
   if (depth !== 0) throw fault(index, c, 'unbalanced brackets');
+  // Found here, not only when an event reaches that step of the path.
+  if (/\[\s*\??\s*\(/.test(path)) throw fault(index, c, 'script and filter expressions ([?(...)], [(...)]) are disabled; use JSON-SCHEMA to compare values');
   const select = (json: unknown): unknown[] => JSONPath({ path, json: json as object, eval: false, wrap: true }) as unknown[];
   try {
     select(SAMPLE);

@@ -21,6 +21,8 @@ const DEFAULTS: AlertsConfig = { maxAttempts: 8, retryBaseMs: 5000, retryMaxMs: 
 /** Sends in flight at once per channel type, and per subscription (so one dead endpoint cannot take every slot). */
 const PER_CHANNEL = 32;
 const PER_SUBSCRIPTION = 8;
+/** Connections to the SMTP server; more sends wait in nodemailer's pool (mail servers limit connections per client). */
+const SMTP_CONNECTIONS = 4;
 
 /** The alerts service and its delivery loop over the given storage and bus, with the configured channels; started. */
 export async function startAlerts(
@@ -29,7 +31,7 @@ export async function startAlerts(
 ) {
   const settings = deps.config.alerts ?? DEFAULTS;
   const timeoutMs = settings.sendTimeoutMs;
-  const smtp = settings.smtp && new SmtpNotifier(settings.smtp, await loadEmailTemplates(settings.templatesDir), { timeoutMs, maxConnections: PER_CHANNEL });
+  const smtp = settings.smtp && new SmtpNotifier(settings.smtp, await loadEmailTemplates(settings.templatesDir), { timeoutMs, maxConnections: SMTP_CONNECTIONS });
   const notifiers = { EMAIL: smtp, WEBHOOK: new WebhookNotifier({ timeoutMs }), MSTEAMS: new MsTeamsNotifier({ timeoutMs }) };
   const transaction: AlertsServiceDeps['transaction'] = (fn) => deps.storage.transaction((tx) => fn(tx.alerts));
   const loop = new DeliveryLoop({
