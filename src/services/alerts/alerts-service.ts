@@ -50,7 +50,9 @@ export class AlertsService {
   constructor(private readonly deps: AlertsServiceDeps) {}
 
   /** Follows every event on the bus (pattern "#", group "alerts"). */
-  follow(bus: EventBus): Promise<() => Promise<void>> {
+  async follow(bus: EventBus): Promise<() => Promise<void>> {
+    // Conditions compiled now rather than on the first event, which should not wait for them.
+    for (const s of await this.deps.alerts.listSubscriptions()) this.matcherOf(s);
     return bus.subscribe('#', ALERTS_CONSUMER_GROUP, (event) => this.handleEvent(event).then(() => undefined));
   }
 
@@ -81,6 +83,16 @@ export class AlertsService {
   }
 
   private matches(s: Subscription, event: CloudEvent): boolean {
+    const m = this.matcherOf(s);
+    if (!m.type(event.type)) return false;
+    try {
+      return m.conditions(event);
+    } catch {
+      return false;
+    }
+  }
+
+  private matcherOf(s: Subscription): { type: (t: string) => boolean; conditions: EventPredicate } {
     let m = this.matchers.get(s.id);
     if (!m) {
       try {
@@ -92,12 +104,7 @@ export class AlertsService {
       }
       this.matchers.set(s.id, m);
     }
-    if (!m.type(event.type)) return false;
-    try {
-      return m.conditions(event);
-    } catch {
-      return false;
-    }
+    return m;
   }
 
   async subscribe(caller: AlertsCaller, userId: string, input: SubscribeInput): Promise<Subscription> {
@@ -105,7 +112,7 @@ export class AlertsService {
     checkEventPattern(input.eventType);
     if (input.conditions.length > MAX_CONDITIONS) throw invalid('ALERT_CONDITION_INVALID', `at most ${MAX_CONDITIONS} conditions`);
     const conditionMode = input.conditionMode ?? 'any';
-    this.deps.conditions.compile(input.conditions, conditionMode);
+    const conditions = this.deps.conditions.compile(input.conditions, conditionMode);
     const channel = parseChannel(input.channel);
     if (!this.deps.notifiers[channel.type]) {
       throw invalid('ALERT_CHANNEL_UNAVAILABLE', `this server cannot send ${channel.type} alerts (for EMAIL, LAMASSU_SMTP_HOST is not set)`);
@@ -121,6 +128,7 @@ export class AlertsService {
       createdAt: this.deps.clock.now(),
     };
     await this.deps.alerts.insertSubscription(subscription);
+    this.matchers.set(subscription.id, { type: eventPatternMatcher(subscription.eventType), conditions });
     return subscription;
   }
 
