@@ -47,8 +47,12 @@ export interface AlertRepository {
 
   /** Inserts pending deliveries; a (event, subscription) pair that already has one is skipped. */
   insertDeliveries(rows: NewDelivery[]): Promise<void>;
-  /** Deliveries due at `now`: pending ones whose time has come, and claimed ones whose claim ran out. */
-  dueDeliveries(now: Date, limit: number): Promise<Delivery[]>;
+  /**
+   * Deliveries due at `now`, oldest first: pending ones whose time has come, and claimed ones whose claim ran
+   * out. `skip` leaves out subscriptions and channel types the caller has no room for, so a backlog of
+   * theirs cannot fill the page and hide everyone else's rows.
+   */
+  dueDeliveries(now: Date, limit: number, skip?: { subscriptionIds?: string[]; channelTypes?: string[] }): Promise<Delivery[]>;
   /** Takes due deliveries for `worker` until `until` (one statement); returns the ids it got, not those another worker took first. */
   claimDeliveries(ids: string[], worker: string, now: Date, until: Date): Promise<string[]>;
   /** Ends an attempt made under `worker`'s claim: delivered, failed, or pending again at `nextAttemptAt`. */

@@ -131,15 +131,15 @@ export class SqlAlertRepository implements AlertRepository {
       .execute();
   }
 
-  async dueDeliveries(now: Date, limit: number): Promise<Delivery[]> {
-    const rows = await this.db
+  async dueDeliveries(now: Date, limit: number, skip: { subscriptionIds?: string[]; channelTypes?: string[] } = {}): Promise<Delivery[]> {
+    let q = this.db
       .selectFrom('alert_deliveries')
       .selectAll()
       .where('status', 'in', ['pending', 'sending'])
-      .where('next_attempt_at', '<=', now.getTime())
-      .orderBy('next_attempt_at')
-      .limit(limit)
-      .execute();
+      .where('next_attempt_at', '<=', now.getTime());
+    if (skip.subscriptionIds?.length) q = q.where('subscription_id', 'not in', skip.subscriptionIds);
+    if (skip.channelTypes?.length) q = q.where('channel_type', 'not in', skip.channelTypes);
+    const rows = await q.orderBy('next_attempt_at').limit(limit).execute();
     return rows.map(toDelivery);
   }
 

@@ -185,6 +185,37 @@ forEachStorage('alerts service', (ctx) => {
     }
   });
 
+  it('a backlog on a dead endpoint does not hide the rows of other subscriptions', { timeout: 30_000 }, async () => {
+    const first = await start();
+    try {
+      const deadSub = await first.alerts.subscribe(admin, 'ops', { eventType: 'certificate.#', conditions: [], channel: webhook(dead.url) });
+      await first.alerts.subscribe(admin, 'ops', { eventType: 'ca.#', conditions: [], channel: webhook(ok.url) });
+      await first.close();
+      // 300 older rows for the dead endpoint, all due, then one for a working one.
+      const backlog = Array.from({ length: 300 }, (_, i) => revocation(`dd${i}`));
+      const created = new Date(Date.now() - 60_000);
+      await ctx.storage.transaction(async (tx) => {
+        for (const e of backlog) await tx.alerts.recordEvent(e, created);
+        await tx.alerts.insertDeliveries(backlog.map((e) => ({ id: randomUUID(), subscriptionId: deadSub.id, eventId: e.id, eventType: e.type, channelType: 'WEBHOOK' as const, createdAt: created })));
+      });
+      const before = ok.received.length;
+      const { events, close } = await start();
+      try {
+        const caEvent = { ...revocation('ca'), type: 'ca.create' };
+        const publishedAt = Date.now();
+        await events.publish([caEvent]);
+        const [got] = (await ok.waitFor(before + 1, 2000)).slice(before);
+        assert.equal(JSON.parse(got.body).id, caEvent.id);
+        assert.ok(got.at - publishedAt < 1000, `after ${got.at - publishedAt} ms`);
+        assert.ok(dead.received.length >= 8, 'the dead endpoint is being tried meanwhile');
+      } finally {
+        await close();
+      }
+    } finally {
+      await removeAll();
+    }
+  });
+
   it('users see and change their own subscriptions only; admins everyone\'s', async () => {
     const { alerts, close } = await start();
     try {

@@ -98,7 +98,11 @@ export class DeliveryLoop {
 
   private async takeDue(): Promise<void> {
     const now = this.o.clock.now();
-    const due = await this.o.alerts.dueDeliveries(now, BATCH);
+    const full = <K>(busy: Map<K, number>, cap: number) => [...busy].filter(([, n]) => n >= cap).map(([k]) => String(k));
+    const due = await this.o.alerts.dueDeliveries(now, BATCH, {
+      subscriptionIds: full(this.busySubscriptions, this.o.perSubscription),
+      channelTypes: full(this.busyChannels, this.o.perChannel),
+    });
     // Within the caps, counting what this round takes.
     const channels = new Map(this.busyChannels);
     const subscriptions = new Map(this.busySubscriptions);
