@@ -136,6 +136,7 @@ export const settings = {
   alertsMaxAttempts: required({ env: 'LAMASSU_ALERTS_MAX_ATTEMPTS', file: 'alerts.max_attempts', parse: integerIn(1, 100), default: 8 }),
   alertsRetryBaseMs: required({ env: 'LAMASSU_ALERTS_RETRY_BASE', file: 'alerts.retry_base', parse: durationAtLeast(10, '10ms'), default: 5000 }),
   alertsRetryMaxMs: required({ env: 'LAMASSU_ALERTS_RETRY_MAX', file: 'alerts.retry_max', parse: durationAtLeast(10, '10ms'), default: 3_600_000 }),
+  alertsRetentionMs: required({ env: 'LAMASSU_ALERTS_RETENTION', file: 'alerts.retention', parse: durationAtLeast(1000, '1s'), default: 30 * 86_400_000 }),
   alertsSendTimeoutMs: required({ env: 'LAMASSU_ALERTS_SEND_TIMEOUT', file: 'alerts.send_timeout', parse: durationAtLeast(100, '100ms'), default: 10_000 }),
 } satisfies Record<string, Setting<unknown>>;
 
@@ -188,6 +189,8 @@ export interface AlertsConfig {
   retryBaseMs: number;
   retryMaxMs: number;
   sendTimeoutMs: number;
+  /** Finished deliveries and recorded events older than this are forgotten. */
+  retentionMs: number;
 }
 
 /** The validated configuration `lamassu serve` runs with. */

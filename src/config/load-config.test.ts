@@ -239,7 +239,7 @@ default_engine: zz
   });
   it('reads the SMTP server and the alert delivery settings, and names what is missing or wrong', () => {
     const d = loadConfig({ env: {} }).alerts;
-    assert.deepEqual(d, { templatesDir: undefined, maxAttempts: 8, retryBaseMs: 5000, retryMaxMs: 3_600_000, sendTimeoutMs: 10_000 });
+    assert.deepEqual(d, { templatesDir: undefined, maxAttempts: 8, retryBaseMs: 5000, retryMaxMs: 3_600_000, sendTimeoutMs: 10_000, retentionMs: 30 * 86_400_000 });
     const c = loadConfig({
       env: {
         LAMASSU_SMTP_HOST: 'smtp.example.test',
@@ -250,6 +250,7 @@ default_engine: zz
         LAMASSU_ALERTS_TEMPLATES_DIR: 'templates',
         LAMASSU_ALERTS_MAX_ATTEMPTS: '3',
         LAMASSU_ALERTS_RETRY_BASE: '500ms',
+        LAMASSU_ALERTS_RETENTION: '7d',
       },
     }).alerts!;
     assert.deepEqual(c.smtp, {
@@ -261,7 +262,7 @@ default_engine: zz
       from: 'Lamassu <pki@example.test>',
       caFile: path.resolve('smtp-ca.pem'),
     });
-    assert.deepEqual([c.templatesDir, c.maxAttempts, c.retryBaseMs], [path.resolve('templates'), 3, 500]);
+    assert.deepEqual([c.templatesDir, c.maxAttempts, c.retryBaseMs, c.retentionMs], [path.resolve('templates'), 3, 500, 7 * 86_400_000]);
     const file = yamlFile('smtp.yaml', 'smtp:\n  host: mail.local\n  port: 465\n  security: tls\n  from: pki@mail.local\nalerts:\n  send_timeout: 30s\n');
     const fromFile = loadConfig({ env: {}, file }).alerts!;
     assert.deepEqual([fromFile.smtp?.port, fromFile.smtp?.security, fromFile.sendTimeoutMs], [465, 'tls', 30_000]);

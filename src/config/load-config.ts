@@ -170,6 +170,7 @@ function alertsConfig(v: Settings, nameOf: (k: keyof typeof settings) => string,
     retryBaseMs: v.alertsRetryBaseMs,
     retryMaxMs: v.alertsRetryMaxMs,
     sendTimeoutMs: v.alertsSendTimeoutMs,
+    retentionMs: v.alertsRetentionMs,
   };
 }
 

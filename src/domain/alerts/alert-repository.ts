@@ -57,6 +57,11 @@ export interface AlertRepository {
   claimDeliveries(ids: string[], worker: string, now: Date, until: Date): Promise<string[]>;
   /** Ends an attempt made under `worker`'s claim: delivered, failed, or pending again at `nextAttemptAt`. */
   finishAttempt(id: string, worker: string, outcome: AttemptOutcome): Promise<void>;
+  /**
+   * Forgets what is older than `cutoff`: finished deliveries (delivered, failed) and recorded events that no
+   * unfinished delivery needs. The latest event of each type stays. Returns how many rows went.
+   */
+  prune(cutoff: Date): Promise<{ deliveries: number; events: number }>;
   /** A subscription's deliveries, newest first. */
   listDeliveries(subscriptionId: string, limit: number): Promise<Delivery[]>;
 }

@@ -120,4 +120,33 @@ forEachStorage('alert repository', (ctx) => {
     );
     assert.equal((await repo.dueDeliveries(at(1_000_000), 1000)).some((x) => x.id === d.id), false, 'failed rows are never due');
   });
+  it('prunes finished deliveries and unneeded events older than the cutoff, keeping what is unfinished and the latest per type', async () => {
+    const repo = ctx.storage.alerts;
+    const s = subscription('erin');
+    await repo.insertSubscription(s);
+    const [oldDone, oldFailed, oldPending, recent, bare] = [event(), event(), event(), event(), event()];
+    await ctx.storage.transaction(async (tx) => {
+      for (const e of [oldDone, oldFailed, oldPending, bare]) await tx.alerts.recordEvent(e, at(0));
+      await tx.alerts.recordEvent(recent, at(5000));
+    });
+    const rows = [delivery(s, oldDone, at(0)), delivery(s, oldFailed, at(0)), delivery(s, oldPending, at(0)), delivery(s, recent, at(5000))];
+    await repo.insertDeliveries(rows);
+    const finish = async (d: NewDelivery, status: 'delivered' | 'failed') => {
+      assert.deepEqual(await repo.claimDeliveries([d.id], 'w', at(6000), at(7000)), [d.id]);
+      await repo.finishAttempt(d.id, 'w', { status, attempts: 1, at: at(6000), error: null });
+    };
+    await finish(rows[0], 'delivered');
+    await finish(rows[1], 'failed');
+    await finish(rows[3], 'delivered');
+
+    const gone = await repo.prune(at(1000));
+    assert.ok(gone.deliveries >= 2 && gone.events >= 3, JSON.stringify(gone));
+    assert.deepEqual((await repo.listDeliveries(s.id, 10)).map((d) => d.eventId).sort(), [oldPending.id, recent.id].sort());
+    assert.equal(await repo.getEvent(oldDone.id), undefined);
+    assert.equal(await repo.getEvent(bare.id), undefined);
+    assert.deepEqual(await repo.getEvent(oldPending.id), oldPending, 'a pending delivery keeps its event');
+    assert.deepEqual(await repo.getEvent(recent.id), recent);
+    assert.ok((await repo.latestEvents()).some((l) => l.eventType === 'certificate.status.update'));
+    assert.deepEqual(await repo.prune(at(1000)), { deliveries: 0, events: 0 });
+  });
 });

@@ -174,6 +174,22 @@ export class SqlAlertRepository implements AlertRepository {
       .execute();
   }
 
+  async prune(cutoff: Date): Promise<{ deliveries: number; events: number }> {
+    const d = await this.db
+      .deleteFrom('alert_deliveries')
+      .where('status', 'in', ['delivered', 'failed'])
+      .where('created_at', '<', cutoff.getTime())
+      .executeTakeFirst();
+    const e = await this.db
+      .deleteFrom('alert_events')
+      .where('received_at', '<', cutoff.getTime())
+      .where(({ not, exists, selectFrom }) =>
+        not(exists(selectFrom('alert_deliveries').select('alert_deliveries.id').whereRef('alert_deliveries.event_id', '=', 'alert_events.id'))),
+      )
+      .executeTakeFirst();
+    return { deliveries: Number(d.numDeletedRows), events: Number(e.numDeletedRows) };
+  }
+
   async listDeliveries(subscriptionId: string, limit: number): Promise<Delivery[]> {
     const rows = await this.db
       .selectFrom('alert_deliveries')

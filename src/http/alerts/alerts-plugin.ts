@@ -17,7 +17,7 @@ import { alertsRoutes } from './alerts-routes.ts';
 
 export const ALERTS_API_PREFIX = '/api/alerts/v1';
 
-const DEFAULTS: AlertsConfig = { maxAttempts: 8, retryBaseMs: 5000, retryMaxMs: 3_600_000, sendTimeoutMs: 10_000 };
+const DEFAULTS: AlertsConfig = { maxAttempts: 8, retryBaseMs: 5000, retryMaxMs: 3_600_000, sendTimeoutMs: 10_000, retentionMs: 30 * 86_400_000 };
 /** Sends in flight at once per channel type, and per subscription (so one dead endpoint cannot take every slot). */
 const PER_CHANNEL = 32;
 const PER_SUBSCRIPTION = 8;
@@ -27,7 +27,7 @@ const SMTP_CONNECTIONS = 4;
 /** The alerts service and its delivery loop over the given storage and bus, with the configured channels; started. */
 export async function startAlerts(
   deps: Pick<ServiceDeps, 'storage' | 'events' | 'clock' | 'random' | 'logger'> & { config: Pick<Config, 'alerts'> },
-  opts: { pollMs?: number } = {},
+  opts: { pollMs?: number; pruneEveryMs?: number } = {},
 ) {
   const settings = deps.config.alerts ?? DEFAULTS;
   const timeoutMs = settings.sendTimeoutMs;
@@ -45,6 +45,8 @@ export async function startAlerts(
     // A send takes at most the timeout (SMTP: connection, greeting and socket each); past that the worker is gone.
     claimMs: 3 * timeoutMs + 30_000,
     pollMs: opts.pollMs ?? 500,
+    retentionMs: settings.retentionMs,
+    pruneEveryMs: opts.pruneEveryMs ?? 3_600_000,
     perChannel: PER_CHANNEL,
     perSubscription: PER_SUBSCRIPTION,
   });

@@ -35,7 +35,7 @@ describe('alerts over RabbitMQ, two replicas on PostgreSQL', { timeout: 60_000 }
       const bus = new AmqpEventBus({ url: amqpUrl(), exchange, queuePrefix, logger: silentLogger });
       await bus.connect();
       buses.push(bus);
-      const settings = { maxAttempts: 3, retryBaseMs: 100, retryMaxMs: 1000, sendTimeoutMs: 3000 };
+      const settings = { maxAttempts: 3, retryBaseMs: 100, retryMaxMs: 1000, sendTimeoutMs: 3000, retentionMs: 86_400_000 };
       replicas.push(await startAlerts({ storage: db.storage, events: bus, clock: systemClock, random: { uuid: () => randomUUID(), bytes: (n) => new Uint8Array(n) }, logger: silentLogger, config: { alerts: settings } }, { pollMs: 100 }));
     }
   });

@@ -68,6 +68,7 @@ forEachStorage('alerts service', (ctx) => {
       retryBaseMs: 100,
       retryMaxMs: 1000,
       sendTimeoutMs: 5000,
+      retentionMs: 86_400_000,
     };
   });
   after(async () => {

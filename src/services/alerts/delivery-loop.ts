@@ -31,12 +31,17 @@ export interface DeliveryLoopOptions {
   pollMs: number;
   perChannel: number;
   perSubscription: number;
+  /** Finished deliveries and recorded events older than this are pruned, every `pruneEveryMs`. */
+  retentionMs: number;
+  pruneEveryMs: number;
 }
 
 const BATCH = 200;
 
 export class DeliveryLoop {
   private timer: NodeJS.Timeout | undefined;
+  private pruneTimer: NodeJS.Timeout | undefined;
+  private pruning: Promise<void> | undefined;
   private running = false;
   private again = false;
   private stopped = true;
@@ -51,6 +56,23 @@ export class DeliveryLoop {
   start(): void {
     this.stopped = false;
     this.wake();
+    // Every replica prunes; the deletes are idempotent, so they need no lease.
+    this.pruneTimer = setInterval(() => void this.prune(), this.o.pruneEveryMs);
+    this.pruneTimer.unref();
+  }
+
+  /** Forgets finished deliveries and events older than the retention. */
+  prune(): Promise<void> {
+    this.pruning ??= this.o.alerts
+      .prune(new Date(this.o.clock.now().getTime() - this.o.retentionMs))
+      .then(
+        (gone) => {
+          if (gone.deliveries + gone.events > 0) this.o.logger.info(gone, 'old alert deliveries and events pruned');
+        },
+        (err: unknown) => this.o.logger.warn({ err }, 'pruning old alert deliveries failed; trying again later'),
+      )
+      .finally(() => (this.pruning = undefined));
+    return this.pruning;
   }
 
   /** Looks at the table now (new rows, a slot that came free). */
@@ -68,6 +90,8 @@ export class DeliveryLoop {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearInterval(this.pruneTimer);
+    await this.pruning;
     while (this.running || this.inFlight.size > 0 || this.flushing || this.outcomes.length > 0) {
       await Promise.allSettled([...this.inFlight]);
       if (this.flushing) await this.flushing;
