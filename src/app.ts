@@ -26,6 +26,7 @@ import { SqliteCertificateWriter } from './engines/storage/sqlite-certificate-wr
 import { HttpEnrollmentWebhook } from './engines/dms/http-enrollment-webhook.ts';
 import { ScryptPasswordHasher } from './engines/dms/scrypt-password-hasher.ts';
 import { X509CertificateInspector } from './engines/dms/x509-certificate-inspector.ts';
+import { alertsServicePlugin } from './http/alerts/alerts-plugin.ts';
 import { devicesServicePlugin } from './http/devices/devices-plugin.ts';
 import { dmsServicePlugin } from './http/dms/dms-plugin.ts';
 import { withEst } from './http/est/est-plugin.ts';
@@ -64,6 +65,7 @@ const serviceFactories: Partial<Record<ServiceName, ServicePluginFactory>> = {
     keyGenerator: new SoftwareServerKeyGenerator(),
   }),
   devices: devicesServicePlugin,
+  alerts: alertsServicePlugin,
 };
 
 export interface RunningServer {

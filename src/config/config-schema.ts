@@ -11,6 +11,7 @@ import {
   hostname,
   httpUrl,
   identifier,
+  integerIn,
   list,
   listenAddress,
   oneOf,
@@ -28,6 +29,8 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** `gopem` is the seed's name for PEM files on disk; it is the filesystem engine. */
 export const ENGINE_TYPES = ['filesystem', 'gopem', 'pkcs11', 'vault'] as const;
+
+export const SMTP_SECURITY = ['starttls', 'tls', 'none'] as const;
 
 export interface Setting<T> {
   /** Environment variable; absent for settings that only the YAML file can carry. */
@@ -130,6 +133,19 @@ export const settings = {
   vaultUnsealKeyFile: optional({ env: 'VAULT_UNSEAL_KEY_FILE', file: 'vault.unseal_key_file', parse: text }),
   vaultPkiCaPath: optional({ env: 'VAULT_PKI_CA_PATH', file: 'vault.pki_ca_path', parse: text }),
   defaultEngine: optional({ file: 'default_engine', parse: identifier }),
+  smtpHost: optional({ env: 'LAMASSU_SMTP_HOST', file: 'smtp.host', parse: hostname }),
+  smtpPort: required({ env: 'LAMASSU_SMTP_PORT', file: 'smtp.port', parse: port, default: 587 }),
+  smtpSecurity: required<(typeof SMTP_SECURITY)[number]>({ env: 'LAMASSU_SMTP_SECURITY', file: 'smtp.security', parse: oneOf(SMTP_SECURITY), default: 'starttls' }),
+  smtpUsername: optional({ env: 'LAMASSU_SMTP_USERNAME', file: 'smtp.username', parse: text }),
+  smtpPassword: optional({ env: 'LAMASSU_SMTP_PASSWORD', file: 'smtp.password', parse: text }),
+  smtpFrom: optional({ env: 'LAMASSU_SMTP_FROM', file: 'smtp.from', parse: text }),
+  smtpCaFile: optional({ env: 'LAMASSU_SMTP_CA_FILE', file: 'smtp.ca_file', parse: text }),
+  alertsTemplatesDir: optional({ env: 'LAMASSU_ALERTS_TEMPLATES_DIR', file: 'alerts.templates_dir', parse: text }),
+  alertsMaxAttempts: required({ env: 'LAMASSU_ALERTS_MAX_ATTEMPTS', file: 'alerts.max_attempts', parse: integerIn(1, 100), default: 8 }),
+  alertsRetryBaseMs: required({ env: 'LAMASSU_ALERTS_RETRY_BASE', file: 'alerts.retry_base', parse: durationAtLeast(10, '10ms'), default: 5000 }),
+  alertsRetryMaxMs: required({ env: 'LAMASSU_ALERTS_RETRY_MAX', file: 'alerts.retry_max', parse: durationAtLeast(10, '10ms'), default: 3_600_000 }),
+  alertsRetentionMs: required({ env: 'LAMASSU_ALERTS_RETENTION', file: 'alerts.retention', parse: durationAtLeast(1000, '1s'), default: 30 * 86_400_000 }),
+  alertsSendTimeoutMs: required({ env: 'LAMASSU_ALERTS_SEND_TIMEOUT', file: 'alerts.send_timeout', parse: durationAtLeast(100, '100ms'), default: 10_000 }),
 } satisfies Record<string, Setting<unknown>>;
 
 /** The flat values of the table above, one property per setting. */
@@ -169,6 +185,26 @@ export interface OidcConfig {
   maxTokenLifetimeMs?: number;
 }
 
+/** The alerts service: its SMTP server (EMAIL channel; absent when none is configured) and delivery settings. */
+export interface AlertsConfig {
+  smtp?: {
+    host: string;
+    port: number;
+    security: (typeof SMTP_SECURITY)[number];
+    username?: string;
+    password?: string;
+    from: string;
+    caFile?: string;
+  };
+  templatesDir?: string;
+  maxAttempts: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  sendTimeoutMs: number;
+  /** Finished deliveries and recorded events older than this are forgotten. */
+  retentionMs: number;
+}
+
 /** The validated configuration `lamassu serve` runs with. */
 export type Config = Pick<
   Settings,
@@ -195,4 +231,6 @@ export type Config = Pick<
   keyEngines: KeyEngineSettings[];
   /** Id of the engine used when a request names none; one of `keyEngines`. */
   defaultEngine: string;
+  /** Absent: the alerts service's defaults, without email. */
+  alerts?: AlertsConfig;
 };

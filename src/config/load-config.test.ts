@@ -247,4 +247,43 @@ default_engine: zz
     ]);
     assert.deepEqual(problems({ env: { LAMASSU_STATUS_SWEEP_INTERVAL: '10ms' } }), ['LAMASSU_STATUS_SWEEP_INTERVAL: must be at least 1s, got "10ms"']);
   });
+  it('reads the SMTP server and the alert delivery settings, and names what is missing or wrong', () => {
+    const d = loadConfig({ env: {} }).alerts;
+    assert.deepEqual(d, { templatesDir: undefined, maxAttempts: 8, retryBaseMs: 5000, retryMaxMs: 3_600_000, sendTimeoutMs: 10_000, retentionMs: 30 * 86_400_000 });
+    const c = loadConfig({
+      env: {
+        LAMASSU_SMTP_HOST: 'smtp.example.test',
+        LAMASSU_SMTP_USERNAME: 'pki',
+        LAMASSU_SMTP_PASSWORD: 'secret',
+        LAMASSU_SMTP_FROM: 'Lamassu <pki@example.test>',
+        LAMASSU_SMTP_CA_FILE: 'smtp-ca.pem',
+        LAMASSU_ALERTS_TEMPLATES_DIR: 'templates',
+        LAMASSU_ALERTS_MAX_ATTEMPTS: '3',
+        LAMASSU_ALERTS_RETRY_BASE: '500ms',
+        LAMASSU_ALERTS_RETENTION: '7d',
+      },
+    }).alerts!;
+    assert.deepEqual(c.smtp, {
+      host: 'smtp.example.test',
+      port: 587,
+      security: 'starttls',
+      username: 'pki',
+      password: 'secret',
+      from: 'Lamassu <pki@example.test>',
+      caFile: path.resolve('smtp-ca.pem'),
+    });
+    assert.deepEqual([c.templatesDir, c.maxAttempts, c.retryBaseMs, c.retentionMs], [path.resolve('templates'), 3, 500, 7 * 86_400_000]);
+    const file = yamlFile('smtp.yaml', 'smtp:\n  host: mail.local\n  port: 465\n  security: tls\n  from: pki@mail.local\nalerts:\n  send_timeout: 30s\n');
+    const fromFile = loadConfig({ env: {}, file }).alerts!;
+    assert.deepEqual([fromFile.smtp?.port, fromFile.smtp?.security, fromFile.sendTimeoutMs], [465, 'tls', 30_000]);
+    assert.deepEqual(problems({ env: { LAMASSU_SMTP_HOST: 'smtp.example.test', LAMASSU_SMTP_PASSWORD: 'x', LAMASSU_SMTP_SECURITY: 'ssl', LAMASSU_ALERTS_MAX_ATTEMPTS: '0' } }), [
+      'LAMASSU_SMTP_SECURITY: must be one of starttls, tls, none, got "ssl"',
+      'LAMASSU_ALERTS_MAX_ATTEMPTS: must be a whole number from 1 to 100, got "0"',
+      'LAMASSU_SMTP_FROM: required when LAMASSU_SMTP_HOST is set (the sender of alert emails)',
+      'LAMASSU_SMTP_USERNAME: required with LAMASSU_SMTP_PASSWORD',
+    ]);
+    assert.deepEqual(problems({ env: { LAMASSU_ALERTS_RETRY_BASE: '1m', LAMASSU_ALERTS_RETRY_MAX: '10s' } }), [
+      'LAMASSU_ALERTS_RETRY_MAX: must not be shorter than LAMASSU_ALERTS_RETRY_BASE',
+    ]);
+  });
 });

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import {
   ENGINE_TYPES,
+  type AlertsConfig,
   settings,
   type Config,
   type KeyEngineSettings,
@@ -109,6 +110,7 @@ export function loadConfig(opts: LoadConfigOptions): Config {
   const oidc = oidcConfig(values, nameOf, problems);
   const storage = storageConfig(values, dataDir);
   const engines = keyEngines(values, doc, opts.env.ENGINE, dataDir, fileLabel, nameOf, problems);
+  const alerts = alertsConfig(values, nameOf, problems);
 
   if ((values.tlsCertFile === undefined) !== (values.tlsKeyFile === undefined)) {
     problems.push(`${nameOf(values.tlsCertFile ? 'tlsKeyFile' : 'tlsCertFile')}: required together with ${nameOf(values.tlsCertFile ? 'tlsCertFile' : 'tlsKeyFile')}`);
@@ -142,6 +144,34 @@ export function loadConfig(opts: LoadConfigOptions): Config {
       : { kind: 'memory' },
     keyEngines: engines.list,
     defaultEngine: engines.defaultId,
+    alerts,
+  };
+}
+
+function alertsConfig(v: Settings, nameOf: (k: keyof typeof settings) => string, problems: string[]): AlertsConfig {
+  let smtp: AlertsConfig['smtp'];
+  if (v.smtpHost !== undefined) {
+    if (v.smtpFrom === undefined) problems.push(`${nameOf('smtpFrom')}: required when ${nameOf('smtpHost')} is set (the sender of alert emails)`);
+    if (v.smtpPassword !== undefined && v.smtpUsername === undefined) problems.push(`${nameOf('smtpUsername')}: required with ${nameOf('smtpPassword')}`);
+    smtp = {
+      host: v.smtpHost,
+      port: v.smtpPort,
+      security: v.smtpSecurity,
+      username: v.smtpUsername,
+      password: v.smtpPassword,
+      from: v.smtpFrom ?? '',
+      caFile: v.smtpCaFile && path.resolve(v.smtpCaFile),
+    };
+  }
+  if (v.alertsRetryMaxMs < v.alertsRetryBaseMs) problems.push(`${nameOf('alertsRetryMaxMs')}: must not be shorter than ${nameOf('alertsRetryBaseMs')}`);
+  return {
+    ...(smtp ? { smtp } : {}),
+    templatesDir: v.alertsTemplatesDir && path.resolve(v.alertsTemplatesDir),
+    maxAttempts: v.alertsMaxAttempts,
+    retryBaseMs: v.alertsRetryBaseMs,
+    retryMaxMs: v.alertsRetryMaxMs,
+    sendTimeoutMs: v.alertsSendTimeoutMs,
+    retentionMs: v.alertsRetentionMs,
   };
 }
 

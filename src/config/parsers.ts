@@ -114,6 +114,16 @@ export const duration: Parser<number> = (raw) => {
   }
 };
 
+/** A whole number in [min, max]. */
+export const integerIn =
+  (min: number, max: number): Parser<number> =>
+  (raw) => {
+    const s = typeof raw === 'number' ? String(raw) : typeof raw === 'string' ? raw.trim() : '';
+    const n = /^-?\d{1,9}$/.test(s) ? Number(s) : NaN;
+    if (!(n >= min && n <= max)) throw new InvalidValue(`must be a whole number from ${min} to ${max}, got ${show(raw)}`);
+    return n;
+  };
+
 /** A duration of at least `minMs` (e.g. a schedule that must not spin). */
 export const durationAtLeast =
   (minMs: number, shown: string): Parser<number> =>

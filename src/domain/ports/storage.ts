@@ -1,3 +1,4 @@
+import type { AlertRepository } from '../alerts/alert-repository.ts';
 import type { CaRepository } from '../ca/ca-repository.ts';
 import type { CertificateRepository } from '../ca/certificate-repository.ts';
 import type { IssuanceProfileRepository } from '../ca/issuance-profile-repository.ts';
@@ -29,6 +30,7 @@ export interface Repositories {
   ocspResponders: OcspResponderRepository;
   /** Events written with their change, for the relay (see ports/outbox.ts). */
   outbox: OutboxRepository;
+  alerts: AlertRepository;
 }
 
 export interface Storage extends Repositories {

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Repositories } from '../../domain/ports/storage.ts';
 import { SqlAdminTokenRepository } from './admin-token-repository.ts';
+import { SqlAlertRepository } from './alert-repository.ts';
 import { SqlCaRepository } from './ca-repository.ts';
 import { SqlCertificateRepository } from './certificate-repository.ts';
 import { SqlDeviceRepository } from './device-repository.ts';
@@ -30,5 +31,6 @@ export function createRepositories(db: Kysely<Database>): Repositories {
     crls: new SqlCrlRepository(db),
     ocspResponders: new SqlOcspResponderRepository(db),
     outbox: new SqlOutboxRepository(db),
+    alerts: new SqlAlertRepository(db),
   };
 }

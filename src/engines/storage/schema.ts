@@ -216,6 +216,50 @@ export interface OutboxTable {
   created_at: EpochMs;
 }
 
+/** Alerts service: migrations/0010-alerts.ts. */
+export interface AlertSubscriptionsTable {
+  id: string;
+  user_id: string;
+  event_type: string;
+  /** JSON of Condition[]. */
+  conditions: string;
+  condition_mode: string;
+  /** JSON of Channel. */
+  channel: string;
+  secret: string | null;
+  created_at: EpochMs;
+}
+
+export interface AlertEventsTable {
+  id: string;
+  type: string;
+  /** The CloudEvent JSON. */
+  event: string;
+  received_at: EpochMs;
+}
+
+export interface AlertLatestEventsTable {
+  event_type: string;
+  event: string;
+  seen_at: EpochMs;
+  counter: number;
+}
+
+export interface AlertDeliveriesTable {
+  id: string;
+  subscription_id: string;
+  event_id: string;
+  event_type: string;
+  channel_type: string;
+  status: string;
+  attempts: number;
+  created_at: EpochMs;
+  next_attempt_at: EpochMs;
+  last_attempt_at: EpochMs | null;
+  last_error: string | null;
+  claimed_by: string | null;
+}
+
 export interface Database {
   leases: LeasesTable;
   admin_tokens: AdminTokensTable;
@@ -233,4 +277,8 @@ export interface Database {
   va_crl_removals: VaCrlRemovalsTable;
   va_ocsp_responders: VaOcspRespondersTable;
   outbox: OutboxTable;
+  alert_subscriptions: AlertSubscriptionsTable;
+  alert_events: AlertEventsTable;
+  alert_latest_events: AlertLatestEventsTable;
+  alert_deliveries: AlertDeliveriesTable;
 }

@@ -8,6 +8,7 @@ import { invalidityDate } from './0006-invalidity-date.ts';
 import { lamassuFilters } from './0007-lamassu-filters.ts';
 import { outbox } from './0008-outbox.ts';
 import { expiryDeltas } from './0009-expiry-deltas.ts';
+import { alerts } from './0010-alerts.ts';
 import { deviceIcon } from './0011-device-icon.ts';
 
 /**
@@ -25,5 +26,6 @@ export const migrations: Record<string, Migration> = {
   '0007-lamassu-filters': lamassuFilters,
   '0008-outbox': outbox,
   '0009-expiry-deltas': expiryDeltas,
+  '0010-alerts': alerts,
   '0011-device-icon': deviceIcon,
 };
