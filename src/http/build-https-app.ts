@@ -11,6 +11,7 @@ import type { HttpMetrics } from './metrics.ts';
 import { registerOpenApi } from './openapi.ts';
 import type { ServicePlugin } from './service-plugin.ts';
 import { validatorCompiler } from './validator.ts';
+import { registerWebConsole, WEB_DIST_DIR } from './web/web-console.ts';
 
 export interface TlsMaterial {
   /** PEM. */
@@ -29,6 +30,8 @@ export interface HttpsAppOptions {
   version: string;
   /** Largest request body in bytes (default 1 MiB). */
   bodyLimit?: number;
+  /** The built web console (default web/dist); false serves none. */
+  webConsoleDir?: string | false;
 }
 
 export const ADMIN_API_PREFIX = '/api/v1';
@@ -68,5 +71,6 @@ export async function buildHttpsApp(opts: HttpsAppOptions): Promise<FastifyInsta
   const adminPlugins = opts.services.flatMap((s) => (s.adminApi ? [s.adminApi] : []));
   await app.register(adminApiScope(opts.auth, adminPlugins), { prefix: ADMIN_API_PREFIX });
   for (const s of opts.services) if (s.https) await app.register(s.https);
+  if (opts.webConsoleDir !== false) registerWebConsole(app, opts.webConsoleDir ?? WEB_DIST_DIR);
   return app;
 }
