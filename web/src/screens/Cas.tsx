@@ -34,7 +34,9 @@ function Tree({ cas, parent, selected, depth }: { cas: Ca[]; parent: string | nu
                 {depth > 0 ? '└ ' : ''}
                 {cnOf(ca.certificate.subject)} <Text span c="dimmed" size="xs">({ca.id})</Text>
               </Text>
-              <StatusBadge status={ca.certificate.status} reason={ca.certificate.revocation_reason} />
+              <Box style={{ flexShrink: 0 }}>
+                <StatusBadge status={ca.certificate.status} reason={ca.certificate.revocation_reason} />
+              </Box>
             </Group>
           </UnstyledButton>
           <Tree cas={cas} parent={ca.id} selected={selected} depth={depth + 1} />

@@ -1,0 +1,229 @@
+/**
+ * The web console end to end: a real `lamassu serve`, Debian's Chromium driven by playwright-core (which
+ * downloads no browser), openssl for CSRs and curl for EST. Walks what an operator does: sign in with the
+ * admin token, create a root and a sub-CA, issue from a CSR, revoke and find it in the CRL, create an HTTP
+ * Basic DMS, enroll a device over EST, see it provisioned with its certificate in its slot and timeline,
+ * decommission it; then a pki-viewer sees the same screens without one write action.
+ * Screenshots go to $LAMASSU_UI_SCREENSHOTS (docs/ui to refresh the README's set), else to a temp dir.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { after, before, describe, test } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { hashToken } from '../../src/http/auth/admin-token.ts';
+import { createStorage } from '../../src/engines/storage/create-storage.ts';
+import { startLamassu, type LamassuProcess } from '../support/lamassu-process.ts';
+
+const run = promisify(execFile);
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+let server: LamassuProcess;
+let browser: Browser;
+let dir: string;
+let shots: string;
+let viewerToken: string;
+const f = (name: string) => path.join(dir, name);
+const url = (p: string) => `https://localhost:${server.httpsPort}${p}`;
+const openssl = async (...args: string[]) => (await run('openssl', args, { cwd: dir })).stdout;
+
+async function newPage(): Promise<Page> {
+  const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  return page;
+}
+
+const shot = (page: Page, name: string) => page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+
+async function signIn(page: Page, token: string) {
+  await page.goto(url('/'));
+  await page.getByLabel('API token').fill(token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+}
+
+/** Picks `option` in the Mantine Select (or MultiSelect) labelled `label`. */
+async function choose(page: Page, label: string, option: string | RegExp) {
+  await page.getByRole('textbox', { name: label, exact: true }).click();
+  await page.getByRole('option', { name: option }).first().click();
+}
+
+async function createCa(page: Page, id: string, cn: string, parent?: string) {
+  await page.goto(url('/cas'));
+  await page.getByRole('button', { name: 'Create CA' }).click();
+  const dialog = page.getByRole('dialog');
+  if (parent) await choose(page, 'Parent CA', new RegExp(`\\(${parent}\\)`));
+  await dialog.getByLabel('Common name').fill(cn);
+  await dialog.getByLabel('CA id').fill(id);
+  await dialog.getByRole('button', { name: 'Create CA' }).click();
+  await page.waitForURL(url(`/cas/${id}`));
+  await page.getByRole('heading', { name: cn }).waitFor();
+}
+
+before(async () => {
+  assert.ok(existsSync(CHROMIUM), `Debian's chromium is needed at ${CHROMIUM} (apt-get install chromium; .ci/run installs it)`);
+  dir = mkdtempSync(path.join(tmpdir(), 'lamassu-web-e2e-'));
+  shots = process.env.LAMASSU_UI_SCREENSHOTS ? path.resolve(process.env.LAMASSU_UI_SCREENSHOTS) : path.join(dir, 'shots');
+  mkdirSync(shots, { recursive: true });
+  server = await startLamassu({}, { deadlineMs: 30_000 });
+  // A pki-viewer token, stored the way the server stores tokens (only its hash).
+  viewerToken = randomBytes(32).toString('base64url');
+  const storage = await createStorage({ kind: 'sqlite', file: path.join(server.dataDir, 'lamassu.db') });
+  await storage.adminTokens.insert({ id: randomUUID(), tokenHash: hashToken(viewerToken), subject: 'auditor', role: 'pki-viewer', createdAt: new Date() });
+  await storage.close();
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('web console', { timeout: 110_000 }, () => {
+  let serial: string;
+
+  test('an unknown token is refused in words', async () => {
+    const page = await newPage();
+    await page.goto(url('/'));
+    await shot(page, 'sign-in');
+    await page.getByLabel('API token').fill('not-a-token');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    const alert = page.getByRole('alert');
+    await alert.waitFor();
+    assert.match(await alert.innerText(), /token not valid[\s\S]*AUTH_INVALID_TOKEN \(HTTP 401\)/);
+    await page.context().close();
+  });
+
+  test('the admin creates CAs, issues from a CSR, revokes, sets up a DMS and follows a device through EST', async () => {
+    const page = await newPage();
+    await signIn(page, server.token);
+    assert.match(await page.getByTestId('role').innerText(), /pki-admin/i);
+
+    // CAs: a root and a sub-CA under it, shown as a tree.
+    await createCa(page, 'e2e-root', 'E2E Root CA');
+    await createCa(page, 'e2e-sub', 'E2E Issuing CA', 'e2e-root');
+    const tree = page.getByRole('tree', { name: 'CA hierarchy' });
+    await tree.getByText('E2E Root CA').waitFor();
+    assert.equal(await tree.getByRole('group').getByText('E2E Issuing CA').count(), 1, 'the sub-CA sits under the root');
+    await shot(page, 'cas');
+
+    // Issue from a CSR openssl made.
+    await openssl('req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', f('web.key'), '-subj', '/CN=web-e2e.example', '-out', f('web.csr'));
+    await page.goto(url('/certificates'));
+    await page.getByRole('button', { name: 'Issue from CSR' }).click();
+    await choose(page, 'Issuing CA', /\(e2e-sub\)/);
+    await page.getByLabel('CSR (PEM)').fill(readFileSync(f('web.csr'), 'utf8'));
+    await page.getByRole('dialog').getByRole('button', { name: 'Issue certificate' }).click();
+    await page.getByRole('heading', { name: 'web-e2e.example' }).waitFor();
+    serial = await page.getByTestId('serial').innerText();
+    assert.match(serial, /^[0-9a-f]+$/);
+    await page.locator('[data-status="ACTIVE"]').first().waitFor();
+    await shot(page, 'certificate');
+
+    // Revoke with a reason; the certificate shows REVOKED and the CA's CRL lists it.
+    await page.getByRole('button', { name: 'Revoke' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Revoke certificate' });
+    await choose(page, 'Reason', 'KeyCompromise');
+    await dialog.getByRole('button', { name: 'Revoke' }).click();
+    await page.locator('[data-status="REVOKED"]').first().waitFor();
+    assert.match(await page.getByText('Revocation reason').locator('..').innerText(), /KeyCompromise/);
+    await page.goto(url('/certificates'));
+    await page.getByRole('table', { name: 'Certificates' }).getByText(serial).waitFor();
+    await shot(page, 'certificates');
+    await page.goto(url('/cas/e2e-sub'));
+    await page.getByRole('button', { name: 'Show CRL' }).click();
+    const crl = page.getByTestId('crl');
+    await crl.getByText(serial).waitFor();
+    assert.match(await crl.innerText(), /KeyCompromise/);
+    await shot(page, 'ca-crl');
+
+    // An HTTP Basic DMS on the sub-CA.
+    await page.goto(url('/dms'));
+    await page.getByRole('link', { name: 'Create DMS' }).click();
+    await page.getByLabel('DMS id').fill('line-7');
+    await page.getByRole('textbox', { name: /^Name/ }).fill('Factory line 7');
+    await choose(page, 'Enrollment CA', 'e2e-sub');
+    await choose(page, 'Authorized CAs', 'e2e-sub');
+    await page.keyboard.press('Escape');
+    await page.getByLabel('HTTP Basic user').fill('line-7');
+    await page.getByLabel('HTTP Basic password').fill('correct horse battery');
+    await page.getByRole('button', { name: 'Create DMS' }).click();
+    await page.waitForURL(url('/dms/line-7'));
+    const est = page.getByTestId('est-urls');
+    await est.getByText(`https://localhost:${server.httpsPort}/.well-known/est/line-7/simpleenroll`, { exact: true }).waitFor();
+    assert.match(await est.innerText(), /curl --cacert server-ca\.pem \\\s+--user 'line-7:PASSWORD'/);
+    await shot(page, 'dms');
+
+    // A device enrolls with curl, as the console's example says.
+    await openssl('req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', f('dev.key'), '-subj', '/CN=device-42', '-outform', 'DER', '-out', f('dev.csr.der'));
+    await openssl('base64', '-in', f('dev.csr.der'), '-out', f('dev.csr.b64'));
+    const host = `localhost:${server.httpsPort}`;
+    const { stdout: status } = await run('curl', [
+      '-sS', '--cacert', server.tlsCaFile, '--resolve', `${host}:127.0.0.1`, '--user', 'line-7:correct horse battery',
+      '-H', 'Content-Type: application/pkcs10', '--data-binary', `@${f('dev.csr.b64')}`, '-o', f('dev.p7.b64'), '-w', '%{http_code}',
+      `https://${host}/.well-known/est/line-7/simpleenroll`,
+    ]);
+    assert.equal(status, '200', readFileSync(f('dev.p7.b64'), 'utf8'));
+    await openssl('base64', '-d', '-in', f('dev.p7.b64'), '-out', f('dev.p7.der'));
+    const devSerial = (await openssl('pkcs7', '-inform', 'DER', '-in', f('dev.p7.der'), '-print_certs', '-out', f('dev.pem')), await openssl('x509', '-in', f('dev.pem'), '-noout', '-serial')).trim().split('=')[1]!.toLowerCase();
+
+    // The device: provisioned, its certificate in its slot, its timeline; then decommissioned.
+    await page.goto(url('/devices'));
+    await choose(page, 'Status', 'FULLY_PROVISIONED');
+    await page.getByRole('table', { name: 'Devices' }).getByRole('link', { name: 'device-42' }).click();
+    await page.getByRole('heading', { name: 'device-42' }).waitFor();
+    await page.locator('[data-status="FULLY_PROVISIONED"]').first().waitFor();
+    const slot = page.getByRole('table', { name: 'Slots' }).locator('tr[data-slot="default"]').first();
+    assert.match(await slot.innerText(), new RegExp(devSerial.replace(/^0+/, '')));
+    assert.match(await slot.innerText(), /ACTIVE/);
+    const timeline = page.getByTestId('timeline');
+    assert.ok((await timeline.innerText()).split('\n').length > 2, 'the timeline has events');
+    await shot(page, 'device');
+    await page.getByRole('button', { name: 'Decommission' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Decommission' }).click();
+    await page.locator('[data-status="DECOMMISSIONED"]').first().waitFor();
+    await slot.locator('[data-status="REVOKED"]').waitFor();
+    await page.goto(url('/devices'));
+    await page.getByRole('table', { name: 'Devices' }).getByText('device-42').waitFor();
+    await shot(page, 'devices');
+
+    await page.goto(url('/'));
+    await page.getByTestId('certificates-total').waitFor();
+    await shot(page, 'dashboard');
+    await page.goto(url('/profiles'));
+    await page.getByRole('heading', { name: 'Issuance profiles' }).waitFor();
+    await shot(page, 'profiles');
+    await page.context().close();
+  });
+
+  test('a pki-viewer sees every screen and no write action', async () => {
+    const page = await newPage();
+    await signIn(page, viewerToken);
+    assert.match(await page.getByTestId('role').innerText(), /pki-viewer/i);
+    const writes = /^(Create CA|Revoke|Hold|Release hold|Issue from CSR|Create DMS|Save|Decommission)$/;
+    for (const [path_, ready] of [
+      ['/cas/e2e-sub', 'E2E Issuing CA'],
+      [`/certificates`, 'Certificates'],
+      ['/dms/line-7', 'DMS line-7'],
+      ['/dms', 'DMSs'],
+      ['/devices/device-42', 'device-42'],
+    ] as const) {
+      await page.goto(url(path_));
+      await page.getByRole('heading', { name: ready }).first().waitFor();
+      await page.waitForLoadState('networkidle');
+      assert.equal(await page.getByRole('button', { name: writes }).count(), 0, `no write button on ${path_}`);
+    }
+    await page.goto(url(`/certificates/${serial}`));
+    await page.getByTestId('serial').waitFor();
+    assert.equal(await page.getByRole('button', { name: writes }).count(), 0, 'no write button on a certificate');
+    await shot(page, 'viewer-certificate');
+    await page.context().close();
+  });
+});
