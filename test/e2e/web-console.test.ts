@@ -224,6 +224,19 @@ describe('web console', { timeout: 110_000 }, () => {
     await page.getByTestId('serial').waitFor();
     assert.equal(await page.getByRole('button', { name: writes }).count(), 0, 'no write button on a certificate');
     await shot(page, 'viewer-certificate');
+
+    // A 390-wide phone: the menu folds away and no screen is wider than the display.
+    await page.setViewportSize({ width: 390, height: 844 });
+    for (const p of ['/', '/cas/e2e-sub', '/certificates', '/dms/line-7', '/devices', '/devices/device-42']) {
+      await page.goto(url(p));
+      await page.waitForLoadState('networkidle');
+      const width = await page.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(width <= 390, `${p} is ${width} px wide on a 390 px phone`);
+    }
+    await page.getByRole('button', { name: 'Menu' }).click();
+    await page.getByRole('link', { name: 'Certificates' }).click();
+    await page.getByRole('heading', { name: 'Certificates' }).waitFor();
+    await shot(page, 'phone-certificates');
     await page.context().close();
   });
 });
