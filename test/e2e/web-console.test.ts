@@ -18,6 +18,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { hashToken } from '../../src/http/auth/admin-token.ts';
 import { createStorage } from '../../src/engines/storage/create-storage.ts';
 import { startLamassu, type LamassuProcess } from '../support/lamassu-process.ts';
+import { admin } from './est-server.ts';
 
 const run = promisify(execFile);
 const CHROMIUM = '/usr/bin/chromium';
@@ -114,17 +115,28 @@ describe('web console', { timeout: 110_000 }, () => {
     assert.equal(await tree.getByRole('group').getByText('E2E Issuing CA').count(), 1, 'the sub-CA sits under the root');
     await shot(page, 'cas');
 
-    // Issue from a CSR openssl made.
+    // An issuance profile, then a certificate from a CSR openssl made, issued under it.
+    await page.goto(url('/profiles'));
+    await page.getByRole('button', { name: 'Create profile' }).click();
+    const profileDialog = page.getByRole('dialog');
+    await profileDialog.getByRole('textbox', { name: /^Name/ }).fill('E2E devices');
+    await profileDialog.getByRole('textbox', { name: /^Validity/ }).fill('90d');
+    await profileDialog.getByRole('button', { name: 'Create profile' }).click();
+    await page.getByRole('table', { name: 'Issuance profiles' }).getByText('E2E devices').waitFor();
+    await shot(page, 'profiles');
     await openssl('req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', f('web.key'), '-subj', '/CN=web-e2e.example', '-out', f('web.csr'));
     await page.goto(url('/certificates'));
     await page.getByRole('button', { name: 'Issue from CSR' }).click();
     await choose(page, 'Issuing CA', /\(e2e-sub\)/);
+    await choose(page, 'Issuance profile', 'E2E devices');
     await page.getByLabel('CSR (PEM)').fill(readFileSync(f('web.csr'), 'utf8'));
     await page.getByRole('dialog').getByRole('button', { name: 'Issue certificate' }).click();
     await page.getByRole('heading', { name: 'web-e2e.example' }).waitFor();
     serial = await page.getByTestId('serial').innerText();
     assert.match(serial, /^[0-9a-f]+$/);
     await page.locator('[data-status="ACTIVE"]').first().waitFor();
+    const issued = (await admin(server, 'GET', `/api/ca/v1/certificates/${serial}`)).json;
+    assert.equal((Date.parse(issued.valid_to) - Date.parse(issued.valid_from)) / 86_400_000, 90, 'issued under the 90-day profile');
     await shot(page, 'certificate');
 
     // Revoke with a reason; the certificate shows REVOKED and the CA's CRL lists it.
@@ -197,9 +209,6 @@ describe('web console', { timeout: 110_000 }, () => {
     await page.goto(url('/'));
     await page.getByTestId('certificates-total').waitFor();
     await shot(page, 'dashboard');
-    await page.goto(url('/profiles'));
-    await page.getByRole('heading', { name: 'Issuance profiles' }).waitFor();
-    await shot(page, 'profiles');
     await page.context().close();
   });
 
@@ -207,13 +216,14 @@ describe('web console', { timeout: 110_000 }, () => {
     const page = await newPage();
     await signIn(page, viewerToken);
     assert.match(await page.getByTestId('role').innerText(), /pki-viewer/i);
-    const writes = /^(Create CA|Revoke|Hold|Release hold|Issue from CSR|Create DMS|Save|Decommission)$/;
+    const writes = /^(Create CA|Revoke|Hold|Release hold|Issue from CSR|Create DMS|Save|Decommission|Create profile|Edit .*)$/;
     for (const [path_, ready] of [
       ['/cas/e2e-sub', 'E2E Issuing CA'],
       [`/certificates`, 'Certificates'],
       ['/dms/line-7', 'DMS line-7'],
       ['/dms', 'DMSs'],
       ['/devices/device-42', 'device-42'],
+      ['/profiles', 'Issuance profiles'],
     ] as const) {
       await page.goto(url(path_));
       await page.getByRole('heading', { name: ready }).first().waitFor();
