@@ -126,7 +126,7 @@ describe('web console', { timeout: 110_000 }, () => {
     await shot(page, 'profiles');
     await openssl('req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', f('web.key'), '-subj', '/CN=web-e2e.example', '-out', f('web.csr'));
     await page.goto(url('/certificates'));
-    await page.getByRole('button', { name: 'Issue from CSR' }).click();
+    await page.getByRole('button', { name: 'Issue certificate' }).click();
     await choose(page, 'Issuing CA', /\(e2e-sub\)/);
     await choose(page, 'Issuance profile', 'E2E devices');
     await page.getByLabel('CSR (PEM)').fill(readFileSync(f('web.csr'), 'utf8'));
@@ -138,6 +138,24 @@ describe('web console', { timeout: 110_000 }, () => {
     const issued = (await admin(server, 'GET', `/api/ca/v1/certificates/${serial}`)).json;
     assert.equal((Date.parse(issued.valid_to) - Date.parse(issued.valid_from)) / 86_400_000, 90, 'issued under the 90-day profile');
     await shot(page, 'certificate');
+
+    // With a key the server makes: the PKCS#8 is offered once, and it is the key of the certificate.
+    await page.getByRole('button', { name: 'Issue certificate' }).click();
+    await page.getByRole('tab', { name: 'With a key made by the server' }).click();
+    const keyPanel = page.getByRole('tabpanel');
+    await choose(page, 'Issuing CA', /\(e2e-sub\)/);
+    await keyPanel.getByRole('textbox', { name: /^Common name/ }).fill('gateway-1');
+    await keyPanel.getByRole('button', { name: 'Issue with a server key' }).click();
+    await keyPanel.getByText('The private key is shown this once').waitFor();
+    const [keyDownload] = await Promise.all([page.waitForEvent('download'), keyPanel.getByRole('button', { name: 'Download private key (PKCS#8)' }).click()]);
+    await keyDownload.saveAs(f('gw.key'));
+    const [certDownload] = await Promise.all([page.waitForEvent('download'), keyPanel.getByRole('button', { name: 'Download certificate' }).click()]);
+    await certDownload.saveAs(f('gw.pem'));
+    assert.match(readFileSync(f('gw.key'), 'utf8'), /^-----BEGIN PRIVATE KEY-----/);
+    assert.equal(await openssl('pkey', '-in', f('gw.key'), '-pubout'), await openssl('x509', '-in', f('gw.pem'), '-noout', '-pubkey'));
+    await keyPanel.getByRole('button', { name: 'Close' }).click();
+    await page.goto(url(`/certificates/${serial}`));
+    await page.getByTestId('serial').waitFor();
 
     // Revoke with a reason; the certificate shows REVOKED and the CA's CRL lists it.
     await page.getByRole('button', { name: 'Revoke' }).click();
@@ -216,7 +234,7 @@ describe('web console', { timeout: 110_000 }, () => {
     const page = await newPage();
     await signIn(page, viewerToken);
     assert.match(await page.getByTestId('role').innerText(), /pki-viewer/i);
-    const writes = /^(Create CA|Revoke|Hold|Release hold|Issue from CSR|Create DMS|Save|Decommission|Create profile|Edit .*)$/;
+    const writes = /^(Create CA|Revoke|Hold|Release hold|Issue certificate|Create DMS|Save|Decommission|Create profile|Edit .*)$/;
     for (const [path_, ready] of [
       ['/cas/e2e-sub', 'E2E Issuing CA'],
       [`/certificates`, 'Certificates'],
@@ -240,7 +258,7 @@ describe('web console', { timeout: 110_000 }, () => {
     for (const p of ['/', '/cas/e2e-sub', '/certificates', '/dms/line-7', '/devices', '/devices/device-42']) {
       await page.goto(url(p));
       await page.waitForLoadState('networkidle');
-      const width = await page.evaluate(() => document.documentElement.scrollWidth);
+      const width = (await page.evaluate('document.documentElement.scrollWidth')) as number;
       assert.ok(width <= 390, `${p} is ${width} px wide on a 390 px phone`);
     }
     await page.getByRole('button', { name: 'Menu' }).click();

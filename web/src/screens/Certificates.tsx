@@ -1,8 +1,9 @@
 /**
  * Certificates: a server-side paged table (bookmark pages, filters on CA, status, CN, serial, expiry),
- * a certificate's details and PEM download, revoke / hold / release, and issuing from a pasted or uploaded CSR.
+ * a certificate's details and PEM download, revoke / hold / release, and issuing from a pasted or uploaded CSR
+ * or with a key the server makes (its PKCS#8 shown once).
  */
-import { Button, Card, Code, FileButton, Group, Modal, Select, Stack, Table, Text, Textarea, TextInput, Title } from '@mantine/core';
+import { Button, Card, Code, FileButton, Group, Modal, Select, Stack, Table, Tabs, Text, Textarea, TextInput, Title } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { Link, useLocation, useParams, useSearch } from 'wouter';
@@ -86,6 +87,97 @@ function IssueFromCsr({ onClose, defaultCa }: { onClose: () => void; defaultCa?:
           </Button>
           <Button type="submit" loading={issue.isPending} disabled={!ca || !csr.trim()}>
             Issue certificate
+          </Button>
+        </Group>
+      </Stack>
+    </form>
+  );
+}
+
+const KEYS: Record<string, { type: 'ECDSA' | 'RSA' | 'ED25519'; bits: number }> = {
+  'ECDSA P-256': { type: 'ECDSA', bits: 256 },
+  'ECDSA P-384': { type: 'ECDSA', bits: 384 },
+  'RSA 2048': { type: 'RSA', bits: 2048 },
+  'RSA 3072': { type: 'RSA', bits: 3072 },
+  Ed25519: { type: 'ED25519', bits: 256 },
+};
+
+/** The server makes the key and issues its certificate; the PKCS#8 key is shown once and never stored. */
+function IssueWithServerKey({ onClose, defaultCa }: { onClose: () => void; defaultCa?: string }) {
+  const qc = useQueryClient();
+  const cas = useCas();
+  const profiles = useQuery({ queryKey: ['profiles'], queryFn: () => unwrap(api.GET('/api/ca/v1/profiles')) });
+  const [ca, setCa] = useState<string | null>(defaultCa ?? null);
+  const [profile, setProfile] = useState<string | null>(null);
+  const [cn, setCn] = useState('');
+  const [key, setKey] = useState<string | null>('ECDSA P-256');
+  const issue = useMutation({
+    mutationFn: () =>
+      unwrap(
+        api.POST('/api/ca/v1/certificates', {
+          body: { ca_id: ca!, key_spec: KEYS[key ?? 'ECDSA P-256']!, subject: { common_name: cn }, ...(profile ? { issuance_profile_id: profile } : {}) },
+        }),
+      ),
+    onSuccess: () => void qc.invalidateQueries({ queryKey: ['certificates'] }),
+  });
+  if (issue.data) {
+    const c = issue.data;
+    const keyPem = c.private_key ? pemOf(c.private_key) : undefined;
+    return (
+      <Stack>
+        <Text size="sm">
+          Issued <Link href={`/certificates/${c.serial_number}`} onClick={onClose}>{c.serial_number}</Link>.
+        </Text>
+        {keyPem && (
+          <>
+            <Text size="sm" c="red" fw={500}>
+              The private key is shown this once: the server does not keep it. Download it now.
+            </Text>
+            <Group gap="xs">
+              <Button size="xs" onClick={() => download(`${c.serial_number}.key`, keyPem)}>
+                Download private key (PKCS#8)
+              </Button>
+              <Button size="xs" variant="light" onClick={() => download(`${c.serial_number}.pem`, pemOf(c.certificate))}>
+                Download certificate
+              </Button>
+            </Group>
+          </>
+        )}
+        <Group justify="flex-end">
+          <Button variant="default" onClick={onClose}>
+            Close
+          </Button>
+        </Group>
+      </Stack>
+    );
+  }
+  const caChoices = (cas.data ?? []).filter((c) => c.type !== 'IMPORTED_WITHOUT_KEY').map((c) => ({ value: c.id, label: `${cnOf(c.certificate.subject)} (${c.id})` }));
+  return (
+    <form
+      onSubmit={(e) => {
+        e.preventDefault();
+        issue.mutate();
+      }}
+    >
+      <Stack>
+        <Select label="Issuing CA" data={caChoices} value={ca} onChange={setCa} required searchable />
+        <Select
+          label="Issuance profile"
+          description="Empty: the CA's default profile"
+          data={(profiles.data?.list ?? []).map((p) => ({ value: p.id, label: p.name }))}
+          value={profile}
+          onChange={setProfile}
+          clearable
+        />
+        <TextInput label="Common name" value={cn} onChange={(e) => setCn(e.currentTarget.value)} required />
+        <Select label="Key" data={Object.keys(KEYS)} value={key} onChange={setKey} allowDeselect={false} />
+        <ErrorAlert error={issue.error} />
+        <Group justify="flex-end">
+          <Button variant="default" onClick={onClose}>
+            Cancel
+          </Button>
+          <Button type="submit" loading={issue.isPending} disabled={!ca || !cn.trim()}>
+            Issue with a server key
           </Button>
         </Group>
       </Stack>
@@ -248,7 +340,7 @@ export default function Certificates() {
     <Stack>
       <Group justify="space-between">
         <Title order={2}>Certificates</Title>
-        {canWrite && <Button onClick={() => setIssuing(true)}>Issue from CSR</Button>}
+        {canWrite && <Button onClick={() => setIssuing(true)}>Issue certificate</Button>}
       </Group>
       {serial ? (
         <>
@@ -290,8 +382,19 @@ export default function Certificates() {
           <CertificateTable filters={filters} />
         </>
       )}
-      <Modal opened={issuing} onClose={() => setIssuing(false)} title="Issue a certificate from a CSR" size="lg">
-        <IssueFromCsr onClose={() => setIssuing(false)} defaultCa={filters.ca} />
+      <Modal opened={issuing} onClose={() => setIssuing(false)} title="Issue a certificate" size="lg">
+        <Tabs defaultValue="csr">
+          <Tabs.List mb="md">
+            <Tabs.Tab value="csr">From a CSR</Tabs.Tab>
+            <Tabs.Tab value="server-key">With a key made by the server</Tabs.Tab>
+          </Tabs.List>
+          <Tabs.Panel value="csr">
+            <IssueFromCsr onClose={() => setIssuing(false)} defaultCa={filters.ca} />
+          </Tabs.Panel>
+          <Tabs.Panel value="server-key">
+            <IssueWithServerKey onClose={() => setIssuing(false)} defaultCa={filters.ca} />
+          </Tabs.Panel>
+        </Tabs>
       </Modal>
     </Stack>
   );
