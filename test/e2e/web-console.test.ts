@@ -4,12 +4,14 @@
  * admin token, create a root and a sub-CA, issue from a CSR, revoke and find it in the CRL, create an HTTP
  * Basic DMS, enroll a device over EST, see it provisioned with its certificate in its slot and timeline,
  * decommission it; then a pki-viewer sees the same screens without one write action.
+ * Every screen is checked with axe-core (no serious or critical violation).
  * Screenshots go to $LAMASSU_UI_SCREENSHOTS (docs/ui to refresh the README's set), else to a temp dir.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -40,7 +42,32 @@ async function newPage(): Promise<Page> {
   return page;
 }
 
-const shot = (page: Page, name: string) => page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: { target: unknown[] }[];
+}
+
+/** axe-core in the page: no serious or critical accessibility violation. */
+async function assertAccessible(page: Page, name: string) {
+  await page.addScriptTag({ content: axeSource });
+  const violations = (await page.evaluate('axe.run(document, { resultTypes: ["violations"] }).then((r) => r.violations)')) as AxeViolation[];
+  const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(
+    serious.map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => JSON.stringify(n.target)).join(', ')}`),
+    [],
+    `accessibility of ${name}`,
+  );
+}
+
+/** Every screen the walk reaches is photographed and checked with axe-core. */
+async function shot(page: Page, name: string) {
+  await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+  await assertAccessible(page, name);
+}
 
 async function signIn(page: Page, token: string) {
   await page.goto(url('/'));
