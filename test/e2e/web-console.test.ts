@@ -216,6 +216,16 @@ describe('web console', { timeout: 110_000 }, () => {
     const est = page.getByTestId('est-urls');
     await est.getByText(`https://localhost:${server.httpsPort}/.well-known/est/line-7/simpleenroll`, { exact: true }).waitFor();
     assert.match(await est.innerText(), /curl --cacert server-ca\.pem \\\s+--user 'line-7:PASSWORD'/);
+    // Its DMS certificate, made with a server key offered once.
+    const dmsCert = page.getByTestId('dms-certificate');
+    await dmsCert.getByText('None').waitFor();
+    await dmsCert.getByRole('button', { name: 'Issue with a server key' }).click();
+    const [dmsKey] = await Promise.all([page.waitForEvent('download'), dmsCert.getByRole('button', { name: 'Download private key' }).click()]);
+    await dmsKey.saveAs(f('dms.key'));
+    const [dmsPem] = await Promise.all([page.waitForEvent('download'), dmsCert.getByRole('button', { name: 'Download certificate and chain' }).click()]);
+    await dmsPem.saveAs(f('dms.pem'));
+    assert.equal(await openssl('pkey', '-in', f('dms.key'), '-pubout'), await openssl('x509', '-in', f('dms.pem'), '-noout', '-pubkey'));
+    await dmsCert.locator('[data-status="ACTIVE"]').waitFor();
     await shot(page, 'dms');
 
     // A device enrolls with curl, as the console's example says.
@@ -261,7 +271,7 @@ describe('web console', { timeout: 110_000 }, () => {
     const page = await newPage();
     await signIn(page, viewerToken);
     assert.match(await page.getByTestId('role').innerText(), /pki-viewer/i);
-    const writes = /^(Create CA|Revoke|Hold|Release hold|Issue certificate|Create DMS|Save|Decommission|Create profile|Edit .*)$/;
+    const writes = /^(Create CA|Revoke|Hold|Release hold|Issue certificate|Create DMS|Save|Decommission|Create profile|Edit .*|Issue with a server key|Issue a new one.*|Revoke DMS certificate)$/;
     for (const [path_, ready] of [
       ['/cas/e2e-sub', 'E2E Issuing CA'],
       [`/certificates`, 'Certificates'],

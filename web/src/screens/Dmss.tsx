@@ -1,16 +1,16 @@
 /**
  * DMSs: the list, an editor for the main settings (enrollment CA and authorized CAs, EST authentication
  * and its options, registration mode, device id source, re-enrollment window, server keygen, CA
- * distribution), and the EST URLs to give a factory with a copyable curl example.
+ * distribution), the EST URLs to give a factory with a copyable curl example, and the DMS certificate.
  */
 import { Button, Card, Checkbox, Grid, Group, MultiSelect, PasswordInput, Select, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { Link, useLocation, useParams } from 'wouter';
-import { api, getJson, unwrap } from '../api/client';
+import { api, ApiError, getJson, pemOf, unwrap } from '../api/client';
 import type { Dms, DmsCreate, Page } from '../api/types';
 import { useAuth } from '../auth';
-import { CopyBlock, ErrorAlert, Loading, when } from '../components/common';
+import { CopyBlock, download, ErrorAlert, Loading, StatusBadge, when } from '../components/common';
 import { useCas } from './Cas';
 
 const AUTH_MODES = ['DMS_CERTIFICATE', 'CLIENT_CERTIFICATE', 'HTTP_BASIC', 'EXTERNAL_WEBHOOK', 'NO_AUTH'];
@@ -56,6 +56,88 @@ function EstUrls({ dms }: { dms: DmsCreate }) {
         <CopyBlock label="Enroll (simpleenroll)" value={`${base}/simpleenroll`} />
         <CopyBlock label="Re-enroll (simplereenroll)" value={`${base}/simplereenroll`} />
         <CopyBlock label="Enroll with curl" value={curl} />
+      </Stack>
+    </Card>
+  );
+}
+
+interface DmsCertificate {
+  serial_number: string;
+  issuer_ca_id: string;
+  status: string;
+  valid_from: string;
+  valid_to: string;
+  revocation_reason: string | null;
+  certificate: string;
+  chain?: string[];
+  private_key?: string;
+}
+
+/**
+ * The DMS certificate (issued by LAMASSU-DMS-MANAGER), with which a DMS_CERTIFICATE factory authenticates
+ * over EST. A new one revokes the previous one; its private key is made by the server and offered once.
+ */
+function DmsCertificatePanel({ id }: { id: string }) {
+  const qc = useQueryClient();
+  const { canWrite } = useAuth();
+  const url = `/api/dmsmanager/v1/dms/${encodeURIComponent(id)}/certificate`;
+  const current = useQuery({
+    queryKey: ['dms-certificate', id],
+    queryFn: () => getJson<DmsCertificate>(url).catch((err: unknown) => (err instanceof ApiError && err.code === 'DMS_CERTIFICATE_MISSING' ? null : Promise.reject(err))),
+  });
+  const refresh = () => void qc.invalidateQueries({ queryKey: ['dms-certificate', id] });
+  const issue = useMutation({
+    mutationFn: () => unwrap(api.POST('/api/dmsmanager/v1/dms/{id}/certificate', { params: { path: { id } }, body: { key: { type: 'ECDSA', bits: 256 } } })) as unknown as Promise<DmsCertificate>,
+    onSuccess: refresh,
+  });
+  const revoke = useMutation({
+    mutationFn: () => unwrap(api.POST('/api/dmsmanager/v1/dms/{id}/certificate/revoke', { params: { path: { id } }, body: {} })),
+    onSuccess: refresh,
+  });
+  const c = current.data;
+  const fresh = issue.data;
+  return (
+    <Card withBorder data-testid="dms-certificate">
+      <Stack gap="xs">
+        <Title order={4}>DMS certificate</Title>
+        <ErrorAlert error={current.error ?? issue.error ?? revoke.error} />
+        {c === null && <Text size="sm">None: a DMS_CERTIFICATE factory needs one.</Text>}
+        {c && (
+          <Group gap="xs">
+            <Text size="sm" style={{ fontFamily: 'monospace' }}>
+              <Link href={`/certificates/${c.serial_number}`}>{c.serial_number}</Link>
+            </Text>
+            <StatusBadge status={c.status} reason={c.revocation_reason} />
+            <Text size="xs">valid to {when(c.valid_to)}</Text>
+          </Group>
+        )}
+        {fresh?.private_key && (
+          <Stack gap={4}>
+            <Text size="sm" c="red" fw={500}>
+              The private key is shown this once: the server does not keep it. Download it now.
+            </Text>
+            <Group gap="xs">
+              <Button size="xs" onClick={() => download(`${id}.key`, pemOf(fresh.private_key!))}>
+                Download private key
+              </Button>
+              <Button size="xs" variant="light" onClick={() => download(`${id}.pem`, [fresh.certificate, ...(fresh.chain ?? [])].map(pemOf).join(''))}>
+                Download certificate and chain
+              </Button>
+            </Group>
+          </Stack>
+        )}
+        {canWrite && (
+          <Group gap="xs">
+            <Button size="xs" variant="light" loading={issue.isPending} onClick={() => issue.mutate()}>
+              {c ? 'Issue a new one (revokes this)' : 'Issue with a server key'}
+            </Button>
+            {c && c.status !== 'REVOKED' && (
+              <Button size="xs" color="red" variant="light" loading={revoke.isPending} onClick={() => revoke.mutate()}>
+                Revoke DMS certificate
+              </Button>
+            )}
+          </Group>
+        )}
       </Stack>
     </Card>
   );
@@ -144,7 +226,14 @@ function DmsEditor({ initial, isNew }: { initial: DmsCreate; isNew: boolean }) {
           </form>
         </Card>
       </Grid.Col>
-      <Grid.Col span={{ base: 12, lg: 5 }}>{!isNew && <EstUrls dms={d} />}</Grid.Col>
+      <Grid.Col span={{ base: 12, lg: 5 }}>
+        {!isNew && (
+          <Stack>
+            <EstUrls dms={d} />
+            <DmsCertificatePanel id={d.id} />
+          </Stack>
+        )}
+      </Grid.Col>
     </Grid>
   );
 }
