@@ -199,6 +199,13 @@ describe('web console', { timeout: 110_000 }, () => {
     const crl = page.getByTestId('crl');
     await crl.getByText(serial).waitFor();
     assert.match(await crl.innerText(), /KeyCompromise/);
+    await page.getByText('CRL refreshed every').waitFor();
+    const [der] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download certificate (DER)' }).click()]);
+    await der.saveAs(f('sub.cer'));
+    assert.match(await openssl('x509', '-inform', 'DER', '-in', f('sub.cer'), '-noout', '-subject'), /E2E Issuing CA/);
+    const [chain] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download chain' }).click()]);
+    await chain.saveAs(f('chain.pem'));
+    assert.equal(readFileSync(f('chain.pem'), 'utf8').match(/BEGIN CERTIFICATE/g)?.length, 2, 'the sub-CA and its root');
     await shot(page, 'ca-crl');
 
     // An HTTP Basic DMS on the sub-CA.

@@ -95,8 +95,8 @@ export function Fields({ rows }: { rows: [string, ReactNode][] }) {
 }
 
 /** Saves text as a file in the browser. */
-export function download(name: string, text: string, type = 'application/x-pem-file') {
-  const url = URL.createObjectURL(new Blob([text], { type }));
+export function download(name: string, content: string | Uint8Array<ArrayBuffer>, type = 'application/x-pem-file') {
+  const url = URL.createObjectURL(new Blob([content], { type }));
   const a = document.createElement('a');
   a.href = url;
   a.download = name;

@@ -106,10 +106,46 @@ function CreateCa({ cas, onClose }: { cas: Ca[]; onClose: () => void }) {
   );
 }
 
+/** The CA's CRL and OCSP settings as the VA keeps them (GET /api/va/v1/roles/{caId}); read-only here. */
+function VaSettings({ caId }: { caId: string }) {
+  const role = useQuery({ queryKey: ['va-role', caId], queryFn: () => unwrap(api.GET('/api/va/v1/roles/{caId}', { params: { path: { caId } } })) });
+  if (role.error) return <ErrorAlert error={role.error} title="No CRL/OCSP settings" />;
+  if (!role.data) return null;
+  const r = role.data;
+  return (
+    <Stack gap={6}>
+      <Text fw={600}>CRL and OCSP</Text>
+      <Fields
+        rows={[
+          ['CRL validity', r.crl_options.validity],
+          ['CRL refreshed every', `${r.crl_options.refresh_interval}${r.crl_options.regenerate_on_revoke ? ', and on each revocation' : ''}`],
+          ['Delta CRLs', r.delta_crl_options.enabled ? `every ${r.delta_crl_options.refresh_interval}, valid ${r.delta_crl_options.validity}` : 'off'],
+          ['Latest CRL', r.latest_crl ? `number ${r.latest_crl.version}, until ${when(r.latest_crl.valid_until)}` : 'none yet'],
+          ['OCSP answers valid', r.ocsp_options.validity],
+          ['OCSP signer', String(r.ocsp_options.signer)],
+        ]}
+      />
+    </Stack>
+  );
+}
+
+/** PEM text to DER bytes. */
+const derOf = (pem: string) => Uint8Array.from(atob(pem.replace(/-----[^-]+-----|\s/g, '')), (c) => c.charCodeAt(0));
+
 function CaDetails({ ca }: { ca: Ca }) {
   const { canWrite } = useAuth();
   const c = ca.certificate;
   const pem = pemOf(c.certificate);
+  const [chainError, setChainError] = useState<unknown>();
+  const chain = async () => {
+    setChainError(undefined);
+    try {
+      const text = await unwrap(api.GET('/api/ca/v1/cas/{id}/chain', { params: { path: { id: ca.id } }, parseAs: 'text' }));
+      download(`${ca.id}-chain.pem`, text as string);
+    } catch (err) {
+      setChainError(err);
+    }
+  };
   return (
     <Card withBorder>
       <Stack>
@@ -139,6 +175,12 @@ function CaDetails({ ca }: { ca: Ca }) {
           <Button size="xs" variant="light" onClick={() => download(`${ca.id}.pem`, pem)}>
             Download certificate (PEM)
           </Button>
+          <Button size="xs" variant="light" onClick={() => download(`${ca.id}.cer`, derOf(pem), 'application/pkix-cert')}>
+            Download certificate (DER)
+          </Button>
+          <Button size="xs" variant="light" onClick={() => void chain()}>
+            Download chain
+          </Button>
           <Button size="xs" variant="light" component="a" href={`/api/va/crl/${encodeURIComponent(ca.id)}`} download={`${ca.id}.crl`}>
             Download CRL (DER)
           </Button>
@@ -146,6 +188,7 @@ function CaDetails({ ca }: { ca: Ca }) {
             Certificates it issued
           </Button>
         </Group>
+        <ErrorAlert error={chainError} />
         {canWrite && !ca.internal && (
           <StatusActions
             what="CA"
@@ -154,6 +197,7 @@ function CaDetails({ ca }: { ca: Ca }) {
             change={(body) => unwrap(api.POST('/api/ca/v1/cas/{id}/status', { params: { path: { id: ca.id } }, body }))}
           />
         )}
+        <VaSettings caId={ca.id} />
         <CrlView caId={ca.id} />
       </Stack>
     </Card>
