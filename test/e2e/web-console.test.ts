@@ -92,6 +92,7 @@ async function createCa(page: Page, id: string, cn: string, parent?: string) {
   await dialog.getByRole('button', { name: 'Create CA' }).click();
   await page.waitForURL(url(`/cas/${id}`));
   await page.getByRole('heading', { name: cn }).waitFor();
+  await dialog.waitFor({ state: 'hidden' });
 }
 
 before(async () => {
@@ -150,6 +151,7 @@ describe('web console', { timeout: 110_000 }, () => {
     await profileDialog.getByRole('textbox', { name: /^Validity/ }).fill('90d');
     await profileDialog.getByRole('button', { name: 'Create profile' }).click();
     await page.getByRole('table', { name: 'Issuance profiles' }).getByText('E2E devices').waitFor();
+    await profileDialog.waitFor({ state: 'hidden' });
     await shot(page, 'profiles');
     await openssl('req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', f('web.key'), '-subj', '/CN=web-e2e.example', '-out', f('web.csr'));
     await page.goto(url('/certificates'));
@@ -159,6 +161,7 @@ describe('web console', { timeout: 110_000 }, () => {
     await page.getByLabel('CSR (PEM)').fill(readFileSync(f('web.csr'), 'utf8'));
     await page.getByRole('dialog').getByRole('button', { name: 'Issue certificate' }).click();
     await page.getByRole('heading', { name: 'web-e2e.example' }).waitFor();
+    await page.getByRole('dialog').waitFor({ state: 'hidden' });
     serial = await page.getByTestId('serial').innerText();
     assert.match(serial, /^[0-9a-f]+$/);
     await page.locator('[data-status="ACTIVE"]').first().waitFor();
@@ -270,6 +273,11 @@ describe('web console', { timeout: 110_000 }, () => {
 
     await page.goto(url('/'));
     await page.getByTestId('certificates-total').waitFor();
+    assert.equal(await page.getByTestId('devices-total').innerText(), '1');
+    assert.equal(await page.getByTestId('dmss-total').innerText(), '1');
+    const perDms = page.getByRole('table', { name: 'Devices per DMS' }).getByRole('row', { name: /Factory line 7/ });
+    await perDms.waitFor();
+    assert.match(await perDms.innerText(), /\b1\b[\s\S]*DECOMMISSIONED/);
     await shot(page, 'dashboard');
     await page.context().close();
   });

@@ -1,5 +1,5 @@
 import '@mantine/core/styles.css';
-import { createTheme, darken, DEFAULT_THEME, MantineProvider, type MantineColorsTuple } from '@mantine/core';
+import { createTheme, darken, DEFAULT_THEME, MantineProvider, Modal, type MantineColorsTuple } from '@mantine/core';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
@@ -15,7 +15,11 @@ const colors = Object.fromEntries(
     .filter(([name]) => name !== 'dark')
     .map(([name, shades]) => [name, [...shades.slice(0, 6), ...[0.25, 0.3, 0.35, 0.4].map((amount) => darken(shades[9], amount))] as unknown as MantineColorsTuple]),
 );
-const theme = createTheme({ colors });
+const theme = createTheme({
+  colors,
+  // Mantine's modal close button is an icon without a name (axe-core button-name).
+  components: { Modal: Modal.extend({ defaultProps: { closeButtonProps: { 'aria-label': 'Close dialog' } } }) },
+});
 
 const queries = new QueryClient({ defaultOptions: { queries: { retry: false, refetchOnWindowFocus: false } } });
 

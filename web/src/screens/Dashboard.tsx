@@ -1,7 +1,9 @@
-/** Counts by status: CAs, certificates, devices; number of DMSs. */
-import { Card, Group, SimpleGrid, Stack, Text, Title } from '@mantine/core';
+/** Counts by status: CAs, certificates, devices; number of DMSs, and the devices each DMS enrolled by status. */
+import { Card, Group, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import { api, getJson, unwrap } from '../api/client';
+import { Link } from 'wouter';
+import type { Dms, Page } from '../api/types';
 import { ErrorAlert, Loading, StatusBadge } from '../components/common';
 
 function Counts({ title, total, byStatus, testId }: { title: string; total: number; byStatus: Record<string, unknown>; testId: string }) {
@@ -27,11 +29,68 @@ function Counts({ title, total, byStatus, testId }: { title: string; total: numb
   );
 }
 
+type DeviceStats = { total: number; status_distribution: Record<string, number> };
+
+/** Devices per DMS (one stats call per DMS; the first 50 DMSs). */
+function DevicesPerDms() {
+  const perDms = useQuery({
+    queryKey: ['devices-per-dms'],
+    queryFn: async () => {
+      const dmss = await getJson<Page<Dms>>('/api/dmsmanager/v1/dms?page_size=50');
+      return Promise.all(
+        dmss.list.map(async (d) => ({ dms: d, stats: await getJson<DeviceStats>(`/api/devmanager/v1/stats?dms_id=${encodeURIComponent(d.id)}`) })),
+      );
+    },
+  });
+  if (perDms.error) return <ErrorAlert error={perDms.error} />;
+  if (!perDms.data || perDms.data.length === 0) return null;
+  return (
+    <Card withBorder>
+      <Text fw={600} mb="xs">
+        Devices enrolled per DMS
+      </Text>
+      <Table.ScrollContainer minWidth={500}>
+        <Table aria-label="Devices per DMS">
+          <Table.Thead>
+            <Table.Tr>
+              <Table.Th>DMS</Table.Th>
+              <Table.Th>Devices</Table.Th>
+              <Table.Th>By status</Table.Th>
+            </Table.Tr>
+          </Table.Thead>
+          <Table.Tbody>
+            {perDms.data.map(({ dms, stats }) => (
+              <Table.Tr key={dms.id}>
+                <Table.Td>
+                  <Link href={`/devices?dms=${encodeURIComponent(dms.id)}`}>{dms.name}</Link>
+                </Table.Td>
+                <Table.Td>{stats.total}</Table.Td>
+                <Table.Td>
+                  <Group gap={4}>
+                    {Object.entries(stats.status_distribution)
+                      .filter(([, n]) => n > 0)
+                      .map(([status, n]) => (
+                        <Group key={status} gap={2}>
+                          <StatusBadge status={status} />
+                          <Text size="xs">{n}</Text>
+                        </Group>
+                      ))}
+                  </Group>
+                </Table.Td>
+              </Table.Tr>
+            ))}
+          </Table.Tbody>
+        </Table>
+      </Table.ScrollContainer>
+    </Card>
+  );
+}
+
 export default function Dashboard() {
   const ca = useQuery({ queryKey: ['ca-stats'], queryFn: () => unwrap(api.GET('/api/ca/v1/stats')) });
   const devices = useQuery({
     queryKey: ['device-stats'],
-    queryFn: () => getJson<{ total: number; status_distribution: Record<string, number> }>('/api/devmanager/v1/stats'),
+    queryFn: () => getJson<DeviceStats>('/api/devmanager/v1/stats'),
   });
   const dms = useQuery({ queryKey: ['dms-stats'], queryFn: () => getJson<{ total: number }>('/api/dmsmanager/v1/stats') });
   return (
@@ -50,6 +109,7 @@ export default function Dashboard() {
           {dms.data && <Counts testId="dmss" title="DMSs" total={dms.data.total} byStatus={{}} />}
         </SimpleGrid>
       )}
+      <DevicesPerDms />
     </Stack>
   );
 }
