@@ -68,6 +68,7 @@ describe('web console on the HTTPS listener', () => {
       assert.equal(res.headers['content-type'], 'text/html; charset=utf-8', url);
       assert.equal(res.headers['cache-control'], 'no-cache', url);
       assert.equal(res.body, INDEX, url);
+      assert.match(String(res.headers['content-security-policy']), /script-src 'self';.*frame-ancestors 'none'/, url);
     }
   });
 

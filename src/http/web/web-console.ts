@@ -17,6 +17,14 @@ export const WEB_DIST_DIR = path.resolve(import.meta.dirname, '../../../web/dist
 /** First path segments of the console's screens (web/src/App.tsx); each answers index.html, with any sub-path. */
 export const CONSOLE_SCREENS = ['cas', 'certificates', 'dms', 'devices', 'profiles'];
 
+/**
+ * The console runs only its own scripts and talks only to this server. Styles may be inline: Mantine sets
+ * CSS variables in a <style> element and style attributes.
+ */
+export const CONSOLE_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; " +
+  "frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'";
+
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -72,7 +80,7 @@ export function registerWebConsole(app: FastifyInstance, dir = WEB_DIST_DIR): vo
       .header('etag', file.etag)
       .header('x-content-type-options', 'nosniff')
       .header('cache-control', file.immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
-    if (file === index) reply.header('x-frame-options', 'DENY');
+    if (file === index) reply.header('content-security-policy', CONSOLE_CSP).header('x-frame-options', 'DENY');
     if (request.headers['if-none-match'] === file.etag) return reply.code(304).send();
     return reply.send(file.body);
   };
