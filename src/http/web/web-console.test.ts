@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import type { AdminTokenRepository } from '../../domain/ports/admin-token.ts';
 import { buildHttpsApp } from '../build-https-app.ts';
+import { CONSOLE_SCREENS } from './web-console.ts';
 import { HttpMetrics } from '../metrics.ts';
 import type { ServicePlugin } from '../service-plugin.ts';
 
@@ -116,4 +117,10 @@ describe('web console on the HTTPS listener', () => {
       await bare.close();
     }
   });
+});
+
+it('answers index.html for exactly the screens the console routes (web/src/App.tsx)', () => {
+  const app = readFileSync(path.resolve(import.meta.dirname, '../../../web/src/App.tsx'), 'utf8');
+  const screens = [...app.matchAll(/<Route path="\/([a-z-]+)/g)].map((m) => m[1]);
+  assert.deepEqual([...new Set(screens)].sort(), [...CONSOLE_SCREENS].sort());
 });
