@@ -159,6 +159,16 @@ describe('web console', { timeout: 150_000 }, () => {
     // CAs: a root and a sub-CA under it, shown as a tree.
     await createCa(page, 'e2e-root', 'E2E Root CA');
     await createCa(page, 'e2e-sub', 'E2E Issuing CA', 'e2e-root');
+    // A refusal from the server shows in words inside the form: a CA id that is taken.
+    await page.getByRole('button', { name: 'Create CA' }).click();
+    const again = page.getByRole('dialog');
+    await again.getByLabel('Common name').fill('Duplicate');
+    await again.getByLabel('CA id').fill('e2e-root');
+    await again.getByRole('button', { name: 'Create CA' }).click();
+    const refusal = await again.getByRole('alert').innerText();
+    assert.match(refusal, /e2e-root[\s\S]*\n[A-Z_]+ \(HTTP 409\)/, refusal);
+    await page.keyboard.press('Escape');
+    await again.waitFor({ state: 'hidden' });
     const tree = page.getByRole('tree', { name: 'CA hierarchy' });
     await tree.getByText('E2E Root CA').waitFor();
     assert.equal(await tree.getByRole('group').getByText('E2E Issuing CA').count(), 1, 'the sub-CA sits under the root');
