@@ -319,8 +319,19 @@ describe('web console', { timeout: 150_000 }, () => {
 
   test('a pki-viewer sees every screen and no write action', async () => {
     const page = await newPage();
-    await signIn(page, viewerToken);
+    // By keyboard only: the token field has the focus, Enter signs in, Tab reaches the menu.
+    await page.goto(url('/'));
+    await page.getByLabel('API token').waitFor();
+    await page.keyboard.type(viewerToken);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
     assert.match(await page.getByTestId('role').innerText(), /pki-viewer/i);
+    for (let i = 0; i < 12; i++) {
+      await page.keyboard.press('Tab');
+      if ((await page.evaluate('document.activeElement?.textContent')) === 'Devices') break;
+    }
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Devices' }).waitFor();
     const writes = /^(Create CA|Revoke|Hold|Release hold|Issue certificate|Create DMS|Save|Decommission|Create profile|Edit .*|Issue with a server key|Issue a new one.*|Revoke DMS certificate)$/;
     for (const [path_, ready] of [
       ['/cas/e2e-sub', 'E2E Issuing CA'],
