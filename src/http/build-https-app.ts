@@ -16,6 +16,7 @@ import type { ServicePlugin } from './service-plugin.ts';
 import { registerRequestGuards } from './request-guards.ts';
 import { buildInfoOf, serviceHealthRoutes } from './service-health-routes.ts';
 import { validatorCompiler } from './validator.ts';
+import { registerWebConsole, WEB_DIST_DIR } from './web/web-console.ts';
 
 export interface TlsMaterial {
   /** PEM. */
@@ -36,6 +37,8 @@ export interface HttpsAppOptions {
   bodyLimit?: number;
   /** Longest a request may take to arrive (default 60 s): a stalled client gets 408 and is disconnected. */
   requestTimeoutMs?: number;
+  /** The built web console (default web/dist); false serves none. */
+  webConsoleDir?: string | false;
 }
 
 export const ADMIN_API_PREFIX = '/api/v1';
@@ -84,5 +87,6 @@ export async function buildHttpsApp(opts: HttpsAppOptions): Promise<FastifyInsta
   await app.register(adminApiScope(opts.auth, adminPlugins), { prefix: ADMIN_API_PREFIX });
   for (const s of opts.services) if (s.https) await app.register(s.https);
   await app.register(serviceHealthRoutes(opts.services.map((s) => s.name), buildInfoOf(opts.version)));
+  if (opts.webConsoleDir !== false) registerWebConsole(app, opts.webConsoleDir ?? WEB_DIST_DIR);
   return app;
 }

@@ -1,0 +1,239 @@
+/** CAs: the hierarchy as a tree, a CA's details and downloads, create root / sub-CA, revoke / hold / release. */
+import { Box, Button, Card, Grid, Group, Modal, NumberInput, Select, Stack, Text, TextInput, Title, UnstyledButton } from '@mantine/core';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState, type FormEvent } from 'react';
+import { Link, useLocation, useParams } from 'wouter';
+import { api, pemOf, unwrap } from '../api/client';
+import type { Ca, CaCreate } from '../api/types';
+import { useAuth } from '../auth';
+import { cnOf, download, ErrorAlert, Fields, Loading, StatusBadge, when } from '../components/common';
+import { StatusActions } from '../components/StatusChange';
+import { CrlView } from './CrlView';
+
+export const useCas = () =>
+  useQuery({ queryKey: ['cas'], queryFn: async () => (await unwrap(api.GET('/api/ca/v1/cas', { params: { query: { page_size: 1000 } } }))).list });
+
+function Tree({ cas, parent, selected, depth }: { cas: Ca[]; parent: string | null; selected?: string; depth: number }) {
+  const children = cas.filter((c) => (c.parent_id ?? null) === parent || (parent === null && c.parent_id !== null && !cas.some((p) => p.id === c.parent_id)));
+  if (children.length === 0) return null;
+  return (
+    <Stack gap={2} role={depth === 0 ? 'tree' : 'group'} aria-label={depth === 0 ? 'CA hierarchy' : undefined}>
+      {children.map((ca) => (
+        <Box key={ca.id} role="treeitem" aria-selected={ca.id === selected}>
+          <UnstyledButton
+            component={Link}
+            href={`/cas/${encodeURIComponent(ca.id)}`}
+            p={6}
+            pl={8 + depth * 18}
+            w="100%"
+            bg={ca.id === selected ? 'var(--mantine-color-blue-light)' : undefined}
+            style={{ borderRadius: 4, display: 'block' }}
+          >
+            <Group gap="xs" wrap="nowrap" justify="space-between">
+              <Text size="sm" truncate>
+                {depth > 0 ? '└ ' : ''}
+                {cnOf(ca.certificate.subject)} <Text span c="dimmed" size="xs">({ca.id})</Text>
+              </Text>
+              <Box style={{ flexShrink: 0 }}>
+                <StatusBadge status={ca.certificate.status} reason={ca.certificate.revocation_reason} />
+              </Box>
+            </Group>
+          </UnstyledButton>
+          <Tree cas={cas} parent={ca.id} selected={selected} depth={depth + 1} />
+        </Box>
+      ))}
+    </Stack>
+  );
+}
+
+const KEY_TYPES: Record<string, { type: 'ECDSA' | 'RSA' | 'ED25519'; bits: number }> = {
+  'ECDSA P-256': { type: 'ECDSA', bits: 256 },
+  'ECDSA P-384': { type: 'ECDSA', bits: 384 },
+  'RSA 2048': { type: 'RSA', bits: 2048 },
+  'RSA 3072': { type: 'RSA', bits: 3072 },
+  'RSA 4096': { type: 'RSA', bits: 4096 },
+  Ed25519: { type: 'ED25519', bits: 256 },
+};
+
+function CreateCa({ cas, onClose }: { cas: Ca[]; onClose: () => void }) {
+  const qc = useQueryClient();
+  const [, navigate] = useLocation();
+  const [id, setId] = useState('');
+  const [cn, setCn] = useState('');
+  const [org, setOrg] = useState('');
+  const [parent, setParent] = useState<string | null>(null);
+  const [key, setKey] = useState<string | null>('ECDSA P-256');
+  const [years, setYears] = useState<number | string>(10);
+  const create = useMutation({
+    mutationFn: (body: CaCreate) => unwrap(api.POST('/api/ca/v1/cas', { body })),
+    onSuccess: (ca) => {
+      void qc.invalidateQueries();
+      onClose();
+      navigate(`/cas/${encodeURIComponent(ca.id)}`);
+    },
+  });
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    create.mutate({
+      ...(id.trim() ? { id: id.trim() } : {}),
+      ...(parent ? { parent_id: parent } : {}),
+      subject: { common_name: cn, ...(org ? { organization: org } : {}) },
+      key_metadata: KEY_TYPES[key ?? 'ECDSA P-256']!,
+      ca_expiration: { type: 'Duration', duration: `${years}y` },
+    });
+  };
+  const parents = cas.filter((c) => c.type !== 'IMPORTED_WITHOUT_KEY' && c.certificate.status === 'ACTIVE').map((c) => ({ value: c.id, label: `${cnOf(c.certificate.subject)} (${c.id})` }));
+  return (
+    <form onSubmit={submit}>
+      <Stack>
+        <Select label="Parent CA" description="Empty: a new root CA" data={parents} value={parent} onChange={setParent} clearable placeholder="(root CA)" />
+        <TextInput label="Common name" value={cn} onChange={(e) => setCn(e.currentTarget.value)} required />
+        <TextInput label="Organization" value={org} onChange={(e) => setOrg(e.currentTarget.value)} />
+        <TextInput label="CA id" description="Empty: the server picks one" value={id} onChange={(e) => setId(e.currentTarget.value)} />
+        <Select label="Key" data={Object.keys(KEY_TYPES)} value={key} onChange={setKey} allowDeselect={false} />
+        <NumberInput label="Validity (years)" min={1} max={50} value={years} onChange={setYears} />
+        <ErrorAlert error={create.error} />
+        <Group justify="flex-end">
+          <Button variant="default" onClick={onClose}>
+            Cancel
+          </Button>
+          <Button type="submit" loading={create.isPending}>
+            Create CA
+          </Button>
+        </Group>
+      </Stack>
+    </form>
+  );
+}
+
+/** The CA's CRL and OCSP settings as the VA keeps them (GET /api/va/v1/roles/{caId}); read-only here. */
+function VaSettings({ caId }: { caId: string }) {
+  const role = useQuery({ queryKey: ['va-role', caId], queryFn: () => unwrap(api.GET('/api/va/v1/roles/{caId}', { params: { path: { caId } } })) });
+  if (role.error) return <ErrorAlert error={role.error} title="No CRL/OCSP settings" />;
+  if (!role.data) return null;
+  const r = role.data;
+  return (
+    <Stack gap={6}>
+      <Text fw={600}>CRL and OCSP</Text>
+      <Fields
+        rows={[
+          ['CRL validity', r.crl_options.validity],
+          ['CRL refreshed every', `${r.crl_options.refresh_interval}${r.crl_options.regenerate_on_revoke ? ', and on each revocation' : ''}`],
+          ['Delta CRLs', r.delta_crl_options.enabled ? `every ${r.delta_crl_options.refresh_interval}, valid ${r.delta_crl_options.validity}` : 'off'],
+          ['Latest CRL', r.latest_crl ? `number ${r.latest_crl.version}, until ${when(r.latest_crl.valid_until)}` : 'none yet'],
+          ['OCSP answers valid', r.ocsp_options.validity],
+          ['OCSP signer', String(r.ocsp_options.signer)],
+        ]}
+      />
+    </Stack>
+  );
+}
+
+/** PEM text to DER bytes. */
+const derOf = (pem: string) => Uint8Array.from(atob(pem.replace(/-----[^-]+-----|\s/g, '')), (c) => c.charCodeAt(0));
+
+function CaDetails({ ca }: { ca: Ca }) {
+  const { canWrite } = useAuth();
+  const c = ca.certificate;
+  const pem = pemOf(c.certificate);
+  const [chainError, setChainError] = useState<unknown>();
+  const chain = async () => {
+    setChainError(undefined);
+    try {
+      const text = await unwrap(api.GET('/api/ca/v1/cas/{id}/chain', { params: { path: { id: ca.id } }, parseAs: 'text' }));
+      download(`${ca.id}-chain.pem`, text as string);
+    } catch (err) {
+      setChainError(err);
+    }
+  };
+  return (
+    <Card withBorder>
+      <Stack>
+        <Group justify="space-between">
+          <Title order={3}>{cnOf(c.subject)}</Title>
+          <StatusBadge status={c.status} reason={c.revocation_reason} />
+        </Group>
+        <Fields
+          rows={[
+            ['CA id', ca.id],
+            ['Subject', Object.entries(c.subject).map(([k, v]) => `${k}=${v}`).join(', ')],
+            ['Issuer', Object.entries(c.issuer).map(([k, v]) => `${k}=${v}`).join(', ')],
+            ['Parent', ca.parent_id ? <Link href={`/cas/${encodeURIComponent(ca.parent_id)}`}>{ca.parent_id}</Link> : 'none (root)'],
+            ['Level', ca.level],
+            ['Type', ca.type],
+            ['Key', `${c.key_metadata.type} ${c.key_metadata.bits} (${c.key_metadata.strength})`],
+            ['Key engine', ca.engine_id],
+            ['Serial number', c.serial_number],
+            ['Valid from', when(c.valid_from)],
+            ['Valid to', when(c.valid_to)],
+            ['Key usage', c.extensions.key_usage.join(', ')],
+            ['Subject key id', c.subject_key_id],
+            ...(c.status === 'REVOKED' ? ([['Revoked', `${when(c.revocation_timestamp)} (${c.revocation_reason})`]] as [string, string][]) : []),
+          ]}
+        />
+        <Group gap="xs">
+          <Button size="xs" variant="light" onClick={() => download(`${ca.id}.pem`, pem)}>
+            Download certificate (PEM)
+          </Button>
+          <Button size="xs" variant="light" onClick={() => download(`${ca.id}.cer`, derOf(pem), 'application/pkix-cert')}>
+            Download certificate (DER)
+          </Button>
+          <Button size="xs" variant="light" onClick={() => void chain()}>
+            Download chain
+          </Button>
+          <Button size="xs" variant="light" component="a" href={`/api/va/crl/${encodeURIComponent(ca.id)}`} download={`${ca.id}.crl`}>
+            Download CRL (DER)
+          </Button>
+          <Button size="xs" variant="light" component={Link} href={`/certificates?ca=${encodeURIComponent(ca.id)}`}>
+            Certificates it issued
+          </Button>
+        </Group>
+        <ErrorAlert error={chainError} />
+        {canWrite && !ca.internal && (
+          <StatusActions
+            what="CA"
+            status={c.status}
+            reason={c.revocation_reason}
+            change={(body) => unwrap(api.POST('/api/ca/v1/cas/{id}/status', { params: { path: { id: ca.id } }, body }))}
+          />
+        )}
+        <VaSettings caId={ca.id} />
+        <CrlView caId={ca.id} />
+      </Stack>
+    </Card>
+  );
+}
+
+export default function Cas() {
+  const { id } = useParams<{ id?: string }>();
+  const { canWrite } = useAuth();
+  const cas = useCas();
+  const [creating, setCreating] = useState(false);
+  const selected = id ? decodeURIComponent(id) : undefined;
+  const ca = cas.data?.find((c) => c.id === selected);
+  return (
+    <Stack>
+      <Group justify="space-between">
+        <Title order={2}>Certification authorities</Title>
+        {canWrite && <Button onClick={() => setCreating(true)}>Create CA</Button>}
+      </Group>
+      <ErrorAlert error={cas.error} />
+      {cas.isPending && <Loading />}
+      {cas.data && (
+        <Grid>
+          <Grid.Col span={{ base: 12, md: 5 }}>
+            <Card withBorder>
+              {cas.data.length === 0 ? <Text size="sm">No CAs yet.</Text> : <Tree cas={cas.data} parent={null} selected={selected} depth={0} />}
+            </Card>
+          </Grid.Col>
+          <Grid.Col span={{ base: 12, md: 7 }}>
+            {ca ? <CaDetails ca={ca} /> : <Text size="sm">{selected ? `No CA ${selected}.` : 'Choose a CA in the tree.'}</Text>}
+          </Grid.Col>
+        </Grid>
+      )}
+      <Modal opened={creating} onClose={() => setCreating(false)} title="Create a CA" size="lg">
+        {cas.data && <CreateCa cas={cas.data} onClose={() => setCreating(false)} />}
+      </Modal>
+    </Stack>
+  );
+}
