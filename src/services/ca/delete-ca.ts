@@ -13,6 +13,8 @@ import type { IssuingCaCache } from './issuing-ca-cache.ts';
 /** A deleted CA's id is never given again: its certificates (and CRL entries) still name it. */
 export async function checkCaIdNotRetired(deps: Pick<CaServiceDeps, 'storage'>, id: string): Promise<void> {
   if (await deps.storage.certificates.mentionsCa(id)) {
+    // A CA stored under this id since the caller looked (a concurrent create that won) is taken, not retired.
+    if (await deps.storage.cas.get(id)) throw conflict('CA_EXISTS', `a CA with id "${id}" already exists`, { id });
     throw conflict('CA_ID_RETIRED', `"${id}" was the id of a deleted CA; its certificates still name it`, { id });
   }
 }
