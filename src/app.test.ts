@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { pino } from 'pino';
 import pg from 'pg';
 import { needPostgres, postgresUrl } from '../test/support/services.ts';
@@ -13,10 +13,18 @@ import type { ServicePluginFactory } from './http/service-plugin.ts';
 
 const silent = () => pino({ level: 'silent' });
 
+const dataDirs: string[] = [];
+after(() => dataDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const freshDataDir = () => {
+  const d = mkdtempSync(path.join(tmpdir(), 'lamassu-app-'));
+  dataDirs.push(d);
+  return d;
+};
+
 const configFor = (env: Record<string, string> = {}) =>
   loadConfig({
     env: {
-      LAMASSU_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'lamassu-app-')),
+      LAMASSU_DATA_DIR: freshDataDir(),
       LAMASSU_HTTPS_PORT: '0',
       LAMASSU_HTTP_PORT: '0',
       LAMASSU_LISTEN_ADDRESS: '127.0.0.1',

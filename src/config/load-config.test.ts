@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { ConfigError, loadConfig } from './load-config.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'lamassu-config-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
 const yamlFile = (name: string, body: string) => {
   const file = path.join(dir, name);
   writeFileSync(file, body);

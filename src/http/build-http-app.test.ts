@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -17,8 +17,9 @@ describe('HTTP app: /health and /metrics', () => {
   let databaseUp = true;
   let hsm: KeyEngineHealth = { ok: true };
 
+  let dir: string;
   before(async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'lamassu-http-'));
+    dir = mkdtempSync(path.join(tmpdir(), 'lamassu-http-'));
     storage = await createStorage({ kind: 'sqlite', file: path.join(dir, 'db.sqlite') });
     app = await buildHttpApp({
       logger: pino({ level: 'silent' }),
@@ -36,6 +37,7 @@ describe('HTTP app: /health and /metrics', () => {
   after(async () => {
     await app.close();
     await storage.close();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('reports ok with the database and every key engine up', async () => {

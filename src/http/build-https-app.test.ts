@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -66,6 +66,7 @@ describe('HTTPS app', () => {
   after(async () => {
     await app.close();
     await storage.close();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   const auth = () => ({ authorization: `Bearer ${token}` });

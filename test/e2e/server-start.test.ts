@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -138,11 +138,13 @@ describe('lamassu serve, end to end', () => {
 });
 
 describe('lamassu command line', () => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'lamassu-cli-'));
+  after(() => rmSync(dataDir, { recursive: true, force: true }));
   const lamassu = async (args: string[], env: Record<string, string> = {}) => {
     try {
       const { stdout, stderr } = await run(process.execPath, [lamassuBin, ...args], {
         cwd: root,
-        env: { ...cleanEnv(), LAMASSU_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'lamassu-cli-')), ...env },
+        env: { ...cleanEnv(), LAMASSU_DATA_DIR: dataDir, ...env },
       });
       return { code: 0, stdout, stderr };
     } catch (e) {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { ConfigError } from '../../config/load-config.ts';
 import { ManualClock } from '../../domain/ports/clock.ts';
 import { silentLogger } from '../../domain/ports/logger.ts';
@@ -14,6 +14,7 @@ const openssl = (...args: string[]) => execFileSync('openssl', args, { encoding:
 
 describe('serverTls', () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'lamassu-tls-'));
+  after(() => rmSync(dataDir, { recursive: true, force: true }));
   const tls = path.join(dataDir, 'tls');
   const read = (f: string) => readFileSync(path.join(tls, f), 'utf8');
   // Real time: openssl verify checks validity against the machine's clock.
