@@ -82,6 +82,7 @@ describe('lamassu serve, end to end', () => {
   const running: Server[] = [];
   after(async () => {
     for (const s of running) if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
   });
 
   let firstToken = '';
