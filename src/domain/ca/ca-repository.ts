@@ -1,8 +1,8 @@
 import type { ExpiryDeltas } from './expiry-deltas.ts';
 import type { CaRecord, CertificateAuthority } from './ca.ts';
 import type { FieldFilter, FilterFields } from '../list-filter.ts';
-import { CERTIFICATE_STATUSES, type CertificateStatus } from './certificate-status.ts';
-import { REVOCATION_REASON_NAMES } from './revocation-reason.ts';
+import type { CertificateStatus } from './certificate-status.ts';
+import { CERTIFICATE_ROW_FILTER_FIELDS } from './certificate-repository.ts';
 import type { Page, PageRequest } from './page.ts';
 
 export const CA_SORT_KEYS = ['created_at', 'common_name', 'valid_from', 'valid_to', 'level', 'status'] as const;
@@ -20,16 +20,7 @@ export const CA_FILTER_FIELDS: FilterFields = {
   id: { type: 'string' },
   profile_id: { type: 'string' },
   type: { type: 'enum', values: ['MANAGED', 'IMPORTED_WITH_KEY', 'IMPORTED_WITHOUT_KEY'] },
-  serial_number: { type: 'string' },
-  'subject.common_name': { type: 'string' },
-  subject_key_id: { type: 'string' },
-  'issuer_meta.id': { type: 'string' },
-  status: { type: 'enum', values: CERTIFICATE_STATUSES },
-  engine_id: { type: 'string' },
-  valid_to: { type: 'date' },
-  valid_from: { type: 'date' },
-  revocation_timestamp: { type: 'date' },
-  revocation_reason: { type: 'enum', values: REVOCATION_REASON_NAMES },
+  ...CERTIFICATE_ROW_FILTER_FIELDS,
   level: { type: 'number' },
   metadata: { type: 'json' },
 };

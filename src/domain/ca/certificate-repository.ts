@@ -16,9 +16,8 @@ export const CERTIFICATE_SORT_ALIASES: Readonly<Record<string, CertificateSortKe
   creation_ts: 'created_at',
 };
 
-/** Lamassu's filterable certificate fields (core/pkg/resources/fields.go) that we store on the status row. */
-export const CERTIFICATE_FILTER_FIELDS: FilterFields = {
-  type: { type: 'enum', values: ['MANAGED', 'IMPORTED_WITH_KEY', 'IMPORTED_WITHOUT_KEY', 'EXTERNAL'] },
+/** The filterable fields of a certificate's status row: a certificate's own, and a CA's through its certificate. */
+export const CERTIFICATE_ROW_FILTER_FIELDS: FilterFields = {
   serial_number: { type: 'string' },
   'subject.common_name': { type: 'string' },
   subject_key_id: { type: 'string' },
@@ -29,6 +28,12 @@ export const CERTIFICATE_FILTER_FIELDS: FilterFields = {
   valid_from: { type: 'date' },
   revocation_timestamp: { type: 'date' },
   revocation_reason: { type: 'enum', values: REVOCATION_REASON_NAMES },
+};
+
+/** Lamassu's filterable certificate fields (core/pkg/resources/fields.go) that we store on the status row. */
+export const CERTIFICATE_FILTER_FIELDS: FilterFields = {
+  type: { type: 'enum', values: ['MANAGED', 'IMPORTED_WITH_KEY', 'IMPORTED_WITHOUT_KEY', 'EXTERNAL'] },
+  ...CERTIFICATE_ROW_FILTER_FIELDS,
   is_ca: { type: 'enum', values: ['true', 'false'] },
   metadata: { type: 'json' },
 };

@@ -5,7 +5,7 @@ import type { CaRecord, CaType, CertificateAuthority } from '../../domain/ca/ca.
 import type { CertificateStatus } from '../../domain/ca/certificate-status.ts';
 import type { Page } from '../../domain/ca/page.ts';
 import { conflict } from '../../domain/errors.ts';
-import { cnCondition, toCertificate, type CertificateRow } from './certificate-repository.ts';
+import { certificateRowFilterColumns, cnCondition, toCertificate, type CertificateRow } from './certificate-repository.ts';
 import { updateJsonColumn } from './json-column-update.ts';
 import { filterConditions, type FilterColumns } from './filter-sql.ts';
 import { isPostgres } from './migrations/column-types.ts';
@@ -27,16 +27,8 @@ export const caFilterColumns: FilterColumns = {
   id: { column: 'a.id', stores: 'text' },
   profile_id: { column: 'a.profile_id', stores: 'text' },
   type: { column: 'a.type', stores: 'text' },
-  serial_number: { column: 'c.serial_number', stores: 'text' },
-  'subject.common_name': { column: 'c.subject_cn', stores: 'text' },
-  subject_key_id: { column: 'c.subject_key_id', stores: 'text' },
-  'issuer_meta.id': { column: 'c.issuer_ca_id', stores: 'text' },
-  status: { column: 'c.status', stores: 'text' },
+  ...certificateRowFilterColumns,
   engine_id: { column: 'a.engine_id', stores: 'text' },
-  valid_to: { column: 'c.not_after', stores: 'ms' },
-  valid_from: { column: 'c.not_before', stores: 'ms' },
-  revocation_timestamp: { column: 'c.revoked_at', stores: 'ms' },
-  revocation_reason: { column: 'c.revocation_reason', stores: 'text' },
   level: { column: 'a.level', stores: 'number' },
 };
 

@@ -39,9 +39,8 @@ export const certificateSortColumns: Record<CertificateSortKey, keyof Certificat
   status: 'status',
 };
 
-/** Where each of CERTIFICATE_FILTER_FIELDS lives on the status row `c`. */
-export const certificateFilterColumns: FilterColumns = {
-  type: { column: 'c.type', stores: 'text' },
+/** Where each of CERTIFICATE_ROW_FILTER_FIELDS lives on the status row `c` (a CA's own certificate too). */
+export const certificateRowFilterColumns: FilterColumns = {
   serial_number: { column: 'c.serial_number', stores: 'text' },
   'subject.common_name': { column: 'c.subject_cn', stores: 'text' },
   subject_key_id: { column: 'c.subject_key_id', stores: 'text' },
@@ -52,6 +51,12 @@ export const certificateFilterColumns: FilterColumns = {
   valid_from: { column: 'c.not_before', stores: 'ms' },
   revocation_timestamp: { column: 'c.revoked_at', stores: 'ms' },
   revocation_reason: { column: 'c.revocation_reason', stores: 'text' },
+};
+
+/** Where each of CERTIFICATE_FILTER_FIELDS lives on the status row `c`. */
+export const certificateFilterColumns: FilterColumns = {
+  type: { column: 'c.type', stores: 'text' },
+  ...certificateRowFilterColumns,
   is_ca: { column: 'c.is_ca', stores: 'bool' },
 };
 
