@@ -14,7 +14,7 @@ import { toPem } from '../../x509/pem.ts';
 import { actorOf } from '../auth/identity.ts';
 import { ErrorBody } from '../errors.ts';
 import { filtersOf, pageJson, sortKeyOf } from '../list-query.ts';
-import { MetadataBody, metadataChangeOf } from '../metadata-body.ts';
+import { METADATA_METHODS, MetadataBody, metadataChangeOf, metadataSummary } from '../metadata-body.ts';
 import { base64Pem, caJson, certificateJson, durationMs, expirationDeltasFromJson, profileJson, settingsFromJson, unwrapBase64Pem, validityFromJson } from './ca-json.ts';
 import {
   AboutToExpireBody,
@@ -428,8 +428,8 @@ export const caRoutes =
     );
 
     // ---- metadata (Lamassu: JSON Patch on PUT and PATCH; ours: a plain object replaces or merges) ----
-    for (const method of ['PUT', 'PATCH'] as const) {
-      const summary = method === 'PATCH' ? 'JSON-patch metadata (Lamassu), or merge keys (null deletes one)' : 'JSON-patch metadata (Lamassu), or replace it';
+    for (const method of METADATA_METHODS) {
+      const summary = metadataSummary(method);
       app.route({
         method,
         url: '/cas/:id/metadata',

@@ -9,7 +9,7 @@ import { ID_MAX_LENGTH } from '../../domain/id-limit.ts';
 import type { DeviceService } from '../../services/devices/device-service.ts';
 import { actorOf } from '../auth/identity.ts';
 import { FilterParam, filtersOf, pageJson, sortByParam, sortKeyOf } from '../list-query.ts';
-import { MetadataBody, metadataChangeOf } from '../metadata-body.ts';
+import { idMetadataRoutes } from '../metadata-body.ts';
 
 const tags = ['devices'];
 const literals = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)));
@@ -131,20 +131,12 @@ export const deviceRoutes =
       list: (await devices.timelineOf(request.params.id)).map(eventJson),
     }));
 
-    for (const method of ['PUT', 'PATCH'] as const) {
-      app.route({
-        method,
-        url: '/devices/:id/metadata',
-        config: { access: 'write' },
-        schema: {
-          tags,
-          summary: method === 'PATCH' ? 'JSON-patch metadata (Lamassu), or merge keys (null deletes one)' : 'JSON-patch metadata (Lamassu), or replace it',
-          params: IdParams,
-          body: MetadataBody,
-        },
-        handler: async (request) => deviceJson(await devices.changeMetadata(request.params.id, metadataChangeOf(request.body, method), actorOf(request))),
-      });
-    }
+    idMetadataRoutes(scope, {
+      url: '/devices/:id/metadata',
+      tags,
+      params: IdParams,
+      change: async (id, change, actor) => deviceJson(await devices.changeMetadata(id, change, actor)),
+    });
 
     app.delete(
       '/devices/:id/decommission',

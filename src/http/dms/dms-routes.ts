@@ -7,7 +7,7 @@ import type { DmsService } from '../../services/dms/dms-service.ts';
 import { parseCsrInput } from '../../x509/csr.ts';
 import { actorOf } from '../auth/identity.ts';
 import { filtersOf, pageJson, sortKeyOf } from '../list-query.ts';
-import { MetadataBody, metadataChangeOf } from '../metadata-body.ts';
+import { idMetadataRoutes } from '../metadata-body.ts';
 import { base64Pem, certificateSummaryJson, dmsJson, settingsFromJson, unwrapPemField } from './dms-json.ts';
 import { AuthorizedCaBody, CaParams, DmsCertificateBody, DmsCreateSchema, DmsListQuery, DmsUpdateSchema, IdParams, RevokeBody } from './dms-schemas.ts';
 
@@ -64,20 +64,12 @@ export const dmsRoutes =
       return reply.code(204).send();
     });
 
-    for (const method of ['PUT', 'PATCH'] as const) {
-      app.route({
-        method,
-        url: '/dms/:id/metadata',
-        config: { access: 'write' },
-        schema: {
-          tags,
-          summary: method === 'PATCH' ? 'JSON-patch metadata (Lamassu), or merge keys (null deletes one)' : 'JSON-patch metadata (Lamassu), or replace it',
-          params: IdParams,
-          body: MetadataBody,
-        },
-        handler: async (request) => dmsJson(await dms.changeMetadata(request.params.id, metadataChangeOf(request.body, method), actorOf(request))),
-      });
-    }
+    idMetadataRoutes(scope, {
+      url: '/dms/:id/metadata',
+      tags,
+      params: IdParams,
+      change: async (id, change, actor) => dmsJson(await dms.changeMetadata(id, change, actor)),
+    });
 
     app.post(
       '/dms/:id/authorized-cas',
