@@ -1,12 +1,15 @@
 /**
  * Device groups end to end (issue 13 part 3) on the real `lamassu serve`, SQLite and PostgreSQL: a three-level
  * hierarchy over pre-registered devices (tags, metadata JSONPath, DMS), members by bookmark pages, stats that
- * follow a decommissioning, a cycle and a delete with children refused, all over HTTPS with the server's token.
+ * follow a decommissioning, a cycle and a delete with children refused, all over HTTPS with the server's token;
+ * and `lamassu device-group` as a subprocess (run `npm run build` first).
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { describe, test } from 'node:test';
+import { promisify } from 'node:util';
 import { admin } from './est-server.ts';
-import { startLamassu, type LamassuProcess } from '../support/lamassu-process.ts';
+import { cleanEnv, lamassuBin, startLamassu, type LamassuProcess } from '../support/lamassu-process.ts';
 import { needPostgres } from '../support/services.ts';
 import { freshTestDatabase, storageKinds, type StorageKind } from '../support/storage.ts';
 
@@ -86,3 +89,59 @@ for (const kind of storageKinds) {
     });
   });
 }
+
+describe('lamassu device-group (CLI subprocess against a running server)', { timeout: 120_000 }, () => {
+  test('create with criteria and a parent, list, show with counts, devices, delete; refusals exit 1 or 2', async () => {
+    const server = await startLamassu();
+    try {
+      const env = { ...cleanEnv(), LAMASSU_DATA_DIR: server.dataDir, LAMASSU_HTTPS_PORT: String(server.httpsPort), LAMASSU_HTTP_PORT: String(server.httpPort) };
+      const lamassu = async (...args: string[]) => {
+        try {
+          const { stdout, stderr } = await promisify(execFile)(process.execPath, [lamassuBin, ...args], { env, timeout: 30_000 });
+          return { code: 0, stdout, stderr };
+        } catch (e) {
+          const err = e as { code?: number; stdout?: string; stderr?: string };
+          if (typeof err.code !== 'number') throw e;
+          return { code: err.code, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
+        }
+      };
+      const ok = async (...args: string[]) => {
+        const r = await lamassu(...args);
+        assert.equal(r.code, 0, `lamassu ${args.join(' ')}: ${r.stderr}${r.stdout}`);
+        return r.stdout;
+      };
+      for (const [id, tags, fw] of [['cli-1', 'site:madrid', 2], ['cli-2', 'site:madrid', 1], ['cli-3', 'site:paris', 3]] as const) {
+        await admin(server, 'POST', `${API}/devices`, { id, tags: [tags], metadata: { fw: { major: fw } } });
+      }
+      const madrid = JSON.parse(await ok('device-group', 'create', '--name', 'madrid', '--criterion', 'tags[contains]site:madrid', '--json'));
+      assert.deepEqual(madrid.criteria, [{ field: 'tags', operand: 'ct', value: 'site:madrid' }]);
+      assert.equal(madrid.stats.total, 2);
+      const v2 = JSON.parse(await ok('device-group', 'create', '--name', 'madrid v2', '--parent', madrid.id, '--criterion', 'metadata[jsonpath]$.fw.major >= 2', '--criterion', 'status[ne]DECOMMISSIONED', '--json'));
+      assert.equal(v2.parent_id, madrid.id);
+      assert.equal(v2.stats.total, 1);
+
+      const table = await ok('device-group', 'list');
+      assert.match(table, /NAME/);
+      assert.match(table, /madrid v2/);
+      assert.match(table, /tags\[ct\]site:madrid/);
+      const shown = await ok('device-group', 'show', v2.id);
+      assert.match(shown, /devices\s*│\s*1\s/);
+      assert.match(shown, /PENDING_PROVISIONING\s*│\s*1\s/);
+      assert.deepEqual(JSON.parse(await ok('device-group', 'devices', madrid.id, '--json')).map((d: { id: string }) => d.id), ['cli-1', 'cli-2']);
+      assert.match(await ok('device-group', 'devices', v2.id), /cli-1/);
+
+      const refused = await lamassu('device-group', 'create', '--name', 'bad', '--criterion', 'colour[eq]red', '--json');
+      assert.equal(refused.code, 1);
+      assert.equal(JSON.parse(refused.stderr).code, 'FILTER_FIELD_UNKNOWN');
+      assert.equal((await lamassu('device-group', 'create', '--name', 'bad', '--criterion', 'no-brackets')).code, 2);
+      const withChildren = await lamassu('device-group', 'delete', madrid.id, '--json');
+      assert.equal(withChildren.code, 1);
+      assert.equal(JSON.parse(withChildren.stderr).code, 'DEVICE_GROUP_HAS_CHILDREN');
+      await ok('device-group', 'delete', v2.id);
+      await ok('device-group', 'delete', madrid.id);
+      assert.deepEqual(JSON.parse(await ok('device-group', 'list', '--json')), []);
+    } finally {
+      await server.stop();
+    }
+  });
+});
