@@ -63,6 +63,8 @@ function readLiteral(text: string, expression: string): JsonScalar {
   try {
     value = JSON.parse(text);
   } catch {
+    // A literal followed by && or || is jsonpath we do not evaluate (several criteria are ANDed already).
+    if (/&&|\|\|/.test(text)) throw refuse('JSONPATH_UNSUPPORTED', '&& and || are not supported: give several criteria (they are ANDed)', expression);
     throw refuse('JSONPATH_INVALID', 'the right-hand side is a JSON string, number, true, false or null', expression);
   }
   if (value !== null && !['string', 'number', 'boolean'].includes(typeof value)) {

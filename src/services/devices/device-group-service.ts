@@ -78,6 +78,8 @@ export class DeviceGroupService {
   async delete(id: string, actor: string): Promise<void> {
     let deleted: DeviceGroup | undefined;
     await this.write(DeviceGroupCloudEvent.delete, () => deleted!, actor, async (tx) => {
+      // Serialized with placements, so no child can be created under the group between the check and the delete.
+      await tx.deviceGroups.lockHierarchy();
       deleted = await tx.deviceGroups.get(id);
       if (!deleted || !(await tx.deviceGroups.delete(id))) throw this.missing(id);
     });
