@@ -191,6 +191,22 @@ forEachStorage('device groups', (ctx) => {
     assert.equal(await ctx.storage.deviceGroups.get(parent.id), undefined);
   });
 
+  test('two concurrent moves that together would close a cycle: exactly one succeeds', async () => {
+    const s = service();
+    for (let round = 0; round < 5; round++) {
+      const x = await s.create({ name: `race-x-${round}` }, 'test');
+      const y = await s.create({ name: `race-y-${round}` }, 'test');
+      const results = await Promise.allSettled([
+        s.update(x.id, { name: x.name, parentId: y.id }, 'test'),
+        s.update(y.id, { name: y.name, parentId: x.id }, 'test'),
+      ]);
+      assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1, JSON.stringify(results));
+      const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+      assert.ok(isCode('DEVICE_GROUP_CYCLE')(failed.reason), String(failed.reason));
+      assert.equal((await ctx.storage.deviceGroups.chain(x.id, 8)).length + (await ctx.storage.deviceGroups.chain(y.id, 8)).length, 3);
+    }
+  });
+
   test('listing groups and a group\'s members visit every row once by bookmark pages', async () => {
     const { storage } = ctx;
     for (let i = 0; i < 23; i++) {
