@@ -13,7 +13,7 @@ Commands:
   migrate    apply pending database migrations and exit
 
 Admin commands, over the REST API of a running server (lamassu <command> --help; docs/cli.md):
-  ca, cert, profile, crl, ocsp, dms, device, est, bulk
+  ca, cert, profile, crl, ocsp, dms, device, device-group, est, bulk
 
 Options:
   --config <file>     YAML configuration file (environment variables override it)

@@ -81,9 +81,12 @@ export function parseFilter(raw: string, fields: FilterFields): FieldFilter {
   const open = raw.indexOf('[');
   const close = raw.indexOf(']');
   if (open <= 0 || close < open) throw invalid('FILTER_INVALID', `filter "${clip(raw)}" is not <field>[<operator>]<value>`);
-  const field = raw.slice(0, open);
-  const operator = raw.slice(open + 1, close).toLowerCase();
-  const text = raw.slice(close + 1);
+  return filterOf(raw.slice(0, open), raw.slice(open + 1, close), raw.slice(close + 1), fields);
+}
+
+/** A filter given as its parts (device groups' criteria `{field, operand, value}`), checked like `parseFilter`. */
+export function filterOf(field: string, operand: string, text: string, fields: FilterFields): FieldFilter {
+  const operator = operand.toLowerCase();
   const spec = Object.hasOwn(fields, field) ? fields[field] : undefined;
   if (!spec) {
     throw invalid('FILTER_FIELD_UNKNOWN', `"${clip(field)}" is not a filterable field here; known: ${Object.keys(fields).join(', ')}`, { field: clip(field) });

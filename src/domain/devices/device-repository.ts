@@ -1,6 +1,7 @@
 import type { CertificateStatus } from '../ca/certificate-status.ts';
 import type { ExpiryStage } from '../ca/expiry-deltas.ts';
 import type { Page, PageRequest } from '../ca/page.ts';
+import type { JsonPathCondition } from '../json-path-condition.ts';
 import type { FieldFilter, FilterFields } from '../list-filter.ts';
 import { DEVICE_STATUSES, type Device, type DeviceEvent, type DeviceRecord, type DeviceStatus, type SlotCertificate } from './device.ts';
 
@@ -32,6 +33,15 @@ export interface DeviceQuery extends PageRequest<DeviceSortKey> {
   createdBefore?: Date;
   /** Lamassu filters over DEVICE_FILTER_FIELDS, ANDed with the above. */
   filters?: FieldFilter[];
+  /** Conditions on the metadata (device groups' jsonpath criteria), ANDed with the above. */
+  metadata?: JsonPathCondition[];
+}
+
+/** Which devices a count covers: all of these, ANDed. */
+export interface DeviceCountFilter {
+  dmsId?: string;
+  filters?: FieldFilter[];
+  metadata?: JsonPathCondition[];
 }
 
 export interface DeviceCount {
@@ -50,7 +60,7 @@ export interface DeviceRepository {
   list(query: DeviceQuery): Promise<Page<Device>>;
   /** Compare-and-set on the status; false when it is no longer `from`. */
   updateStatus(id: string, from: DeviceStatus, to: DeviceStatus, at: Date): Promise<boolean>;
-  countByStatus(filter: { dmsId?: string }): Promise<DeviceCount[]>;
+  countByStatus(filter: DeviceCountFilter): Promise<DeviceCount[]>;
   /**
    * Changes the metadata with `change` (a pure function of the current metadata), atomically against
    * concurrent changes; the new metadata, or undefined when there is no such row.

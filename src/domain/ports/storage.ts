@@ -3,6 +3,7 @@ import type { CaRepository } from '../ca/ca-repository.ts';
 import type { CertificateRepository } from '../ca/certificate-repository.ts';
 import type { IssuanceProfileRepository } from '../ca/issuance-profile-repository.ts';
 import type { RevokedCertificateReader } from '../ca/revoked-certificate-reader.ts';
+import type { DeviceGroupRepository } from '../devices/device-group-repository.ts';
 import type { DeviceRepository } from '../devices/device-repository.ts';
 import type { DmsRepository } from '../dms/dms-repository.ts';
 import type { CrlRepository } from '../va/crl-record.ts';
@@ -24,6 +25,7 @@ export interface Repositories {
   issuanceProfiles: IssuanceProfileRepository;
   dms: DmsRepository;
   devices: DeviceRepository;
+  deviceGroups: DeviceGroupRepository;
   revokedCertificates: RevokedCertificateReader;
   vaRoles: VaRoleRepository;
   crls: CrlRepository;

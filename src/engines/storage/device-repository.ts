@@ -3,10 +3,11 @@ import { sql, type Kysely, type Selectable } from 'kysely';
 import type { CertificateStatus } from '../../domain/ca/certificate-status.ts';
 import type { Page } from '../../domain/ca/page.ts';
 import type { Device, DeviceEvent, DeviceEventType, DeviceRecord, DeviceStatus, Slot, SlotCertificate } from '../../domain/devices/device.ts';
-import type { DeviceCount, DeviceQuery, DeviceRepository, DeviceSortKey } from '../../domain/devices/device-repository.ts';
+import type { DeviceCount, DeviceCountFilter, DeviceQuery, DeviceRepository, DeviceSortKey } from '../../domain/devices/device-repository.ts';
 import { conflict } from '../../domain/errors.ts';
 import { filterConditions, type FilterColumns } from './filter-sql.ts';
 import { updateJsonColumn } from './json-column-update.ts';
+import { jsonPathConditions } from './json-path-sql.ts';
 import { isPostgres } from './migrations/column-types.ts';
 import { afterBookmark, pageSize, toPage, type KeysetSort } from './keyset-page.ts';
 import type { Database, DeviceCertificatesTable, DevicesTable } from './schema.ts';
@@ -131,7 +132,7 @@ export class SqlDeviceRepository implements DeviceRepository {
     }
     if (query.createdAfter) q = q.where('d.created_at', '>=', query.createdAfter.getTime());
     if (query.createdBefore) q = q.where('d.created_at', '<=', query.createdBefore.getTime());
-    for (const c of filterConditions(query.filters, deviceFilterColumns, isPostgres(this.db))) q = q.where(c);
+    for (const c of this.conditions(query)) q = q.where(c);
     if (query.bookmark) q = q.where((eb) => afterBookmark(eb, sort, query.bookmark!));
     const rows = await q
       .orderBy(`d.${column}`, sort.mode)
@@ -163,11 +164,18 @@ export class SqlDeviceRepository implements DeviceRepository {
     return updateJsonColumn(this.db, 'devices', 'metadata', id, change);
   }
 
-  async countByStatus(filter: { dmsId?: string }): Promise<DeviceCount[]> {
-    let q = this.db.selectFrom('devices').select((eb) => ['status', eb.fn.countAll<number>().as('n')]);
-    if (filter.dmsId !== undefined) q = q.where('dms_id', '=', filter.dmsId);
-    const rows = await q.groupBy('status').execute();
+  async countByStatus(filter: DeviceCountFilter): Promise<DeviceCount[]> {
+    let q = this.db.selectFrom('devices as d').select((eb) => ['d.status', eb.fn.countAll<number>().as('n')]);
+    if (filter.dmsId !== undefined) q = q.where('d.dms_id', '=', filter.dmsId);
+    for (const c of this.conditions(filter)) q = q.where(c);
+    const rows = await q.groupBy('d.status').execute();
     return rows.map((r) => ({ status: r.status as DeviceStatus, count: Number(r.n) }));
+  }
+
+  /** Lamassu filters and metadata conditions on `d`. */
+  private conditions(query: { filters?: DeviceQuery['filters']; metadata?: DeviceQuery['metadata'] }) {
+    const pg = isPostgres(this.db);
+    return [...filterConditions(query.filters, deviceFilterColumns, pg), ...jsonPathConditions(query.metadata, 'd.metadata', pg)];
   }
 
   async bindCertificate(c: SlotCertificate, archivePrevious = true): Promise<void> {

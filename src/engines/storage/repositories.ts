@@ -4,6 +4,7 @@ import { SqlAdminTokenRepository } from './admin-token-repository.ts';
 import { SqlAlertRepository } from './alert-repository.ts';
 import { SqlCaRepository } from './ca-repository.ts';
 import { SqlCertificateRepository } from './certificate-repository.ts';
+import { SqlDeviceGroupRepository } from './device-group-repository.ts';
 import { SqlDeviceRepository } from './device-repository.ts';
 import { SqlDmsRepository } from './dms-repository.ts';
 import { SqlIssuanceProfileRepository } from './issuance-profile-repository.ts';
@@ -26,6 +27,7 @@ export function createRepositories(db: Kysely<Database>): Repositories {
     issuanceProfiles: new SqlIssuanceProfileRepository(db),
     dms: new SqlDmsRepository(db),
     devices: new SqlDeviceRepository(db),
+    deviceGroups: new SqlDeviceGroupRepository(db),
     revokedCertificates: new SqlRevokedCertificateReader(db),
     vaRoles: new SqlVaRoleRepository(db),
     crls: new SqlCrlRepository(db),

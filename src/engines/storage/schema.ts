@@ -143,6 +143,18 @@ export interface DevicesTable {
   icon_color: string;
 }
 
+/** Device groups: see migrations/0012-device-groups.ts. */
+export interface DeviceGroupsTable {
+  id: string;
+  name: string;
+  description: string;
+  parent_id: string | null;
+  /** JSON array of {field, operand, value}. */
+  criteria: string;
+  created_at: EpochMs;
+  updated_at: EpochMs;
+}
+
 export interface DeviceCertificatesTable {
   device_id: string;
   slot: string;
@@ -271,6 +283,7 @@ export interface Database {
   devices: DevicesTable;
   device_certificates: DeviceCertificatesTable;
   device_events: DeviceEventsTable;
+  device_groups: DeviceGroupsTable;
   va_roles: VaRolesTable;
   va_crl_numbers: VaCrlNumbersTable;
   va_crls: VaCrlsTable;

@@ -7,7 +7,7 @@ import type { Certificate } from '../../domain/ca/certificate.ts';
 import type { CertificateStatus } from '../../domain/ca/certificate-status.ts';
 import { EXPIRY_STAGES, type ExpiryStage } from '../../domain/ca/expiry-deltas.ts';
 import type { Page } from '../../domain/ca/page.ts';
-import type { DeviceQuery } from '../../domain/devices/device-repository.ts';
+import type { DeviceCountFilter, DeviceQuery } from '../../domain/devices/device-repository.ts';
 import {
   checkDeviceId,
   checkSlotName,
@@ -140,7 +140,7 @@ export class DeviceService {
     return this.deps.storage.devices.list(query);
   }
 
-  async stats(filter: { dmsId?: string } = {}): Promise<DeviceStats> {
+  async stats(filter: DeviceCountFilter = {}): Promise<DeviceStats> {
     const statusDistribution = Object.fromEntries(DEVICE_STATUSES.map((s) => [s, 0])) as Record<DeviceStatus, number>;
     let total = 0;
     for (const { status, count } of await this.deps.storage.devices.countByStatus(filter)) {

@@ -7121,6 +7121,258 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/devmanager/v1/device-groups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Device groups, by bookmark pages */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description only the children of this group; empty: only root groups */
+                    parent_id?: string;
+                    /** @description sort key; empty: the default order */
+                    sort_by?: "created_at" | "id" | "name" | "";
+                    sort_mode?: "asc" | "desc";
+                    page_size?: number;
+                    bookmark?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
+        /** Create a device group */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name: string;
+                        description?: string;
+                        /** @description absent or null: a root group */
+                        parent_id?: string | null;
+                        /** @description ANDed with each other and with every ancestor group's criteria */
+                        criteria?: {
+                            /** @description id, dms_owner, creation_timestamp, status, tags or metadata */
+                            field: string;
+                            /** @description a list filter operator (eq, ne, ct, ct_ic, ...) for the field's type; jsonpath for metadata */
+                            operand: string;
+                            /** @description the filter value; for jsonpath: exists($.a.b) or $.a.b <==|!=|<|<=|>|>=> <JSON literal> */
+                            value: string;
+                        }[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/devmanager/v1/device-groups/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One device group */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        /** Replace a device group (name, description, parent, criteria); a cycle is refused */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name: string;
+                        description?: string;
+                        /** @description absent or null: a root group */
+                        parent_id?: string | null;
+                        /** @description ANDed with each other and with every ancestor group's criteria */
+                        criteria?: {
+                            /** @description id, dms_owner, creation_timestamp, status, tags or metadata */
+                            field: string;
+                            /** @description a list filter operator (eq, ne, ct, ct_ic, ...) for the field's type; jsonpath for metadata */
+                            operand: string;
+                            /** @description the filter value; for jsonpath: exists($.a.b) or $.a.b <==|!=|<|<=|>|>=> <JSON literal> */
+                            value: string;
+                        }[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        post?: never;
+        /** Delete a device group without child groups (devices are not touched) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/devmanager/v1/device-groups/{id}/devices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The group's devices (its and its ancestors' criteria), by bookmark pages */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description sort key; empty: the default order */
+                    sort_by?: "created_at" | "id" | "status" | "updated_at" | "creation_timestamp" | "";
+                    sort_mode?: "asc" | "desc";
+                    page_size?: number;
+                    bookmark?: string;
+                    /** @description Lamassu filter `<field>[<operator>]<value>`, repeatable (ANDed). Operators: eq, eq_ic, ne, ne_ic, ct, ct_ic, nc, nc_ic (text); eq, ne (enums, case-insensitive values); bf, eq, af (dates, RFC 3339); eq, ne, lt, le, gt, ge (numbers); ct, ct_ic (tags). Unknown field: 400 FILTER_FIELD_UNKNOWN; operator not for the field: 400 FILTER_OPERATOR_INVALID; JSONPath: 400 FILTER_OPERATOR_UNSUPPORTED. */
+                    filter?: string[];
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/devmanager/v1/device-groups/{id}/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The group's device count and status distribution */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/alerts/v1/whoami": {
         parameters: {
             query?: never;
