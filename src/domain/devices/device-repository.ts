@@ -18,7 +18,7 @@ export const DEVICE_FILTER_FIELDS: FilterFields = {
   status: { type: 'enum', values: DEVICE_STATUSES },
   tags: { type: 'string_array' },
   metadata: { type: 'json' },
-  identity_slot: { type: 'json' },
+  identity_slot: { type: 'json', jsonpathUnsupported: 'the identity slot is built from certificate rows, not stored as JSON; filter on status or use GET /devices/{id}' },
 };
 
 export interface DeviceQuery extends PageRequest<DeviceSortKey> {

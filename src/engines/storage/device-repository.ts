@@ -26,6 +26,7 @@ export const deviceFilterColumns: FilterColumns = {
   creation_timestamp: { column: 'd.created_at', stores: 'ms' },
   status: { column: 'd.status', stores: 'text' },
   tags: { column: 'd.tags', stores: 'json_array' },
+  metadata: { column: 'd.metadata', stores: 'json' },
 };
 
 const toRecord = (row: Selectable<DevicesTable>): DeviceRecord => ({
