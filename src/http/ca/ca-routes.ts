@@ -561,7 +561,7 @@ export const caRoutes =
     );
   };
 
-async function listCertificates(service: CaService, q: import('./ca-schemas.ts').CertificateListQueryJson) {
+export async function listCertificates(service: CaService, q: import('./ca-schemas.ts').CertificateListQueryJson) {
   const page = await service.listCertificates({
     sortBy: sortKeyOf(q.sort_by, CERTIFICATE_SORT_ALIASES),
     filters: filtersOf(q.filter, CERTIFICATE_FILTER_FIELDS),
