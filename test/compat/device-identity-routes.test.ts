@@ -112,4 +112,19 @@ forEachStorage('Lamassu identity slot, idslot and bind-identity', (ctx) => {
     const cert = await api.call('GET', `/api/ca/v1/certificates/${sn2}`);
     assert.deepEqual([cert.body.status, cert.body.revocation_reason], ['REVOKED', 'Unspecified']);
   });
+
+  it('DELETE /devices/{id}: only once decommissioned; slots and timeline go, certificates stay in the inventory', async () => {
+    const refused = await api.call('DELETE', '/api/devmanager/v1/devices/bd-1');
+    assert.deepEqual([refused.status, refused.body.code], [409, 'DEVICE_NOT_DECOMMISSIONED']);
+    const serial = (await api.call('GET', '/api/devmanager/v1/devices/bd-1')).body.identity.active.serial_number;
+    assert.equal((await api.call('DELETE', '/api/devmanager/v1/devices/bd-1/decommission')).status, 200);
+    const gone = await api.call('DELETE', '/api/devmanager/v1/devices/bd-1');
+    assert.equal(gone.status, 204);
+    assert.equal((await api.call('GET', '/api/devmanager/v1/devices/bd-1')).status, 404);
+    assert.equal((await api.call('DELETE', '/api/devmanager/v1/devices/bd-1')).status, 404);
+    assert.equal((await api.call('GET', `/api/ca/v1/certificates/${serial}`)).body.status, 'REVOKED');
+    // The id is free again, with nothing of the old device.
+    const again = await api.call('POST', '/api/devmanager/v1/devices', { id: 'bd-1', dms_id: 'bind-dms' });
+    assert.deepEqual([again.status, again.body.identity, Object.values(again.body.events).map((e: any) => e.type)], [201, null, ['CREATED']]);
+  });
 });

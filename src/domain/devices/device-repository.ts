@@ -48,6 +48,8 @@ export interface DeviceRepository {
   get(id: string): Promise<Device | undefined>;
   /** Without the archives (slots' active certificates only). */
   list(query: DeviceQuery): Promise<Page<Device>>;
+  /** Removes the device, its slot certificates and its timeline, if its status is still `status`; false otherwise. */
+  delete(id: string, status: DeviceStatus): Promise<boolean>;
   /** Compare-and-set on the status; false when it is no longer `from`. */
   updateStatus(id: string, from: DeviceStatus, to: DeviceStatus, at: Date): Promise<boolean>;
   countByStatus(filter: { dmsId?: string }): Promise<DeviceCount[]>;

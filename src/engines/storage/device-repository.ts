@@ -98,6 +98,15 @@ export class SqlDeviceRepository implements DeviceRepository {
     }
   }
 
+  async delete(id: string, status: DeviceStatus): Promise<boolean> {
+    const gone = await this.db.deleteFrom('devices').where('id', '=', id).where('status', '=', status).executeTakeFirst();
+    if (Number(gone.numDeletedRows) === 0) return false;
+    // The foreign keys cascade where they are enforced; these make it so everywhere.
+    await this.db.deleteFrom('device_certificates').where('device_id', '=', id).execute();
+    await this.db.deleteFrom('device_events').where('device_id', '=', id).execute();
+    return true;
+  }
+
   async insertIfAbsent(d: DeviceRecord): Promise<boolean> {
     const res = await this.db
       .insertInto('devices')

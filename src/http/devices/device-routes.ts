@@ -1,4 +1,4 @@
-/** Admin API of the device manager: pre-registration, lookups, lists, stats, timeline, decommission. */
+/** Admin API of the device manager: pre-registration, lookups, lists, stats, timeline, identity slot, decommission, deletion. */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { Type, type Static } from 'typebox';
@@ -202,6 +202,15 @@ export const deviceRoutes =
         return full(id);
       },
     });
+
+    app.delete(
+      '/devices/:id',
+      { config: { access: 'write' }, schema: { tags, summary: 'Delete a decommissioned device with its slots and timeline (Lamassu); 409 DEVICE_NOT_DECOMMISSIONED otherwise', params: IdParams } },
+      async (request, reply) => {
+        await devices.delete(request.params.id, actorOf(request));
+        return reply.code(204).send();
+      },
+    );
 
     app.delete(
       '/devices/:id/decommission',

@@ -41,6 +41,7 @@ export const DeviceCloudEvent = {
   statusUpdate: 'device.status.update',
   identityUpdate: 'device.identity.update',
   decommission: 'device.decommission',
+  delete: 'device.delete',
   metadataUpdate: 'device.metadata.update',
 } as const;
 
@@ -202,6 +203,21 @@ export class DeviceService {
     });
     await this.publish(events);
     return this.get(id);
+  }
+
+  /**
+   * Lamassu's DELETE /devices/{id}: only a decommissioned device goes (its certificates were revoked
+   * then and stay in the CA inventory); its slots and timeline go with it.
+   */
+  async delete(id: string, actor: string): Promise<void> {
+    const device = await this.get(id);
+    if (device.status !== 'DECOMMISSIONED') throw conflict('DEVICE_NOT_DECOMMISSIONED', `device "${id}" is ${device.status}; decommission it first`, { id, status: device.status });
+    const events = [this.event(DeviceCloudEvent.delete, id, deviceData(device), actor)];
+    await this.deps.storage.transaction(async (tx) => {
+      if (!(await tx.devices.delete(id, 'DECOMMISSIONED'))) throw notFound('DEVICE_NOT_FOUND', `no device with id "${id}"`, { id });
+      await tx.outbox.append(events);
+    });
+    await this.publish(events);
   }
 
   /**
