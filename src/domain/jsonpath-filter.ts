@@ -65,6 +65,7 @@ function tokenize(text: string): Token[] {
     }
     const num = /^-?\d+(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i));
     if (num) {
+      if (!Number.isFinite(Number(num[0]))) throw fail(`number ${num[0].slice(0, 32)} out of range`);
       out.push({ t: 'num', v: Number(num[0]) });
       i += num[0].length;
       continue;

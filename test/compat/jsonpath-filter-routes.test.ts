@@ -91,6 +91,7 @@ forEachStorage('Lamassu [jsonpath] filters on metadata', (ctx) => {
       '$.on < true',
       `${'!('.repeat(70)}$.a == 1${')'.repeat(70)}`,
       '$.a == "unterminated',
+      '$.a == 1e400',
     ]) {
       const r = await api.call('GET', `/api/devmanager/v1/devices?filter=${q(`metadata[jsonpath]${predicate}`)}`);
       assert.deepEqual([r.status, r.body.code], [400, 'FILTER_JSONPATH_INVALID'], predicate);
