@@ -124,6 +124,12 @@ export const deviceRoutes =
       return pageJson(page, (d) => deviceJson(d));
     };
 
+    /** One device with its timeline, as single-device answers carry it. */
+    const full = async (id: string) => {
+      const { device, timeline } = await devices.getWithTimeline(id);
+      return deviceJson(device, timeline);
+    };
+
     app.get('/devices', { config: { access: 'read' }, schema: { tags, summary: 'Devices, filtered, by bookmark pages', querystring: ListQuery } }, (request) => list(request.query));
 
     app.get(
@@ -138,14 +144,9 @@ export const deviceRoutes =
         { id: b.id, ...(b.alias !== undefined ? { alias: b.alias } : {}), ...(b.tags ? { tags: b.tags } : {}), ...(b.metadata ? { metadata: b.metadata } : {}), dmsId: b.dms_id ?? null, ...(b.icon === undefined ? {} : { icon: b.icon }), ...(b.icon_color === undefined ? {} : { iconColor: b.icon_color }) },
         actorOf(request),
       );
-      return reply.code(201).send(deviceJson(created, await devices.timelineOf(created.id)));
+      return reply.code(201).send(await full(created.id));
     });
 
-    /** One device with its timeline, as single-device answers carry it. */
-    const full = async (id: string) => {
-      const [device, timeline] = await Promise.all([devices.get(id), devices.timelineOf(id)]);
-      return deviceJson(device, timeline);
-    };
 
     app.get('/devices/:id', { config: { access: 'read' }, schema: { tags, summary: "One device with its slots and Lamassu's events map", params: IdParams } }, async (request) =>
       full(request.params.id),

@@ -172,6 +172,12 @@ export class DeviceService {
     return { total, statusDistribution };
   }
 
+  /** The device and its timeline (oldest first), as single-device answers show them. */
+  async getWithTimeline(id: string): Promise<{ device: Device; timeline: DeviceEvent[] }> {
+    const [device, timeline] = await Promise.all([this.get(id), this.deps.storage.devices.listEvents(id)]);
+    return { device, timeline };
+  }
+
   async timelineOf(id: string): Promise<DeviceEvent[]> {
     await this.get(id);
     return this.deps.storage.devices.listEvents(id);
