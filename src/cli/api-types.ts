@@ -55,7 +55,7 @@ export interface DeviceJson {
   dms_owner: string | null;
   tags: string[];
   creation_timestamp: string;
-  identity: { status: string; active: { serial_number: string; valid_to: string } } | null;
+  identity: { status: string; active: { serial_number: string; valid_to: string; status: string } } | null;
   slots: Record<string, unknown>;
 }
 

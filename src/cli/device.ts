@@ -16,7 +16,7 @@ function showDevice(ctx: Ctx, d: DeviceJson): void {
     dms: d.dms_owner,
     tags: d.tags.join(', '),
     certificate: d.identity?.active.serial_number,
-    'certificate status': d.identity?.status,
+    'certificate status': d.identity?.active.status,
     'certificate valid to': when(d.identity?.active.valid_to),
     slots: Object.keys(d.slots).join(', '),
     created: when(d.creation_timestamp),

@@ -5,15 +5,18 @@
  * a 400 with a stable code: a filter is never silently dropped, so a search never returns everything.
  */
 import { invalid } from './errors.ts';
+import { parseJsonPathFilter, type JsonPathPredicate } from './jsonpath-filter.ts';
 
 export type FilterFieldType = 'string' | 'enum' | 'date' | 'number' | 'string_array' | 'json';
 
-export type FilterOperator = 'eq' | 'eq_ic' | 'ne' | 'ne_ic' | 'ct' | 'ct_ic' | 'nc' | 'nc_ic' | 'bf' | 'af' | 'lt' | 'le' | 'gt' | 'ge';
+export type FilterOperator = 'eq' | 'eq_ic' | 'ne' | 'ne_ic' | 'ct' | 'ct_ic' | 'nc' | 'nc_ic' | 'bf' | 'af' | 'lt' | 'le' | 'gt' | 'ge' | 'jsonpath';
 
 export interface FilterField {
   type: FilterFieldType;
   /** enum: the canonical values; a filter value matches them case-insensitively (v3.5). */
   values?: readonly string[];
+  /** json: why `[jsonpath]` is not offered on this field (absent: it is). */
+  jsonpathUnsupported?: string;
 }
 
 export type FilterFields = Readonly<Record<string, FilterField>>;
@@ -21,8 +24,8 @@ export type FilterFields = Readonly<Record<string, FilterField>>;
 export interface FieldFilter {
   field: string;
   op: FilterOperator;
-  /** string/enum: text; date: a Date; number: a number. */
-  value: string | number | Date;
+  /** string/enum: text; date: a Date; number: a number; json (jsonpath): the parsed predicate. */
+  value: string | number | Date | JsonPathPredicate;
 }
 
 /** Operator names per field type, Lamassu's short and long spellings (matched case-insensitively). */
@@ -92,7 +95,11 @@ export function filterOf(field: string, operand: string, text: string, fields: F
     throw invalid('FILTER_FIELD_UNKNOWN', `"${clip(field)}" is not a filterable field here; known: ${Object.keys(fields).join(', ')}`, { field: clip(field) });
   }
   if (spec.type === 'json') {
-    throw invalid('FILTER_OPERATOR_UNSUPPORTED', `filters on ${field} (JSONPath) are not supported`, { field, operator: clip(operator) });
+    if (operator !== 'jsonpath') {
+      throw invalid('FILTER_OPERATOR_INVALID', `operator "${clip(operator)}" does not apply to ${field} (json); use jsonpath`, { field, operator: clip(operator) });
+    }
+    if (spec.jsonpathUnsupported) throw invalid('FILTER_OPERATOR_UNSUPPORTED', `[jsonpath] on ${field} is not offered: ${spec.jsonpathUnsupported}`, { field });
+    return { field, op: 'jsonpath', value: parseJsonPathFilter(text) };
   }
   const table = OPERATORS[spec.type];
   const op = Object.hasOwn(table, operator) ? table[operator] : undefined;

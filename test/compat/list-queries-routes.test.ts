@@ -55,12 +55,17 @@ forEachStorage('Lamassu list queries over HTTP', (ctx) => {
       for (const [filter, code] of [
         ['nosuchfield[eq]x', 'FILTER_FIELD_UNKNOWN'],
         ['id[zz]x', url.includes('/certificates') ? 'FILTER_FIELD_UNKNOWN' : 'FILTER_OPERATOR_INVALID'],
-        ['metadata[jsonpath]$.a == 1', 'FILTER_OPERATOR_UNSUPPORTED'],
+        ['metadata[jsonpath]$.a ==', 'FILTER_JSONPATH_INVALID'],
+        ['metadata[eq]x', 'FILTER_OPERATOR_INVALID'],
         ['no-brackets', 'FILTER_INVALID'],
       ]) {
         const r = await api.call('GET', `${url}?filter=${q(filter)}`);
         assert.deepEqual([r.status, r.body.code], [400, code], `${url} ${filter}`);
       }
+    }
+    for (const [url, filter] of [['/api/dmsmanager/v1/dms', 'settings[jsonpath]exists($.a)'], ['/api/devmanager/v1/devices', 'identity_slot[jsonpath]exists($.a)']]) {
+      const r = await api.call('GET', `${url}?filter=${q(filter!)}`);
+      assert.deepEqual([r.status, r.body.code], [400, 'FILTER_OPERATOR_UNSUPPORTED'], filter);
     }
     const date = await api.call('GET', `/api/ca/v1/certificates?filter=${q('valid_to[af]tomorrow')}`);
     assert.deepEqual([date.status, date.body.code], [400, 'FILTER_VALUE_INVALID']);

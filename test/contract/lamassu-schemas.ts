@@ -132,6 +132,27 @@ export const DMS = {
 
 export const DMSStats = { type: 'object', required: ['total'], properties: { total: int } } as const;
 
+/** Lamassu's `events` maps: RFC 3339 time -> DeviceEvent{type, description}. */
+const eventsMap = {
+  type: 'object',
+  propertyNames: { format: 'date-time' },
+  additionalProperties: { type: 'object', required: ['type', 'description'], properties: { type: str, description: str } },
+} as const;
+
+/** models.Slot[string]: versions maps a version number to a certificate serial. */
+export const Slot = {
+  type: 'object',
+  required: ['status', 'active_version', 'type', 'versions'],
+  properties: {
+    status: { enum: ['ACTIVE', 'RENEWAL_PENDING', 'EXPIRING_SOON', 'EXPIRED', 'REVOKED'] },
+    active_version: int,
+    type: { const: 'x509' },
+    versions: { type: 'object', propertyNames: { pattern: '^[0-9]+$' }, additionalProperties: { type: 'string', pattern: '^[0-9a-f]+$' } },
+    expiration_date: dateTime,
+    events: eventsMap,
+  },
+} as const;
+
 export const Device = {
   type: 'object',
   required: ['id', 'tags', 'status', 'icon', 'icon_color', 'creation_timestamp', 'metadata', 'dms_owner', 'identity'],
@@ -144,8 +165,52 @@ export const Device = {
     creation_timestamp: dateTime,
     metadata: obj,
     dms_owner: nullable(str),
-    identity: nullable({ type: 'object', required: ['status', 'active_version'], properties: { status: str, active_version: int } }),
+    identity: nullable(Slot),
+    events: eventsMap,
   },
+} as const;
+
+/** One device (GET /devices/{id} and what changes one): with its `events` map. */
+export const DeviceWithEvents = { ...Device, required: [...Device.required, 'events'] } as const;
+
+/** dms-manager BindIdentityToDeviceOutput. */
+export const BindIdentityToDeviceOutput = {
+  type: 'object',
+  required: ['certificate', 'dms', 'device'],
+  properties: { certificate: Certificate, dms: DMS, device: Device },
+} as const;
+
+/** va-openapi VARole (Lamassu keys it by `ca_ski`). */
+export const VARole = {
+  type: 'object',
+  required: ['ca_ski', 'crl_options'],
+  properties: {
+    ca_ski: { type: 'string', pattern: '^[0-9a-f]+$' },
+    crl_options: { type: 'object', required: ['validity', 'refresh_interval', 'regenerate_on_revoke'], properties: { validity: str, refresh_interval: str, regenerate_on_revoke: bool } },
+    latest_crl: nullable({ type: 'object', required: ['version', 'valid_from', 'valid_until'], properties: { version: int, valid_from: dateTime, valid_until: dateTime } }),
+  },
+} as const;
+
+/** alerts-openapi Subscription. */
+export const Subscription = {
+  type: 'object',
+  required: ['id', 'user_id', 'event_type', 'subscription_ts', 'conditions', 'channel'],
+  properties: {
+    id: str,
+    user_id: str,
+    event_type: str,
+    subscription_ts: dateTime,
+    conditions: { type: 'array', items: { type: 'object', required: ['type', 'condition'], properties: { type: { enum: ['JSON-SCHEMA', 'JSON-PATH', 'JAVASCRIPT'] }, condition: str } } },
+    channel: { type: 'object', required: ['type', 'config'], properties: { type: { enum: ['EMAIL', 'MSTEAMS', 'WEBHOOK'] }, name: str, config: obj } },
+  },
+} as const;
+
+/** alerts AlertLatestEvent (the Go model's `event_types`; the OpenAPI writes `event_type`). */
+export const AlertLatestEvent = {
+  type: 'object',
+  required: ['event', 'seen_at', 'counter'],
+  anyOf: [{ required: ['event_types'] }, { required: ['event_type'] }],
+  properties: { event_types: str, event_type: str, event: obj, seen_at: dateTime, counter: int },
 } as const;
 
 /** ca-openapi SignResponse / VerifyResponse. */

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
@@ -57,7 +58,7 @@ describe('Lamassu v3 contract against lamassu serve', { timeout: 120_000 }, () =
   const csr = (cn: string) => Buffer.from(toPem(opensslCsr({ key: 'p256', subj: `/CN=${cn}` }), 'CERTIFICATE REQUEST')).toString('base64');
 
   it('health per service (no token), as Lamassu clients read it', async () => {
-    for (const prefix of ['ca', 'dmsmanager', 'devmanager', 'va']) await contract('GET', `/api/${prefix}/health`, 200, S.ServiceHealth, undefined, false);
+    for (const prefix of ['ca', 'dmsmanager', 'devmanager', 'va', 'alerts']) await contract('GET', `/api/${prefix}/health`, 200, S.ServiceHealth, undefined, false);
   });
 
   it('CA service: engines, CAs, certificates, metadata, status, stats', async () => {
@@ -92,8 +93,27 @@ describe('Lamassu v3 contract against lamassu serve', { timeout: 120_000 }, () =
     const signed = await contract('POST', `/api/ca/v1/cas/${ca.id}/signature/sign`, 200, S.SignResponse, { message, message_type: 'raw', signature_algorithm: 'ECDSA_SHA_256' });
     const verified = await contract('POST', `/api/ca/v1/cas/${ca.id}/signature/verify`, 200, S.VerifyResponse, { message, message_type: 'raw', signature_algorithm: 'ECDSA_SHA_256', signature: signed.signed_data });
     assert.equal(verified.valid, true);
+    const digest = createHash('sha256').update('payload').digest().toString('base64');
+    const digestSigned = await contract('POST', `/api/ca/v1/cas/${ca.id}/signature/sign`, 200, S.SignResponse, { message: digest, message_type: 'hash', signature_algorithm: 'ECDSA_SHA_256' });
+    const digestVerified = await contract('POST', `/api/ca/v1/cas/${ca.id}/signature/verify`, 200, S.VerifyResponse, { message, message_type: 'raw', signature_algorithm: 'ECDSA_SHA_256', signature: digestSigned.signed_data });
+    assert.equal(digestVerified.valid, true, 'a signature over the digest is one over the message');
     await contract('GET', '/api/ca/v1/stats', 200, S.CAStats);
     await contract('GET', `/api/ca/v1/stats/${ca.id}`, 200, S.CAStats);
+
+    // Lamassu's other spellings of the lists, and the CA's default profile.
+    const byCn = await contract('GET', `/api/ca/v1/cas/cn/${q('Contract Root')}?page_size=25`, 200, S.iterableList(S.CACertificate));
+    assert.deepEqual(byCn.list.map((c: any) => c.id), [ca.id]);
+    await contract('GET', `/api/ca/v1/cas/${ca.id}/certificates/status/REVOKED?page_size=25`, 200, S.iterableList(S.Certificate));
+    await contract('GET', `/api/ca/v1/cas/${ca.id}/certificates/${cert.serial_number}`, 200, S.Certificate);
+    await contract('GET', '/api/ca/v1/certificates/status/ACTIVE?page_size=25', 200, S.iterableList(S.Certificate));
+    await contract('GET', `/api/ca/v1/certificates/expiration?expires_after=${q(new Date().toISOString())}&expires_before=${q(new Date(Date.now() + 3e11).toISOString())}`, 200, S.iterableList(S.Certificate));
+    await contract('GET', `/api/ca/v1/cas?filter=${q('metadata[jsonpath]exists($.env)')}`, 200, S.iterableList(S.CACertificate));
+    const profile = await call('POST', '/api/ca/v1/profiles', { id: 'contract-profile', name: 'contract', validity: { type: 'Duration', duration: '30d' } });
+    assert.equal(profile.status, 201, JSON.stringify(profile.body));
+    const moved = await contract('POST', `/api/ca/v1/cas/${ca.id}/profile`, 200, S.CACertificate, { profile_id: 'contract-profile' });
+    assert.equal(moved.profile_id, 'contract-profile');
+    const role = await contract('GET', `/api/va/v1/roles/${ca.certificate.subject_key_id}`, 200, S.VARole);
+    assert.equal(role.ca_ski, ca.certificate.subject_key_id);
   });
 
   it('DMS manager: a DMS created with Lamassu\'s body, listed, updated, metadata patched, stats', async () => {
@@ -117,6 +137,39 @@ describe('Lamassu v3 contract against lamassu serve', { timeout: 120_000 }, () =
     await contract('GET', '/api/devmanager/v1/devices/dms/contract-dms', 200, S.iterableList(S.Device));
     await contract('PATCH', '/api/devmanager/v1/devices/contract-dev-1/metadata', 200, S.Device, { patches: [{ op: 'add', path: '/shadow', value: { v: 1 } }] });
     await contract('GET', '/api/devmanager/v1/stats', 200, S.DeviceStats);
+    await contract('GET', `/api/devmanager/v1/devices?filter=${q('metadata[jsonpath]$.line == 7')}`, 200, S.iterableList(S.Device));
+  });
+
+  it('identity: bind-identity, the slot in Lamassu\'s shape, PUT idslot, decommission and delete', async () => {
+    const issue = async () => (await call('POST', '/api/ca/v1/cas/contract-enroll/certificates/sign', { csr: csr('contract-dev-1') })).body.serial_number as string;
+    const first = await issue();
+    const bound = await contract('POST', '/api/dmsmanager/v1/dms/bind-identity', 200, S.BindIdentityToDeviceOutput, { device_id: 'contract-dev-1', certificate_serial_number: first, bind_mode: 'RE-PROVISIONED' });
+    assert.equal(bound.device.identity.versions[bound.device.identity.active_version], first);
+    const device = await contract('GET', '/api/devmanager/v1/devices/contract-dev-1', 200, S.DeviceWithEvents);
+    const second = await issue();
+    const slot = device.identity;
+    const updated = await contract('PUT', '/api/devmanager/v1/devices/contract-dev-1/idslot', 200, S.DeviceWithEvents, {
+      status: 'ACTIVE',
+      active_version: slot.active_version + 1,
+      type: 'x509',
+      versions: { ...slot.versions, [slot.active_version + 1]: second },
+    });
+    assert.equal(updated.identity.versions[updated.identity.active_version], second);
+    await contract('DELETE', '/api/devmanager/v1/devices/contract-dev-1/decommission', 200, S.DeviceWithEvents);
+    const gone = await call('DELETE', '/api/devmanager/v1/devices/contract-dev-1');
+    assert.equal(gone.status, 204);
+    checked.push('DELETE /api/devmanager/v1/devices/contract-dev-1');
+  });
+
+  it('alerts: latest events, subscribe, subscriptions, unsubscribe', async () => {
+    await contract('GET', '/api/alerts/v1/events/latest', 200, { type: 'array', minItems: 1, items: S.AlertLatestEvent });
+    const sub = await contract('POST', '/api/alerts/v1/user/contract-user/subscribe', 201, S.Subscription, {
+      event_type: 'certificate.status.update',
+      conditions: [{ type: 'JSON-PATH', condition: '$.data.serial_number' }],
+      channel: { type: 'WEBHOOK', name: 'ops', config: { webhook_url: 'https://hooks.example.com/lamassu', webhook_method: 'POST' } },
+    });
+    await contract('GET', '/api/alerts/v1/user/contract-user/subscriptions', 200, { type: 'array', minItems: 1, items: S.Subscription });
+    await contract('POST', `/api/alerts/v1/user/contract-user/unsubscribe/${sub.id}`, 200, { type: 'array', maxItems: 0, items: S.Subscription });
   });
 
   it('every checked route is listed as served in docs/lamassu-compatibility.md', async () => {
@@ -127,10 +180,15 @@ describe('Lamassu v3 contract against lamassu serve', { timeout: 120_000 }, () =
     );
     const generic = (route: string) =>
       route
-        .replace(/\/cas\/[^/]+/, '/cas/{id}')
+        .replace(/\/cas\/cn\/[^/]+/, '/cas/cn/{cn}')
+        .replace(/\/cas\/(?!cn\/)[^/]+/, '/cas/{id}')
         .replace(/\/stats\/[^/]+/, '/stats/{id}')
-        .replace(/\/certificates\/[0-9a-f]+/, '/certificates/{sn}')
-        .replace(/\/dms\/(?!dms)[^/?]+/, '/dms/{id}')
+        .replace(/\/status\/[A-Z_]+$/, '/status/{status}')
+        .replace(/\/certificates\/[0-9a-f]+(?=\/|$)/, '/certificates/{sn}')
+        .replace(/\/roles\/[^/]+/, '/roles/{id}')
+        .replace(/\/user\/[^/]+/, '/user/{userId}')
+        .replace(/\/unsubscribe\/[^/]+/, '/unsubscribe/{subId}')
+        .replace(/\/dms\/(?!dms|bind-identity)[^/?]+/, '/dms/{id}')
         .replace(/\/devices\/dms\/[^/]+/, '/devices/dms/{id}')
         .replace(/\/devices\/(?!dms)[^/]+/, '/devices/{id}');
     for (const route of new Set(checked.map(generic))) assert.ok(served.has(route), `${route} is checked here but not listed as served or partly`);

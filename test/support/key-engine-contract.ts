@@ -207,6 +207,25 @@ export function runKeyEngineContract(name: string, setup: () => Promise<KeyEngin
             if (spec.type === 'ED25519') assert.equal(sig.length, 64);
             if (spec.type === 'RSA') assert.equal(sig.length, spec.bits / 8);
           });
+          if (spec.type !== 'ED25519') {
+            it(`signs a digest verifiably, prehashed (${what})`, async (t) => {
+              if (!supported(spec)) return t.skip(`${label(spec)} not in capabilities (refusal tested above)`);
+              const key = await keyFor(spec);
+              const data = Buffer.from(`contract digest ${what}`);
+              const digest = createHash(NODE_HASH[v.hash ?? 'SHA-256']).update(data).digest();
+              const sig = await engine.sign({ keyId: key.id, data: digest, prehashed: true, ...v });
+              // A signature over the digest is the signature over the message it digests.
+              assert.ok(verifiesWith(key.publicKeySpki, spec.type, data, sig, v.hash, v.rsaPadding), 'digest signature does not verify over the message');
+              assert.ok(!verifiesWith(key.publicKeySpki, spec.type, digest, sig, v.hash, v.rsaPadding), 'the digest was hashed again');
+            });
+          }
+        }
+        if (spec.type === 'ED25519') {
+          it('refuses Ed25519 over a digest with SIGN_ALGORITHM_UNSUPPORTED', async (t) => {
+            if (!supported(spec)) return t.skip(`${label(spec)} not in capabilities (refusal tested above)`);
+            const key = await keyFor(spec);
+            await rejectsWithCode(engine.sign({ keyId: key.id, data: Buffer.alloc(32), prehashed: true }), 'SIGN_ALGORITHM_UNSUPPORTED');
+          });
         }
       });
     }

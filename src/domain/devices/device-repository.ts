@@ -19,7 +19,7 @@ export const DEVICE_FILTER_FIELDS: FilterFields = {
   status: { type: 'enum', values: DEVICE_STATUSES },
   tags: { type: 'string_array' },
   metadata: { type: 'json' },
-  identity_slot: { type: 'json' },
+  identity_slot: { type: 'json', jsonpathUnsupported: 'the identity slot is built from certificate rows, not stored as JSON; filter on status or use GET /devices/{id}' },
 };
 
 export interface DeviceQuery extends PageRequest<DeviceSortKey> {
@@ -58,6 +58,8 @@ export interface DeviceRepository {
   get(id: string): Promise<Device | undefined>;
   /** Without the archives (slots' active certificates only). */
   list(query: DeviceQuery): Promise<Page<Device>>;
+  /** Removes the device, its slot certificates and its timeline, if its status is still `status`; false otherwise. */
+  delete(id: string, status: DeviceStatus): Promise<boolean>;
   /** Compare-and-set on the status; false when it is no longer `from`. */
   updateStatus(id: string, from: DeviceStatus, to: DeviceStatus, at: Date): Promise<boolean>;
   countByStatus(filter: DeviceCountFilter): Promise<DeviceCount[]>;

@@ -7,6 +7,7 @@ import type { Certificate } from '../ca/certificate.ts';
 import type { ExpiryDeltas } from '../ca/expiry-deltas.ts';
 import type { CryptoEnforcement } from '../ca/issuance-profile.ts';
 import type { RevocationReason } from '../ca/revocation-reason.ts';
+import type { MetadataChange } from '../metadata-patch.ts';
 
 export interface IssueFromCsrRequest {
   caId: string;
@@ -39,6 +40,8 @@ export interface CertificateAuthorityGateway {
   /** Throws the CA service's conflict error when the certificate is already finally revoked or expired. */
   revoke(req: RevokeRequest): Promise<Certificate>;
   getCertificate(serialNumber: string, issuerCaId?: string): Promise<Certificate | undefined>;
+  /** Changes a certificate's metadata (its event goes out as for the CA API's metadata routes). */
+  updateCertificateMetadata(req: { serialNumber: string; issuerCaId?: string; change: MetadataChange; actor: string }): Promise<Certificate>;
   /** A DMS's expiration deltas changed: its certificates follow the new ones (null: their profile's or CA's). */
   replanDmsExpiry(dmsId: string, deltas: ExpiryDeltas | null): Promise<number>;
   /** Whether the CA service has an issuance profile with this id. */

@@ -20,7 +20,7 @@ export const DMS_FILTER_FIELDS: FilterFields = {
   name: { type: 'string' },
   creation_date: { type: 'date' },
   metadata: { type: 'json' },
-  settings: { type: 'json' },
+  settings: { type: 'json', jsonpathUnsupported: 'settings are stored in our own shape, not Lamassu\'s, so Lamassu\'s paths would not match' },
 };
 
 export interface DmsRepository {

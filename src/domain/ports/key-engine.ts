@@ -42,6 +42,11 @@ export interface SignRequest {
   hash?: HashAlgorithm;
   /** RSA only. Defaults to PKCS#1 v1.5. */
   rsaPadding?: 'pkcs1' | 'pss';
+  /**
+   * `data` is already the `hash` digest of the message (its exact length): the engine signs it without
+   * hashing again. RSA and ECDSA only; Ed25519 refuses (KEY_SIGN_ALGORITHM_UNSUPPORTED).
+   */
+  prehashed?: boolean;
 }
 
 export interface KeyEngineCapabilities {

@@ -30,6 +30,7 @@ export const caFilterColumns: FilterColumns = {
   ...certificateRowFilterColumns,
   engine_id: { column: 'a.engine_id', stores: 'text' },
   level: { column: 'a.level', stores: 'number' },
+  metadata: { column: 'a.metadata', stores: 'json' },
 };
 
 /** A CA's own columns come prefixed `a_` so they do not clash with its certificate's. */

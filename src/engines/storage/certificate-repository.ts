@@ -58,6 +58,8 @@ export const certificateFilterColumns: FilterColumns = {
   type: { column: 'c.type', stores: 'text' },
   ...certificateRowFilterColumns,
   is_ca: { column: 'c.is_ca', stores: 'bool' },
+  // In the blob's details (the list joins it as `b`): a JSON path, never an index.
+  metadata: { column: 'b.details', stores: 'json', prefix: ['metadata'] },
 };
 
 export type CertificateRow = Selectable<CertificatesTable> & { der: Uint8Array; details: string };

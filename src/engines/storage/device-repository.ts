@@ -27,6 +27,7 @@ export const deviceFilterColumns: FilterColumns = {
   creation_timestamp: { column: 'd.created_at', stores: 'ms' },
   status: { column: 'd.status', stores: 'text' },
   tags: { column: 'd.tags', stores: 'json_array' },
+  metadata: { column: 'd.metadata', stores: 'json' },
 };
 
 const toRecord = (row: Selectable<DevicesTable>): DeviceRecord => ({
@@ -96,6 +97,15 @@ export class SqlDeviceRepository implements DeviceRepository {
       if (isUniqueViolation(err)) throw conflict('DEVICE_EXISTS', `a device with id "${d.id}" already exists`, { id: d.id });
       throw err;
     }
+  }
+
+  async delete(id: string, status: DeviceStatus): Promise<boolean> {
+    const gone = await this.db.deleteFrom('devices').where('id', '=', id).where('status', '=', status).executeTakeFirst();
+    if (Number(gone.numDeletedRows) === 0) return false;
+    // The foreign keys cascade where they are enforced; these make it so everywhere.
+    await this.db.deleteFrom('device_certificates').where('device_id', '=', id).execute();
+    await this.db.deleteFrom('device_events').where('device_id', '=', id).execute();
+    return true;
   }
 
   async insertIfAbsent(d: DeviceRecord): Promise<boolean> {

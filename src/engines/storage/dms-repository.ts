@@ -42,6 +42,7 @@ export const dmsFilterColumns: FilterColumns = {
   id: { column: 'id', stores: 'text' },
   name: { column: 'name', stores: 'text' },
   creation_date: { column: 'created_at', stores: 'ms' },
+  metadata: { column: 'metadata', stores: 'json' },
 };
 
 export class SqlDmsRepository implements DmsRepository {

@@ -14,6 +14,7 @@ import { adminApiScope } from '../auth/admin-auth.ts';
 import { createOidcVerifier } from '../auth/oidc-verifier.ts';
 import type { ServiceDeps, ServicePlugin, ServicePluginFactory } from '../service-plugin.ts';
 import { CA_API_PREFIX } from './ca-paths.ts';
+import { caLamassuRoutes } from './ca-lamassu-routes.ts';
 import { caPublicRoutes } from './ca-public-routes.ts';
 import { caRoutes } from './ca-routes.ts';
 
@@ -90,7 +91,7 @@ export const caServicePlugin =
       name: 'ca',
       // Mounted by the service itself with the shell's admin auth, to sit at Lamassu's /api/ca/v1.
       https: async (app) => {
-        await app.register(adminApiScope(auth, [caRoutes(service)]), { prefix: CA_API_PREFIX });
+        await app.register(adminApiScope(auth, [caRoutes(service), caLamassuRoutes(service)]), { prefix: CA_API_PREFIX });
       },
       http: caPublicRoutes(service),
       close: async () => {

@@ -481,7 +481,7 @@ export const caRoutes =
     const b64 = Type.String({ maxLength: 1_400_000, description: 'base64' });
     const SignatureBody = Type.Object({
       message: b64,
-      message_type: Type.String({ maxLength: 16, default: 'raw', description: 'raw (hash: 501 SIGNATURE_DIGEST_UNSUPPORTED)' }),
+      message_type: Type.String({ maxLength: 16, default: 'raw', description: 'raw: the message itself; hash (or digest): the digest of the algorithm\'s hash, exactly its length' }),
       signature_algorithm: Type.String({ maxLength: 64, description: 'ECDSA_SHA_256|384|512, RSASSA_PKCS1_V1_5_SHA_256|384|512, RSASSA_PSS_SHA_256|384|512' }),
     });
     const bytesOf = (text: string, field: string) => {
@@ -490,7 +490,7 @@ export const caRoutes =
     };
     app.post(
       '/cas/:id/signature/sign',
-      { config: write, schema: { tags, summary: "Sign a message with the CA's key (Lamassu)", params: IdParams, body: SignatureBody, response: { 200: Type.Object({ signed_data: Type.String() }), 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 501: ErrorBody } } },
+      { config: write, schema: { tags, summary: "Sign a message with the CA's key (Lamassu)", params: IdParams, body: SignatureBody, response: { 200: Type.Object({ signed_data: Type.String() }), 400: ErrorBody, 404: ErrorBody, 409: ErrorBody } } },
       async (request) => {
         const b = request.body;
         const signature = await service.signWithCa({ caId: request.params.id, message: bytesOf(b.message, 'message'), messageType: b.message_type, algorithm: b.signature_algorithm, actor: actorOf(request) });
@@ -506,7 +506,7 @@ export const caRoutes =
           summary: "Verify a signature with the CA certificate's public key (Lamassu)",
           params: IdParams,
           body: Type.Object({ ...SignatureBody.properties, signature: b64 }),
-          response: { 200: Type.Object({ valid: Type.Boolean() }), 400: ErrorBody, 404: ErrorBody, 501: ErrorBody },
+          response: { 200: Type.Object({ valid: Type.Boolean() }), 400: ErrorBody, 404: ErrorBody },
         },
       },
       async (request) => {
@@ -561,7 +561,7 @@ export const caRoutes =
     );
   };
 
-async function listCertificates(service: CaService, q: import('./ca-schemas.ts').CertificateListQueryJson) {
+export async function listCertificates(service: CaService, q: import('./ca-schemas.ts').CertificateListQueryJson) {
   const page = await service.listCertificates({
     sortBy: sortKeyOf(q.sort_by, CERTIFICATE_SORT_ALIASES),
     filters: filtersOf(q.filter, CERTIFICATE_FILTER_FIELDS),

@@ -1,9 +1,10 @@
-/** Admin API of the device manager: pre-registration, lookups, lists, stats, timeline, decommission. */
+/** Admin API of the device manager: pre-registration, lookups, lists, stats, timeline, identity slot, decommission, deletion. */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { DEVICE_FILTER_FIELDS, DEVICE_SORT_ALIASES, DEVICE_SORT_KEYS } from '../../domain/devices/device-repository.ts';
-import { DEVICE_STATUSES, type Device, type DeviceEvent, type SlotCertificate } from '../../domain/devices/device.ts';
+import { DEVICE_STATUSES, type Device, type DeviceEvent, type Slot, type SlotCertificate } from '../../domain/devices/device.ts';
+import { isSlotBinding, LAMASSU_SLOT_STATUSES, lamassuEventsMap, lamassuSlotStatusOf, slotVersions } from '../../domain/devices/lamassu-slot.ts';
 import { DEFAULT_SLOT } from '../../domain/dms/dms.ts';
 import { ID_MAX_LENGTH } from '../../domain/id-limit.ts';
 import type { DeviceService } from '../../services/devices/device-service.ts';
@@ -52,10 +53,26 @@ const slotCertificateJson = (c: SlotCertificate) => ({
   superseded_at: c.supersededAt?.toISOString() ?? null,
 });
 
-export function deviceJson(d: Device) {
-  const slots = Object.fromEntries(
-    d.slots.map((s) => [s.name, { status: s.active.status, active_version: s.active.version, active: slotCertificateJson(s.active), archive: s.archive.map(slotCertificateJson) }]),
-  );
+/**
+ * A slot in our shape (`active`, `archive`) and Lamassu's (`status`, `active_version`, `type`, `versions`,
+ * `expiration_date`, and `events` when the device's timeline is at hand).
+ */
+function slotJson(s: Slot, timeline: readonly DeviceEvent[] | undefined) {
+  return {
+    status: lamassuSlotStatusOf(s.active),
+    active_version: s.active.version,
+    type: 'x509',
+    versions: slotVersions(s),
+    expiration_date: s.active.notAfter.toISOString(),
+    ...(timeline ? { events: lamassuEventsMap(timeline.filter((e) => isSlotBinding(e, s.name))) } : {}),
+    active: slotCertificateJson(s.active),
+    archive: s.archive.map(slotCertificateJson),
+  };
+}
+
+/** `timeline` (single-device answers): adds Lamassu's `events` maps to the device and its slots. */
+export function deviceJson(d: Device, timeline?: readonly DeviceEvent[]) {
+  const slots = Object.fromEntries(d.slots.map((s) => [s.name, slotJson(s, timeline)]));
   return {
     id: d.id,
     alias: d.alias,
@@ -70,6 +87,7 @@ export function deviceJson(d: Device) {
     /** Lamassu's `identity`: the default slot. */
     identity: slots[DEFAULT_SLOT] ?? null,
     slots,
+    ...(timeline ? { events: lamassuEventsMap(timeline) } : {}),
   };
 }
 
@@ -103,7 +121,13 @@ export const deviceRoutes =
         ...(q.page_size ? { pageSize: q.page_size } : {}),
         ...(q.bookmark ? { bookmark: q.bookmark } : {}),
       });
-      return pageJson(page, deviceJson);
+      return pageJson(page, (d) => deviceJson(d));
+    };
+
+    /** One device with its timeline, as single-device answers carry it. */
+    const full = async (id: string) => {
+      const { device, timeline } = await devices.getWithTimeline(id);
+      return deviceJson(device, timeline);
     };
 
     app.get('/devices', { config: { access: 'read' }, schema: { tags, summary: 'Devices, filtered, by bookmark pages', querystring: ListQuery } }, (request) => list(request.query));
@@ -120,11 +144,50 @@ export const deviceRoutes =
         { id: b.id, ...(b.alias !== undefined ? { alias: b.alias } : {}), ...(b.tags ? { tags: b.tags } : {}), ...(b.metadata ? { metadata: b.metadata } : {}), dmsId: b.dms_id ?? null, ...(b.icon === undefined ? {} : { icon: b.icon }), ...(b.icon_color === undefined ? {} : { iconColor: b.icon_color }) },
         actorOf(request),
       );
-      return reply.code(201).send(deviceJson(created));
+      return reply.code(201).send(await full(created.id));
     });
 
-    app.get('/devices/:id', { config: { access: 'read' }, schema: { tags, summary: 'One device with its slots', params: IdParams } }, async (request) =>
-      deviceJson(await devices.get(request.params.id)),
+
+    app.get('/devices/:id', { config: { access: 'read' }, schema: { tags, summary: "One device with its slots and Lamassu's events map", params: IdParams } }, async (request) =>
+      full(request.params.id),
+    );
+
+    app.put(
+      '/devices/:id/idslot',
+      {
+        config: { access: 'write' },
+        schema: {
+          tags,
+          summary: "Update the identity slot (Lamassu's Slot): bind a new version, or set REVOKED",
+          description:
+            'The slot follows its certificates: `versions` must keep every version it has, and may add the next one with the serial of a certificate ' +
+            'the CA service knows (bound as the active identity); `active_version` must be the newest; `status` REVOKED revokes the active certificate, ' +
+            'any other status must be the one the certificate gives. `type` is x509; `events` and `expiration_date` are derived and ignored.',
+          params: IdParams,
+          body: Type.Object({
+            status: opt(literals(LAMASSU_SLOT_STATUSES)),
+            active_version: opt(Type.Integer({ minimum: 0 })),
+            type: opt(Type.String({ maxLength: 16 })),
+            versions: opt(Type.Record(Type.String({ pattern: '^[0-9]{1,9}$' }), Type.String({ minLength: 1, maxLength: 64 }), { maxProperties: 10_000 })),
+            expiration_date: opt(Type.Union([Type.String({ maxLength: 64 }), Type.Null()])),
+            events: opt(Type.Unknown()),
+          }),
+        },
+      },
+      async (request) => {
+        const b = request.body;
+        await devices.updateIdentitySlot(
+          {
+            deviceId: request.params.id,
+            ...(b.status === undefined ? {} : { status: b.status }),
+            ...(b.active_version === undefined ? {} : { activeVersion: b.active_version }),
+            ...(b.type === undefined ? {} : { type: b.type }),
+            ...(b.versions === undefined ? {} : { versions: Object.fromEntries(Object.entries(b.versions).map(([k, v]) => [Number(k), v])) }),
+          },
+          actorOf(request),
+        );
+        return full(request.params.id);
+      },
     );
 
     app.get('/devices/:id/events', { config: { access: 'read' }, schema: { tags, summary: "The device's timeline, oldest first", params: IdParams } }, async (request) => ({
@@ -135,12 +198,27 @@ export const deviceRoutes =
       url: '/devices/:id/metadata',
       tags,
       params: IdParams,
-      change: async (id, change, actor) => deviceJson(await devices.changeMetadata(id, change, actor)),
+      change: async (id, change, actor) => {
+        await devices.changeMetadata(id, change, actor);
+        return full(id);
+      },
     });
+
+    app.delete(
+      '/devices/:id',
+      { config: { access: 'write' }, schema: { tags, summary: 'Delete a decommissioned device with its slots and timeline (Lamassu); 409 DEVICE_NOT_DECOMMISSIONED otherwise', params: IdParams } },
+      async (request, reply) => {
+        await devices.delete(request.params.id, actorOf(request));
+        return reply.code(204).send();
+      },
+    );
 
     app.delete(
       '/devices/:id/decommission',
       { config: { access: 'write' }, schema: { tags, summary: 'Decommission (terminal): revokes every slot certificate', params: IdParams } },
-      async (request) => deviceJson(await devices.decommission(request.params.id, actorOf(request))),
+      async (request) => {
+        await devices.decommission(request.params.id, actorOf(request));
+        return full(request.params.id);
+      },
     );
   };

@@ -9,6 +9,7 @@ import type { PasswordHasher } from '../../domain/dms/password-hasher.ts';
 import type { ServerKeyGenerator } from '../../domain/dms/server-key-generator.ts';
 import { DeviceService } from '../../services/devices/device-service.ts';
 import { withCachedDms, type CachedDmsRepository } from '../../services/dms/cached-dms-repository.ts';
+import { IdentityBinding } from '../../services/dms/bind-identity.ts';
 import { caServiceGateway } from '../../services/dms/ca-service-gateway.ts';
 import { DmsService } from '../../services/dms/dms-service.ts';
 import { EnrollmentService } from '../../services/dms/enrollment-service.ts';
@@ -35,6 +36,8 @@ const deviceServices = new WeakMap<ServiceDeps, DeviceService>();
 interface DmsServices {
   dms: DmsService;
   enrollment: EnrollmentService;
+  /** Lamassu's bind-identity (manual identity assignment). */
+  binding: IdentityBinding;
   /** Checked DMS certificates; the dms plugin makes it follow certificate status events. */
   verifiedDmsCertificates: VerifiedDmsCertificates;
   /** The DMS reads both share; the dms plugin makes it follow other replicas' DMS events. */
@@ -80,6 +83,7 @@ export function dmsServicesFor(deps: ServiceDeps, adapters: DmsAdapters, default
       verifiedDmsCertificates: dmsDeps.verifiedDmsCertificates,
       dmsCache: storage.dms,
       dms: new DmsService(dmsDeps),
+      binding: new IdentityBinding(dmsDeps, deviceServiceFor(deps)),
       enrollment: new EnrollmentService(dmsDeps, deviceServiceFor(deps), {
         ...(defaultDmsId === undefined ? {} : { defaultDmsId }),
         // Only SQLite stalls the event loop for its commits; PostgreSQL gains nothing from waiting.

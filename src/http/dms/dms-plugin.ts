@@ -11,7 +11,7 @@ export const DMS_API_PREFIX = '/api/dmsmanager/v1';
 export const dmsServicePlugin =
   (adapters: DmsAdapters): ServicePluginFactory =>
   async (deps) => {
-    const { dms, verifiedDmsCertificates, dmsCache } = dmsServicesFor(deps, adapters);
+    const { dms, binding, verifiedDmsCertificates, dmsCache } = dmsServicesFor(deps, adapters);
     // A DMS certificate revoked through the CA API, or a DMS changed on another replica, takes effect here
     // as soon as the event arrives, not after the caches' TTL.
     const replica = deps.random.uuid();
@@ -24,7 +24,7 @@ export const dmsServicePlugin =
       name: 'dms',
       // Mounted by the service itself with the shell's admin auth, to sit at Lamassu's path.
       https: async (app) => {
-        await app.register(adminApiScope(auth, [dmsRoutes(dms)]), { prefix: DMS_API_PREFIX });
+        await app.register(adminApiScope(auth, [dmsRoutes(dms, binding)]), { prefix: DMS_API_PREFIX });
       },
       close: async () => {
         for (const stop of unfollow) await stop();

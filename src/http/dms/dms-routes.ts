@@ -1,9 +1,13 @@
 /** Admin API of the DMS manager: DMS CRUD, metadata, stats, authorized CAs and the DMS certificate. */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyPluginAsync } from 'fastify';
+import { Type } from 'typebox';
 import { DMS_FILTER_FIELDS, DMS_SORT_ALIASES } from '../../domain/dms/dms-repository.ts';
 import { invalid, notFound } from '../../domain/errors.ts';
+import type { IdentityBinding } from '../../services/dms/bind-identity.ts';
 import type { DmsService } from '../../services/dms/dms-service.ts';
+import { certificateJson } from '../ca/ca-json.ts';
+import { deviceJson } from '../devices/device-routes.ts';
 import { parseCsrInput } from '../../x509/csr.ts';
 import { actorOf } from '../auth/identity.ts';
 import { filtersOf, pageJson, sortKeyOf } from '../list-query.ts';
@@ -14,7 +18,7 @@ import { AuthorizedCaBody, CaParams, DmsCertificateBody, DmsCreateSchema, DmsLis
 const tags = ['dms'];
 
 export const dmsRoutes =
-  (dms: DmsService): FastifyPluginAsync =>
+  (dms: DmsService, binding: IdentityBinding): FastifyPluginAsync =>
   async (scope) => {
     const app = scope.withTypeProvider<TypeBoxTypeProvider>();
 
@@ -42,6 +46,36 @@ export const dmsRoutes =
           actorOf(request),
         );
         return reply.code(201).send(dmsJson(created));
+      },
+    );
+
+    app.post(
+      '/dms/bind-identity',
+      {
+        config: { access: 'write' },
+        schema: {
+          tags,
+          summary: "Bind a certificate as a device's identity (Lamassu's manual assignment)",
+          description:
+            "The device must belong to a DMS; the certificate (any the CA service holds, not another device's) becomes the default slot's next version and " +
+            "gets `lamassu.io/ra/attached-to` in its metadata. bind_mode (PROVISIONED, RE-PROVISIONED, RENEWED; default RE-PROVISIONED) names the timeline " +
+            'entry of a replaced identity; a first identity is PROVISIONED. Answers {certificate, dms, device}.',
+          body: Type.Object({
+            device_id: Type.String({ minLength: 1, maxLength: 128 }),
+            certificate_serial_number: Type.String({ minLength: 1, maxLength: 64, pattern: '^[0-9A-Fa-f:-]+$' }),
+            bind_mode: Type.Optional(Type.String({ maxLength: 32 })),
+          }),
+        },
+      },
+      async (request) => {
+        const b = request.body;
+        const r = await binding.bind({
+          deviceId: b.device_id,
+          certificateSerialNumber: b.certificate_serial_number.replace(/[:-]/g, ''),
+          ...(b.bind_mode === undefined ? {} : { bindMode: b.bind_mode }),
+          actor: actorOf(request),
+        });
+        return { certificate: certificateJson(r.certificate), dms: dmsJson(r.dms), device: deviceJson(r.device) };
       },
     );
 

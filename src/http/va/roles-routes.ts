@@ -1,4 +1,8 @@
-/** VA settings per CA: GET/PUT /api/va/v1/roles/{ca id}, admin API (bearer auth). Durations as Lamassu writes them. */
+/**
+ * VA settings per CA: GET/PUT /api/va/v1/roles/{ca id or SKI}, admin API (bearer auth). Lamassu keys roles by
+ * the CA's subject key identifier (hex), we by CA id: both address the same role, and both are in the answer.
+ * Durations as Lamassu writes them.
+ */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { Type, type Static } from 'typebox';
@@ -30,13 +34,14 @@ const PutBody = Type.Object(
 const LatestCrl = Type.Object({ version: Type.Integer(), valid_from: Type.String(), valid_until: Type.String() });
 const RoleJson = Type.Object({
   ca_id: Type.String(),
+  ca_ski: Type.String({ description: "the CA's subject key identifier, hex: Lamassu's key of the role" }),
   ...RoleSettingsJson.properties,
   latest_crl: Type.Union([LatestCrl, Type.Null()]),
   latest_delta_crl: Type.Union([LatestCrl, Type.Null()]),
   created_at: Type.String(),
   updated_at: Type.String(),
 });
-const Params = Type.Object({ caId: Type.String({ minLength: 1, maxLength: 128 }) });
+const Params = Type.Object({ caId: Type.String({ minLength: 1, maxLength: 128, description: 'CA id, or its subject key identifier in hex' }) });
 
 const schedule = (s: { validityMs: number; refreshIntervalMs: number }): Static<typeof ScheduleJson> => ({
   validity: formatDuration(s.validityMs),
@@ -45,10 +50,11 @@ const schedule = (s: { validityMs: number; refreshIntervalMs: number }): Static<
 const latest = (m: CrlMeta | undefined) =>
   m ? { version: m.number, valid_from: m.thisUpdate.toISOString(), valid_until: m.nextUpdate.toISOString() } : null;
 
-function roleJson(role: VaRole, full: CrlMeta | undefined, delta: CrlMeta | undefined): Static<typeof RoleJson> {
+function roleJson(role: VaRole, ski: string, full: CrlMeta | undefined, delta: CrlMeta | undefined): Static<typeof RoleJson> {
   const s = role.settings;
   return {
     ca_id: role.caId,
+    ca_ski: ski,
     crl_options: { ...schedule(s.crl), regenerate_on_revoke: s.crl.regenerateOnRevoke },
     delta_crl_options: { enabled: s.delta.enabled, ...schedule(s.delta) },
     ocsp_options: { validity: formatDuration(s.ocsp.validityMs), signer: s.ocsp.signer },
@@ -82,12 +88,15 @@ export const rolesRoutes =
   (va: VaService, crls: { meta(caId: string, kind: 'full' | 'delta'): Promise<CrlMeta | undefined> }): FastifyPluginAsync =>
   async (plain) => {
     const app = plain.withTypeProvider<TypeBoxTypeProvider>();
-    const respond = async (role: VaRole) => roleJson(role, await crls.meta(role.caId, 'full'), await crls.meta(role.caId, 'delta'));
+    const respond = async (role: VaRole, ski: string) => roleJson(role, ski, await crls.meta(role.caId, 'full'), await crls.meta(role.caId, 'delta'));
     const errors = { 400: ErrorBody, 404: ErrorBody };
     app.get(
       '/roles/:caId',
       { config: { access: 'read' }, schema: { tags: ['va'], summary: "A CA's VA settings and latest CRLs", params: Params, response: { 200: RoleJson, ...errors } } },
-      async (request) => respond(await va.roles.get(request.params.caId)),
+      async (request) => {
+        const ca = await va.crls.resolveCa(request.params.caId);
+        return respond(await va.roles.get(ca.id), ca.subjectKeyId);
+      },
     );
     app.put(
       '/roles/:caId',
@@ -96,11 +105,12 @@ export const rolesRoutes =
         schema: { tags: ['va'], summary: "Change a CA's VA settings (fields left out keep their value)", params: Params, body: PutBody, response: { 200: RoleJson, ...errors } },
       },
       async (request) => {
-        const current = await va.roles.get(request.params.caId);
-        const role = await va.roles.put(request.params.caId, merge(current.settings, request.body));
+        const ca = await va.crls.resolveCa(request.params.caId);
+        const current = await va.roles.get(ca.id);
+        const role = await va.roles.put(ca.id, merge(current.settings, request.body));
         // A switch to delta CRLs must show in the next full CRL's Freshest CRL pointer.
         if (role.settings.delta.enabled !== current.settings.delta.enabled) await va.crls.publish(role.caId, 'full');
-        return respond(role);
+        return respond(role, ca.subjectKeyId);
       },
     );
   };

@@ -21,6 +21,7 @@ import { IssuingCaCache } from './issuing-ca-cache.ts';
 import { listEngines, type EngineDescription } from './list-engines.ts';
 import { deleteCa } from './delete-ca.ts';
 import { issuanceExpirationOf, updateIssuanceExpiration } from './issuance-expiration.ts';
+import { updateCaProfile } from './update-ca-profile.ts';
 import type { Validity } from '../../domain/ca/duration.ts';
 import { signWithCa, verifyWithCa, type SignatureInput } from './ca-signature.ts';
 import { updateCaMetadata, updateCertificateMetadata, type UpdateMetadataInput } from './update-metadata.ts';
@@ -88,6 +89,7 @@ export class CaService {
   updateIssuanceExpiration = (input: { id: string; validity: Validity; actor: string }): Promise<CertificateAuthority> =>
     updateIssuanceExpiration(this.deps, this.cache, input);
   issuanceExpirationOf = (ca: CertificateAuthority): Promise<Validity> => issuanceExpirationOf(this.deps, ca);
+  updateCaProfile = (input: { id: string; profileId: string; actor: string }): Promise<CertificateAuthority> => updateCaProfile(this.deps, this.cache, input);
   /** Lamassu's raw signature with a CA key, and its verification with the CA certificate. */
   signWithCa = (input: SignatureInput & { actor: string }): Promise<Uint8Array> => signWithCa(this.deps, input);
   verifyWithCa = (input: SignatureInput & { signature: Uint8Array }): Promise<boolean> => verifyWithCa(this.deps, input);

@@ -1,12 +1,13 @@
 /**
- * Lamassu's raw signatures with a CA key: POST /cas/{id}/signature/sign and /verify. The message is
- * signed as given (`message_type: raw`); pre-hashed messages (`hash`) need a key-engine operation that
- * signs a digest, which the port does not offer yet: 501 SIGNATURE_DIGEST_UNSUPPORTED.
+ * Lamassu's signatures with a CA key: POST /cas/{id}/signature/sign and /verify. `message_type: raw`
+ * signs the message (the engine hashes it); `hash` (also `digest`, AWS KMS's word) signs a digest the
+ * caller computed with the algorithm's hash, which must be exactly that long.
  */
 import { canSign } from '../../domain/ca/ca.ts';
-import { conflict, invalid, unsupported } from '../../domain/errors.ts';
+import { conflict, invalid } from '../../domain/errors.ts';
 import type { HashAlgorithm, KeyType } from '../../domain/ports/key-engine.ts';
 import { parseCertificate } from '../../x509/certificate.ts';
+import { DIGEST_BYTES, verifyDigestSignature } from '../../x509/digest-signature.ts';
 import { verifySignature, type SignatureScheme } from '../../x509/signature-verify.ts';
 import { caEvent, CaEventType, publishAfterCommit } from './ca-events.ts';
 import type { CaServiceDeps } from './ca-service-deps.ts';
@@ -40,11 +41,16 @@ export interface SignatureInput {
   algorithm: string;
 }
 
-function algorithmFor(keyType: KeyType, input: SignatureInput): Algorithm {
-  if (input.messageType === 'hash') {
-    throw unsupported('SIGNATURE_DIGEST_UNSUPPORTED', 'signing or verifying a pre-hashed message is not supported; send message_type raw');
-  }
-  if (input.messageType !== 'raw') throw invalid('SIGNATURE_MESSAGE_TYPE_INVALID', 'message_type must be raw (or hash)');
+/** Lamassu writes raw and hash; AWS KMS (whose algorithm names Lamassu uses) RAW and DIGEST. */
+function isDigest(messageType: string): boolean {
+  const t = messageType.toLowerCase();
+  if (t === 'hash' || t === 'digest') return true;
+  if (t === 'raw') return false;
+  throw invalid('SIGNATURE_MESSAGE_TYPE_INVALID', 'message_type must be raw or hash (digest)');
+}
+
+function algorithmFor(keyType: KeyType, input: SignatureInput): Algorithm & { prehashed: boolean } {
+  const prehashed = isDigest(input.messageType);
   const alg = Object.hasOwn(SIGNATURE_ALGORITHMS, input.algorithm) ? SIGNATURE_ALGORITHMS[input.algorithm] : undefined;
   if (!alg || alg.keyType !== keyType) {
     const fitting = Object.entries(SIGNATURE_ALGORITHMS).filter(([, a]) => a.keyType === keyType).map(([name]) => name);
@@ -52,7 +58,10 @@ function algorithmFor(keyType: KeyType, input: SignatureInput): Algorithm {
       algorithm: String(input.algorithm).slice(0, 40),
     });
   }
-  return alg;
+  if (prehashed && input.message.length !== DIGEST_BYTES[alg.hash]) {
+    throw invalid('SIGNATURE_DIGEST_INVALID', `a ${alg.hash} digest is ${DIGEST_BYTES[alg.hash]} bytes; the message is ${input.message.length}`);
+  }
+  return { ...alg, prehashed };
 }
 
 export async function signWithCa(deps: CaServiceDeps, input: SignatureInput & { actor: string }): Promise<Uint8Array> {
@@ -64,6 +73,7 @@ export async function signWithCa(deps: CaServiceDeps, input: SignatureInput & { 
     data: input.message,
     hash: alg.hash,
     ...(alg.scheme === 'rsa-pss' ? { rsaPadding: 'pss' as const } : {}),
+    ...(alg.prehashed ? { prehashed: true } : {}),
   });
   // No state changes; the event still goes through the outbox, so other replicas and alerts hear of it.
   const events = [caEvent(deps, CaEventType.caSignSignature, ca.id, { id: ca.id, signature_algorithm: input.algorithm, message_type: input.messageType }, input.actor)];
@@ -77,6 +87,7 @@ export async function verifyWithCa(deps: CaServiceDeps, input: SignatureInput & 
   const ca = await getCa(deps, input.caId);
   const alg = algorithmFor(ca.certificate.keyType, input);
   const key = parseCertificate(ca.certificate.der).publicKey;
+  if (alg.prehashed) return verifyDigestSignature(key, alg.scheme as 'ecdsa' | 'rsa-pkcs1' | 'rsa-pss', alg.hash, input.message, input.signature);
   // False for a malformed or wrong signature; never throws. The oid is informative only here.
   const info = { oid: input.algorithm, scheme: alg.scheme, hash: alg.hash, ...(alg.scheme === 'rsa-pss' ? { saltLength: HASH_BYTES[alg.hash] } : {}) };
   return verifySignature(key, info, input.message, input.signature);

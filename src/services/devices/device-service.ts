@@ -24,6 +24,8 @@ import {
 import type { CertificateAuthorityGateway } from '../../domain/dms/certificate-authority-gateway.ts';
 import { conflict, invalid, isDomainError, notFound } from '../../domain/errors.ts';
 import { newEvent } from '../../domain/events.ts';
+import { lamassuSlotStatusOf, type LamassuSlotStatus } from '../../domain/devices/lamassu-slot.ts';
+import { DEFAULT_SLOT } from '../../domain/dms/dms.ts';
 import { applyMetadataChange, type MetadataChange } from '../../domain/metadata-patch.ts';
 import type { Clock } from '../../domain/ports/clock.ts';
 import type { CloudEvent, EventBus } from '../../domain/ports/event-bus.ts';
@@ -39,6 +41,7 @@ export const DeviceCloudEvent = {
   statusUpdate: 'device.status.update',
   identityUpdate: 'device.identity.update',
   decommission: 'device.decommission',
+  delete: 'device.delete',
   metadataUpdate: 'device.metadata.update',
 } as const;
 
@@ -83,6 +86,25 @@ export interface BindCertificateResult {
   superseded: SlotCertificate | undefined;
 }
 
+/** Lamassu's PUT /devices/{id}/idslot, as far as a slot that follows its certificates can take it. */
+export interface UpdateIdentitySlotInput {
+  deviceId: string;
+  status?: LamassuSlotStatus;
+  activeVersion?: number;
+  type?: string;
+  /** Version -> certificate serial: the slot's versions, plus at most the next one. */
+  versions?: Record<number, string>;
+}
+
+export interface BindExistingInput {
+  deviceId: string;
+  serialNumber: string;
+  /** Used when the slot already holds a certificate; a first certificate is PROVISIONED. */
+  kind: 'RE-PROVISIONED' | 'RENEWED' | 'PROVISIONED';
+  actor: string;
+}
+
+const slotUpdateInvalid = (message: string, details?: Record<string, unknown>) => invalid('DEVICE_SLOT_UPDATE_INVALID', message, details);
 
 export class DeviceService {
   /** Orders timeline entries written in the same millisecond by this process (ids sort as written). */
@@ -150,6 +172,12 @@ export class DeviceService {
     return { total, statusDistribution };
   }
 
+  /** The device and its timeline (oldest first), as single-device answers show them. */
+  async getWithTimeline(id: string): Promise<{ device: Device; timeline: DeviceEvent[] }> {
+    const [device, timeline] = await Promise.all([this.get(id), this.deps.storage.devices.listEvents(id)]);
+    return { device, timeline };
+  }
+
   async timelineOf(id: string): Promise<DeviceEvent[]> {
     await this.get(id);
     return this.deps.storage.devices.listEvents(id);
@@ -181,6 +209,21 @@ export class DeviceService {
     });
     await this.publish(events);
     return this.get(id);
+  }
+
+  /**
+   * Lamassu's DELETE /devices/{id}: only a decommissioned device goes (its certificates were revoked
+   * then and stay in the CA inventory); its slots and timeline go with it.
+   */
+  async delete(id: string, actor: string): Promise<void> {
+    const device = await this.get(id);
+    if (device.status !== 'DECOMMISSIONED') throw conflict('DEVICE_NOT_DECOMMISSIONED', `device "${id}" is ${device.status}; decommission it first`, { id, status: device.status });
+    const events = [this.event(DeviceCloudEvent.delete, id, deviceData(device), actor)];
+    await this.deps.storage.transaction(async (tx) => {
+      if (!(await tx.devices.delete(id, 'DECOMMISSIONED'))) throw notFound('DEVICE_NOT_FOUND', `no device with id "${id}"`, { id });
+      await tx.outbox.append(events);
+    });
+    await this.publish(events);
   }
 
   /**
@@ -254,6 +297,80 @@ export class DeviceService {
   }
 
   /**
+   * Binds a certificate the CA service already holds (issued elsewhere, imported) as the device's identity
+   * (default slot): Lamassu's bind-identity and idslot update. A certificate another slot holds or held is
+   * refused, so one certificate never stands for two identities.
+   */
+  async bindExisting(input: BindExistingInput): Promise<{ device: Device; certificate: Certificate }> {
+    const serial = input.serialNumber.toLowerCase();
+    const certificate = await this.deps.ca.getCertificate(serial);
+    if (!certificate) throw notFound('CERTIFICATE_NOT_FOUND', `no certificate with serial ${serial.slice(0, 64)}`, { serial_number: serial.slice(0, 64) });
+    const held = await this.deps.storage.devices.findSlotCertificates(certificate.serialNumber, certificate.issuerCaId ?? undefined);
+    if (held.length > 0) {
+      const h = held[0]!;
+      throw conflict('DEVICE_CERTIFICATE_BOUND', `certificate ${certificate.serialNumber} is already the identity of device "${h.deviceId}" (slot ${h.slot}, version ${h.version})`, {
+        device_id: h.deviceId,
+      });
+    }
+    const current = await this.get(input.deviceId);
+    const first = !current.slots.some((s) => s.name === DEFAULT_SLOT);
+    const { device } = await this.bindCertificate({ deviceId: input.deviceId, slot: DEFAULT_SLOT, certificate, kind: first ? 'PROVISIONED' : input.kind, actor: input.actor });
+    return { device, certificate };
+  }
+
+  /**
+   * Lamassu's PUT /devices/{id}/idslot. The slot follows its certificates, so the body may only say what
+   * they allow: the versions it has (unchanged) plus the next one with a known certificate (bound now);
+   * `active_version` the newest; status REVOKED (the active certificate is revoked) or the status the
+   * certificate gives. Everything is checked before anything changes.
+   */
+  async updateIdentitySlot(input: UpdateIdentitySlotInput, actor: string): Promise<Device> {
+    if (input.type !== undefined && input.type.toLowerCase() !== 'x509') throw slotUpdateInvalid('the identity slot type is x509', { type: input.type.slice(0, 16) });
+    const device = await this.get(input.deviceId);
+    if (device.status === 'DECOMMISSIONED') throw conflict('DEVICE_DECOMMISSIONED', `device "${device.id}" is decommissioned`, { id: device.id });
+    const slot = device.slots.find((s) => s.name === DEFAULT_SLOT);
+    const known = new Map((slot ? [slot.active, ...slot.archive] : []).map((c) => [c.version, c.serialNumber]));
+    let added: { version: number; serial: string } | undefined;
+    if (input.versions) {
+      for (const [v, serial] of Object.entries(input.versions)) {
+        const version = Number(v);
+        const have = known.get(version);
+        if (have !== undefined) {
+          if (have !== serial.toLowerCase()) throw slotUpdateInvalid(`version ${version} holds certificate ${have}; versions cannot change`, { version });
+          continue;
+        }
+        if (added) throw slotUpdateInvalid('at most one new version per update');
+        added = { version, serial };
+      }
+      const missing = [...known.keys()].filter((v) => !Object.hasOwn(input.versions!, String(v)));
+      if (missing.length > 0) throw slotUpdateInvalid(`versions cannot be removed (missing: ${missing.join(', ')})`);
+      // Our versions count from 1; a Lamassu client numbers a first identity 0.
+      const next = slot ? slot.active.version + 1 : 1;
+      if (added && added.version !== next && !(slot === undefined && added.version === 0)) {
+        throw slotUpdateInvalid(`the next version of this slot is ${next}`, { version: added.version });
+      }
+    }
+    if (!slot && !added) throw conflict('DEVICE_SLOT_EMPTY', `device "${device.id}" has no identity yet; give versions with the serial of its certificate`, { id: device.id });
+    const newest = added ? added.version : slot!.active.version;
+    if (input.activeVersion !== undefined && input.activeVersion !== newest) {
+      throw slotUpdateInvalid(`active_version must be the newest version (${newest}): a slot does not go back to an earlier certificate`, { active_version: input.activeVersion });
+    }
+    if (input.status !== undefined && input.status !== 'REVOKED' && !added && input.status !== lamassuSlotStatusOf(slot!.active)) {
+      throw slotUpdateInvalid(`the slot status follows its certificate (${lamassuSlotStatusOf(slot!.active)}); only REVOKED can be set`, { status: input.status });
+    }
+    let updated = device;
+    if (added) updated = (await this.bindExisting({ deviceId: device.id, serialNumber: added.serial, kind: 'RE-PROVISIONED', actor })).device;
+    const active = updated.slots.find((s) => s.name === DEFAULT_SLOT)!.active;
+    if (input.status === 'REVOKED' && active.status !== 'REVOKED') {
+      await this.deps.ca.revoke({ serialNumber: active.serialNumber, issuerCaId: active.issuerCaId, reason: 'Unspecified', actor });
+      await this.syncCertificateStatus(active.serialNumber, active.issuerCaId, actor);
+    } else if (added && input.status !== undefined && input.status !== 'REVOKED' && input.status !== lamassuSlotStatusOf(active)) {
+      throw slotUpdateInvalid(`the slot status follows its certificate (${lamassuSlotStatusOf(active)}); the certificate was bound`, { status: input.status });
+    }
+    return this.get(device.id);
+  }
+
+  /**
    * Handler of `certificate.status.update`: updates the slots holding the certificate and the status of
    * their devices. The status is read back from the CA service, so late or repeated events do no harm.
    */
@@ -261,16 +378,22 @@ export class DeviceService {
     const data = event.data as { serial_number?: unknown; issuer_ca_id?: unknown; status?: unknown } | undefined;
     if (typeof data?.serial_number !== 'string') return;
     const issuer = typeof data.issuer_ca_id === 'string' ? data.issuer_ca_id : undefined;
-    const slots = await this.deps.storage.devices.findSlotCertificates(data.serial_number, issuer);
+    await this.syncCertificateStatus(data.serial_number, issuer, event.actor ?? 'system', data.status as CertificateStatus | undefined);
+  }
+
+  /** The slots holding the certificate take the CA service's status of it, and their devices follow. */
+  private async syncCertificateStatus(serialNumber: string, issuer: string | undefined, actor: string, announced?: CertificateStatus): Promise<void> {
+    const slots = await this.deps.storage.devices.findSlotCertificates(serialNumber, issuer);
     if (slots.length === 0) return;
-    const cert = await this.deps.ca.getCertificate(data.serial_number, issuer);
-    const status = cert?.status ?? (data.status as CertificateStatus);
+    const cert = await this.deps.ca.getCertificate(serialNumber, issuer);
+    const status = cert?.status ?? announced;
+    if (status === undefined) return;
     const events: CloudEvent[] = [];
     await this.deps.storage.transaction(async (tx) => {
       for (const s of slots) {
         if (s.status === status) continue;
         await tx.devices.updateSlotCertificateStatus(s.deviceId, s.slot, s.version, status);
-        if (s.supersededAt === null) events.push(...(await this.refreshStatus(tx, s.deviceId, event.actor ?? 'system')));
+        if (s.supersededAt === null) events.push(...(await this.refreshStatus(tx, s.deviceId, actor)));
       }
       await tx.outbox.append(events);
     });

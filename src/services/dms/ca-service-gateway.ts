@@ -38,6 +38,8 @@ export function caServiceGateway(ca: CaService): CertificateAuthorityGateway {
         actor: req.actor,
       }),
     getCertificate: (serial, issuerCaId) => orUndefined(ca.getCertificate(serial, issuerCaId), 'CERTIFICATE_NOT_FOUND'),
+    updateCertificateMetadata: (req) =>
+      ca.updateCertificateMetadata({ serialNumber: req.serialNumber, ...(req.issuerCaId ? { issuerCaId: req.issuerCaId } : {}), change: req.change, actor: req.actor }),
     replanDmsExpiry: (dmsId, deltas) => ca.replanDmsExpiry(dmsId, deltas),
     profileExists: async (id) => (await orUndefined(ca.getProfile(id), 'PROFILE_NOT_FOUND')) !== undefined,
     cryptoEnforcement: async (caId, profileId) => {

@@ -41,6 +41,8 @@ export const DmsCloudEvent = {
   certificateRevoke: 'dms.certificate.revoke',
   enroll: 'dms.enroll',
   reenroll: 'dms.reenroll',
+  /** Lamassu's name for a manual identity binding (POST /dms/bind-identity). */
+  bindIdentity: 'dms.bind-device-id',
 } as const;
 
 /** The events of a change to a DMS itself (what DMS caches follow). */

@@ -3929,7 +3929,7 @@ export interface paths {
                         /** @description base64 */
                         message: string;
                         /**
-                         * @description raw (hash: 501 SIGNATURE_DIGEST_UNSUPPORTED)
+                         * @description raw: the message itself; hash (or digest): the digest of the algorithm's hash, exactly its length
                          * @default raw
                          */
                         message_type: string;
@@ -3986,18 +3986,6 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                501: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                        };
-                    };
-                };
             };
         };
         delete?: never;
@@ -4031,7 +4019,7 @@ export interface paths {
                         /** @description base64 */
                         message: string;
                         /**
-                         * @description raw (hash: 501 SIGNATURE_DIGEST_UNSUPPORTED)
+                         * @description raw: the message itself; hash (or digest): the digest of the algorithm's hash, exactly its length
                          * @default raw
                          */
                         message_type: string;
@@ -4068,18 +4056,6 @@ export interface paths {
                 };
                 /** @description Default Response */
                 404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                501: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -4779,6 +4755,919 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/ca/v1/cas/cn/{cn}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** CAs with this subject common name (Lamassu) */
+        get: {
+            parameters: {
+                query?: {
+                    sort_mode?: "asc" | "desc";
+                    page_size?: number;
+                    bookmark?: string;
+                    /** @description sort key; empty: the default order */
+                    sort_by?: "created_at" | "common_name" | "valid_from" | "valid_to" | "level" | "status" | "subject.common_name" | "creation_timestamp" | "creation_ts" | "";
+                    /** @description Lamassu filter `<field>[<operator>]<value>`, repeatable (ANDed). Operators: eq, eq_ic, ne, ne_ic, ct, ct_ic, nc, nc_ic (text); eq, ne (enums, case-insensitive values); bf, eq, af (dates, RFC 3339); eq, ne, lt, le, gt, ge (numbers); ct, ct_ic (tags). Unknown field: 400 FILTER_FIELD_UNKNOWN; operator not for the field: 400 FILTER_OPERATOR_INVALID; JSONPath: 400 FILTER_OPERATOR_UNSUPPORTED. */
+                    filter?: string[];
+                    /** @description one status or a comma-separated list */
+                    status?: string;
+                    /** @description exact, or a prefix ending in * */
+                    common_name?: string;
+                    subject_key_id?: string;
+                    engine_id?: string;
+                    parent_id?: string;
+                    internal?: boolean;
+                    valid_to_after?: string;
+                    valid_to_before?: string;
+                    valid_from_after?: string;
+                    valid_from_before?: string;
+                };
+                header?: never;
+                path: {
+                    cn: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            list: {
+                                id: string;
+                                serial_number: string;
+                                parent_id: string | null;
+                                level: number;
+                                /** @enum {unknown} */
+                                type: "MANAGED" | "IMPORTED_WITH_KEY" | "IMPORTED_WITHOUT_KEY";
+                                engine_id: string | null;
+                                key_id: string | null;
+                                internal: boolean;
+                                profile_id: string | null;
+                                /** @description per-CA threshold as a duration; null = global */
+                                about_to_expire: string | null;
+                                /** @description preventive and critical deltas before expiry (certificate.expiring events); null: none of its own */
+                                expiration_deltas: {
+                                    preventive_delta?: string | null;
+                                    /** @description shorter than preventive_delta */
+                                    critical_delta?: string | null;
+                                } | null;
+                                metadata: {
+                                    [key: string]: unknown;
+                                };
+                                creation_ts: string;
+                                certificate: {
+                                    id: string;
+                                    /** @description lowercase hex, no colons */
+                                    serial_number: string;
+                                    /** @description base64 of the PEM */
+                                    certificate: string;
+                                    /** @enum {unknown} */
+                                    status: "ACTIVE" | "ABOUT_TO_EXPIRE" | "EXPIRED" | "REVOKED";
+                                    valid_from: string;
+                                    valid_to: string;
+                                    about_to_expire_from: string;
+                                    subject: {
+                                        common_name?: string;
+                                        organization?: string;
+                                        organization_unit?: string;
+                                        country?: string;
+                                        state?: string;
+                                        locality?: string;
+                                        serial_number?: string;
+                                    };
+                                    issuer: {
+                                        common_name?: string;
+                                        organization?: string;
+                                        organization_unit?: string;
+                                        country?: string;
+                                        state?: string;
+                                        locality?: string;
+                                        serial_number?: string;
+                                    };
+                                    subject_key_id: string;
+                                    authority_key_id: string | null;
+                                    key_metadata: {
+                                        /** @enum {unknown} */
+                                        type: "RSA" | "ECDSA" | "ED25519";
+                                        bits: number;
+                                        /** @enum {unknown} */
+                                        strength: "HIGH" | "MEDIUM" | "LOW";
+                                    };
+                                    extensions: {
+                                        key_usage: string[];
+                                        extended_key_usage: string[];
+                                    };
+                                    issuer_metadata: {
+                                        id: string | null;
+                                    };
+                                    is_ca: boolean;
+                                    type: string;
+                                    engine_id: string | null;
+                                    revocation_timestamp: string | null;
+                                    revocation_reason: ("Unspecified" | "KeyCompromise" | "CACompromise" | "AffiliationChanged" | "Superseded" | "CessationOfOperation" | "CertificateHold" | "RemoveFromCRL" | "PrivilegeWithdrawn" | "AACompromise") | null;
+                                    invalidity_date: string | null;
+                                    metadata: {
+                                        [key: string]: unknown;
+                                    };
+                                    creation_ts: string;
+                                    /** @description the expiration deltas it follows; absent when none apply */
+                                    expiration?: {
+                                        /** @enum {unknown} */
+                                        source: "ca" | "profile" | "dms";
+                                        preventive_delta: string | null;
+                                        critical_delta: string | null;
+                                        /**
+                                         * @description the last delta announced (certificate.expiring)
+                                         * @enum {unknown}
+                                         */
+                                        stage: "none" | "preventive" | "critical";
+                                    };
+                                };
+                                issuance_expiration?: {
+                                    /** @enum {unknown} */
+                                    type: "Duration" | "Time";
+                                    /** @description units ms s m h d w y (y = 365 days) */
+                                    duration?: string;
+                                    /** Format: date-time */
+                                    time?: string;
+                                };
+                            }[];
+                            /** @description bookmark of the next page; empty on the last page */
+                            next: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ca/v1/cas/{id}/profile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set the CA's default issuance profile (Lamassu)
+         * @description The profile the CA applies when a request names none; it must exist (404 PROFILE_NOT_FOUND). Internal CAs keep theirs (403 CA_INTERNAL).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        profile_id: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            serial_number: string;
+                            parent_id: string | null;
+                            level: number;
+                            /** @enum {unknown} */
+                            type: "MANAGED" | "IMPORTED_WITH_KEY" | "IMPORTED_WITHOUT_KEY";
+                            engine_id: string | null;
+                            key_id: string | null;
+                            internal: boolean;
+                            profile_id: string | null;
+                            /** @description per-CA threshold as a duration; null = global */
+                            about_to_expire: string | null;
+                            /** @description preventive and critical deltas before expiry (certificate.expiring events); null: none of its own */
+                            expiration_deltas: {
+                                preventive_delta?: string | null;
+                                /** @description shorter than preventive_delta */
+                                critical_delta?: string | null;
+                            } | null;
+                            metadata: {
+                                [key: string]: unknown;
+                            };
+                            creation_ts: string;
+                            certificate: {
+                                id: string;
+                                /** @description lowercase hex, no colons */
+                                serial_number: string;
+                                /** @description base64 of the PEM */
+                                certificate: string;
+                                /** @enum {unknown} */
+                                status: "ACTIVE" | "ABOUT_TO_EXPIRE" | "EXPIRED" | "REVOKED";
+                                valid_from: string;
+                                valid_to: string;
+                                about_to_expire_from: string;
+                                subject: {
+                                    common_name?: string;
+                                    organization?: string;
+                                    organization_unit?: string;
+                                    country?: string;
+                                    state?: string;
+                                    locality?: string;
+                                    serial_number?: string;
+                                };
+                                issuer: {
+                                    common_name?: string;
+                                    organization?: string;
+                                    organization_unit?: string;
+                                    country?: string;
+                                    state?: string;
+                                    locality?: string;
+                                    serial_number?: string;
+                                };
+                                subject_key_id: string;
+                                authority_key_id: string | null;
+                                key_metadata: {
+                                    /** @enum {unknown} */
+                                    type: "RSA" | "ECDSA" | "ED25519";
+                                    bits: number;
+                                    /** @enum {unknown} */
+                                    strength: "HIGH" | "MEDIUM" | "LOW";
+                                };
+                                extensions: {
+                                    key_usage: string[];
+                                    extended_key_usage: string[];
+                                };
+                                issuer_metadata: {
+                                    id: string | null;
+                                };
+                                is_ca: boolean;
+                                type: string;
+                                engine_id: string | null;
+                                revocation_timestamp: string | null;
+                                revocation_reason: ("Unspecified" | "KeyCompromise" | "CACompromise" | "AffiliationChanged" | "Superseded" | "CessationOfOperation" | "CertificateHold" | "RemoveFromCRL" | "PrivilegeWithdrawn" | "AACompromise") | null;
+                                invalidity_date: string | null;
+                                metadata: {
+                                    [key: string]: unknown;
+                                };
+                                creation_ts: string;
+                                /** @description the expiration deltas it follows; absent when none apply */
+                                expiration?: {
+                                    /** @enum {unknown} */
+                                    source: "ca" | "profile" | "dms";
+                                    preventive_delta: string | null;
+                                    critical_delta: string | null;
+                                    /**
+                                     * @description the last delta announced (certificate.expiring)
+                                     * @enum {unknown}
+                                     */
+                                    stage: "none" | "preventive" | "critical";
+                                };
+                            };
+                            issuance_expiration?: {
+                                /** @enum {unknown} */
+                                type: "Duration" | "Time";
+                                /** @description units ms s m h d w y (y = 365 days) */
+                                duration?: string;
+                                /** Format: date-time */
+                                time?: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ca/v1/cas/{id}/certificates/status/{status}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Certificates a CA issued, in one status (Lamassu) */
+        get: {
+            parameters: {
+                query?: {
+                    sort_mode?: "asc" | "desc";
+                    page_size?: number;
+                    bookmark?: string;
+                    /** @description sort key; empty: the default order */
+                    sort_by?: "created_at" | "serial_number" | "valid_from" | "valid_to" | "common_name" | "status" | "subject.common_name" | "creation_timestamp" | "creation_ts" | "";
+                    /** @description Lamassu filter `<field>[<operator>]<value>`, repeatable (ANDed). Operators: eq, eq_ic, ne, ne_ic, ct, ct_ic, nc, nc_ic (text); eq, ne (enums, case-insensitive values); bf, eq, af (dates, RFC 3339); eq, ne, lt, le, gt, ge (numbers); ct, ct_ic (tags). Unknown field: 400 FILTER_FIELD_UNKNOWN; operator not for the field: 400 FILTER_OPERATOR_INVALID; JSONPath: 400 FILTER_OPERATOR_UNSUPPORTED. */
+                    filter?: string[];
+                    ca_id?: string;
+                    /** @description one status or a comma-separated list */
+                    status?: string;
+                    serial_number?: string;
+                    subject_key_id?: string;
+                    /** @description exact, or a prefix ending in * */
+                    common_name?: string;
+                    expires_after?: string;
+                    expires_before?: string;
+                    is_ca?: boolean;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                    status: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            list: {
+                                id: string;
+                                /** @description lowercase hex, no colons */
+                                serial_number: string;
+                                /** @description base64 of the PEM */
+                                certificate: string;
+                                /** @enum {unknown} */
+                                status: "ACTIVE" | "ABOUT_TO_EXPIRE" | "EXPIRED" | "REVOKED";
+                                valid_from: string;
+                                valid_to: string;
+                                about_to_expire_from: string;
+                                subject: {
+                                    common_name?: string;
+                                    organization?: string;
+                                    organization_unit?: string;
+                                    country?: string;
+                                    state?: string;
+                                    locality?: string;
+                                    serial_number?: string;
+                                };
+                                issuer: {
+                                    common_name?: string;
+                                    organization?: string;
+                                    organization_unit?: string;
+                                    country?: string;
+                                    state?: string;
+                                    locality?: string;
+                                    serial_number?: string;
+                                };
+                                subject_key_id: string;
+                                authority_key_id: string | null;
+                                key_metadata: {
+                                    /** @enum {unknown} */
+                                    type: "RSA" | "ECDSA" | "ED25519";
+                                    bits: number;
+                                    /** @enum {unknown} */
+                                    strength: "HIGH" | "MEDIUM" | "LOW";
+                                };
+                                extensions: {
+                                    key_usage: string[];
+                                    extended_key_usage: string[];
+                                };
+                                issuer_metadata: {
+                                    id: string | null;
+                                };
+                                is_ca: boolean;
+                                type: string;
+                                engine_id: string | null;
+                                revocation_timestamp: string | null;
+                                revocation_reason: ("Unspecified" | "KeyCompromise" | "CACompromise" | "AffiliationChanged" | "Superseded" | "CessationOfOperation" | "CertificateHold" | "RemoveFromCRL" | "PrivilegeWithdrawn" | "AACompromise") | null;
+                                invalidity_date: string | null;
+                                metadata: {
+                                    [key: string]: unknown;
+                                };
+                                creation_ts: string;
+                                /** @description the expiration deltas it follows; absent when none apply */
+                                expiration?: {
+                                    /** @enum {unknown} */
+                                    source: "ca" | "profile" | "dms";
+                                    preventive_delta: string | null;
+                                    critical_delta: string | null;
+                                    /**
+                                     * @description the last delta announced (certificate.expiring)
+                                     * @enum {unknown}
+                                     */
+                                    stage: "none" | "preventive" | "critical";
+                                };
+                            }[];
+                            /** @description bookmark of the next page; empty on the last page */
+                            next: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ca/v1/cas/{id}/certificates/{serial}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One certificate a CA issued (Lamassu) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    serial: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            /** @description lowercase hex, no colons */
+                            serial_number: string;
+                            /** @description base64 of the PEM */
+                            certificate: string;
+                            /** @enum {unknown} */
+                            status: "ACTIVE" | "ABOUT_TO_EXPIRE" | "EXPIRED" | "REVOKED";
+                            valid_from: string;
+                            valid_to: string;
+                            about_to_expire_from: string;
+                            subject: {
+                                common_name?: string;
+                                organization?: string;
+                                organization_unit?: string;
+                                country?: string;
+                                state?: string;
+                                locality?: string;
+                                serial_number?: string;
+                            };
+                            issuer: {
+                                common_name?: string;
+                                organization?: string;
+                                organization_unit?: string;
+                                country?: string;
+                                state?: string;
+                                locality?: string;
+                                serial_number?: string;
+                            };
+                            subject_key_id: string;
+                            authority_key_id: string | null;
+                            key_metadata: {
+                                /** @enum {unknown} */
+                                type: "RSA" | "ECDSA" | "ED25519";
+                                bits: number;
+                                /** @enum {unknown} */
+                                strength: "HIGH" | "MEDIUM" | "LOW";
+                            };
+                            extensions: {
+                                key_usage: string[];
+                                extended_key_usage: string[];
+                            };
+                            issuer_metadata: {
+                                id: string | null;
+                            };
+                            is_ca: boolean;
+                            type: string;
+                            engine_id: string | null;
+                            revocation_timestamp: string | null;
+                            revocation_reason: ("Unspecified" | "KeyCompromise" | "CACompromise" | "AffiliationChanged" | "Superseded" | "CessationOfOperation" | "CertificateHold" | "RemoveFromCRL" | "PrivilegeWithdrawn" | "AACompromise") | null;
+                            invalidity_date: string | null;
+                            metadata: {
+                                [key: string]: unknown;
+                            };
+                            creation_ts: string;
+                            /** @description the expiration deltas it follows; absent when none apply */
+                            expiration?: {
+                                /** @enum {unknown} */
+                                source: "ca" | "profile" | "dms";
+                                preventive_delta: string | null;
+                                critical_delta: string | null;
+                                /**
+                                 * @description the last delta announced (certificate.expiring)
+                                 * @enum {unknown}
+                                 */
+                                stage: "none" | "preventive" | "critical";
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ca/v1/certificates/status/{status}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Certificates in one status (Lamassu) */
+        get: {
+            parameters: {
+                query?: {
+                    sort_mode?: "asc" | "desc";
+                    page_size?: number;
+                    bookmark?: string;
+                    /** @description sort key; empty: the default order */
+                    sort_by?: "created_at" | "serial_number" | "valid_from" | "valid_to" | "common_name" | "status" | "subject.common_name" | "creation_timestamp" | "creation_ts" | "";
+                    /** @description Lamassu filter `<field>[<operator>]<value>`, repeatable (ANDed). Operators: eq, eq_ic, ne, ne_ic, ct, ct_ic, nc, nc_ic (text); eq, ne (enums, case-insensitive values); bf, eq, af (dates, RFC 3339); eq, ne, lt, le, gt, ge (numbers); ct, ct_ic (tags). Unknown field: 400 FILTER_FIELD_UNKNOWN; operator not for the field: 400 FILTER_OPERATOR_INVALID; JSONPath: 400 FILTER_OPERATOR_UNSUPPORTED. */
+                    filter?: string[];
+                    ca_id?: string;
+                    /** @description one status or a comma-separated list */
+                    status?: string;
+                    serial_number?: string;
+                    subject_key_id?: string;
+                    /** @description exact, or a prefix ending in * */
+                    common_name?: string;
+                    expires_after?: string;
+                    expires_before?: string;
+                    is_ca?: boolean;
+                };
+                header?: never;
+                path: {
+                    status: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            list: {
+                                id: string;
+                                /** @description lowercase hex, no colons */
+                                serial_number: string;
+                                /** @description base64 of the PEM */
+                                certificate: string;
+                                /** @enum {unknown} */
+                                status: "ACTIVE" | "ABOUT_TO_EXPIRE" | "EXPIRED" | "REVOKED";
+                                valid_from: string;
+                                valid_to: string;
+                                about_to_expire_from: string;
+                                subject: {
+                                    common_name?: string;
+                                    organization?: string;
+                                    organization_unit?: string;
+                                    country?: string;
+                                    state?: string;
+                                    locality?: string;
+                                    serial_number?: string;
+                                };
+                                issuer: {
+                                    common_name?: string;
+                                    organization?: string;
+                                    organization_unit?: string;
+                                    country?: string;
+                                    state?: string;
+                                    locality?: string;
+                                    serial_number?: string;
+                                };
+                                subject_key_id: string;
+                                authority_key_id: string | null;
+                                key_metadata: {
+                                    /** @enum {unknown} */
+                                    type: "RSA" | "ECDSA" | "ED25519";
+                                    bits: number;
+                                    /** @enum {unknown} */
+                                    strength: "HIGH" | "MEDIUM" | "LOW";
+                                };
+                                extensions: {
+                                    key_usage: string[];
+                                    extended_key_usage: string[];
+                                };
+                                issuer_metadata: {
+                                    id: string | null;
+                                };
+                                is_ca: boolean;
+                                type: string;
+                                engine_id: string | null;
+                                revocation_timestamp: string | null;
+                                revocation_reason: ("Unspecified" | "KeyCompromise" | "CACompromise" | "AffiliationChanged" | "Superseded" | "CessationOfOperation" | "CertificateHold" | "RemoveFromCRL" | "PrivilegeWithdrawn" | "AACompromise") | null;
+                                invalidity_date: string | null;
+                                metadata: {
+                                    [key: string]: unknown;
+                                };
+                                creation_ts: string;
+                                /** @description the expiration deltas it follows; absent when none apply */
+                                expiration?: {
+                                    /** @enum {unknown} */
+                                    source: "ca" | "profile" | "dms";
+                                    preventive_delta: string | null;
+                                    critical_delta: string | null;
+                                    /**
+                                     * @description the last delta announced (certificate.expiring)
+                                     * @enum {unknown}
+                                     */
+                                    stage: "none" | "preventive" | "critical";
+                                };
+                            }[];
+                            /** @description bookmark of the next page; empty on the last page */
+                            next: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ca/v1/certificates/expiration": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Certificates expiring in a window: expires_after, expires_before (Lamassu) */
+        get: {
+            parameters: {
+                query?: {
+                    sort_mode?: "asc" | "desc";
+                    page_size?: number;
+                    bookmark?: string;
+                    /** @description sort key; empty: the default order */
+                    sort_by?: "created_at" | "serial_number" | "valid_from" | "valid_to" | "common_name" | "status" | "subject.common_name" | "creation_timestamp" | "creation_ts" | "";
+                    /** @description Lamassu filter `<field>[<operator>]<value>`, repeatable (ANDed). Operators: eq, eq_ic, ne, ne_ic, ct, ct_ic, nc, nc_ic (text); eq, ne (enums, case-insensitive values); bf, eq, af (dates, RFC 3339); eq, ne, lt, le, gt, ge (numbers); ct, ct_ic (tags). Unknown field: 400 FILTER_FIELD_UNKNOWN; operator not for the field: 400 FILTER_OPERATOR_INVALID; JSONPath: 400 FILTER_OPERATOR_UNSUPPORTED. */
+                    filter?: string[];
+                    ca_id?: string;
+                    /** @description one status or a comma-separated list */
+                    status?: string;
+                    serial_number?: string;
+                    subject_key_id?: string;
+                    /** @description exact, or a prefix ending in * */
+                    common_name?: string;
+                    expires_after?: string;
+                    expires_before?: string;
+                    is_ca?: boolean;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            list: {
+                                id: string;
+                                /** @description lowercase hex, no colons */
+                                serial_number: string;
+                                /** @description base64 of the PEM */
+                                certificate: string;
+                                /** @enum {unknown} */
+                                status: "ACTIVE" | "ABOUT_TO_EXPIRE" | "EXPIRED" | "REVOKED";
+                                valid_from: string;
+                                valid_to: string;
+                                about_to_expire_from: string;
+                                subject: {
+                                    common_name?: string;
+                                    organization?: string;
+                                    organization_unit?: string;
+                                    country?: string;
+                                    state?: string;
+                                    locality?: string;
+                                    serial_number?: string;
+                                };
+                                issuer: {
+                                    common_name?: string;
+                                    organization?: string;
+                                    organization_unit?: string;
+                                    country?: string;
+                                    state?: string;
+                                    locality?: string;
+                                    serial_number?: string;
+                                };
+                                subject_key_id: string;
+                                authority_key_id: string | null;
+                                key_metadata: {
+                                    /** @enum {unknown} */
+                                    type: "RSA" | "ECDSA" | "ED25519";
+                                    bits: number;
+                                    /** @enum {unknown} */
+                                    strength: "HIGH" | "MEDIUM" | "LOW";
+                                };
+                                extensions: {
+                                    key_usage: string[];
+                                    extended_key_usage: string[];
+                                };
+                                issuer_metadata: {
+                                    id: string | null;
+                                };
+                                is_ca: boolean;
+                                type: string;
+                                engine_id: string | null;
+                                revocation_timestamp: string | null;
+                                revocation_reason: ("Unspecified" | "KeyCompromise" | "CACompromise" | "AffiliationChanged" | "Superseded" | "CessationOfOperation" | "CertificateHold" | "RemoveFromCRL" | "PrivilegeWithdrawn" | "AACompromise") | null;
+                                invalidity_date: string | null;
+                                metadata: {
+                                    [key: string]: unknown;
+                                };
+                                creation_ts: string;
+                                /** @description the expiration deltas it follows; absent when none apply */
+                                expiration?: {
+                                    /** @enum {unknown} */
+                                    source: "ca" | "profile" | "dms";
+                                    preventive_delta: string | null;
+                                    critical_delta: string | null;
+                                    /**
+                                     * @description the last delta announced (certificate.expiring)
+                                     * @enum {unknown}
+                                     */
+                                    stage: "none" | "preventive" | "critical";
+                                };
+                            }[];
+                            /** @description bookmark of the next page; empty on the last page */
+                            next: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/va/ocsp": {
         parameters: {
             query?: never;
@@ -4970,6 +5859,7 @@ export interface paths {
                 query?: never;
                 header?: never;
                 path: {
+                    /** @description CA id, or its subject key identifier in hex */
                     caId: string;
                 };
                 cookie?: never;
@@ -4984,6 +5874,8 @@ export interface paths {
                     content: {
                         "application/json": {
                             ca_id: string;
+                            /** @description the CA's subject key identifier, hex: Lamassu's key of the role */
+                            ca_ski: string;
                             crl_options: {
                                 /** @description Lamassu duration, e.g. "7d", "6d23h", "30m" */
                                 validity: string;
@@ -5050,6 +5942,7 @@ export interface paths {
                 query?: never;
                 header?: never;
                 path: {
+                    /** @description CA id, or its subject key identifier in hex */
                     caId: string;
                 };
                 cookie?: never;
@@ -5088,6 +5981,8 @@ export interface paths {
                     content: {
                         "application/json": {
                             ca_id: string;
+                            /** @description the CA's subject key identifier, hex: Lamassu's key of the role */
+                            ca_ski: string;
                             crl_options: {
                                 /** @description Lamassu duration, e.g. "7d", "6d23h", "30m" */
                                 validity: string;
@@ -5418,6 +6313,51 @@ export interface paths {
                             /** @default null */
                             issuance_profile_id: string | null;
                         };
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/dmsmanager/v1/dms/bind-identity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Bind a certificate as a device's identity (Lamassu's manual assignment)
+         * @description The device must belong to a DMS; the certificate (any the CA service holds, not another device's) becomes the default slot's next version and gets `lamassu.io/ra/attached-to` in its metadata. bind_mode (PROVISIONED, RE-PROVISIONED, RENEWED; default RE-PROVISIONED) names the timeline entry of a replaced identity; a first identity is PROVISIONED. Answers {certificate, dms, device}.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        device_id: string;
+                        certificate_serial_number: string;
+                        bind_mode?: string;
                     };
                 };
             };
@@ -6950,7 +7890,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One device with its slots */
+        /** One device with its slots and Lamassu's events map */
         get: {
             parameters: {
                 query?: never;
@@ -6972,6 +7912,78 @@ export interface paths {
             };
         };
         put?: never;
+        post?: never;
+        /** Delete a decommissioned device with its slots and timeline (Lamassu); 409 DEVICE_NOT_DECOMMISSIONED otherwise */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/devmanager/v1/devices/{id}/idslot": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Update the identity slot (Lamassu's Slot): bind a new version, or set REVOKED
+         * @description The slot follows its certificates: `versions` must keep every version it has, and may add the next one with the serial of a certificate the CA service knows (bound as the active identity); `active_version` must be the newest; `status` REVOKED revokes the active certificate, any other status must be the one the certificate gives. `type` is x509; `events` and `expiration_date` are derived and ignored.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        status?: "ACTIVE" | "RENEWAL_PENDING" | "EXPIRING_SOON" | "EXPIRED" | "REVOKED";
+                        active_version?: number;
+                        type?: string;
+                        versions?: {
+                            [key: string]: string;
+                        };
+                        expiration_date?: string | null;
+                        events?: unknown;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
         post?: never;
         delete?: never;
         options?: never;
