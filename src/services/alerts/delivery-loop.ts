@@ -11,8 +11,9 @@
 import type { AlertRepository, AttemptOutcome } from '../../domain/alerts/alert-repository.ts';
 import { DeliveryError, retryDelayMs, type Delivery, type RetryPolicy } from '../../domain/alerts/delivery.ts';
 import type { ChannelNotifiers } from '../../domain/alerts/ports.ts';
-import type { ChannelType } from '../../domain/alerts/subscription.ts';
+import type { ChannelType, Subscription } from '../../domain/alerts/subscription.ts';
 import type { Clock } from '../../domain/ports/clock.ts';
+import type { CloudEvent } from '../../domain/ports/event-bus.ts';
 import type { Logger } from '../../domain/ports/logger.ts';
 
 export interface DeliveryLoopOptions {
@@ -140,10 +141,15 @@ export class DeliveryLoop {
     });
     if (wanted.length === 0 || this.stopped) return;
     const claimed = new Set(await this.o.alerts.claimDeliveries(wanted.map((d) => d.id), this.o.worker, now, new Date(now.getTime() + this.o.claimMs)));
-    for (const d of wanted) {
-      if (!claimed.has(d.id)) continue;
-      this.busy(d, +1);
-      const sending = this.attempt(d).finally(() => {
+    const taken = wanted.filter((d) => claimed.has(d.id));
+    if (taken.length === 0) return;
+    for (const d of taken) this.busy(d, +1);
+    // What the sends need, for the whole round in two statements rather than two per delivery.
+    const needs = Promise.all([this.o.alerts.listSubscriptions(), this.o.alerts.getEvents([...new Set(taken.map((d) => d.eventId))])]).then(
+      ([subscriptions, events]) => ({ subscriptions: new Map(subscriptions.map((s) => [s.id, s])), events }),
+    );
+    for (const d of taken) {
+      const sending = this.attempt(d, needs).finally(() => {
         this.busy(d, -1);
         this.inFlight.delete(sending);
         this.wake();
@@ -159,11 +165,12 @@ export class DeliveryLoop {
     else this.busySubscriptions.set(d.subscriptionId, n);
   }
 
-  private async attempt(d: Delivery): Promise<void> {
+  private async attempt(d: Delivery, needs: Promise<{ subscriptions: Map<string, Subscription>; events: Map<string, CloudEvent> }>): Promise<void> {
     const attempts = d.attempts + 1;
     let error: DeliveryError | undefined;
     try {
-      const [subscription, event] = await Promise.all([this.o.alerts.getSubscription(d.subscriptionId), this.o.alerts.getEvent(d.eventId)]);
+      const { subscriptions, events } = await needs;
+      const [subscription, event] = [subscriptions.get(d.subscriptionId), events.get(d.eventId)];
       const notifier = subscription && this.o.notifiers[subscription.channel.type];
       if (!subscription || !event) error = new DeliveryError('the subscription or the event is gone', false);
       else if (!notifier) error = new DeliveryError(`this server cannot send ${subscription.channel.type} alerts`, false);
