@@ -47,6 +47,12 @@ export class DeliveryLoop {
   private again = false;
   private stopped = true;
   private readonly inFlight = new Set<Promise<void>>();
+  /**
+   * Rows this process claimed whose outcome is not recorded yet. Their claim may run out meanwhile (a
+   * database slower than the claim), which makes them due again: this process must not take them a second
+   * time and send them twice.
+   */
+  private readonly held = new Set<string>();
   private readonly busyChannels = new Map<ChannelType, number>();
   private readonly busySubscriptions = new Map<string, number>();
   private outcomes: { id: string; outcome: AttemptOutcome }[] = [];
@@ -132,6 +138,7 @@ export class DeliveryLoop {
     const channels = new Map(this.busyChannels);
     const subscriptions = new Map(this.busySubscriptions);
     const wanted = due.filter((d) => {
+      if (this.held.has(d.id)) return false;
       const c = channels.get(d.channelType) ?? 0;
       const s = subscriptions.get(d.subscriptionId) ?? 0;
       if (c >= this.o.perChannel || s >= this.o.perSubscription) return false;
@@ -143,7 +150,10 @@ export class DeliveryLoop {
     const claimed = new Set(await this.o.alerts.claimDeliveries(wanted.map((d) => d.id), this.o.worker, now, new Date(now.getTime() + this.o.claimMs)));
     const taken = wanted.filter((d) => claimed.has(d.id));
     if (taken.length === 0) return;
-    for (const d of taken) this.busy(d, +1);
+    for (const d of taken) {
+      this.busy(d, +1);
+      this.held.add(d.id);
+    }
     // What the sends need, for the whole round in two statements rather than two per delivery.
     const needs = Promise.all([this.o.alerts.listSubscriptions(), this.o.alerts.getEvents([...new Set(taken.map((d) => d.eventId))])]).then(
       ([subscriptions, events]) => ({ subscriptions: new Map(subscriptions.map((s) => [s.id, s])), events }),
@@ -206,6 +216,8 @@ export class DeliveryLoop {
         this.o.logger.error({ err, deliveries: batch.length }, 'recording alert delivery outcomes failed');
       })
       .finally(() => {
+        // Recorded, or (on failure) left to run out its claim and be taken again.
+        for (const { id } of batch) this.held.delete(id);
         this.flushing = undefined;
         if (this.outcomes.length > 0) this.flush();
         this.wake();
