@@ -42,7 +42,11 @@ export interface AlertRepository {
    * a first sighting moves the latest event of its type and its count.
    */
   recordEvent(event: CloudEvent, seenAt: Date): Promise<boolean>;
+  /** `recordEvent` for a batch in a few statements; returns the ids recorded now (not seen before). */
+  recordEvents(events: readonly CloudEvent[], seenAt: Date): Promise<Set<string>>;
   getEvent(id: string): Promise<CloudEvent | undefined>;
+  /** The recorded events among `ids` (one statement), by id. */
+  getEvents(ids: readonly string[]): Promise<Map<string, CloudEvent>>;
   latestEvents(): Promise<LatestEvent[]>;
 
   /** Inserts pending deliveries; a (event, subscription) pair that already has one is skipped. */

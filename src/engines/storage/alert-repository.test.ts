@@ -71,6 +71,22 @@ forEachStorage('alert repository', (ctx) => {
     assert.deepEqual(await repo.getEvent(first.id), first);
   });
 
+  it('records a batch in a few statements: each id once (within the batch and across batches), the latest per type moved by its new events only', async () => {
+    const repo = ctx.storage.alerts;
+    const [x, y] = [`test.${randomUUID().slice(0, 8)}`, `test.${randomUUID().slice(0, 8)}`];
+    const [x1, x2, y1, x3] = [event(x), event(x), event(y), event(x)];
+    const first = await ctx.storage.transaction((tx) => tx.alerts.recordEvents([x1, y1, x2, x1], at(10)));
+    assert.deepEqual(first, new Set([x1.id, y1.id, x2.id]));
+    // Seen ones are not new again; the type's latest is the last new event of the batch, counted once each.
+    const second = await ctx.storage.transaction((tx) => tx.alerts.recordEvents([x2, x3, y1], at(20)));
+    assert.deepEqual(second, new Set([x3.id]));
+    const latest = new Map((await repo.latestEvents()).map((l) => [l.eventType, l]));
+    assert.deepEqual(latest.get(x), { eventType: x, event: x3, seenAt: at(20), count: 3 });
+    assert.deepEqual(latest.get(y), { eventType: y, event: y1, seenAt: at(10), count: 1 });
+    assert.deepEqual(await repo.getEvents([x1.id, x3.id, randomUUID()]), new Map([[x1.id, x1], [x3.id, x3]]));
+    assert.deepEqual(await ctx.storage.transaction((tx) => tx.alerts.recordEvents([], at(30))), new Set());
+  });
+
   it('keeps one delivery per (event, subscription)', async () => {
     const repo = ctx.storage.alerts;
     const s = subscription('carol');

@@ -31,6 +31,9 @@ const toDelivery = (r: Selectable<AlertDeliveriesTable>): Delivery => ({
   lastError: r.last_error,
 });
 
+/** Rows per statement: 12 bound parameters each at most, well under SQLite's 32766. */
+const ROW_CHUNK = 1000;
+
 export class SqlAlertRepository implements AlertRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -70,31 +73,60 @@ export class SqlAlertRepository implements AlertRepository {
   }
 
   async recordEvent(event: CloudEvent, seenAt: Date): Promise<boolean> {
-    const json = JSON.stringify(event);
-    const inserted = await this.db
-      .insertInto('alert_events')
-      .values({ id: event.id, type: event.type, event: json, received_at: seenAt.getTime() })
-      .onConflict((oc) => oc.column('id').doNothing())
-      .returning('id')
-      .executeTakeFirst();
-    if (!inserted) return false;
-    await this.db
-      .insertInto('alert_latest_events')
-      .values({ event_type: event.type, event: json, seen_at: seenAt.getTime(), counter: 1 })
-      .onConflict((oc) =>
-        oc.column('event_type').doUpdateSet((eb) => ({
-          event: json,
-          seen_at: seenAt.getTime(),
-          counter: eb('alert_latest_events.counter', '+', 1),
-        })),
-      )
-      .execute();
-    return true;
+    return (await this.recordEvents([event], seenAt)).has(event.id);
+  }
+
+  async recordEvents(events: readonly CloudEvent[], seenAt: Date): Promise<Set<string>> {
+    const at = seenAt.getTime();
+    // An id twice in one batch counts once (its first copy), as it would in two batches.
+    const unique = new Map<string, { type: string; json: string }>();
+    for (const e of events) if (!unique.has(e.id)) unique.set(e.id, { type: e.type, json: JSON.stringify(e) });
+    const rows = [...unique].map(([id, e]) => ({ id, type: e.type, event: e.json, received_at: at }));
+    const fresh = new Set<string>();
+    for (let i = 0; i < rows.length; i += ROW_CHUNK) {
+      const inserted = await this.db
+        .insertInto('alert_events')
+        .values(rows.slice(i, i + ROW_CHUNK))
+        .onConflict((oc) => oc.column('id').doNothing())
+        .returning('id')
+        .execute();
+      for (const r of inserted) fresh.add(r.id);
+    }
+    // The latest event of each type and how many are new: one row per type (a statement may not change a row
+    // twice), in type order, so two replicas' batches lock the same rows in the same order (no deadlock).
+    const latest = new Map<string, { event: string; count: number }>();
+    for (const [id, e] of unique) {
+      if (!fresh.has(id)) continue;
+      latest.set(e.type, { event: e.json, count: (latest.get(e.type)?.count ?? 0) + 1 });
+    }
+    if (latest.size > 0) {
+      await this.db
+        .insertInto('alert_latest_events')
+        .values([...latest].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([type, l]) => ({ event_type: type, event: l.event, seen_at: at, counter: l.count })))
+        .onConflict((oc) =>
+          oc.column('event_type').doUpdateSet((eb) => ({
+            event: eb.ref('excluded.event'),
+            seen_at: eb.ref('excluded.seen_at'),
+            counter: eb('alert_latest_events.counter', '+', eb.ref('excluded.counter')),
+          })),
+        )
+        .execute();
+    }
+    return fresh;
   }
 
   async getEvent(id: string): Promise<CloudEvent | undefined> {
     const row = await this.db.selectFrom('alert_events').select('event').where('id', '=', id).executeTakeFirst();
     return row && (JSON.parse(row.event) as CloudEvent);
+  }
+
+  async getEvents(ids: readonly string[]): Promise<Map<string, CloudEvent>> {
+    const out = new Map<string, CloudEvent>();
+    for (let i = 0; i < ids.length; i += ROW_CHUNK) {
+      const rows = await this.db.selectFrom('alert_events').select(['id', 'event']).where('id', 'in', [...ids.slice(i, i + ROW_CHUNK)]).execute();
+      for (const r of rows) out.set(r.id, JSON.parse(r.event) as CloudEvent);
+    }
+    return out;
   }
 
   async latestEvents(): Promise<LatestEvent[]> {
@@ -108,27 +140,28 @@ export class SqlAlertRepository implements AlertRepository {
   }
 
   async insertDeliveries(rows: NewDelivery[]): Promise<void> {
-    if (rows.length === 0) return;
-    await this.db
-      .insertInto('alert_deliveries')
-      .values(
-        rows.map((d) => ({
-          id: d.id,
-          subscription_id: d.subscriptionId,
-          event_id: d.eventId,
-          event_type: d.eventType,
-          channel_type: d.channelType,
-          status: 'pending',
-          attempts: 0,
-          created_at: d.createdAt.getTime(),
-          next_attempt_at: d.createdAt.getTime(),
-          last_attempt_at: null,
-          last_error: null,
-          claimed_by: null,
-        })),
-      )
-      .onConflict((oc) => oc.columns(['event_id', 'subscription_id']).doNothing())
-      .execute();
+    for (let i = 0; i < rows.length; i += ROW_CHUNK) {
+      await this.db
+        .insertInto('alert_deliveries')
+        .values(
+          rows.slice(i, i + ROW_CHUNK).map((d) => ({
+            id: d.id,
+            subscription_id: d.subscriptionId,
+            event_id: d.eventId,
+            event_type: d.eventType,
+            channel_type: d.channelType,
+            status: 'pending',
+            attempts: 0,
+            created_at: d.createdAt.getTime(),
+            next_attempt_at: d.createdAt.getTime(),
+            last_attempt_at: null,
+            last_error: null,
+            claimed_by: null,
+          })),
+        )
+        .onConflict((oc) => oc.columns(['event_id', 'subscription_id']).doNothing())
+        .execute();
+    }
   }
 
   async dueDeliveries(now: Date, limit: number, skip: { subscriptionIds?: string[]; channelTypes?: string[] } = {}): Promise<Delivery[]> {

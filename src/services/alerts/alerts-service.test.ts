@@ -17,7 +17,8 @@ import { startAlerts } from '../../http/alerts/alerts-plugin.ts';
 import { startHttpReceiver, type HttpReceiver } from '../../../test/support/http-receiver.ts';
 import { startSmtpTestServer, type SmtpTestServer } from '../../../test/support/smtp-test-server.ts';
 import { forEachStorage } from '../../../test/support/storage.ts';
-import type { AlertsService } from './alerts-service.ts';
+import { EventConditionCompiler } from '../../engines/conditions/event-conditions.ts';
+import { AlertsService } from './alerts-service.ts';
 
 const random = { uuid: () => randomUUID(), bytes: (n: number) => new Uint8Array(Buffer.from(randomUUID().replace(/-/g, '').repeat(4), 'hex').subarray(0, n)) };
 const admin = { subject: 'root', admin: true };
@@ -149,6 +150,43 @@ forEachStorage('alerts service', (ctx) => {
       assert.equal(latest.count, 1, 'counted once');
     } finally {
       await close();
+      await removeAll();
+    }
+  });
+
+  it('events handled at once share transactions, each queued once; an event the database refuses fails alone', async () => {
+    let transactions = 0;
+    const poison = revocation('bad');
+    const service = new AlertsService({
+      alerts: ctx.storage.alerts,
+      transaction: (fn) => {
+        transactions++;
+        return ctx.storage.transaction(async (tx) => {
+          const recording = tx.alerts.recordEvents.bind(tx.alerts);
+          // A database refusal of one event, as a constraint or encoding error would be.
+          return fn(Object.assign(Object.create(tx.alerts), { recordEvents: (events: CloudEvent[], at: Date) => (events.some((e) => e.id === poison.id) ? Promise.reject(new Error('refused')) : recording(events, at)) }));
+        });
+      },
+      conditions: new EventConditionCompiler(),
+      notifiers: { WEBHOOK: { send: async () => undefined }, EMAIL: undefined, MSTEAMS: undefined },
+      clock: systemClock,
+      random,
+      logger: silentLogger,
+    });
+    const s = await service.subscribe(admin, 'batch', { eventType: 'certificate.#', conditions: [], channel: webhook(ok.url) });
+    try {
+      const burst = Array.from({ length: 200 }, (_, i) => revocation(`bb${i}`));
+      const queued = await Promise.all([...burst, ...burst.slice(0, 50)].map((e) => service.handleEvent(e)));
+      assert.deepEqual(queued, [...burst.map(() => 1), ...burst.slice(0, 50).map(() => 0)], 'each new event queued once; a repeat queues nothing');
+      assert.ok(transactions <= 5, `${transactions} transactions for 250 events`);
+      // One refused event among others: it fails, the others are recorded.
+      const others = Array.from({ length: 10 }, (_, i) => revocation(`cc${i}`));
+      const outcomes = await Promise.allSettled([...others.slice(0, 5), poison, ...others.slice(5)].map((e) => service.handleEvent(e)));
+      assert.deepEqual(outcomes.map((o) => (o.status === 'fulfilled' ? o.value : 'refused')), [1, 1, 1, 1, 1, 'refused', 1, 1, 1, 1, 1]);
+      const log = await ctx.storage.alerts.listDeliveries(s.id, 1000);
+      assert.equal(log.length, 210);
+      assert.deepEqual(new Set(log.map((d) => d.eventId)), new Set([...burst, ...others].map((e) => e.id)));
+    } finally {
       await removeAll();
     }
   });

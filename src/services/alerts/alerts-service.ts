@@ -18,6 +18,8 @@ export const ALERTS_EVENT_SOURCE = 'lamassu/alerts';
 /** The consumer group of the alerts service on the bus: one queue shared by its replicas. */
 export const ALERTS_CONSUMER_GROUP = 'alerts';
 const MAX_CONDITIONS = 16;
+/** Events per transaction at most (a few thousand rows with their deliveries). */
+const RECORD_BATCH = 500;
 
 export interface AlertsServiceDeps {
   alerts: AlertRepository;
@@ -46,6 +48,9 @@ const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 export class AlertsService {
   /** Subscriptions never change after they are made, so their compiled matchers can be kept. */
   private readonly matchers = new Map<string, { type: (t: string) => boolean; conditions: EventPredicate }>();
+  /** Events handed over by the bus, waiting for the next transaction. */
+  private waiting: { event: CloudEvent; resolve: (queued: number) => void; reject: (err: unknown) => void }[] = [];
+  private recording = false;
 
   constructor(private readonly deps: AlertsServiceDeps) {}
 
@@ -57,28 +62,65 @@ export class AlertsService {
   }
 
   /**
-   * Records the event and queues one delivery per matching subscription, all in one transaction. An event
-   * seen before (same CloudEvent id, e.g. relayed twice) changes nothing. Returns the deliveries queued.
+   * Records the event and queues one delivery per matching subscription, in one transaction. An event
+   * seen before (same CloudEvent id, e.g. relayed twice) changes nothing. Resolves, once committed, with
+   * the deliveries queued for it.
+   *
+   * Events that arrive while a transaction is under way wait for the next one and share it (a group
+   * commit): every event moves its type's "latest" row, so one transaction per event would queue all the
+   * bus's concurrent handlers on that row's lock, each holding a pooled connection meanwhile.
    */
-  async handleEvent(event: CloudEvent): Promise<number> {
+  handleEvent(event: CloudEvent): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      this.waiting.push({ event, resolve, reject });
+      if (!this.recording) void this.recordWaiting();
+    });
+  }
+
+  private async recordWaiting(): Promise<void> {
+    this.recording = true;
+    try {
+      while (this.waiting.length > 0) {
+        const batch = this.waiting.splice(0, RECORD_BATCH);
+        try {
+          const queued = await this.record(batch.map((w) => w.event));
+          batch.forEach((w, i) => w.resolve(queued[i]!));
+        } catch (batchError) {
+          // Alone, so that an event the database refuses fails only itself (and is retried or dead-lettered
+          // by the bus), not the events that happened to share its transaction.
+          if (batch.length === 1) batch[0]!.reject(batchError);
+          else for (const w of batch) await this.record([w.event]).then(([n]) => w.resolve(n!), w.reject);
+        }
+      }
+    } finally {
+      this.recording = false;
+    }
+  }
+
+  /** One transaction for `events`: the deliveries queued for each (0 for one seen before). */
+  private async record(events: CloudEvent[]): Promise<number[]> {
     const subscriptions = await this.deps.alerts.listSubscriptions();
-    const matching = subscriptions.filter((s) => this.matches(s, event));
+    const matching = events.map((e) => subscriptions.filter((s) => this.matches(s, e)));
     const now = this.deps.clock.now();
     const queued = await this.deps.transaction(async (alerts) => {
-      if (!(await alerts.recordEvent(event, now))) return 0;
+      const fresh = await alerts.recordEvents(events, now);
+      // An id twice in the batch: the deliveries go with its first copy.
+      const counted = new Set<string>();
+      const counts = events.map((e, i) => {
+        if (!fresh.has(e.id) || counted.has(e.id)) return 0;
+        counted.add(e.id);
+        return matching[i]!.length;
+      });
       await alerts.insertDeliveries(
-        matching.map((s) => ({
-          id: this.deps.random.uuid(),
-          subscriptionId: s.id,
-          eventId: event.id,
-          eventType: event.type,
-          channelType: s.channel.type,
-          createdAt: now,
-        })),
+        events.flatMap((e, i) =>
+          counts[i] === 0
+            ? []
+            : matching[i]!.map((s) => ({ id: this.deps.random.uuid(), subscriptionId: s.id, eventId: e.id, eventType: e.type, channelType: s.channel.type, createdAt: now })),
+        ),
       );
-      return matching.length;
+      return counts;
     });
-    if (queued > 0) this.deps.onDeliveriesAdded?.();
+    if (queued.some((n) => n > 0)) this.deps.onDeliveriesAdded?.();
     return queued;
   }
 

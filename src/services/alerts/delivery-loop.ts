@@ -11,8 +11,9 @@
 import type { AlertRepository, AttemptOutcome } from '../../domain/alerts/alert-repository.ts';
 import { DeliveryError, retryDelayMs, type Delivery, type RetryPolicy } from '../../domain/alerts/delivery.ts';
 import type { ChannelNotifiers } from '../../domain/alerts/ports.ts';
-import type { ChannelType } from '../../domain/alerts/subscription.ts';
+import type { ChannelType, Subscription } from '../../domain/alerts/subscription.ts';
 import type { Clock } from '../../domain/ports/clock.ts';
+import type { CloudEvent } from '../../domain/ports/event-bus.ts';
 import type { Logger } from '../../domain/ports/logger.ts';
 
 export interface DeliveryLoopOptions {
@@ -46,6 +47,12 @@ export class DeliveryLoop {
   private again = false;
   private stopped = true;
   private readonly inFlight = new Set<Promise<void>>();
+  /**
+   * Rows this process claimed whose outcome is not recorded yet. Their claim may run out meanwhile (a
+   * database slower than the claim), which makes them due again: this process must not take them a second
+   * time and send them twice.
+   */
+  private readonly held = new Set<string>();
   private readonly busyChannels = new Map<ChannelType, number>();
   private readonly busySubscriptions = new Map<string, number>();
   private outcomes: { id: string; outcome: AttemptOutcome }[] = [];
@@ -131,6 +138,7 @@ export class DeliveryLoop {
     const channels = new Map(this.busyChannels);
     const subscriptions = new Map(this.busySubscriptions);
     const wanted = due.filter((d) => {
+      if (this.held.has(d.id)) return false;
       const c = channels.get(d.channelType) ?? 0;
       const s = subscriptions.get(d.subscriptionId) ?? 0;
       if (c >= this.o.perChannel || s >= this.o.perSubscription) return false;
@@ -140,10 +148,18 @@ export class DeliveryLoop {
     });
     if (wanted.length === 0 || this.stopped) return;
     const claimed = new Set(await this.o.alerts.claimDeliveries(wanted.map((d) => d.id), this.o.worker, now, new Date(now.getTime() + this.o.claimMs)));
-    for (const d of wanted) {
-      if (!claimed.has(d.id)) continue;
+    const taken = wanted.filter((d) => claimed.has(d.id));
+    if (taken.length === 0) return;
+    for (const d of taken) {
       this.busy(d, +1);
-      const sending = this.attempt(d).finally(() => {
+      this.held.add(d.id);
+    }
+    // What the sends need, for the whole round in two statements rather than two per delivery.
+    const needs = Promise.all([this.o.alerts.listSubscriptions(), this.o.alerts.getEvents([...new Set(taken.map((d) => d.eventId))])]).then(
+      ([subscriptions, events]) => ({ subscriptions: new Map(subscriptions.map((s) => [s.id, s])), events }),
+    );
+    for (const d of taken) {
+      const sending = this.attempt(d, needs).finally(() => {
         this.busy(d, -1);
         this.inFlight.delete(sending);
         this.wake();
@@ -159,11 +175,12 @@ export class DeliveryLoop {
     else this.busySubscriptions.set(d.subscriptionId, n);
   }
 
-  private async attempt(d: Delivery): Promise<void> {
+  private async attempt(d: Delivery, needs: Promise<{ subscriptions: Map<string, Subscription>; events: Map<string, CloudEvent> }>): Promise<void> {
     const attempts = d.attempts + 1;
     let error: DeliveryError | undefined;
     try {
-      const [subscription, event] = await Promise.all([this.o.alerts.getSubscription(d.subscriptionId), this.o.alerts.getEvent(d.eventId)]);
+      const { subscriptions, events } = await needs;
+      const [subscription, event] = [subscriptions.get(d.subscriptionId), events.get(d.eventId)];
       const notifier = subscription && this.o.notifiers[subscription.channel.type];
       if (!subscription || !event) error = new DeliveryError('the subscription or the event is gone', false);
       else if (!notifier) error = new DeliveryError(`this server cannot send ${subscription.channel.type} alerts`, false);
@@ -199,6 +216,8 @@ export class DeliveryLoop {
         this.o.logger.error({ err, deliveries: batch.length }, 'recording alert delivery outcomes failed');
       })
       .finally(() => {
+        // Recorded, or (on failure) left to run out its claim and be taken again.
+        for (const { id } of batch) this.held.delete(id);
         this.flushing = undefined;
         if (this.outcomes.length > 0) this.flush();
         this.wake();
