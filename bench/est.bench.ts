@@ -7,6 +7,11 @@
  * The TLS handshake's share is measured two ways: server CPU of handshake-only connections (connect,
  * handshake, close) against server CPU of full enrollments (both from /proc/<pid>/stat), and the
  * client-observed share of each enrollment's latency spent before `secureConnect`.
+ *
+ * Issue 12: enrollments/s against the handshake-only ceiling (connections/s of connect + handshake + close,
+ * measured right before and right after each row's enrollments on the same server, mean of the two), and
+ * the same again with TLS session resumption (the client offers the ticket of its previous connection, as a
+ * device that re-enrolls and kept its ticket would): resumed enrollments against resumed handshakes.
  */
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -32,6 +37,33 @@ interface Target {
   server: LamassuProcess;
   context: tls.SecureContext;
   maxVersion: tls.SecureVersion;
+  /** Resume this TLS session (kept up to date from the server's tickets) instead of a full handshake. */
+  resume?: { session?: Buffer };
+}
+
+/** Peak and current resident set of a process and its children (a `--workers` server), MB. */
+function rssMb(pid: number): { peak: number; now: number } {
+  const pids = [pid, ...childPids(pid)];
+  let peak = 0;
+  let now = 0;
+  for (const p of pids) {
+    try {
+      const status = readFileSync(`/proc/${p}/status`, 'utf8');
+      peak += Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+      now += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return { peak, now };
+}
+
+function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
 }
 
 interface Outcome {
@@ -51,7 +83,9 @@ function connection(t: Target, request?: Buffer): Promise<Outcome> {
       secureContext: t.context,
       minVersion: t.maxVersion,
       maxVersion: t.maxVersion,
+      ...(t.resume?.session ? { session: t.resume.session } : {}),
     });
+    if (t.resume) socket.on('session', (s: Buffer) => (t.resume!.session = s));
     const chunks: Buffer[] = [];
     socket.once('secureConnect', () => {
       handshakeMs = performance.now() - start;
@@ -74,14 +108,16 @@ function connection(t: Target, request?: Buffer): Promise<Outcome> {
 async function drive(t: Target, jobs: (Buffer | undefined)[]) {
   const outcomes: Outcome[] = [];
   let next = 0;
-  const cpu0 = cpuMs(t.server.pid);
+  const pids = [t.server.pid, ...childPids(t.server.pid)];
+  const serverCpu = () => pids.reduce((sum, p) => sum + cpuMs(p), 0);
+  const cpu0 = serverCpu();
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       while (next < jobs.length) outcomes.push(await connection(t, jobs[next++]));
     }),
   );
-  return { wallMs: performance.now() - t0, serverCpuMs: cpuMs(t.server.pid) - cpu0, outcomes };
+  return { wallMs: performance.now() - t0, serverCpuMs: serverCpu() - cpu0, outcomes };
 }
 
 /** Base64 CSRs of fresh P-256 keys, one device each, made before the clock starts. */
@@ -129,23 +165,29 @@ async function measure(storage: string, env: Record<string, string>, versions: t
     // The one client context: DMS certificate and key, trusting the server's TLS CA.
     const context = tls.createSecureContext({ cert: dms.cert, key: dms.key, ca: readFileSync(server.tlsCaFile) });
     for (const maxVersion of versions) {
-      const t: Target = { server, context, maxVersion };
       const tag = `${storage}-${maxVersion}-${Date.now()}`;
-      const bodies = await csrBodies(tag, ENROLLMENTS + 50);
-      // Warm-up: JIT, caches, database pages.
-      await drive(t, bodies.slice(ENROLLMENTS).map(httpRequest));
-      const enroll = await drive(t, bodies.slice(0, ENROLLMENTS).map(httpRequest));
-      const handshakes = await drive(t, Array.from({ length: ENROLLMENTS }, () => undefined));
-      const perSec = (ENROLLMENTS * 1000) / enroll.wallMs;
-      const hsPerSec = (ENROLLMENTS * 1000) / handshakes.wallMs;
-      const latencyShare = enroll.outcomes.reduce((s, o) => s + o.handshakeMs, 0) / enroll.outcomes.reduce((s, o) => s + o.totalMs, 0);
-      const cpuPerEnroll = enroll.serverCpuMs / ENROLLMENTS;
-      const cpuPerHandshake = handshakes.serverCpuMs / ENROLLMENTS;
-      rows.push(
-        `| ${storage} | ${maxVersion} | **${perSec.toFixed(0)}** | ${cpuPerEnroll.toFixed(2)} | ${cpuPerHandshake.toFixed(2)} (${((100 * cpuPerHandshake) / cpuPerEnroll).toFixed(0)}%) | ` +
-          `${median(enroll.outcomes.map((o) => o.totalMs)).toFixed(1)} | ${(100 * latencyShare).toFixed(0)}% | ${hsPerSec.toFixed(0)} | ${os.loadavg()[0]!.toFixed(1)} |`,
-      );
-      console.log(rows.at(-1));
+      const bodies = await csrBodies(tag, 2 * ENROLLMENTS + 100);
+      for (const resumed of [false, true]) {
+        const t: Target = { server, context, maxVersion, ...(resumed ? { resume: {} } : {}) };
+        const own = resumed ? bodies.slice(ENROLLMENTS + 50) : bodies.slice(0, ENROLLMENTS + 50);
+        // Warm-up: JIT, caches, database pages (and, resumed, the first ticket).
+        await drive(t, own.slice(ENROLLMENTS).map(httpRequest));
+        // The ceiling is measured right before and right after the enrollments; its mean is the row's ceiling.
+        const before = await drive(t, Array.from({ length: ENROLLMENTS }, () => undefined));
+        const enroll = await drive(t, own.slice(0, ENROLLMENTS).map(httpRequest));
+        const after = await drive(t, Array.from({ length: ENROLLMENTS }, () => undefined));
+        const perSec = (ENROLLMENTS * 1000) / enroll.wallMs;
+        const hsPerSec = (2 * ENROLLMENTS * 1000) / (before.wallMs + after.wallMs);
+        const latencyShare = enroll.outcomes.reduce((s, o) => s + o.handshakeMs, 0) / enroll.outcomes.reduce((s, o) => s + o.totalMs, 0);
+        const cpuPerEnroll = enroll.serverCpuMs / ENROLLMENTS;
+        const cpuPerHandshake = (before.serverCpuMs + after.serverCpuMs) / (2 * ENROLLMENTS);
+        const rss = rssMb(server.pid);
+        rows.push(
+          `| ${storage} | ${maxVersion}${resumed ? ' resumed' : ''} | **${perSec.toFixed(0)}** | ${hsPerSec.toFixed(0)} | **${((100 * perSec) / hsPerSec).toFixed(0)}%** | ${cpuPerEnroll.toFixed(2)} | ${cpuPerHandshake.toFixed(2)} (${((100 * cpuPerHandshake) / cpuPerEnroll).toFixed(0)}%) | ` +
+            `${median(enroll.outcomes.map((o) => o.totalMs)).toFixed(1)} | ${(100 * latencyShare).toFixed(0)}% | ${rss.peak.toFixed(0)} | ${os.loadavg()[0]!.toFixed(1)} |`,
+        );
+        console.log(rows.at(-1));
+      }
     }
   } finally {
     await server.stop();
@@ -156,20 +198,23 @@ async function measure(storage: string, env: Record<string, string>, versions: t
 export async function run(): Promise<void> {
   console.log(`EST simpleenroll, ${ENROLLMENTS} enrollments per row, ${CONCURRENCY} concurrent clients, a new mutual-TLS connection each`);
   console.log(
-    '| storage | TLS | enrollments/s | server CPU ms/enrollment | of which TLS handshake ms (share) | median latency ms | handshake share of client latency | handshake-only conn/s | load avg |',
+    '| storage | TLS | enrollments/s | handshake-only conn/s (ceiling) | of ceiling | server CPU ms/enrollment | of which TLS handshake ms (share) | median latency ms | handshake share of client latency | server peak RSS MB | load avg |',
   );
-  console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   // EST_BENCH_STORAGE=sqlite or =postgres runs one of the two.
   const only = process.env.EST_BENCH_STORAGE;
-  if (only !== 'postgres') await measure('SQLite', {}, ['TLSv1.3', 'TLSv1.2']);
+  // EST_BENCH_WORKERS=N runs `lamassu serve` with N worker processes.
+  const workers: Record<string, string> = process.env.EST_BENCH_WORKERS ? { LAMASSU_WORKERS: process.env.EST_BENCH_WORKERS } : {};
+  console.log(`server: ${workers.LAMASSU_WORKERS ?? 'default'} worker process(es)`);
+  if (only !== 'postgres') await measure('SQLite', { ...workers }, ['TLSv1.3', 'TLSv1.2']);
   if (only === 'sqlite') return;
   if (!(await needPostgres())) {
-    console.log('| PostgreSQL | - | SKIPPED: PostgreSQL not reachable | | | | | | |');
+    console.log('| PostgreSQL | - | SKIPPED: PostgreSQL not reachable | | | | | | | | |');
     return;
   }
   const schema = `bench_est_${process.pid}`;
   try {
-    await measure('PostgreSQL', { DATABASE_URL: postgresUrl(), LAMASSU_POSTGRES_SCHEMA: schema }, ['TLSv1.3']);
+    await measure('PostgreSQL', { ...workers, DATABASE_URL: postgresUrl(), LAMASSU_POSTGRES_SCHEMA: schema }, ['TLSv1.3', 'TLSv1.2']);
   } finally {
     const client = new pg.Client({ connectionString: postgresUrl() });
     await client.connect();

@@ -20,7 +20,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { lamassuBin, freePort } from '../test/support/lamassu-process.ts';
+import { postgresUrl } from '../test/support/services.ts';
 import type { ToolsOf } from './required-tools.ts';
 
 /** wrk loads our server; openssl makes the requests and is the contender (`openssl ocsp -index`). */
@@ -32,6 +34,31 @@ const SECONDS = Number(process.env.OCSP_BENCH_SECONDS ?? 10);
 const LEAVES = 50;
 const REVOKED = 10;
 const CONNECTIONS = 50;
+/** OCSP_BENCH_WORKERS=N: `serve --workers N` on PostgreSQL (more than one worker needs it) instead of one process on SQLite. */
+const WORKERS = Number(process.env.OCSP_BENCH_WORKERS ?? 1);
+const SCHEMA = `bench_ocsp_${process.pid}`;
+
+/** Resident set of the server: the process and its children (the workers), MB; `peak` is VmHWM. */
+function serverRssMb(pid: number): { now: number; peak: number } {
+  let children: number[] = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    // no children
+  }
+  let now = 0;
+  let peak = 0;
+  for (const p of [pid, ...children]) {
+    try {
+      const st = readFileSync(`/proc/${p}/status`, 'utf8');
+      now += Number(/VmRSS:\s+(\d+)/.exec(st)?.[1] ?? 0) / 1024;
+      peak += Number(/VmHWM:\s+(\d+)/.exec(st)?.[1] ?? 0) / 1024;
+    } catch {
+      // gone
+    }
+  }
+  return { now, peak };
+}
 
 
 async function waitFor(check: () => Promise<boolean>, what: string, ms = 30_000) {
@@ -66,10 +93,14 @@ async function startLamassu(dir: string): Promise<Lamassu> {
       LAMASSU_SERVICES: 'ca,va',
       LAMASSU_VA_BASE_URLS: `http://127.0.0.1:${httpPort}`,
       LAMASSU_LOG_LEVEL: 'warn',
+      LAMASSU_WORKERS: String(WORKERS),
+      ...(WORKERS > 1 ? { DATABASE_URL: postgresUrl(), LAMASSU_POSTGRES_SCHEMA: SCHEMA } : {}),
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   await waitFor(async () => (await fetch(`http://127.0.0.1:${httpPort}/health`)).ok, 'lamassu serve');
+  // /health answers once worker 1 is up; the others start after it.
+  if (WORKERS > 1) await new Promise((r) => setTimeout(r, 5000));
   const token = readFileSync(path.join(dataDir, 'admin-token'), 'utf8').trim();
   const agent = new https.Agent({ ca: readFileSync(path.join(dataDir, 'tls', 'ca.pem')), keepAlive: true });
   const api = <T>(method: string, url: string, body?: unknown) =>
@@ -303,8 +334,10 @@ export async function run() {
     await exec('wrk', ['-t1', '-c10', '-d2s', '-s', writeLua(dir, getLua(requests.map((r) => getPath('/api/va/ocsp/', r)))), ours]);
     await perConnection(opensslPort, requests.map((r) => rawPost('/', r)), 2);
     const rows: [string, string, LoadResult][] = [];
+    const idle = serverRssMb(l.child.pid!);
     rows.push(['lamassu', 'GET, keep-alive (wrk)', await wrk(ours, getLua(requests.map((r) => getPath('/api/va/ocsp/', r))), dir)]);
     rows.push(['lamassu', 'POST, keep-alive (wrk)', await wrk(ours, postLua('/api/va/ocsp', requests), dir)]);
+    console.log(`lamassu: ${WORKERS} worker process(es)${WORKERS > 1 ? ' (PostgreSQL)' : ' (SQLite)'}; RSS of all its processes: ${idle.now.toFixed(0)} MB after warm-up, peak ${serverRssMb(l.child.pid!).peak.toFixed(0)} MB after the keep-alive rows`);
     rows.push(['lamassu', 'GET, new connection each', await perConnection(l.httpPort, requests.map((r) => rawGet(getPath('/api/va/ocsp/', r), true)))]);
     rows.push(['openssl ocsp', 'GET, new connection each', await perConnection(opensslPort, requests.map((r) => rawGet(getPath('/', r), false)))]);
     rows.push(['lamassu', 'POST, new connection each', await perConnection(l.httpPort, requests.map((r) => rawPost('/api/va/ocsp', r)))]);
@@ -318,8 +351,12 @@ export async function run() {
       console.log(`${m}: lamassu keep-alive / openssl = ${(rate('lamassu', `${m}, keep-alive (wrk)`) / rate('openssl ocsp', `${m}, new connection each`)).toFixed(1)}x; both with a new connection each = ${(rate('lamassu', `${m}, new connection each`) / rate('openssl ocsp', `${m}, new connection each`)).toFixed(1)}x`);
     }
 
-    const lat = await revocationLatency(l, leaves[REVOKED + 1]!, requests[REVOKED + 1]!);
-    console.log(`revocation latency (revoke call returned -> OCSP answers revoked), 10 runs: median ${percentile(lat, 50).toFixed(1)} ms, max ${lat[lat.length - 1]!.toFixed(1)} ms`);
+    if (WORKERS > 1) {
+      console.log('revocation latency: not measured with workers (without RabbitMQ the other workers see a revocation when their cache entry expires)');
+    } else {
+      const lat = await revocationLatency(l, leaves[REVOKED + 1]!, requests[REVOKED + 1]!);
+      console.log(`revocation latency (revoke call returned -> OCSP answers revoked), 10 runs: median ${percentile(lat, 50).toFixed(1)} ms, max ${lat[lat.length - 1]!.toFixed(1)} ms`);
+    }
   } finally {
     opensslOcsp?.kill();
     if (lamassu) {
@@ -327,6 +364,12 @@ export async function run() {
       await new Promise((r) => lamassu!.child.once('exit', r));
     }
     rmSync(dir, { recursive: true, force: true });
+    if (WORKERS > 1) {
+      const client = new pg.Client({ connectionString: postgresUrl() });
+      await client.connect();
+      await client.query(`drop schema if exists ${SCHEMA} cascade`);
+      await client.end();
+    }
   }
 
   if (process.env.OCSP_BENCH_CRL !== '0') {

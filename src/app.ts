@@ -122,6 +122,8 @@ export async function startServer(
     random?: RandomSource;
     /** Replaces the built-in service table (tests mount stand-in services). */
     serviceFactories?: Partial<Record<ServiceName, ServicePluginFactory>>;
+    /** TLS session ticket keys (48 bytes) shared by the workers of `serve --workers N`; default: random. */
+    tlsTicketKeys?: Buffer;
   } = {},
 ): Promise<RunningServer> {
   const logger = opts.logger ?? createLogger(config);
@@ -204,6 +206,7 @@ export async function startServer(
     metrics.followOutbox(outboxBacklog, clock);
     const https = await buildHttpsApp({
       tls,
+      ...(opts.tlsTicketKeys ? { ticketKeys: opts.tlsTicketKeys } : {}),
       logger,
       metrics,
       auth: { adminTokens: storage.adminTokens, oidc: config.oidc && createOidcVerifier(config.oidc) },

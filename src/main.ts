@@ -2,9 +2,12 @@
  * The `lamassu` command: `serve` runs the server until SIGTERM/SIGINT, `migrate` brings the database
  * up to date. Exit codes: 0 done, 1 failure, 2 bad usage or configuration.
  */
+import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { CLI_NOUNS } from './cli/nouns.ts';
 import type { ConfigError } from './config/load-config.ts';
+// Constants only (node:cluster and node:crypto): the server's modules load later.
+import { READY_MESSAGE, TICKET_KEYS_ENV } from './serve-workers.ts';
 
 const USAGE = `Usage: lamassu <command> [options]
 
@@ -18,6 +21,8 @@ Admin commands, over the REST API of a running server (lamassu <command> --help;
 Options:
   --config <file>     YAML configuration file (environment variables override it)
   --services <list>   services to run, e.g. ca,va (default: all; overrides LAMASSU_SERVICES)
+  --workers <n|auto>  server processes sharing the listeners (default auto: one per core with
+                      PostgreSQL, 1 with SQLite; overrides LAMASSU_WORKERS)
   -h, --help          show this help
 
 Settings are described in docs/configuration.md.
@@ -43,15 +48,13 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   // Loaded here, not at the top: the admin commands above start in a fraction of the time without the server.
-  const { createLogger, startServer } = await import('./app.ts');
   const { ConfigError, loadConfig } = await import('./config/load-config.ts');
-  const { runMigrations } = await import('./engines/storage/migrate.ts');
   let parsed;
   try {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { config: { type: 'string' }, services: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: { config: { type: 'string' }, services: { type: 'string' }, workers: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     });
   } catch (e) {
     usageError((e as Error).message);
@@ -65,27 +68,39 @@ async function main(argv: string[]): Promise<void> {
   if (positionals.length > 1) usageError(`unexpected argument "${positionals[1]}"`);
   if (command !== 'serve' && command !== 'migrate') usageError(`unknown command "${command}"`);
   if (command === 'migrate' && values.services !== undefined) usageError('--services applies to serve only');
+  if (command === 'migrate' && values.workers !== undefined) usageError('--workers applies to serve only');
   // Everything the server writes (the SQLite database and its -wal/-shm, keys, TLS files) is its user's alone.
   process.umask(0o077);
 
   let config;
   try {
-    config = loadConfig({ env: process.env, file: values.config, flags: { '--services': values.services } });
+    config = loadConfig({ env: process.env, file: values.config, flags: { '--services': values.services, '--workers': values.workers } });
   } catch (e) {
     if (e instanceof ConfigError) configError(e);
     throw e;
   }
+  if (command === 'serve' && config.workers > 1 && cluster.isPrimary) {
+    // The primary only supervises: it never loads the server's modules (its memory stays small).
+    const [{ pino }, { superviseWorkers }] = await Promise.all([import('pino'), import('./serve-workers.ts')]);
+    process.exitCode = await superviseWorkers({ workers: config.workers, logger: pino({ level: config.logLevel }), shutdownDeadlineMs: SHUTDOWN_DEADLINE_MS });
+    return;
+  }
+  const { createLogger, startServer } = await import('./app.ts');
   const logger = createLogger(config);
 
   if (command === 'migrate') {
+    const { runMigrations } = await import('./engines/storage/migrate.ts');
     const { applied } = await runMigrations(config.storage, logger);
     logger.info({ applied }, applied.length > 0 ? 'migrations applied' : 'database already up to date');
     return;
   }
 
   let server;
+  // A worker of `serve --workers N`: the primary's TLS ticket keys, so a ticket works on every worker.
+  const ticketKeys = cluster.isWorker ? process.env[TICKET_KEYS_ENV] : undefined;
+  delete process.env[TICKET_KEYS_ENV];
   try {
-    server = await startServer(config, { logger });
+    server = await startServer(config, { logger, ...(ticketKeys ? { tlsTicketKeys: Buffer.from(ticketKeys, 'base64') } : {}) });
   } catch (e) {
     if (e instanceof ConfigError) configError(e);
     logger.fatal({ err: e }, 'lamassu failed to start');
@@ -114,6 +129,11 @@ async function main(argv: string[]): Promise<void> {
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+  if (cluster.isWorker) {
+    // Without its primary nobody would stop this worker.
+    process.once('disconnect', () => stop('primary gone'));
+    process.send!(READY_MESSAGE);
+  }
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {

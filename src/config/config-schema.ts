@@ -43,6 +43,9 @@ export interface Setting<T> {
   default: T;
 }
 
+/** `auto` or 1..64. */
+const workerCount: Parser<number | 'auto'> = (raw) => (typeof raw === 'string' && raw.trim() === 'auto' ? 'auto' : integerIn(1, 64)(raw));
+
 const required = <T>(s: Setting<T>): Setting<T> => s;
 const optional = <T>(s: Omit<Setting<T>, 'default'>): Setting<T | undefined> => ({ ...s, default: undefined });
 
@@ -84,6 +87,8 @@ export const settings = {
     parse: list(oneOf(SERVICE_NAMES)),
     default: [...SERVICE_NAMES],
   }),
+  /** Processes serving the listeners (node:cluster); 'auto': one per core with PostgreSQL, 1 with SQLite. */
+  workers: required<number | 'auto'>({ env: 'LAMASSU_WORKERS', file: 'workers', cli: '--workers', parse: workerCount, default: 'auto' }),
   logLevel: required<LogLevel>({ env: 'LAMASSU_LOG_LEVEL', file: 'log_level', parse: oneOf(LOG_LEVELS), default: 'info' }),
   vaBaseUrls: required({
     env: 'LAMASSU_VA_BASE_URLS',
@@ -225,6 +230,8 @@ export type Config = Pick<
   | 'statusSweepIntervalMs'
   | 'estDefaultDms'
 > & {
+  /** Server processes (resolved: 'auto' became a number); 1 is a single process without node:cluster. */
+  workers: number;
   oidc?: OidcConfig;
   storage: StorageConfig;
   eventBus: EventBusConfig;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ConfigError, loadConfig } from './load-config.ts';
@@ -42,6 +42,20 @@ describe('loadConfig', () => {
     ]);
     assert.equal(c.defaultEngine, 'filesystem');
     assert.deepEqual(c.eventBus, { kind: 'memory' });
+  });
+
+  it('workers: auto is one process on SQLite and one per core on PostgreSQL; more than one needs PostgreSQL', () => {
+    const pg = { DATABASE_URL: 'postgres://u@db:5432/lamassu' };
+    assert.equal(loadConfig({ env: {} }).workers, 1);
+    assert.equal(loadConfig({ env: pg }).workers, availableParallelism());
+    assert.equal(loadConfig({ env: { ...pg, LAMASSU_WORKERS: '3' } }).workers, 3);
+    assert.equal(loadConfig({ env: { ...pg, LAMASSU_WORKERS: '4' }, flags: { '--workers': '2' } }).workers, 2);
+    assert.equal(loadConfig({ env: { LAMASSU_WORKERS: '1' } }).workers, 1);
+    assert.equal(loadConfig({ env: {}, file: yamlFile('workers.yaml', 'workers: 2\ndatabase_url: postgres://u@db/l\n') }).workers, 2);
+    assert.deepEqual(problems({ env: { LAMASSU_WORKERS: '2' } }), [
+      'LAMASSU_WORKERS: 2 worker processes need PostgreSQL (DATABASE_URL or POSTGRES_*): SQLite is written by one process; use 1 (or auto) with SQLite',
+    ]);
+    assert.match(problems({ env: { ...pg, LAMASSU_WORKERS: '0' } })[0]!, /^LAMASSU_WORKERS: must be a whole number from 1 to 64/);
   });
 
   it('uses RabbitMQ when LAMASSU_AMQP_URL is set', () => {

@@ -3,6 +3,7 @@
  * file > default), and reports every bad value at once, each named by where it came from.
  */
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import {
@@ -118,9 +119,15 @@ export function loadConfig(opts: LoadConfigOptions): Config {
   if (values.tlsCertFile === undefined && values.tlsRenewBeforeMs >= values.tlsCertLifetimeMs) {
     problems.push(`${nameOf('tlsRenewBeforeMs')}: must be shorter than ${nameOf('tlsCertLifetimeMs')}, or the certificate is renewed all the time`);
   }
+  // SQLite is written by one process: the writer thread and the group commits of one server (issue 12).
+  const workers = values.workers === 'auto' ? (storage.kind === 'postgres' ? availableParallelism() : 1) : values.workers;
+  if (workers > 1 && storage.kind === 'sqlite') {
+    problems.push(`${nameOf('workers')}: ${workers} worker processes need PostgreSQL (DATABASE_URL or POSTGRES_*): SQLite is written by one process; use 1 (or auto) with SQLite`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
+    workers,
     dataDir,
     httpsPort: values.httpsPort,
     httpPort: values.httpPort,

@@ -33,6 +33,11 @@ export interface HttpsAppOptions {
   auth: AdminAuthOptions;
   services: ServicePlugin[];
   version: string;
+  /**
+   * TLS session ticket keys (48 bytes). Session resumption (tickets, TLS 1.2 and 1.3) is on either way; keys
+   * shared by the worker processes of one server let a ticket from one worker resume on another.
+   */
+  ticketKeys?: Buffer;
   /** Largest request body in bytes (default 1 MiB). */
   bodyLimit?: number;
   /** Longest a request may take to arrive (default 60 s): a stalled client gets 408 and is disconnected. */
@@ -62,6 +67,7 @@ export async function buildHttpsApp(opts: HttpsAppOptions): Promise<FastifyInsta
     ...secureContextOptions(opts.tls),
     requestCert: true,
     rejectUnauthorized: false,
+    ...(opts.ticketKeys ? { ticketKeys: opts.ticketKeys } : {}),
     ...nodeServerTimeouts(requestTimeoutMs),
   };
   // The https and plain server types differ only in the socket; routes and plugins see the same API.

@@ -61,6 +61,8 @@ export async function startLamassu(env: Record<string, string> = {}, opts: { nod
       LAMASSU_LOG_LEVEL: 'warn',
       // Issued certificates point their OCSP and CRL URLs at this server.
       LAMASSU_VA_BASE_URLS: `http://127.0.0.1:${httpPort}`,
+      // One process unless a test asks for workers (the default, auto, forks one per core on PostgreSQL).
+      LAMASSU_WORKERS: '1',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

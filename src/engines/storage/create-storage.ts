@@ -5,6 +5,7 @@ import type { Storage } from '../../domain/ports/storage.ts';
 import { migrateToLatest } from './migrate.ts';
 import { openDatabase } from './open-database.ts';
 import { createRepositories } from './repositories.ts';
+import { transactionFlushedOffLoop } from './sqlite-flush-off-loop.ts';
 import type { StorageConfig } from './storage-config.ts';
 
 export type { StorageConfig } from './storage-config.ts';
@@ -28,7 +29,12 @@ export async function createStorage(config: StorageConfig, opts: CreateStorageOp
   return {
     ...createRepositories(db),
     dialect: config.kind,
-    transaction: (fn) => db.transaction().execute((trx) => fn(createRepositories(trx))),
+    // SQLite's driver would fsync each commit on the calling thread, stalling the event loop: the flush runs
+    // on the threadpool instead, and the promise still resolves only once the commit is durable.
+    transaction:
+      config.kind === 'sqlite' && config.file !== ':memory:'
+        ? transactionFlushedOffLoop(db, config.file, createRepositories)
+        : (fn) => db.transaction().execute((trx) => fn(createRepositories(trx))),
     async ping() {
       try {
         await sql`select 1`.execute(db);
