@@ -184,6 +184,8 @@ export interface CertificateRepository {
   replanExpiry(scope: ExpiryReplanScope): Promise<number>;
   /** Counts by issuer and status. */
   countByIssuerAndStatus(): Promise<CertificateCount[]>;
+  /** Counts by issuer of the certificates neither revoked nor expired whose notAfter is in [now, until]. */
+  countExpiringByIssuer(now: Date, until: Date): Promise<{ issuerCaId: string | null; count: number }[]>;
   /** Whether any certificate names `caId` as its issuer or as its CA (a deleted CA leaves such traces). */
   mentionsCa(caId: string): Promise<boolean>;
   /** By certificate id (the row's, not the serial). */

@@ -481,6 +481,18 @@ export class SqlCertificateRepository implements CertificateRepository {
       .execute();
     return rows.map((r) => ({ issuerCaId: r.issuer_ca_id, status: r.status as CertificateStatus, count: Number(r.n) }));
   }
+
+  async countExpiringByIssuer(now: Date, until: Date): Promise<{ issuerCaId: string | null; count: number }[]> {
+    const w = { from: now.getTime(), to: until.getTime() + 1 };
+    // Two ranges of the (status, not_after) index: only rows expiring in the window are read.
+    const rows = await this.db
+      .selectFrom('certificates')
+      .select((eb) => ['issuer_ca_id', eb.fn.countAll<number>().as('n')])
+      .where((eb) => eb.or([statusRange(eb, 'ACTIVE', w), statusRange(eb, 'ABOUT_TO_EXPIRE', w)]))
+      .groupBy('issuer_ca_id')
+      .execute();
+    return rows.map((r) => ({ issuerCaId: r.issuer_ca_id, count: Number(r.n) }));
+  }
 }
 
 /**
