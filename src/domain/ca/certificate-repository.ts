@@ -153,6 +153,8 @@ export interface CertificateRepository {
    * invalidity dates are cleared: a hold's date says nothing about the cascade's revocation.
    */
   revokeIssuedBy(issuerCaIds: string[], reason: RevocationReason, at: Date): Promise<RevokedCertificate[]>;
+  /** The same for the certificates of the CAs themselves (ca_id): those a reissue left behind, for the same key. */
+  revokeCaCertificates(caIds: string[], reason: RevocationReason, at: Date): Promise<RevokedCertificate[]>;
   /**
    * One batch of a status sweep, in its own transaction: at most `limit` rows with status `step.from` whose
    * time has come at `now` get `step.to` (EXPIRED once notAfter < now; ABOUT_TO_EXPIRE once

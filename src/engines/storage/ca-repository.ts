@@ -167,6 +167,16 @@ export class SqlCaRepository implements CaRepository {
     return Number(result.numDeletedRows) === 1;
   }
 
+  async replaceCertificate(id: string, expected: string, certificateId: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('cas')
+      .set({ certificate_id: certificateId })
+      .where('id', '=', id)
+      .where('certificate_id', '=', expected)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
   async setProfileId(id: string, profileId: string | null): Promise<boolean> {
     const result = await this.db.updateTable('cas').set({ profile_id: profileId }).where('id', '=', id).executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;

@@ -279,14 +279,22 @@ export class SqlCertificateRepository implements CertificateRepository {
     return Number(result.numUpdatedRows) === 1;
   }
 
-  async revokeIssuedBy(issuerCaIds: string[], reason: RevocationReason, at: Date): Promise<RevokedCertificate[]> {
-    if (issuerCaIds.length === 0) return [];
+  revokeIssuedBy(issuerCaIds: string[], reason: RevocationReason, at: Date): Promise<RevokedCertificate[]> {
+    return this.revokeWhere('issuer_ca_id', issuerCaIds, reason, at);
+  }
+
+  revokeCaCertificates(caIds: string[], reason: RevocationReason, at: Date): Promise<RevokedCertificate[]> {
+    return this.revokeWhere('ca_id', caIds, reason, at);
+  }
+
+  private async revokeWhere(column: 'issuer_ca_id' | 'ca_id', caIds: string[], reason: RevocationReason, at: Date): Promise<RevokedCertificate[]> {
+    if (caIds.length === 0) return [];
     const revoke = async (db: Kysely<Database>) => {
       // RETURNING gives new values only; the previous statuses are read first under the same lock.
       const before = await db
         .selectFrom('certificates')
         .select(['id', 'status'])
-        .where('issuer_ca_id', 'in', issuerCaIds)
+        .where(column, 'in', caIds)
         .where((eb) => revocable(eb))
         .execute();
       if (before.length === 0) return [];
@@ -294,7 +302,7 @@ export class SqlCertificateRepository implements CertificateRepository {
       const rows = await db
         .updateTable('certificates')
         .set({ status: 'REVOKED', revoked_at: at.getTime(), revocation_reason: reason, invalidity_date: null })
-        .where('issuer_ca_id', 'in', issuerCaIds)
+        .where(column, 'in', caIds)
         .where((eb) => revocable(eb))
         .returning(['id', 'serial_number', 'issuer_ca_id', 'ca_id', 'subject_cn', 'not_after'])
         .execute();

@@ -28,6 +28,7 @@ import {
   GeneratedCertificateSchema,
   IdParams,
   ImportCaBody,
+  ReissueCaBody,
   ImportCertificateBody,
   listOf,
   ExpirationDeltasBody,
@@ -201,15 +202,25 @@ export const caRoutes =
         config: write,
         schema: {
           tags,
-          summary: 'Delete an EXPIRED or REVOKED CA (or one imported without key) that has no subordinate CAs; its certificates stay in the inventory',
+          summary: 'Delete an EXPIRED or REVOKED CA (or one imported without key) that has no subordinate CAs and no valid certificates; its certificates stay in the inventory',
+          description:
+            'Retirement: `revoke_certificates=true` first revokes the CA (CessationOfOperation, when it can still sign or is on hold) and every ' +
+            'certificate it issued that is still valid or on hold; without it a CA with valid certificates is refused (409 CA_HAS_ACTIVE_CERTIFICATES). ' +
+            "`destroy_key=true` deletes the CA's key from its key engine once the CA is deleted (kept when another CA uses the same key). " +
+            'Subordinate CAs must be deleted first (409 CA_HAS_SUBORDINATES), checked before anything is revoked.',
           params: IdParams,
-          querystring: Type.Object({ cascade_delete: Type.Optional(Type.Boolean({ description: 'Lamassu; true is 400 CA_CASCADE_DELETE_UNSUPPORTED' })) }),
+          querystring: Type.Object({
+            cascade_delete: Type.Optional(Type.Boolean({ description: 'Lamassu; true is 400 CA_CASCADE_DELETE_UNSUPPORTED' })),
+            revoke_certificates: Type.Optional(Type.Boolean({ description: 'revoke the CA and its valid certificates first (CessationOfOperation)' })),
+            destroy_key: Type.Optional(Type.Boolean({ description: "delete the CA's key from its engine" })),
+          }),
           response: { 204: Type.Null(), 400: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
         },
       },
       async (request, reply) => {
         if (request.query.cascade_delete) throw invalid('CA_CASCADE_DELETE_UNSUPPORTED', 'cascade_delete is not supported: delete the subordinate CAs first');
-        await service.deleteCa({ id: request.params.id, actor: actorOf(request) });
+        const { revoke_certificates: revokeCertificates = false, destroy_key: destroyKey = false } = request.query;
+        await service.deleteCa({ id: request.params.id, actor: actorOf(request), revokeCertificates, destroyKey });
         return reply.code(204).send(null);
       },
     );
@@ -271,6 +282,37 @@ export const caRoutes =
         },
       },
       async (request, reply) => reply.code(201).send(caJson(await service.rotateInternalCa({ id: request.params.id, actor: actorOf(request) }))),
+    );
+
+    app.post(
+      '/cas/:id/reissue',
+      {
+        config: write,
+        schema: {
+          tags,
+          summary: 'Reissue a CA: a new certificate for the same key and subject (a root signs it, a subordinate\'s parent does); the CA keeps its id',
+          description:
+            'The new certificate has the same subject Name and key identifier, so every certificate the CA issued verifies with it as well as ' +
+            'with the old one, which stays in the inventory. Validity: `ca_expiration`, or as long as the current one (capped by the parent). ' +
+            'The old certificate\'s metadata gets `lamassu.io/ca/reissued-as` (the new serial), the new one\'s `lamassu.io/ca/reissued-from` ' +
+            '(the old serial), both `lamassu.io/ca/reissued-at`. Only ACTIVE or ABOUT_TO_EXPIRE CAs holding their key (409 CA_REISSUE_NOT_ALLOWED); ' +
+            'internal CAs are rotated instead (403 CA_INTERNAL).',
+          params: IdParams,
+          body: ReissueCaBody,
+          response: { 200: CaSchema, 400: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+        },
+      },
+      async (request) => {
+        const b = request.body ?? {};
+        const ca = await service.reissueCa({
+          id: request.params.id,
+          ...(b.ca_expiration === undefined ? {} : { validity: validityFromJson(b.ca_expiration, 'ca_expiration') }),
+          ...(b.profile_id === undefined ? {} : { profileId: b.profile_id }),
+          ...(b.reason === undefined ? {} : { reason: b.reason }),
+          actor: actorOf(request),
+        });
+        return caJson(ca);
+      },
     );
 
     app.put(

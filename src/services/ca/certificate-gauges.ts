@@ -55,7 +55,7 @@ export class CertificateGauges {
     const group = `ca.metrics.${replicaId}`;
     const follow = async (type: string, handle: (e: CloudEvent) => void) =>
       this.stops.push(await events.subscribe(type, `${group}.${type}`, handle, { broadcast: true }));
-    for (const type of [CaEventType.certificateCreate, CaEventType.certificateImport, CaEventType.caCreate, CaEventType.caImport]) {
+    for (const type of [CaEventType.certificateCreate, CaEventType.certificateImport, CaEventType.caCreate, CaEventType.caImport, CaEventType.caReissue]) {
       await follow(type, (e) => this.add(e.data as EventCertificate, (e.data as EventCertificate).status, 1));
     }
     for (const type of [CaEventType.certificateStatusUpdate, CaEventType.caStatusUpdate]) {
