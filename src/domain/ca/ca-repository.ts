@@ -55,7 +55,8 @@ export interface CaRepository {
   list(query: CaQuery): Promise<Page<CertificateAuthority>>;
   /** `id` and the ids of every CA below it, at any depth. */
   subtreeIds(id: string): Promise<string[]>;
-  countByEngineAndStatus(): Promise<CaCount[]>;
+  /** Counts by engine and status: of every CA, or of those matching `filters` among `ids`. */
+  countByEngineAndStatus(scope?: { filters?: FieldFilter[]; ids?: string[] }): Promise<CaCount[]>;
   /** Removes the CA row (not its certificate); false when there is no such CA. CAs below it must be gone. */
   delete(id: string): Promise<boolean>;
   /**

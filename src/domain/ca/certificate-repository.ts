@@ -184,8 +184,8 @@ export interface CertificateRepository {
    * already passed is announced by the next sweep. Returns how many rows it re-planned.
    */
   replanExpiry(scope: ExpiryReplanScope): Promise<number>;
-  /** Counts by issuer and status. */
-  countByIssuerAndStatus(): Promise<CertificateCount[]>;
+  /** Counts by issuer and status: of every certificate, or of those matching `filters` and issued by one of `issuerCaIds`. */
+  countByIssuerAndStatus(scope?: { filters?: FieldFilter[]; issuerCaIds?: string[] }): Promise<CertificateCount[]>;
   /** Counts by issuer of the certificates neither revoked nor expired whose notAfter is in [now, until]. */
   countExpiringByIssuer(now: Date, until: Date): Promise<{ issuerCaId: string | null; count: number }[]>;
   /** Whether any certificate names `caId` as its issuer or as its CA (a deleted CA leaves such traces). */

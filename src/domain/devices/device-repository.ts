@@ -50,7 +50,8 @@ export interface DeviceRepository {
   list(query: DeviceQuery): Promise<Page<Device>>;
   /** Compare-and-set on the status; false when it is no longer `from`. */
   updateStatus(id: string, from: DeviceStatus, to: DeviceStatus, at: Date): Promise<boolean>;
-  countByStatus(filter: { dmsId?: string }): Promise<DeviceCount[]>;
+  /** Counts by status of the devices of `dmsId` (absent: all) that match `filters` (DEVICE_FILTER_FIELDS). */
+  countByStatus(filter: { dmsId?: string; filters?: FieldFilter[] }): Promise<DeviceCount[]>;
   /**
    * Changes the metadata with `change` (a pure function of the current metadata), atomically against
    * concurrent changes; the new metadata, or undefined when there is no such row.

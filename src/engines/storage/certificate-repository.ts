@@ -1,3 +1,4 @@
+import type { FieldFilter } from '../../domain/list-filter.ts';
 import { sql, type Expression, type ExpressionBuilder, type Kysely, type SelectQueryBuilder, type Selectable, type SqlBool } from 'kysely';
 import type {
   CertificateCount,
@@ -481,12 +482,12 @@ export class SqlCertificateRepository implements CertificateRepository {
     return this.db.isTransaction ? replan(this.db) : this.db.transaction().execute(replan);
   }
 
-  async countByIssuerAndStatus(): Promise<CertificateCount[]> {
-    const rows = await this.db
-      .selectFrom('certificates')
-      .select((eb) => ['issuer_ca_id', 'status', eb.fn.countAll<number>().as('n')])
-      .groupBy(['issuer_ca_id', 'status'])
-      .execute();
+  async countByIssuerAndStatus(scope: { filters?: FieldFilter[]; issuerCaIds?: string[] } = {}): Promise<CertificateCount[]> {
+    if (scope.issuerCaIds?.length === 0) return [];
+    let q = this.db.selectFrom('certificates as c').select((eb) => ['c.issuer_ca_id', 'c.status', eb.fn.countAll<number>().as('n')]);
+    if (scope.issuerCaIds) q = q.where('c.issuer_ca_id', 'in', scope.issuerCaIds);
+    for (const c of filterConditions(scope.filters, certificateFilterColumns, isPostgres(this.db))) q = q.where(c);
+    const rows = await q.groupBy(['c.issuer_ca_id', 'c.status']).execute();
     return rows.map((r) => ({ issuerCaId: r.issuer_ca_id, status: r.status as CertificateStatus, count: Number(r.n) }));
   }
 

@@ -1,3 +1,4 @@
+import type { FieldFilter } from '../../domain/list-filter.ts';
 import { EXPIRY_STAGES, type ExpiryStage } from '../../domain/ca/expiry-deltas.ts';
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { CertificateStatus } from '../../domain/ca/certificate-status.ts';
@@ -163,10 +164,11 @@ export class SqlDeviceRepository implements DeviceRepository {
     return updateJsonColumn(this.db, 'devices', 'metadata', id, change);
   }
 
-  async countByStatus(filter: { dmsId?: string }): Promise<DeviceCount[]> {
-    let q = this.db.selectFrom('devices').select((eb) => ['status', eb.fn.countAll<number>().as('n')]);
-    if (filter.dmsId !== undefined) q = q.where('dms_id', '=', filter.dmsId);
-    const rows = await q.groupBy('status').execute();
+  async countByStatus(filter: { dmsId?: string; filters?: FieldFilter[] }): Promise<DeviceCount[]> {
+    let q = this.db.selectFrom('devices as d').select((eb) => ['d.status', eb.fn.countAll<number>().as('n')]);
+    if (filter.dmsId !== undefined) q = q.where('d.dms_id', '=', filter.dmsId);
+    for (const c of filterConditions(filter.filters, deviceFilterColumns, isPostgres(this.db))) q = q.where(c);
+    const rows = await q.groupBy('d.status').execute();
     return rows.map((r) => ({ status: r.status as DeviceStatus, count: Number(r.n) }));
   }
 

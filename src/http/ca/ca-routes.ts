@@ -7,13 +7,15 @@ import { CA_FILTER_FIELDS, CA_SORT_ALIASES } from '../../domain/ca/ca-repository
 import { CERTIFICATE_FILTER_FIELDS, CERTIFICATE_SORT_ALIASES } from '../../domain/ca/certificate-repository.ts';
 import { checkValidity } from '../../domain/ca/duration.ts';
 import { invalid } from '../../domain/errors.ts';
+import type { FieldFilter, FilterFields } from '../../domain/list-filter.ts';
 import type { KeyType } from '../../domain/ports/key-engine.ts';
 import type { ProfileChoice } from '../../services/ca/issue-certificate.ts';
 import type { CaService } from '../../services/ca/ca-service.ts';
+import type { StatsFilters } from '../../services/ca/get-stats.ts';
 import { toPem } from '../../x509/pem.ts';
 import { actorOf } from '../auth/identity.ts';
 import { ErrorBody } from '../errors.ts';
-import { filtersOf, pageJson, sortKeyOf } from '../list-query.ts';
+import { FilterParam, filtersOf, pageJson, sortKeyOf } from '../list-query.ts';
 import { METADATA_METHODS, MetadataBody, metadataChangeOf, metadataSummary } from '../metadata-body.ts';
 import { base64Pem, caJson, certificateJson, durationMs, expirationDeltasFromJson, profileJson, settingsFromJson, unwrapBase64Pem, validityFromJson } from './ca-json.ts';
 import {
@@ -463,10 +465,18 @@ export const caRoutes =
       },
     );
 
+    const StatsQuery = Type.Object({ filter: FilterParam });
+    const statsDescription =
+      'Filtered stats: `filter` takes the list filters; each counts the CAs where it names a CA list field and the certificates where it ' +
+      'names a certificate list field (e.g. `status[eq]REVOKED` both, `level[eq]1` only CAs, `is_ca[eq]false` only certificates); ' +
+      'a field of neither is 400 FILTER_FIELD_UNKNOWN.';
     app.get(
       '/stats',
-      { config: read, schema: { tags, summary: 'Counts of CAs (per engine, status) and certificates (per CA, status)', response: { 200: StatsSchema } } },
-      async () => service.getStats(),
+      {
+        config: read,
+        schema: { tags, summary: 'Counts of CAs (per engine, status) and certificates (per CA, status)', description: statsDescription, querystring: StatsQuery, response: { 200: StatsSchema, 400: ErrorBody } },
+      },
+      async (request) => service.getStats(statsFiltersOf(request.query.filter)),
     );
 
     // ---- metadata (Lamassu: JSON Patch on PUT and PATCH; ours: a plain object replaces or merges) ----
@@ -562,9 +572,16 @@ export const caRoutes =
       '/stats/:id',
       {
         config: read,
-        schema: { tags, summary: "One CA's counts: the CA and the CAs below it; the certificates it issued (Lamassu's CAStats)", params: IdParams, response: { 200: StatsSchema, 404: ErrorBody } },
+        schema: {
+          tags,
+          summary: "One CA's counts: the CA and the CAs below it; the certificates it issued (Lamassu's CAStats)",
+          description: statsDescription,
+          params: IdParams,
+          querystring: StatsQuery,
+          response: { 200: StatsSchema, 400: ErrorBody, 404: ErrorBody },
+        },
       },
-      async (request) => service.getCaStats(request.params.id),
+      async (request) => service.getCaStats(request.params.id, statsFiltersOf(request.query.filter)),
     );
 
     // ---- issuance profiles ----
@@ -620,4 +637,25 @@ async function listCertificates(service: CaService, q: import('./ca-schemas.ts')
     isCa: q.is_ca,
   });
   return pageJson(page, certificateJson);
+}
+
+/** Stats filters: each applies to the CAs, the certificates, or both, as its field allows; a field of neither is refused. */
+function statsFiltersOf(raw: string[] | undefined): StatsFilters {
+  const cas: FieldFilter[] = [];
+  const certificates: FieldFilter[] = [];
+  for (const one of raw ?? []) {
+    const forCas = isKnownField(one, CA_FILTER_FIELDS);
+    const forCertificates = isKnownField(one, CERTIFICATE_FILTER_FIELDS);
+    // Neither knows the field: the CA list's refusal says why.
+    if (!forCas && !forCertificates) filtersOf([one], CA_FILTER_FIELDS);
+    if (forCas) cas.push(...filtersOf([one], CA_FILTER_FIELDS)!);
+    if (forCertificates) certificates.push(...filtersOf([one], CERTIFICATE_FILTER_FIELDS)!);
+  }
+  return { ...(cas.length ? { cas } : {}), ...(certificates.length ? { certificates } : {}) };
+}
+
+/** Whether `raw`'s field is one of `fields` (its operator and value are then checked by filtersOf). */
+function isKnownField(raw: string, fields: FilterFields): boolean {
+  const field = raw.slice(0, raw.indexOf('[') === -1 ? raw.length : raw.indexOf('['));
+  return Object.hasOwn(fields, field);
 }

@@ -14,7 +14,7 @@ import { generateCertificate, type GenerateCertificateInput, type GeneratedCerti
 import { caChain, getCa, listCas } from './get-ca.ts';
 import { getCertificate, listCertificates } from './get-certificate.ts';
 import { getProfile, listProfiles } from './get-profile.ts';
-import { getCaStats, getStats, type CaStats } from './get-stats.ts';
+import { getCaStats, getStats, type CaStats, type StatsFilters } from './get-stats.ts';
 import { importCa, type ImportCaInput } from './import-ca.ts';
 import { importCertificate, type ImportCertificateInput } from './import-certificate.ts';
 import { IssuingCaCache } from './issuing-ca-cache.ts';
@@ -82,9 +82,9 @@ export class CaService {
   getProfile = (id: string): Promise<IssuanceProfile> => getProfile(this.deps, id);
   listProfiles = (): Promise<IssuanceProfile[]> => listProfiles(this.deps);
 
-  getStats = (): Promise<CaStats> => getStats(this.deps);
+  getStats = (filters?: StatsFilters): Promise<CaStats> => getStats(this.deps, filters);
   /** One CA's stats: the CA and those below it; the certificates it issued. */
-  getCaStats = (caId: string): Promise<CaStats> => getCaStats(this.deps, caId);
+  getCaStats = (caId: string, filters?: StatsFilters): Promise<CaStats> => getCaStats(this.deps, caId, filters);
   /** Lamassu's CA deletion: EXPIRED/REVOKED (or imported without key) CAs without subordinates. */
   deleteCa = (input: DeleteCaInput): Promise<DeleteCaResult> => deleteCa(this.deps, this.cache, input);
   /** Lamassu's per-CA issuance expiration, kept as the validity of the CA's own default profile. */

@@ -3,6 +3,7 @@
  * certificates to slots, and following certificate status events so that device statuses change at once
  * (no periodic scan over all devices).
  */
+import type { FieldFilter } from '../../domain/list-filter.ts';
 import type { Certificate } from '../../domain/ca/certificate.ts';
 import type { CertificateStatus } from '../../domain/ca/certificate-status.ts';
 import { EXPIRY_STAGES, type ExpiryStage } from '../../domain/ca/expiry-deltas.ts';
@@ -140,7 +141,7 @@ export class DeviceService {
     return this.deps.storage.devices.list(query);
   }
 
-  async stats(filter: { dmsId?: string } = {}): Promise<DeviceStats> {
+  async stats(filter: { dmsId?: string; filters?: FieldFilter[] } = {}): Promise<DeviceStats> {
     const statusDistribution = Object.fromEntries(DEVICE_STATUSES.map((s) => [s, 0])) as Record<DeviceStatus, number>;
     let total = 0;
     for (const { status, count } of await this.deps.storage.devices.countByStatus(filter)) {
