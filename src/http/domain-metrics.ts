@@ -21,6 +21,9 @@ export const DOMAIN_METRIC_NAMES = [
   'lamassu_devices',
 ] as const;
 
+/** Distinct `dms` labels of lamassu_est_enrollments_total; later ones count as "other". */
+export const MAX_DMS_LABELS = 1000;
+
 const GAUGES: Record<StateGauge, { name: string; help: string; labelNames: string[] }> = {
   certificates: { name: 'lamassu_certificates', help: 'Certificates by issuing CA ("external" for none) and status', labelNames: ['ca', 'status'] },
   certificates_expiring: {
@@ -40,6 +43,7 @@ export class PrometheusMetricsRecorder implements MetricsRecorder {
   private readonly sweep: Histogram;
   private readonly keyOps: Counter<'engine' | 'op' | 'result'>;
   private readonly readers = new Map<StateGauge, () => LabelledValue[]>();
+  private readonly dmsLabels = new Set<string>();
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -96,6 +100,11 @@ export class PrometheusMetricsRecorder implements MetricsRecorder {
   }
 
   estEnrollment(dms: string, operation: EstOperation, result: string, seconds: number): void {
+    // A request can name any label and fail before the label is looked up (a malformed CSR): bound the series.
+    if (!this.dmsLabels.has(dms)) {
+      if (this.dmsLabels.size >= MAX_DMS_LABELS) dms = 'other';
+      else this.dmsLabels.add(dms);
+    }
     this.est.inc({ dms, operation, result });
     this.estDuration.observe({ operation }, seconds);
   }
