@@ -36,6 +36,7 @@ import { createOidcVerifier } from './http/auth/oidc-verifier.ts';
 import { buildHttpApp } from './http/build-http-app.ts';
 import { buildHttpsApp, replaceTlsMaterial } from './http/build-https-app.ts';
 import { caServicePlugin } from './http/ca/ca-plugin.ts';
+import { PrometheusMetricsRecorder } from './http/domain-metrics.ts';
 import { HttpMetrics, type EventBusStatus } from './http/metrics.ts';
 import type { ServiceDeps, ServicePlugin, ServicePluginFactory } from './http/service-plugin.ts';
 import { serverTls } from './http/tls/server-tls.ts';
@@ -144,9 +145,11 @@ export async function startServer(
     closers.push({ name: 'storage', close: () => storage.close() });
     logger.info({ dialect: storage.dialect }, 'database ready');
 
+    const metrics = new HttpMetrics();
+    const recorder = new PrometheusMetricsRecorder(metrics.registry);
     const keyEngines = await KeyEngineSet.open(
       config.keyEngines.map((e) => keyEngineConfig(e, logger)),
-      { defaultId: config.defaultEngine, logger, clock },
+      { defaultId: config.defaultEngine, logger, clock, metrics: recorder },
     ).catch(asConfigError);
     closers.push({ name: 'key engines', close: () => keyEngines.closeAll() });
     logger.info({ engines: config.keyEngines.map((e) => `${e.id} (${e.type})`), default: config.defaultEngine }, 'key engines ready');
@@ -175,7 +178,7 @@ export async function startServer(
     // Lets in-process services see published events synchronously (the VA's OCSP cache invalidation).
     events = new PublishTap(new OutboxEventBus(bus, relay, logger));
 
-    const deps: ServiceDeps = { config, storage, keyEngines, events, clock, random, logger };
+    const deps: ServiceDeps = { config, storage, keyEngines, events, clock, random, logger, metrics: recorder };
     const services: ServicePlugin[] = [];
     for (const name of config.services) {
       const factory = (opts.serviceFactories ?? serviceFactories)[name];
@@ -201,7 +204,6 @@ export async function startServer(
     };
     const tls = await serverTls(tlsOptions);
 
-    const metrics = new HttpMetrics();
     if (busStatus) metrics.followEventBus(busStatus);
     metrics.followOutbox(outboxBacklog, clock);
     const https = await buildHttpsApp({

@@ -1,4 +1,4 @@
-/** `lamassu ca list|show|create|import|revoke` over /api/ca/v1/cas. */
+/** `lamassu ca list|show|create|import|revoke|reissue|delete` over /api/ca/v1/cas. */
 import { Command, Option } from 'commander';
 import type { CaJson } from './api-types.ts';
 import { pemOf } from './api-types.ts';
@@ -30,7 +30,7 @@ function showCa(ctx: Ctx, ca: CaJson): void {
 }
 
 export function caCommand(): Command {
-  const ca = new Command('ca').description('certificate authorities: list, show, create, import, revoke');
+  const ca = new Command('ca').description('certificate authorities: list, show, create, import, revoke, reissue, delete');
 
   ca.command('list')
     .description('list CAs')
@@ -129,6 +129,42 @@ export function caCommand(): Command {
     .action(
       run(async (ctx, id: string, o: { reason: string }) => {
         showCa(ctx, await ctx.api.json<CaJson>('POST', `${CAS}/${encodeURIComponent(id)}/status`, { status: 'REVOKED', revocation_reason: o.reason }));
+      }),
+    );
+
+  ca.command('reissue')
+    .description('give a CA a new certificate for the same key and subject (what it issued keeps verifying); the old one stays, linked')
+    .argument('<id>', 'CA id')
+    .option('--validity <duration|time>', 'new validity: 10y, 5y, 365d or an RFC 3339 end time (default: as long as the current one)', parseValidity)
+    .option('--profile <id>', 'new default issuance profile of the CA')
+    .option('--reason <text>', "why, kept in the new certificate's metadata")
+    .addHelpText('after', examples('lamassu ca reissue factory-ca --validity 10y', 'lamassu ca reissue line-7 --reason "parent rotated" --json'))
+    .action(
+      run(async (ctx, id: string, o: { validity?: ReturnType<typeof parseValidity>; profile?: string; reason?: string }) => {
+        const reissued = await ctx.api.json<CaJson>('POST', `${CAS}/${encodeURIComponent(id)}/reissue`, {
+          ...(o.validity ? { ca_expiration: o.validity } : {}),
+          ...(o.profile ? { profile_id: o.profile } : {}),
+          ...(o.reason ? { reason: o.reason } : {}),
+        });
+        showCa(ctx, reissued);
+      }),
+    );
+
+  ca.command('delete')
+    .description('retire a CA: it must be expired or revoked, without subordinate CAs or valid certificates (unless --revoke-certificates)')
+    .argument('<id>', 'CA id')
+    .option('--revoke-certificates', 'revoke the CA and the certificates it issued that are still valid first (CessationOfOperation)')
+    .option('--destroy-key', "delete the CA's key from its key engine too")
+    .addHelpText('after', examples('lamassu ca delete old-line-7', 'lamassu ca delete line-7 --revoke-certificates --destroy-key'))
+    .action(
+      run(async (ctx, id: string, o: { revokeCertificates?: boolean; destroyKey?: boolean }) => {
+        const query = new URLSearchParams();
+        if (o.revokeCertificates) query.set('revoke_certificates', 'true');
+        if (o.destroyKey) query.set('destroy_key', 'true');
+        const q = query.size > 0 ? `?${query}` : '';
+        await ctx.api.json<undefined>('DELETE', `${CAS}/${encodeURIComponent(id)}${q}`);
+        if (ctx.json) return printJson({ id, deleted: true });
+        process.stdout.write(`CA ${id} deleted\n`);
       }),
     );
 

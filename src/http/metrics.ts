@@ -82,6 +82,16 @@ export class HttpMetrics {
         if (b) this.set(b.count);
       },
     });
+    // The name issue #13 gives operators for the same backlog.
+    new Gauge({
+      name: 'lamassu_event_backlog',
+      help: 'Events waiting in the outbox for the relay to send them to the event bus',
+      registers,
+      async collect() {
+        const b = await read();
+        if (b) this.set(b.count);
+      },
+    });
     new Gauge({
       name: 'lamassu_outbox_oldest_age_seconds',
       help: 'How long the oldest event in the outbox has waited for the relay (0 when none waits)',

@@ -9,6 +9,7 @@ import type { Clock } from '../domain/ports/clock.ts';
 import type { EventBus } from '../domain/ports/event-bus.ts';
 import type { RandomSource } from '../domain/ports/id-generator.ts';
 import type { Logger } from '../domain/ports/logger.ts';
+import type { MetricsRecorder } from '../domain/ports/metrics.ts';
 import type { Storage } from '../domain/ports/storage.ts';
 import type { KeyEngineSet } from '../engines/crypto/registry.ts';
 
@@ -21,6 +22,8 @@ export interface ServiceDeps {
   clock: Clock;
   random: RandomSource;
   logger: Logger;
+  /** Where services report what operators watch (/metrics); absent: nothing is recorded. */
+  metrics?: MetricsRecorder;
 }
 
 export interface ServicePlugin {

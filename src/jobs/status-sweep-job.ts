@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { Clock } from '../domain/ports/clock.ts';
 import type { LeaseRepository } from '../domain/ports/lease.ts';
 import type { Logger } from '../domain/ports/logger.ts';
+import type { MetricsRecorder } from '../domain/ports/metrics.ts';
 import { LeasedJob } from './leased-job.ts';
 
 export const STATUS_SWEEP_JOB = 'ca.status-sweep';
@@ -21,6 +22,8 @@ export interface StatusSweepJobOptions {
   logger: Logger;
   /** Defaults to host, pid and a random id. */
   holder?: string;
+  /** Times each sweep (lamassu_status_sweep_duration_seconds). */
+  metrics?: MetricsRecorder;
 }
 
 /**
@@ -42,7 +45,9 @@ export function statusSweepJob(opts: StatusSweepJobOptions): LeasedJob {
         await opts.sweeper.applyGlobalAboutToExpire();
         thresholdApplied = true;
       }
+      const elapsed = opts.metrics?.stopwatch();
       await opts.sweeper.sweepStatuses();
+      if (elapsed) opts.metrics!.statusSweepFinished(elapsed());
     },
   });
 }

@@ -32,6 +32,25 @@ forEachStorage('GET /api/ca/v1/stats/{caId}', (ctx) => {
     const sub = await api.call('GET', '/api/ca/v1/stats/stats-sub');
     assert.deepEqual(sub.body.cas.total, 1);
     assert.deepEqual(sub.body.certificates, { total: 3, ca_distribution: { 'stats-sub': 3 }, status_distribution: { ACTIVE: 2, REVOKED: 1 } });
+
+    // Filtered stats: each filter counts the side(s) whose list knows its field.
+    const q = (...filters: string[]) => filters.map((f) => `filter=${encodeURIComponent(f)}`).join('&');
+    const revoked = await api.call('GET', `/api/ca/v1/stats/stats-sub?${q('status[eq]REVOKED')}`);
+    assert.equal(revoked.status, 200, JSON.stringify(revoked.body));
+    assert.deepEqual(revoked.body.certificates, { total: 1, ca_distribution: { 'stats-sub': 1 }, status_distribution: { REVOKED: 1 } });
+    assert.equal(revoked.body.cas.total, 0, 'the sub-CA itself is ACTIVE');
+    const byCn = await api.call('GET', `/api/ca/v1/stats/stats-sub?${q('subject.common_name[eq]s1')}`);
+    assert.deepEqual(byCn.body.certificates.status_distribution, { ACTIVE: 1 });
+    const level = await api.call('GET', `/api/ca/v1/stats?${q('level[eq]1', 'engine_id[eq]second')}`);
+    assert.equal(level.status, 200);
+    assert.deepEqual(level.body.cas, { total: 1, engine_distribution: { second: 1 }, status_distribution: { ACTIVE: 1 } });
+    const leaves = await api.call('GET', `/api/ca/v1/stats?${q('is_ca[eq]false', 'issuer_meta.id[eq]stats-sub')}`);
+    assert.deepEqual(leaves.body.certificates, { total: 3, ca_distribution: { 'stats-sub': 3 }, status_distribution: { ACTIVE: 2, REVOKED: 1 } });
+    const unknown = await api.call('GET', `/api/ca/v1/stats?${q('colour[eq]blue')}`);
+    assert.deepEqual([unknown.status, unknown.body.code], [400, 'FILTER_FIELD_UNKNOWN']);
+    const badOp = await api.call('GET', `/api/ca/v1/stats/stats-sub?${q('status[gt]REVOKED')}`);
+    assert.deepEqual([badOp.status, badOp.body.code], [400, 'FILTER_OPERATOR_INVALID']);
+
     const none = await api.call('GET', '/api/ca/v1/stats/ghost');
     assert.deepEqual([none.status, none.body.code], [404, 'CA_NOT_FOUND']);
   });

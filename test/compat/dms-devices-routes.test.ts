@@ -92,4 +92,25 @@ forEachStorage('Lamassu DMS and device bodies', (ctx) => {
     const plain = await api.call('POST', '/api/devmanager/v1/devices', { id: 'plain-dev' });
     assert.deepEqual([plain.body.icon, plain.body.icon_color], ['', '']);
   });
+
+  it('device and DMS stats take the list filters (filter=...); bad filters are 400', async () => {
+    for (const [id, tags] of [['fs-dev-1', ['line-a']], ['fs-dev-2', ['line-a', 'x']], ['fs-dev-3', ['line-b']]] as const) {
+      assert.equal((await api.call('POST', '/api/devmanager/v1/devices', { id, tags })).status, 201);
+    }
+    const stats = await api.call('GET', `/api/devmanager/v1/stats?filter=${encodeURIComponent('tags[ct]line-a')}`);
+    assert.equal(stats.status, 200, JSON.stringify(stats.body));
+    assert.equal(stats.body.total, 2);
+    assert.equal(stats.body.status_distribution.PENDING_PROVISIONING, 2);
+    const both = await api.call('GET', `/api/devmanager/v1/stats?filter=${encodeURIComponent('tags[ct]line-a')}&filter=${encodeURIComponent('id[eq]fs-dev-2')}`);
+    assert.equal(both.body.total, 1);
+    const bad = await api.call('GET', `/api/devmanager/v1/stats?filter=${encodeURIComponent('colour[eq]red')}`);
+    assert.deepEqual([bad.status, bad.body.code], [400, 'FILTER_FIELD_UNKNOWN']);
+
+    const all = (await api.call('GET', '/api/dmsmanager/v1/stats')).body.total;
+    const some = await api.call('GET', `/api/dmsmanager/v1/stats?filter=${encodeURIComponent('id[eq]no-such-dms')}`);
+    assert.deepEqual([some.status, some.body.total], [200, 0]);
+    assert.ok(all >= 1);
+    const badDms = await api.call('GET', `/api/dmsmanager/v1/stats?filter=${encodeURIComponent('level[eq]1')}`);
+    assert.deepEqual([badDms.status, badDms.body.code], [400, 'FILTER_FIELD_UNKNOWN']);
+  });
 });

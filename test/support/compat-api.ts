@@ -27,6 +27,7 @@ import { RecordingBus } from './ca-service-fixture.ts';
 export interface CompatApi {
   app: FastifyInstance;
   clock: ManualClock;
+  keyEngines: KeyEngineSet;
   call(method: InjectOptions['method'], url: string, payload?: unknown): Promise<{ status: number; body: any }>;
   close(): Promise<void>;
 }
@@ -55,6 +56,7 @@ export async function compatApi(storage: Storage): Promise<CompatApi> {
   return {
     app,
     clock,
+    keyEngines: deps.keyEngines,
     async call(method, url, payload) {
       const res = await app.inject({ method, url, headers: { authorization: `Bearer ${ADMIN}` }, ...(payload === undefined ? {} : { payload: payload as object }) });
       const type = String(res.headers['content-type'] ?? '');

@@ -55,9 +55,15 @@ export interface CaRepository {
   list(query: CaQuery): Promise<Page<CertificateAuthority>>;
   /** `id` and the ids of every CA below it, at any depth. */
   subtreeIds(id: string): Promise<string[]>;
-  countByEngineAndStatus(): Promise<CaCount[]>;
+  /** Counts by engine and status: of every CA, or of those matching `filters` among `ids`. */
+  countByEngineAndStatus(scope?: { filters?: FieldFilter[]; ids?: string[] }): Promise<CaCount[]>;
   /** Removes the CA row (not its certificate); false when there is no such CA. CAs below it must be gone. */
   delete(id: string): Promise<boolean>;
+  /**
+   * Points the CA at another certificate row (a reissue), only while it still points at `expected`: false
+   * when it does not (reissued meanwhile) or there is no such CA.
+   */
+  replaceCertificate(id: string, expected: string, certificateId: string): Promise<boolean>;
   /** Sets the CA's default issuance profile (the profile must exist); false when there is no such CA. */
   setProfileId(id: string, profileId: string | null): Promise<boolean>;
   /**

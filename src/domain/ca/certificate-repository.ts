@@ -153,6 +153,8 @@ export interface CertificateRepository {
    * invalidity dates are cleared: a hold's date says nothing about the cascade's revocation.
    */
   revokeIssuedBy(issuerCaIds: string[], reason: RevocationReason, at: Date): Promise<RevokedCertificate[]>;
+  /** The same for the certificates of the CAs themselves (ca_id): those a reissue left behind, for the same key. */
+  revokeCaCertificates(caIds: string[], reason: RevocationReason, at: Date): Promise<RevokedCertificate[]>;
   /**
    * One batch of a status sweep, in its own transaction: at most `limit` rows with status `step.from` whose
    * time has come at `now` get `step.to` (EXPIRED once notAfter < now; ABOUT_TO_EXPIRE once
@@ -182,8 +184,10 @@ export interface CertificateRepository {
    * already passed is announced by the next sweep. Returns how many rows it re-planned.
    */
   replanExpiry(scope: ExpiryReplanScope): Promise<number>;
-  /** Counts by issuer and status. */
-  countByIssuerAndStatus(): Promise<CertificateCount[]>;
+  /** Counts by issuer and status: of every certificate, or of those matching `filters` and issued by one of `issuerCaIds`. */
+  countByIssuerAndStatus(scope?: { filters?: FieldFilter[]; issuerCaIds?: string[] }): Promise<CertificateCount[]>;
+  /** Counts by issuer of the certificates neither revoked nor expired whose notAfter is in [now, until]. */
+  countExpiringByIssuer(now: Date, until: Date): Promise<{ issuerCaId: string | null; count: number }[]>;
   /** Whether any certificate names `caId` as its issuer or as its CA (a deleted CA leaves such traces). */
   mentionsCa(caId: string): Promise<boolean>;
   /** By certificate id (the row's, not the serial). */

@@ -33,5 +33,6 @@ export interface DmsRepository {
   /** False when there is no such DMS. */
   update(dms: Dms): Promise<boolean>;
   delete(id: string): Promise<boolean>;
-  count(): Promise<number>;
+  /** DMSs matching `filters` (DMS_FILTER_FIELDS; absent: all). */
+  count(filters?: FieldFilter[]): Promise<number>;
 }

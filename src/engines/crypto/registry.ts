@@ -7,6 +7,8 @@ import { invalid, notFound } from '../../domain/errors.ts';
 import type { Clock } from '../../domain/ports/clock.ts';
 import type { KeyEngine } from '../../domain/ports/key-engine.ts';
 import type { Logger } from '../../domain/ports/logger.ts';
+import type { MetricsRecorder } from '../../domain/ports/metrics.ts';
+import { MeteredKeyEngine } from './metered-key-engine.ts';
 import { FilesystemKeyEngine, type FilesystemKeyEngineOptions } from './filesystem/filesystem-key-engine.ts';
 import { MemoryKeyEngine } from './memory/memory-key-engine.ts';
 import type { Pkcs11KeyEngineConfig } from './pkcs11/pkcs11-key-engine.ts';
@@ -40,6 +42,8 @@ export interface KeyEngineDependencies {
   logger?: Logger;
   /** Vault token leases are timed with it. */
   clock?: Clock;
+  /** Counts each engine's operations (MeteredKeyEngine); absent: engines are used as they are. */
+  metrics?: MetricsRecorder;
 }
 
 const configInvalid = (message: string) => invalid('KEY_ENGINE_CONFIG_INVALID', message);
@@ -100,7 +104,8 @@ export class KeyEngineSet {
       await Promise.allSettled(opened.map((engine) => engine.close()));
       throw e;
     }
-    return KeyEngineSet.of(opened, options.defaultId);
+    const metrics = options.metrics;
+    return KeyEngineSet.of(metrics ? opened.map((engine) => new MeteredKeyEngine(engine, metrics)) : opened, options.defaultId);
   }
 
   /** Wraps engines that are already open (tests, or a composition root that builds its own). */

@@ -1,3 +1,4 @@
+import type { FieldFilter } from '../../domain/list-filter.ts';
 import type { ExpiryDeltas } from '../../domain/ca/expiry-deltas.ts';
 import type { Kysely } from 'kysely';
 import type { CaCount, CaQuery, CaRepository, CaSortKey } from '../../domain/ca/ca-repository.ts';
@@ -168,6 +169,16 @@ export class SqlCaRepository implements CaRepository {
     return Number(result.numDeletedRows) === 1;
   }
 
+  async replaceCertificate(id: string, expected: string, certificateId: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('cas')
+      .set({ certificate_id: certificateId })
+      .where('id', '=', id)
+      .where('certificate_id', '=', expected)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
   async setProfileId(id: string, profileId: string | null): Promise<boolean> {
     const result = await this.db.updateTable('cas').set({ profile_id: profileId }).where('id', '=', id).executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
@@ -198,11 +209,15 @@ export class SqlCaRepository implements CaRepository {
     return ids;
   }
 
-  async countByEngineAndStatus(): Promise<CaCount[]> {
-    const rows = await this.db
+  async countByEngineAndStatus(scope: { filters?: FieldFilter[]; ids?: string[] } = {}): Promise<CaCount[]> {
+    if (scope.ids?.length === 0) return [];
+    let q = this.db
       .selectFrom('cas as a')
       .innerJoin('certificates as c', 'c.id', 'a.certificate_id')
-      .select((eb) => ['a.engine_id', 'c.status', eb.fn.countAll<number>().as('n')])
+      .select((eb) => ['a.engine_id', 'c.status', eb.fn.countAll<number>().as('n')]);
+    if (scope.ids) q = q.where('a.id', 'in', scope.ids);
+    for (const c of filterConditions(scope.filters, caFilterColumns, isPostgres(this.db))) q = q.where(c);
+    const rows = await q
       .groupBy(['a.engine_id', 'c.status'])
       .execute();
     return rows.map((r) => ({ engineId: r.engine_id, status: r.status as CertificateStatus, count: Number(r.n) }));

@@ -1,3 +1,4 @@
+import type { FieldFilter } from '../../domain/list-filter.ts';
 import { sql, type Expression, type ExpressionBuilder, type Kysely, type SelectQueryBuilder, type Selectable, type SqlBool } from 'kysely';
 import type {
   CertificateCount,
@@ -281,14 +282,22 @@ export class SqlCertificateRepository implements CertificateRepository {
     return Number(result.numUpdatedRows) === 1;
   }
 
-  async revokeIssuedBy(issuerCaIds: string[], reason: RevocationReason, at: Date): Promise<RevokedCertificate[]> {
-    if (issuerCaIds.length === 0) return [];
+  revokeIssuedBy(issuerCaIds: string[], reason: RevocationReason, at: Date): Promise<RevokedCertificate[]> {
+    return this.revokeWhere('issuer_ca_id', issuerCaIds, reason, at);
+  }
+
+  revokeCaCertificates(caIds: string[], reason: RevocationReason, at: Date): Promise<RevokedCertificate[]> {
+    return this.revokeWhere('ca_id', caIds, reason, at);
+  }
+
+  private async revokeWhere(column: 'issuer_ca_id' | 'ca_id', caIds: string[], reason: RevocationReason, at: Date): Promise<RevokedCertificate[]> {
+    if (caIds.length === 0) return [];
     const revoke = async (db: Kysely<Database>) => {
       // RETURNING gives new values only; the previous statuses are read first under the same lock.
       const before = await db
         .selectFrom('certificates')
         .select(['id', 'status'])
-        .where('issuer_ca_id', 'in', issuerCaIds)
+        .where(column, 'in', caIds)
         .where((eb) => revocable(eb))
         .execute();
       if (before.length === 0) return [];
@@ -296,7 +305,7 @@ export class SqlCertificateRepository implements CertificateRepository {
       const rows = await db
         .updateTable('certificates')
         .set({ status: 'REVOKED', revoked_at: at.getTime(), revocation_reason: reason, invalidity_date: null })
-        .where('issuer_ca_id', 'in', issuerCaIds)
+        .where(column, 'in', caIds)
         .where((eb) => revocable(eb))
         .returning(['id', 'serial_number', 'issuer_ca_id', 'ca_id', 'subject_cn', 'not_after'])
         .execute();
@@ -475,13 +484,25 @@ export class SqlCertificateRepository implements CertificateRepository {
     return this.db.isTransaction ? replan(this.db) : this.db.transaction().execute(replan);
   }
 
-  async countByIssuerAndStatus(): Promise<CertificateCount[]> {
+  async countByIssuerAndStatus(scope: { filters?: FieldFilter[]; issuerCaIds?: string[] } = {}): Promise<CertificateCount[]> {
+    if (scope.issuerCaIds?.length === 0) return [];
+    let q = this.db.selectFrom('certificates as c').select((eb) => ['c.issuer_ca_id', 'c.status', eb.fn.countAll<number>().as('n')]);
+    if (scope.issuerCaIds) q = q.where('c.issuer_ca_id', 'in', scope.issuerCaIds);
+    for (const c of filterConditions(scope.filters, certificateFilterColumns, isPostgres(this.db))) q = q.where(c);
+    const rows = await q.groupBy(['c.issuer_ca_id', 'c.status']).execute();
+    return rows.map((r) => ({ issuerCaId: r.issuer_ca_id, status: r.status as CertificateStatus, count: Number(r.n) }));
+  }
+
+  async countExpiringByIssuer(now: Date, until: Date): Promise<{ issuerCaId: string | null; count: number }[]> {
+    const w = { from: now.getTime(), to: until.getTime() + 1 };
+    // Two ranges of the (status, not_after) index: only rows expiring in the window are read.
     const rows = await this.db
       .selectFrom('certificates')
-      .select((eb) => ['issuer_ca_id', 'status', eb.fn.countAll<number>().as('n')])
-      .groupBy(['issuer_ca_id', 'status'])
+      .select((eb) => ['issuer_ca_id', eb.fn.countAll<number>().as('n')])
+      .where((eb) => eb.or([statusRange(eb, 'ACTIVE', w), statusRange(eb, 'ABOUT_TO_EXPIRE', w)]))
+      .groupBy('issuer_ca_id')
       .execute();
-    return rows.map((r) => ({ issuerCaId: r.issuer_ca_id, status: r.status as CertificateStatus, count: Number(r.n) }));
+    return rows.map((r) => ({ issuerCaId: r.issuer_ca_id, count: Number(r.n) }));
   }
 }
 

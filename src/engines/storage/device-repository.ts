@@ -1,3 +1,4 @@
+import type { FieldFilter } from '../../domain/list-filter.ts';
 import { EXPIRY_STAGES, type ExpiryStage } from '../../domain/ca/expiry-deltas.ts';
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { CertificateStatus } from '../../domain/ca/certificate-status.ts';

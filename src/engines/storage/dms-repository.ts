@@ -2,6 +2,7 @@ import type { Kysely, Selectable } from 'kysely';
 import type { Page } from '../../domain/ca/page.ts';
 import type { Dms, DmsSettings } from '../../domain/dms/dms.ts';
 import type { DmsQuery, DmsRepository, DmsSortKey } from '../../domain/dms/dms-repository.ts';
+import type { FieldFilter } from '../../domain/list-filter.ts';
 import { conflict } from '../../domain/errors.ts';
 import { filterConditions, type FilterColumns } from './filter-sql.ts';
 import { isPostgres } from './migrations/column-types.ts';
@@ -91,8 +92,10 @@ export class SqlDmsRepository implements DmsRepository {
     return Number(res.numDeletedRows) > 0;
   }
 
-  async count(): Promise<number> {
-    const row = await this.db.selectFrom('dms').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  async count(filters?: FieldFilter[]): Promise<number> {
+    let q = this.db.selectFrom('dms').select((eb) => eb.fn.countAll<number>().as('n'));
+    for (const c of filterConditions(filters, dmsFilterColumns, isPostgres(this.db))) q = q.where(c);
+    const row = await q.executeTakeFirstOrThrow();
     return Number(row.n);
   }
 }

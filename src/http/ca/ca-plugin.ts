@@ -5,9 +5,12 @@
  */
 import type { CertificateRepository } from '../../domain/ca/certificate-repository.ts';
 import type { ServerKeyGenerator } from '../../domain/dms/server-key-generator.ts';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { CsrSignatureVerifier } from '../../domain/ports/csr-signature-verifier.ts';
 import { DEFAULT_CA_SETTINGS, type CaSettings, type InternalCaOptions } from '../../services/ca/ca-service-deps.ts';
 import { CaService } from '../../services/ca/ca-service.ts';
+import { CertificateGauges } from '../../services/ca/certificate-gauges.ts';
 import type { LeasedJob } from '../../jobs/leased-job.ts';
 import { statusSweepJob } from '../../jobs/status-sweep-job.ts';
 import { adminApiScope } from '../auth/admin-auth.ts';
@@ -78,13 +81,28 @@ export const caServicePlugin =
     const service = caServiceFor(deps, options);
     await service.ensureInternalCa();
     // Time-driven statuses, at start and on the schedule, on one replica at a time.
+    const sweepIntervalMs = deps.config.statusSweepIntervalMs ?? HOUR;
     const sweep = statusSweepJob({
       sweeper: service,
-      intervalMs: deps.config.statusSweepIntervalMs ?? HOUR,
+      intervalMs: sweepIntervalMs,
       leases: deps.storage.leases,
       clock: deps.clock,
       logger: deps.logger,
+      ...(deps.metrics ? { metrics: deps.metrics } : {}),
     });
+    // Certificate gauges for /metrics: only where something exposes them.
+    const gauges = deps.metrics
+      ? new CertificateGauges({
+          storage: deps.storage,
+          events: deps.events,
+          clock: deps.clock,
+          logger: deps.logger,
+          metrics: deps.metrics,
+          replicaId: `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
+          refreshMs: sweepIntervalMs,
+        })
+      : undefined;
+    await gauges?.start();
     sweep.start();
     const auth = { adminTokens: deps.storage.adminTokens, ...(deps.config.oidc ? { oidc: createOidcVerifier(deps.config.oidc) } : {}) };
     return stoppingFirst(sweep, {
@@ -95,6 +113,7 @@ export const caServicePlugin =
       },
       http: caPublicRoutes(service),
       close: async () => {
+        await gauges?.stop();
         await service.deps.csrVerifier?.close();
         await closeIssued.get(service)?.close();
       },

@@ -7,13 +7,15 @@ import { CA_FILTER_FIELDS, CA_SORT_ALIASES } from '../../domain/ca/ca-repository
 import { CERTIFICATE_FILTER_FIELDS, CERTIFICATE_SORT_ALIASES } from '../../domain/ca/certificate-repository.ts';
 import { checkValidity } from '../../domain/ca/duration.ts';
 import { invalid } from '../../domain/errors.ts';
+import type { FieldFilter, FilterFields } from '../../domain/list-filter.ts';
 import type { KeyType } from '../../domain/ports/key-engine.ts';
 import type { ProfileChoice } from '../../services/ca/issue-certificate.ts';
 import type { CaService } from '../../services/ca/ca-service.ts';
+import type { StatsFilters } from '../../services/ca/get-stats.ts';
 import { toPem } from '../../x509/pem.ts';
 import { actorOf } from '../auth/identity.ts';
 import { ErrorBody } from '../errors.ts';
-import { filtersOf, pageJson, sortKeyOf } from '../list-query.ts';
+import { FilterParam, filtersOf, pageJson, sortKeyOf } from '../list-query.ts';
 import { METADATA_METHODS, MetadataBody, metadataChangeOf, metadataSummary } from '../metadata-body.ts';
 import { base64Pem, caJson, certificateJson, durationMs, expirationDeltasFromJson, profileJson, settingsFromJson, unwrapBase64Pem, validityFromJson } from './ca-json.ts';
 import {
@@ -28,6 +30,7 @@ import {
   GeneratedCertificateSchema,
   IdParams,
   ImportCaBody,
+  ReissueCaBody,
   ImportCertificateBody,
   listOf,
   ExpirationDeltasBody,
@@ -201,15 +204,25 @@ export const caRoutes =
         config: write,
         schema: {
           tags,
-          summary: 'Delete an EXPIRED or REVOKED CA (or one imported without key) that has no subordinate CAs; its certificates stay in the inventory',
+          summary: 'Delete an EXPIRED or REVOKED CA (or one imported without key) that has no subordinate CAs and no valid certificates; its certificates stay in the inventory',
+          description:
+            'Retirement: `revoke_certificates=true` first revokes the CA (CessationOfOperation, when it can still sign or is on hold) and every ' +
+            'certificate it issued that is still valid or on hold; without it a CA with valid certificates is refused (409 CA_HAS_ACTIVE_CERTIFICATES). ' +
+            "`destroy_key=true` deletes the CA's key from its key engine once the CA is deleted (kept when another CA uses the same key). " +
+            'Subordinate CAs must be deleted first (409 CA_HAS_SUBORDINATES), checked before anything is revoked.',
           params: IdParams,
-          querystring: Type.Object({ cascade_delete: Type.Optional(Type.Boolean({ description: 'Lamassu; true is 400 CA_CASCADE_DELETE_UNSUPPORTED' })) }),
+          querystring: Type.Object({
+            cascade_delete: Type.Optional(Type.Boolean({ description: 'Lamassu; true is 400 CA_CASCADE_DELETE_UNSUPPORTED' })),
+            revoke_certificates: Type.Optional(Type.Boolean({ description: 'revoke the CA and its valid certificates first (CessationOfOperation)' })),
+            destroy_key: Type.Optional(Type.Boolean({ description: "delete the CA's key from its engine" })),
+          }),
           response: { 204: Type.Null(), 400: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
         },
       },
       async (request, reply) => {
         if (request.query.cascade_delete) throw invalid('CA_CASCADE_DELETE_UNSUPPORTED', 'cascade_delete is not supported: delete the subordinate CAs first');
-        await service.deleteCa({ id: request.params.id, actor: actorOf(request) });
+        const { revoke_certificates: revokeCertificates = false, destroy_key: destroyKey = false } = request.query;
+        await service.deleteCa({ id: request.params.id, actor: actorOf(request), revokeCertificates, destroyKey });
         return reply.code(204).send(null);
       },
     );
@@ -271,6 +284,37 @@ export const caRoutes =
         },
       },
       async (request, reply) => reply.code(201).send(caJson(await service.rotateInternalCa({ id: request.params.id, actor: actorOf(request) }))),
+    );
+
+    app.post(
+      '/cas/:id/reissue',
+      {
+        config: write,
+        schema: {
+          tags,
+          summary: 'Reissue a CA: a new certificate for the same key and subject (a root signs it, a subordinate\'s parent does); the CA keeps its id',
+          description:
+            'The new certificate has the same subject Name and key identifier, so every certificate the CA issued verifies with it as well as ' +
+            'with the old one, which stays in the inventory. Validity: `ca_expiration`, or as long as the current one (capped by the parent). ' +
+            'The old certificate\'s metadata gets `lamassu.io/ca/reissued-as` (the new serial), the new one\'s `lamassu.io/ca/reissued-from` ' +
+            '(the old serial), both `lamassu.io/ca/reissued-at`. Only ACTIVE or ABOUT_TO_EXPIRE CAs holding their key (409 CA_REISSUE_NOT_ALLOWED); ' +
+            'internal CAs are rotated instead (403 CA_INTERNAL).',
+          params: IdParams,
+          body: ReissueCaBody,
+          response: { 200: CaSchema, 400: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+        },
+      },
+      async (request) => {
+        const b = request.body ?? {};
+        const ca = await service.reissueCa({
+          id: request.params.id,
+          ...(b.ca_expiration === undefined ? {} : { validity: validityFromJson(b.ca_expiration, 'ca_expiration') }),
+          ...(b.profile_id === undefined ? {} : { profileId: b.profile_id }),
+          ...(b.reason === undefined ? {} : { reason: b.reason }),
+          actor: actorOf(request),
+        });
+        return caJson(ca);
+      },
     );
 
     app.put(
@@ -421,10 +465,18 @@ export const caRoutes =
       },
     );
 
+    const StatsQuery = Type.Object({ filter: FilterParam });
+    const statsDescription =
+      'Filtered stats: `filter` takes the list filters; each counts the CAs where it names a CA list field and the certificates where it ' +
+      'names a certificate list field (e.g. `status[eq]REVOKED` both, `level[eq]1` only CAs, `is_ca[eq]false` only certificates); ' +
+      'a field of neither is 400 FILTER_FIELD_UNKNOWN.';
     app.get(
       '/stats',
-      { config: read, schema: { tags, summary: 'Counts of CAs (per engine, status) and certificates (per CA, status)', response: { 200: StatsSchema } } },
-      async () => service.getStats(),
+      {
+        config: read,
+        schema: { tags, summary: 'Counts of CAs (per engine, status) and certificates (per CA, status)', description: statsDescription, querystring: StatsQuery, response: { 200: StatsSchema, 400: ErrorBody } },
+      },
+      async (request) => service.getStats(statsFiltersOf(request.query.filter)),
     );
 
     // ---- metadata (Lamassu: JSON Patch on PUT and PATCH; ours: a plain object replaces or merges) ----
@@ -520,9 +572,16 @@ export const caRoutes =
       '/stats/:id',
       {
         config: read,
-        schema: { tags, summary: "One CA's counts: the CA and the CAs below it; the certificates it issued (Lamassu's CAStats)", params: IdParams, response: { 200: StatsSchema, 404: ErrorBody } },
+        schema: {
+          tags,
+          summary: "One CA's counts: the CA and the CAs below it; the certificates it issued (Lamassu's CAStats)",
+          description: statsDescription,
+          params: IdParams,
+          querystring: StatsQuery,
+          response: { 200: StatsSchema, 400: ErrorBody, 404: ErrorBody },
+        },
       },
-      async (request) => service.getCaStats(request.params.id),
+      async (request) => service.getCaStats(request.params.id, statsFiltersOf(request.query.filter)),
     );
 
     // ---- issuance profiles ----
@@ -578,4 +637,25 @@ export async function listCertificates(service: CaService, q: import('./ca-schem
     isCa: q.is_ca,
   });
   return pageJson(page, certificateJson);
+}
+
+/** Stats filters: each applies to the CAs, the certificates, or both, as its field allows; a field of neither is refused. */
+function statsFiltersOf(raw: string[] | undefined): StatsFilters {
+  const cas: FieldFilter[] = [];
+  const certificates: FieldFilter[] = [];
+  for (const one of raw ?? []) {
+    const forCas = isKnownField(one, CA_FILTER_FIELDS);
+    const forCertificates = isKnownField(one, CERTIFICATE_FILTER_FIELDS);
+    // Neither knows the field: the CA list's refusal says why.
+    if (!forCas && !forCertificates) filtersOf([one], CA_FILTER_FIELDS);
+    if (forCas) cas.push(...filtersOf([one], CA_FILTER_FIELDS)!);
+    if (forCertificates) certificates.push(...filtersOf([one], CERTIFICATE_FILTER_FIELDS)!);
+  }
+  return { ...(cas.length ? { cas } : {}), ...(certificates.length ? { certificates } : {}) };
+}
+
+/** Whether `raw`'s field is one of `fields` (its operator and value are then checked by filtersOf). */
+function isKnownField(raw: string, fields: FilterFields): boolean {
+  const field = raw.slice(0, raw.indexOf('[') === -1 ? raw.length : raw.indexOf('['));
+  return Object.hasOwn(fields, field);
 }

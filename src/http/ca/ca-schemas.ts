@@ -224,6 +224,12 @@ export const CreateCaBody = Type.Object({
   validity: opt(ValiditySchema),
 });
 
+export const ReissueCaBody = Type.Object({
+  ca_expiration: opt(ValiditySchema),
+  profile_id: opt(Type.String({ description: "the CA's new default issuance profile (must exist)" })),
+  reason: opt(Type.String({ maxLength: 1024, description: 'kept in the new certificate\'s metadata (lamassu.io/ca/reissued-reason)' })),
+});
+
 export const ImportCaBody = Type.Object({
   id: opt(Type.String({ minLength: 1, maxLength: 128 })),
   ca: Type.String({ description: 'base64 of the PEM (or PEM)' }),

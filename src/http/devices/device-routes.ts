@@ -100,9 +100,13 @@ export const deviceRoutes =
 
     app.get(
       '/stats',
-      { config: { access: 'read' }, schema: { tags, summary: 'Device count and status distribution', querystring: Type.Object({ dms_id: opt(Type.String()) }) } },
+      {
+        config: { access: 'read' },
+        schema: { tags, summary: 'Device count and status distribution, of the devices matching the list filters (`filter`) if given', querystring: Type.Object({ dms_id: opt(Type.String()), filter: FilterParam }) },
+      },
       async (request) => {
-        const s = await devices.stats(request.query.dms_id === undefined ? {} : { dmsId: request.query.dms_id });
+        const filters = filtersOf(request.query.filter, DEVICE_FILTER_FIELDS);
+        const s = await devices.stats({ ...(request.query.dms_id === undefined ? {} : { dmsId: request.query.dms_id }), ...(filters ? { filters } : {}) });
         return { total: s.total, status_distribution: s.statusDistribution };
       },
     );

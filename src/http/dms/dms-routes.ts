@@ -10,7 +10,7 @@ import { certificateJson } from '../ca/ca-json.ts';
 import { deviceJson } from '../devices/device-routes.ts';
 import { parseCsrInput } from '../../x509/csr.ts';
 import { actorOf } from '../auth/identity.ts';
-import { filtersOf, pageJson, sortKeyOf } from '../list-query.ts';
+import { FilterParam, filtersOf, pageJson, sortKeyOf } from '../list-query.ts';
 import { idMetadataRoutes } from '../metadata-body.ts';
 import { base64Pem, certificateSummaryJson, dmsJson, settingsFromJson, unwrapPemField } from './dms-json.ts';
 import { AuthorizedCaBody, CaParams, DmsCertificateBody, DmsCreateSchema, DmsListQuery, DmsUpdateSchema, IdParams, RevokeBody } from './dms-schemas.ts';
@@ -22,7 +22,11 @@ export const dmsRoutes =
   async (scope) => {
     const app = scope.withTypeProvider<TypeBoxTypeProvider>();
 
-    app.get('/stats', { config: { access: 'read' }, schema: { tags, summary: 'Number of DMSs' } }, () => dms.stats());
+    app.get(
+      '/stats',
+      { config: { access: 'read' }, schema: { tags, summary: 'Number of DMSs (matching the list filters, `filter`, if given)', querystring: Type.Object({ filter: FilterParam }) } },
+      (request) => dms.stats(filtersOf(request.query.filter, DMS_FILTER_FIELDS)),
+    );
 
     app.get('/dms', { config: { access: 'read' }, schema: { tags, summary: 'DMSs, by bookmark pages', querystring: DmsListQuery } }, async (request) => {
       const q = request.query;

@@ -23,7 +23,11 @@ export const withEst =
   (dmsPlugin: (adapters: DmsAdapters) => ServicePluginFactory, adapters: DmsAdapters): ServicePluginFactory =>
   async (deps) => {
     const dms = await dmsPlugin(adapters)(deps);
-    const est = estPlugin({ enrollment: dmsServicesFor(deps, adapters).enrollment, defaultDms: deps.config.estDefaultDms });
+    const est = estPlugin({
+      enrollment: dmsServicesFor(deps, adapters).enrollment,
+      defaultDms: deps.config.estDefaultDms,
+      ...(deps.metrics ? { metrics: deps.metrics } : {}),
+    });
     const own = dms.https;
     return {
       ...dms,

@@ -3,6 +3,8 @@
  * and without one (the configured default DMS). Framing only: decode, call the enrollment service, encode.
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { isDomainError } from '../../domain/errors.ts';
+import type { EstOperation, MetricsRecorder } from '../../domain/ports/metrics.ts';
 import type { EnrollmentService } from '../../services/dms/enrollment-service.ts';
 import { estErrorHandler, estNotFoundHandler, sendPlainError } from './est-errors.ts';
 import { writeCanonicalHeaderNames } from './est-header-case.ts';
@@ -16,12 +18,33 @@ export interface EstOptions {
   enrollment: EstEnrollment;
   /** DMS id the label-less paths use; without it they answer 404. */
   defaultDms?: string | undefined;
+  /** Counts and times enrollments (lamassu_est_enrollments_total, lamassu_est_enrollment_duration_seconds). */
+  metrics?: MetricsRecorder;
+}
+
+/**
+ * Runs one enrollment operation and reports it: "success" or the error code. A label that names nothing is
+ * counted as "unknown", so that requests for made-up labels cannot add series without end.
+ */
+async function metered<T>(metrics: MetricsRecorder | undefined, dms: string | undefined, operation: EstOperation, work: () => Promise<T>): Promise<T> {
+  if (!metrics) return work();
+  const elapsed = metrics.stopwatch();
+  try {
+    const result = await work();
+    metrics.estEnrollment(dms ?? 'unknown', operation, 'success', elapsed());
+    return result;
+  } catch (err) {
+    const code = isDomainError(err) ? err.code : 'INTERNAL';
+    const known = dms !== undefined && !(isDomainError(err) && err.kind === 'not_found');
+    metrics.estEnrollment(known ? dms : 'unknown', operation, code, elapsed());
+    throw err;
+  }
 }
 
 export const estRoutes =
   (opts: EstOptions): FastifyPluginAsync =>
   async (scope) => {
-    const { enrollment } = opts;
+    const { enrollment, metrics } = opts;
     // EST bodies are not JSON: take every body as bytes, small, and judge its type per route.
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: EST_BODY_LIMIT }, (_request, body, done) => done(null, body));
@@ -40,18 +63,18 @@ export const estRoutes =
       scope.get(`${path}/cacerts`, async (request, reply) => sendCertificates(request, reply, await enrollment.cacerts(labelOf(request))));
 
       scope.post(`${path}/simpleenroll`, async (request, reply) => {
-        const result = await enrollment.enroll(enroll(request));
+        const result = await metered(metrics, labelOf(request), 'enroll', () => enrollment.enroll(enroll(request)));
         return sendCertificates(request, reply, [result.certificate.der]);
       });
 
       scope.post(`${path}/simplereenroll`, async (request, reply) => {
-        const result = await enrollment.reenroll(enroll(request));
+        const result = await metered(metrics, labelOf(request), 'reenroll', () => enrollment.reenroll(enroll(request)));
         return sendCertificates(request, reply, [result.certificate.der]);
       });
 
       // The key type is the DMS's choice (its default key), not the CSR's: the CSR only names the subject.
       scope.post(`${path}/serverkeygen`, async (request, reply) => {
-        const result = await enrollment.serverKeygen(enroll(request));
+        const result = await metered(metrics, labelOf(request), 'serverkeygen', () => enrollment.serverKeygen(enroll(request)));
         return sendServerKeygen(reply, result.privateKeyPkcs8, result.certificate.der);
       });
 

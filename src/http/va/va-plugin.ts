@@ -42,6 +42,7 @@ export async function createVaPlugin(deps: ServiceDeps, options: VaPluginOptions
     logger: deps.logger.child({ service: 'va' }),
     settings: { ...DEFAULT_VA_SETTINGS, vaBaseUrls: deps.config.vaBaseUrls, ...options.settings },
     replicaId,
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
   });
   // In-process revocations invalidate before the revoke call returns (see PublishTap).
   if (deps.events instanceof PublishTap) deps.events.listen(va.onPublished);

@@ -15,6 +15,8 @@ export const CaEventType = {
   caMetadataUpdate: 'ca.metadata.update',
   caSignSignature: 'ca.sign.signature',
   caDelete: 'ca.delete',
+  /** A CA got a new certificate for its key (POST /cas/{id}/reissue); `previous_serial_number` names the old one. */
+  caReissue: 'ca.reissue',
   certificateMetadataUpdate: 'certificate.metadata.update',
   certificateCreate: 'certificate.create',
   certificateImport: 'certificate.import',

@@ -8,6 +8,7 @@ import type { EventBus } from '../../domain/ports/event-bus.ts';
 import type { RandomSource } from '../../domain/ports/id-generator.ts';
 import type { KeyEngine } from '../../domain/ports/key-engine.ts';
 import type { Logger } from '../../domain/ports/logger.ts';
+import type { MetricsRecorder } from '../../domain/ports/metrics.ts';
 import type { Storage } from '../../domain/ports/storage.ts';
 
 export interface CaSettings {
@@ -59,6 +60,8 @@ export interface CaServiceDeps {
   keyGenerator?: ServerKeyGenerator;
   /** Checks CSR signatures off the event loop (worker threads); without it they are checked inline. */
   csrVerifier?: CsrSignatureVerifier;
+  /** Counts issued certificates for /metrics; absent: nothing is counted. */
+  metrics?: MetricsRecorder;
   /** Where issued certificates are committed instead of `storage` (SQLite: a writer thread, off the event loop). */
   issuedCertificates?: Pick<CertificateRepository, 'insert' | 'insertMany'>;
 }

@@ -14,17 +14,18 @@ import { generateCertificate, type GenerateCertificateInput, type GeneratedCerti
 import { caChain, getCa, listCas } from './get-ca.ts';
 import { getCertificate, listCertificates } from './get-certificate.ts';
 import { getProfile, listProfiles } from './get-profile.ts';
-import { getCaStats, getStats, type CaStats } from './get-stats.ts';
+import { getCaStats, getStats, type CaStats, type StatsFilters } from './get-stats.ts';
 import { importCa, type ImportCaInput } from './import-ca.ts';
 import { importCertificate, type ImportCertificateInput } from './import-certificate.ts';
 import { IssuingCaCache } from './issuing-ca-cache.ts';
 import { listEngines, type EngineDescription } from './list-engines.ts';
-import { deleteCa } from './delete-ca.ts';
+import { deleteCa, type DeleteCaInput, type DeleteCaResult } from './delete-ca.ts';
 import { issuanceExpirationOf, updateIssuanceExpiration } from './issuance-expiration.ts';
 import { updateCaProfile } from './update-ca-profile.ts';
 import type { Validity } from '../../domain/ca/duration.ts';
 import { signWithCa, verifyWithCa, type SignatureInput } from './ca-signature.ts';
 import { updateCaMetadata, updateCertificateMetadata, type UpdateMetadataInput } from './update-metadata.ts';
+import { reissueCa, type ReissueCaInput } from './reissue-ca.ts';
 import { rotateInternalCa, type RotateInternalCaInput } from './rotate-internal-ca.ts';
 import { signCertificate, type SignCertificateInput } from './sign-certificate.ts';
 import { sweepStatuses, type SweepResult } from './sweep-statuses.ts';
@@ -47,6 +48,8 @@ export class CaService {
   /** The internal CA that issues DMS certificates now (created, or replaced when it can no longer issue). */
   ensureInternalCa = (): Promise<CertificateAuthority> => ensureInternalCa(this.deps, this.cache);
   rotateInternalCa = (input: RotateInternalCaInput): Promise<CertificateAuthority> => rotateInternalCa(this.deps, this.cache, input);
+  /** A new certificate for the CA's key: same id, key and subject; the old one stays, linked (reissue-ca.ts). */
+  reissueCa = (input: ReissueCaInput): Promise<CertificateAuthority> => reissueCa(this.deps, this.cache, input);
   getCa = (id: string): Promise<CertificateAuthority> => getCa(this.deps, id);
   listCas = (query: CaQuery): Promise<Page<CertificateAuthority>> => listCas(this.deps, query);
   caChain = (id: string): Promise<Uint8Array[]> => caChain(this.deps, id);
@@ -80,11 +83,11 @@ export class CaService {
   getProfile = (id: string): Promise<IssuanceProfile> => getProfile(this.deps, id);
   listProfiles = (): Promise<IssuanceProfile[]> => listProfiles(this.deps);
 
-  getStats = (): Promise<CaStats> => getStats(this.deps);
+  getStats = (filters?: StatsFilters): Promise<CaStats> => getStats(this.deps, filters);
   /** One CA's stats: the CA and those below it; the certificates it issued. */
-  getCaStats = (caId: string): Promise<CaStats> => getCaStats(this.deps, caId);
+  getCaStats = (caId: string, filters?: StatsFilters): Promise<CaStats> => getCaStats(this.deps, caId, filters);
   /** Lamassu's CA deletion: EXPIRED/REVOKED (or imported without key) CAs without subordinates. */
-  deleteCa = (input: { id: string; actor: string }): Promise<void> => deleteCa(this.deps, this.cache, input);
+  deleteCa = (input: DeleteCaInput): Promise<DeleteCaResult> => deleteCa(this.deps, this.cache, input);
   /** Lamassu's per-CA issuance expiration, kept as the validity of the CA's own default profile. */
   updateIssuanceExpiration = (input: { id: string; validity: Validity; actor: string }): Promise<CertificateAuthority> =>
     updateIssuanceExpiration(this.deps, this.cache, input);

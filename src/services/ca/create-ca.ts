@@ -117,7 +117,7 @@ export async function createCa(deps: CaServiceDeps, cache: IssuingCaCache, input
   }
 }
 
-interface CaCertificateInput {
+export interface CaCertificateInput {
   id: string;
   key: KeyInfo;
   subjectName: Uint8Array;
@@ -131,7 +131,7 @@ interface CaCertificateInput {
   engineId: string;
 }
 
-async function buildCaCertificate(deps: CaServiceDeps, i: CaCertificateInput): Promise<Certificate> {
+export async function buildCaCertificate(deps: CaServiceDeps, i: CaCertificateInput): Promise<Certificate> {
   const publicKey = parsePublicKey(i.key.publicKeySpki);
   const ski = subjectKeyIdentifier(publicKey);
   const signer = i.issuer?.signer ?? i.ownSigner;

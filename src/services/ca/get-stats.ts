@@ -1,4 +1,5 @@
 import type { CertificateStatus } from '../../domain/ca/certificate-status.ts';
+import type { FieldFilter } from '../../domain/list-filter.ts';
 import type { CaServiceDeps } from './ca-service-deps.ts';
 import { getCa } from './get-ca.ts';
 
@@ -11,9 +12,21 @@ const add = <K extends string>(m: Partial<Record<K, number>>, k: K, n: number) =
   m[k] = (m[k] ?? 0) + n;
 };
 
+/**
+ * What the stats count: the CAs matching `cas` and the certificates matching `certificates` (Lamassu list
+ * filters over CA_FILTER_FIELDS and CERTIFICATE_FILTER_FIELDS); absent: everything.
+ */
+export interface StatsFilters {
+  cas?: FieldFilter[];
+  certificates?: FieldFilter[];
+}
+
 /** Lamassu's stats shape: counts per engine and status for CAs, per issuing CA and status for certificates. */
-export async function getStats(deps: Pick<CaServiceDeps, 'storage'>): Promise<CaStats> {
-  const [caCounts, certCounts] = await Promise.all([deps.storage.cas.countByEngineAndStatus(), deps.storage.certificates.countByIssuerAndStatus()]);
+export async function getStats(deps: Pick<CaServiceDeps, 'storage'>, filters: StatsFilters = {}): Promise<CaStats> {
+  const [caCounts, certCounts] = await Promise.all([
+    deps.storage.cas.countByEngineAndStatus(filters.cas ? { filters: filters.cas } : {}),
+    deps.storage.certificates.countByIssuerAndStatus(filters.certificates ? { filters: filters.certificates } : {}),
+  ]);
   const stats: CaStats = {
     cas: { total: 0, engine_distribution: {}, status_distribution: {} },
     certificates: { total: 0, ca_distribution: {}, status_distribution: {} },
@@ -35,23 +48,23 @@ export async function getStats(deps: Pick<CaServiceDeps, 'storage'>): Promise<Ca
  * Lamassu's GET /stats/{caId}: the same shape for one CA: `cas` counts the CA and the CAs below it,
  * `certificates` those the CA itself issued. Throws CA_NOT_FOUND.
  */
-export async function getCaStats(deps: Pick<CaServiceDeps, 'storage'>, caId: string): Promise<CaStats> {
+export async function getCaStats(deps: Pick<CaServiceDeps, 'storage'>, caId: string, filters: StatsFilters = {}): Promise<CaStats> {
   const ca = await getCa(deps, caId);
-  const subtree = new Set(await deps.storage.cas.subtreeIds(ca.id));
-  const certCounts = await deps.storage.certificates.countByIssuerAndStatus();
+  const subtree = await deps.storage.cas.subtreeIds(ca.id);
+  const [caCounts, certCounts] = await Promise.all([
+    deps.storage.cas.countByEngineAndStatus({ ids: subtree, ...(filters.cas ? { filters: filters.cas } : {}) }),
+    deps.storage.certificates.countByIssuerAndStatus({ issuerCaIds: [ca.id], ...(filters.certificates ? { filters: filters.certificates } : {}) }),
+  ]);
   const stats: CaStats = {
     cas: { total: 0, engine_distribution: {}, status_distribution: {} },
     certificates: { total: 0, ca_distribution: {}, status_distribution: {} },
   };
-  for (const id of subtree) {
-    const member = id === ca.id ? ca : await deps.storage.cas.get(id);
-    if (!member) continue;
-    stats.cas.total += 1;
-    add(stats.cas.engine_distribution, member.engineId ?? 'none', 1);
-    add(stats.cas.status_distribution, member.certificate.status, 1);
+  for (const c of caCounts) {
+    stats.cas.total += c.count;
+    add(stats.cas.engine_distribution, c.engineId ?? 'none', c.count);
+    add(stats.cas.status_distribution, c.status, c.count);
   }
   for (const c of certCounts) {
-    if (c.issuerCaId !== ca.id) continue;
     stats.certificates.total += c.count;
     add(stats.certificates.ca_distribution, ca.id, c.count);
     add(stats.certificates.status_distribution, c.status, c.count);

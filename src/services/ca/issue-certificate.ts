@@ -178,6 +178,11 @@ export async function issueCertificate(
       throw err;
     }
     await publishAfterCommit(deps, events);
+    deps.metrics?.certificateIssued(issuing.ca.id, profileLabel(req.profile, issuing.ca.profileId));
     return cert;
   }
 }
+
+/** The profile label of lamassu_certificates_issued_total: a stored profile's id, or how settings were given. */
+const profileLabel = (p: ProfileChoice, caProfileId: string | null | undefined) =>
+  'profileId' in p ? p.profileId : 'inline' in p ? 'inline' : (caProfileId ?? 'ca-default');

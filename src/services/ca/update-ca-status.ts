@@ -38,7 +38,11 @@ export async function updateCaStatus(deps: CaServiceDeps, cache: IssuingCaCache,
     if (cascade) {
       const subtree = await tx.cas.subtreeIds(ca.id);
       touched.push(...subtree);
-      const revoked = await tx.certificates.revokeIssuedBy(subtree, 'CessationOfOperation', certificate.revokedAt!);
+      const revoked = [
+        ...(await tx.certificates.revokeIssuedBy(subtree, 'CessationOfOperation', certificate.revokedAt!)),
+        // Certificates a reissue replaced carry the same key: they go with the CA.
+        ...(await tx.certificates.revokeCaCertificates(subtree, 'CessationOfOperation', certificate.revokedAt!)),
+      ];
       for (const r of revoked) {
         const data = {
           id: r.caId ?? r.id,

@@ -3,6 +3,7 @@
  * certificates to slots, and following certificate status events so that device statuses change at once
  * (no periodic scan over all devices).
  */
+import type { FieldFilter } from '../../domain/list-filter.ts';
 import type { Certificate } from '../../domain/ca/certificate.ts';
 import type { CertificateStatus } from '../../domain/ca/certificate-status.ts';
 import { EXPIRY_STAGES, type ExpiryStage } from '../../domain/ca/expiry-deltas.ts';

@@ -47,8 +47,8 @@ export class CachedDmsRepository implements DmsRepository {
     return this.inner.list(query);
   }
 
-  count(): Promise<number> {
-    return this.inner.count();
+  count(filters?: Parameters<DmsRepository['count']>[0]): Promise<number> {
+    return this.inner.count(filters);
   }
 
   insert(dms: Dms): Promise<void> {

@@ -105,8 +105,8 @@ export class DmsService {
     return this.deps.storage.dms.list(query);
   }
 
-  async stats(): Promise<{ total: number }> {
-    return { total: await this.deps.storage.dms.count() };
+  async stats(filters?: DmsQuery['filters']): Promise<{ total: number }> {
+    return { total: await this.deps.storage.dms.count(filters) };
   }
 
   /** Replaces name, metadata, authorized CAs and settings; the id and the DMS certificate stay. */

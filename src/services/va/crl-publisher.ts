@@ -15,6 +15,7 @@
  */
 import { conflict, isDomainError, notFound } from '../../domain/errors.ts';
 import type { Clock } from '../../domain/ports/clock.ts';
+import type { MetricsRecorder } from '../../domain/ports/metrics.ts';
 import type { Logger } from '../../domain/ports/logger.ts';
 import type { CrlKind, CrlRecord, CrlRepository } from '../../domain/va/crl-record.ts';
 import { parseCertificate } from '../../x509/certificate.ts';
@@ -34,6 +35,8 @@ export interface CrlPublisherOptions {
   debounceMs: number;
   /** How long a replica serves its copy before checking the database for a newer CRL. */
   recheckMs: number;
+  /** Times each full CRL built and stored (lamassu_crl_generation_seconds). */
+  metrics?: MetricsRecorder;
 }
 
 /** Where a CA's delta CRL is served: its full CRL's URL (src/services/ca/ca-urls.ts) + /delta. */
@@ -211,7 +214,9 @@ export class CrlPublisher {
     await this.store(crl);
     // Holds released before this CRL was read are in it already (as absent entries).
     await this.crls.pruneRemovals(caId, new Date(generatedAt.getTime() - SLACK_MS));
-    this.logger.info({ caId, number, bytes: der.length, ms: Math.round(performance.now() - started) }, 'published a CRL');
+    const ms = performance.now() - started;
+    this.opts.metrics?.crlGenerated(ms / 1000);
+    this.logger.info({ caId, number, bytes: der.length, ms: Math.round(ms) }, 'published a CRL');
     return crl;
   }
 

@@ -13,6 +13,8 @@
 export interface StatusEntry {
   caId: string;
   serial: string;
+  /** What the entry says, for /metrics. */
+  status: 'good' | 'revoked' | 'unknown';
   /** encodeStatusInfo output. */
   info: Uint8Array;
   thisUpdate: Date;

@@ -10,6 +10,7 @@
  */
 import { isDomainError } from '../../domain/errors.ts';
 import type { Clock } from '../../domain/ports/clock.ts';
+import type { MetricsRecorder } from '../../domain/ports/metrics.ts';
 import type { Logger } from '../../domain/ports/logger.ts';
 import { digest } from '../../x509/ocsp-cert-id.ts';
 import { parseOcspRequest, type OcspRequest } from '../../x509/ocsp-request.ts';
@@ -35,7 +36,12 @@ export type OcspAnswer =
 export interface OcspResponderOptions {
   /** Longest time a status entry is trusted without reading it again (replicas that missed an event). */
   statusCacheTtlMs: number;
+  /** Counts answers by CA and status (lamassu_ocsp_responses_total). */
+  metrics?: MetricsRecorder;
 }
+
+/** The labels of an answer: its CA and the status of its first certificate, or the OCSP error status. */
+const UNKNOWN_CA = 'none';
 
 const errorAnswers = new Map<OcspErrorStatus, OcspAnswer>();
 export function ocspError(status: OcspErrorStatus): OcspAnswer {
@@ -67,7 +73,17 @@ export class OcspResponder {
     const now = this.clock.now().getTime();
     const key = Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('latin1');
     const cached = this.cache.response(key, now);
-    if (cached) return { kind: 'response', body: cached.body, producedAt: cached.producedAt, nextUpdate: cached.nextUpdate, etag: cached.etag };
+    if (cached) {
+      const first = cached.entries[0];
+      this.opts.metrics?.ocspResponse(first?.caId ?? UNKNOWN_CA, first?.status ?? 'unknown');
+      return { kind: 'response', body: cached.body, producedAt: cached.producedAt, nextUpdate: cached.nextUpdate, etag: cached.etag };
+    }
+    const answer = await this.respondUncached(der, key, now);
+    if (answer.kind === 'error') this.opts.metrics?.ocspResponse(UNKNOWN_CA, answer.status);
+    return answer;
+  }
+
+  private async respondUncached(der: Uint8Array, key: string, now: number): Promise<OcspAnswer> {
     let request: OcspRequest;
     try {
       request = parseOcspRequest(der);
@@ -113,6 +129,7 @@ export class OcspResponder {
       }
       singles.push(encodeSingleResponse(r.certId, info));
     }
+    this.opts.metrics?.ocspResponse(caId, entries.length > 0 && caIds[0] === caId ? entries[0]!.status : 'unknown');
     const producedAt = new Date(wholeSeconds(now));
     const body = await buildBasicResponse({
       singleResponses: singles,
@@ -146,6 +163,7 @@ export class OcspResponder {
     const entry: StatusEntry = {
       caId,
       serial,
+      status: certStatus.status,
       info: encodeStatusInfo({ certStatus, thisUpdate: new Date(thisUpdate), nextUpdate: new Date(thisUpdate + validityMs) }),
       thisUpdate: new Date(thisUpdate),
       nextUpdate: new Date(thisUpdate + validityMs),

@@ -12,6 +12,7 @@
  */
 import type { Clock } from '../../domain/ports/clock.ts';
 import type { CloudEvent, EventBus } from '../../domain/ports/event-bus.ts';
+import type { MetricsRecorder } from '../../domain/ports/metrics.ts';
 import type { Logger } from '../../domain/ports/logger.ts';
 import type { Repositories } from '../../domain/ports/storage.ts';
 import { CrlPublisher } from './crl-publisher.ts';
@@ -55,6 +56,8 @@ export interface VaServiceDeps {
   settings: VaSettings;
   /** Unique per replica: names this replica's cache-invalidation subscription. */
   replicaId: string;
+  /** OCSP answers and CRL generation times for /metrics. */
+  metrics?: MetricsRecorder;
 }
 
 /** What the CA service's status events carry that the VA reads. */
@@ -83,11 +86,13 @@ export class VaService {
     this.signers = new OcspSigners(ca, storage.ocspResponders, clock, logger, { responderValidityMs: settings.responderValidityMs });
     this.ocsp = new OcspResponder(ca, this.issuers, this.roles, this.signers, this.cache, clock, logger, {
       statusCacheTtlMs: settings.statusCacheTtlMs,
+      ...(deps.metrics ? { metrics: deps.metrics } : {}),
     });
     this.crls = new CrlPublisher(ca, storage.crls, this.roles, clock, logger, {
       vaBaseUrls: settings.vaBaseUrls,
       debounceMs: settings.crlDebounceMs,
       recheckMs: settings.crlRecheckMs,
+      ...(deps.metrics ? { metrics: deps.metrics } : {}),
     });
     this.roles.onChange((caId) => {
       this.cache.invalidateCa(caId);

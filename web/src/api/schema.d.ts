@@ -983,12 +983,19 @@ export interface paths {
         };
         put?: never;
         post?: never;
-        /** Delete an EXPIRED or REVOKED CA (or one imported without key) that has no subordinate CAs; its certificates stay in the inventory */
+        /**
+         * Delete an EXPIRED or REVOKED CA (or one imported without key) that has no subordinate CAs and no valid certificates; its certificates stay in the inventory
+         * @description Retirement: `revoke_certificates=true` first revokes the CA (CessationOfOperation, when it can still sign or is on hold) and every certificate it issued that is still valid or on hold; without it a CA with valid certificates is refused (409 CA_HAS_ACTIVE_CERTIFICATES). `destroy_key=true` deletes the CA's key from its key engine once the CA is deleted (kept when another CA uses the same key). Subordinate CAs must be deleted first (409 CA_HAS_SUBORDINATES), checked before anything is revoked.
+         */
         delete: {
             parameters: {
                 query?: {
                     /** @description Lamassu; true is 400 CA_CASCADE_DELETE_UNSUPPORTED */
                     cascade_delete?: boolean;
+                    /** @description revoke the CA and its valid certificates first (CessationOfOperation) */
+                    revoke_certificates?: boolean;
+                    /** @description delete the CA's key from its engine */
+                    destroy_key?: boolean;
                 };
                 header?: never;
                 path: {
@@ -1485,6 +1492,211 @@ export interface paths {
                                 /** Format: date-time */
                                 time?: string;
                             };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ca/v1/cas/{id}/reissue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reissue a CA: a new certificate for the same key and subject (a root signs it, a subordinate's parent does); the CA keeps its id
+         * @description The new certificate has the same subject Name and key identifier, so every certificate the CA issued verifies with it as well as with the old one, which stays in the inventory. Validity: `ca_expiration`, or as long as the current one (capped by the parent). The old certificate's metadata gets `lamassu.io/ca/reissued-as` (the new serial), the new one's `lamassu.io/ca/reissued-from` (the old serial), both `lamassu.io/ca/reissued-at`. Only ACTIVE or ABOUT_TO_EXPIRE CAs holding their key (409 CA_REISSUE_NOT_ALLOWED); internal CAs are rotated instead (403 CA_INTERNAL).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        ca_expiration?: {
+                            /** @enum {unknown} */
+                            type: "Duration" | "Time";
+                            /** @description units ms s m h d w y (y = 365 days) */
+                            duration?: string;
+                            /** Format: date-time */
+                            time?: string;
+                        };
+                        /** @description the CA's new default issuance profile (must exist) */
+                        profile_id?: string;
+                        /** @description kept in the new certificate's metadata (lamassu.io/ca/reissued-reason) */
+                        reason?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            serial_number: string;
+                            parent_id: string | null;
+                            level: number;
+                            /** @enum {unknown} */
+                            type: "MANAGED" | "IMPORTED_WITH_KEY" | "IMPORTED_WITHOUT_KEY";
+                            engine_id: string | null;
+                            key_id: string | null;
+                            internal: boolean;
+                            profile_id: string | null;
+                            /** @description per-CA threshold as a duration; null = global */
+                            about_to_expire: string | null;
+                            /** @description preventive and critical deltas before expiry (certificate.expiring events); null: none of its own */
+                            expiration_deltas: {
+                                preventive_delta?: string | null;
+                                /** @description shorter than preventive_delta */
+                                critical_delta?: string | null;
+                            } | null;
+                            metadata: {
+                                [key: string]: unknown;
+                            };
+                            creation_ts: string;
+                            certificate: {
+                                id: string;
+                                /** @description lowercase hex, no colons */
+                                serial_number: string;
+                                /** @description base64 of the PEM */
+                                certificate: string;
+                                /** @enum {unknown} */
+                                status: "ACTIVE" | "ABOUT_TO_EXPIRE" | "EXPIRED" | "REVOKED";
+                                valid_from: string;
+                                valid_to: string;
+                                about_to_expire_from: string;
+                                subject: {
+                                    common_name?: string;
+                                    organization?: string;
+                                    organization_unit?: string;
+                                    country?: string;
+                                    state?: string;
+                                    locality?: string;
+                                    serial_number?: string;
+                                };
+                                issuer: {
+                                    common_name?: string;
+                                    organization?: string;
+                                    organization_unit?: string;
+                                    country?: string;
+                                    state?: string;
+                                    locality?: string;
+                                    serial_number?: string;
+                                };
+                                subject_key_id: string;
+                                authority_key_id: string | null;
+                                key_metadata: {
+                                    /** @enum {unknown} */
+                                    type: "RSA" | "ECDSA" | "ED25519";
+                                    bits: number;
+                                    /** @enum {unknown} */
+                                    strength: "HIGH" | "MEDIUM" | "LOW";
+                                };
+                                extensions: {
+                                    key_usage: string[];
+                                    extended_key_usage: string[];
+                                };
+                                issuer_metadata: {
+                                    id: string | null;
+                                };
+                                is_ca: boolean;
+                                type: string;
+                                engine_id: string | null;
+                                revocation_timestamp: string | null;
+                                revocation_reason: ("Unspecified" | "KeyCompromise" | "CACompromise" | "AffiliationChanged" | "Superseded" | "CessationOfOperation" | "CertificateHold" | "RemoveFromCRL" | "PrivilegeWithdrawn" | "AACompromise") | null;
+                                invalidity_date: string | null;
+                                metadata: {
+                                    [key: string]: unknown;
+                                };
+                                creation_ts: string;
+                                /** @description the expiration deltas it follows; absent when none apply */
+                                expiration?: {
+                                    /** @enum {unknown} */
+                                    source: "ca" | "profile" | "dms";
+                                    preventive_delta: string | null;
+                                    critical_delta: string | null;
+                                    /**
+                                     * @description the last delta announced (certificate.expiring)
+                                     * @enum {unknown}
+                                     */
+                                    stage: "none" | "preventive" | "critical";
+                                };
+                            };
+                            issuance_expiration?: {
+                                /** @enum {unknown} */
+                                type: "Duration" | "Time";
+                                /** @description units ms s m h d w y (y = 365 days) */
+                                duration?: string;
+                                /** Format: date-time */
+                                time?: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
                         };
                     };
                 };
@@ -3127,10 +3339,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Counts of CAs (per engine, status) and certificates (per CA, status) */
+        /**
+         * Counts of CAs (per engine, status) and certificates (per CA, status)
+         * @description Filtered stats: `filter` takes the list filters; each counts the CAs where it names a CA list field and the certificates where it names a certificate list field (e.g. `status[eq]REVOKED` both, `level[eq]1` only CAs, `is_ca[eq]false` only certificates); a field of neither is 400 FILTER_FIELD_UNKNOWN.
+         */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description Lamassu filter `<field>[<operator>]<value>`, repeatable (ANDed). Operators: eq, eq_ic, ne, ne_ic, ct, ct_ic, nc, nc_ic (text); eq, ne (enums, case-insensitive values); bf, eq, af (dates, RFC 3339); eq, ne, lt, le, gt, ge (numbers); ct, ct_ic (tags). Unknown field: 400 FILTER_FIELD_UNKNOWN; operator not for the field: 400 FILTER_OPERATOR_INVALID; JSONPath: 400 FILTER_OPERATOR_UNSUPPORTED. */
+                    filter?: string[];
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -3162,6 +3380,18 @@ export interface paths {
                                     [key: string]: number;
                                 };
                             };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
                         };
                     };
                 };
@@ -4081,10 +4311,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One CA's counts: the CA and the CAs below it; the certificates it issued (Lamassu's CAStats) */
+        /**
+         * One CA's counts: the CA and the CAs below it; the certificates it issued (Lamassu's CAStats)
+         * @description Filtered stats: `filter` takes the list filters; each counts the CAs where it names a CA list field and the certificates where it names a certificate list field (e.g. `status[eq]REVOKED` both, `level[eq]1` only CAs, `is_ca[eq]false` only certificates); a field of neither is 400 FILTER_FIELD_UNKNOWN.
+         */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description Lamassu filter `<field>[<operator>]<value>`, repeatable (ANDed). Operators: eq, eq_ic, ne, ne_ic, ct, ct_ic, nc, nc_ic (text); eq, ne (enums, case-insensitive values); bf, eq, af (dates, RFC 3339); eq, ne, lt, le, gt, ge (numbers); ct, ct_ic (tags). Unknown field: 400 FILTER_FIELD_UNKNOWN; operator not for the field: 400 FILTER_OPERATOR_INVALID; JSONPath: 400 FILTER_OPERATOR_UNSUPPORTED. */
+                    filter?: string[];
+                };
                 header?: never;
                 path: {
                     id: string;
@@ -4118,6 +4354,18 @@ export interface paths {
                                     [key: string]: number;
                                 };
                             };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
                         };
                     };
                 };
@@ -6097,10 +6345,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Number of DMSs */
+        /** Number of DMSs (matching the list filters, `filter`, if given) */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description Lamassu filter `<field>[<operator>]<value>`, repeatable (ANDed). Operators: eq, eq_ic, ne, ne_ic, ct, ct_ic, nc, nc_ic (text); eq, ne (enums, case-insensitive values); bf, eq, af (dates, RFC 3339); eq, ne, lt, le, gt, ge (numbers); ct, ct_ic (tags). Unknown field: 400 FILTER_FIELD_UNKNOWN; operator not for the field: 400 FILTER_OPERATOR_INVALID; JSONPath: 400 FILTER_OPERATOR_UNSUPPORTED. */
+                    filter?: string[];
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -7720,11 +7971,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Device count and status distribution */
+        /** Device count and status distribution, of the devices matching the list filters (`filter`) if given */
         get: {
             parameters: {
                 query?: {
                     dms_id?: string;
+                    /** @description Lamassu filter `<field>[<operator>]<value>`, repeatable (ANDed). Operators: eq, eq_ic, ne, ne_ic, ct, ct_ic, nc, nc_ic (text); eq, ne (enums, case-insensitive values); bf, eq, af (dates, RFC 3339); eq, ne, lt, le, gt, ge (numbers); ct, ct_ic (tags). Unknown field: 400 FILTER_FIELD_UNKNOWN; operator not for the field: 400 FILTER_OPERATOR_INVALID; JSONPath: 400 FILTER_OPERATOR_UNSUPPORTED. */
+                    filter?: string[];
                 };
                 header?: never;
                 path?: never;
