@@ -42,6 +42,11 @@ export interface SignRequest {
   hash?: HashAlgorithm;
   /** RSA only. Defaults to PKCS#1 v1.5. */
   rsaPadding?: 'pkcs1' | 'pss';
+  /**
+   * `data` is already the digest of the message under `hash` (as long as `hash`'s output); the engine
+   * signs it without hashing again. Not for Ed25519.
+   */
+  prehashed?: boolean;
 }
 
 export interface KeyEngineCapabilities {

@@ -9,6 +9,8 @@ import {
   createPrivateKey,
   createPublicKey,
   generateKeyPair,
+  privateEncrypt,
+  randomBytes,
   sign as cryptoSign,
   verify as cryptoVerify,
   type KeyObject,
@@ -22,6 +24,16 @@ import type {
   KeyType,
   SignRequest,
 } from '../../domain/ports/key-engine.ts';
+import {
+  CURVES,
+  curveOf,
+  DIGEST_BYTES,
+  digestInfo,
+  digestInteger,
+  ecdsaSignatureDer,
+  emsaPssEncode,
+  modInverse,
+} from '../../x509/digest-signature.ts';
 import { keyInvalid, keyTypeUnsupported, signAlgorithmUnsupported } from './key-errors.ts';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
@@ -141,6 +153,7 @@ export const exportPkcs8Der = (key: SoftwareKey): Uint8Array =>
  * more); RSA signs on the libuv pool so parallel requests use every core.
  */
 export async function signWithSoftwareKey(engineId: string, key: SoftwareKey, req: SignRequest): Promise<Uint8Array> {
+  if (req.prehashed) return signDigestWithSoftwareKey(engineId, key, req);
   const data = req.data;
   if (key.info.type === 'ED25519') return new Uint8Array(cryptoSign(null, data, key.privateKey));
   const hashName = req.hash ?? 'SHA-256';
@@ -165,4 +178,62 @@ export async function signWithSoftwareKey(engineId: string, key: SoftwareKey, re
     );
   }
   throw signAlgorithmUnsupported(engineId, `RSA padding ${String(padding)}`);
+}
+
+/** SEC 1 ECPrivateKey without its public point (OpenSSL derives it), for the curve's OID. */
+const CURVE_OID_DER: Record<string, string> = {
+  'P-256': '06082a8648ce3d030107',
+  'P-384': '06052b81040022',
+  'P-521': '06052b81040023',
+};
+
+function ecPrivateKey(curve: (typeof CURVES)[number], d: bigint): KeyObject {
+  const size = Math.ceil(curve.bits / 8);
+  const scalar = Buffer.from(d.toString(16).padStart(size * 2, '0'), 'hex');
+  const oid = Buffer.from(CURVE_OID_DER[curve.name], 'hex');
+  const body = Buffer.concat([Buffer.from([0x02, 0x01, 0x01, 0x04, size]), scalar, Buffer.from([0xa0, oid.length]), oid]);
+  const len = body.length < 0x80 ? [body.length] : [0x81, body.length];
+  return createPrivateKey({ key: Buffer.concat([Buffer.from([0x30, ...len]), body]), format: 'der', type: 'sec1' });
+}
+
+/** A fixed message whose SHA-256 stands in for the caller's digest in the ECDSA signature below. */
+const PROBE = Buffer.from('lamassu digest signature');
+const PROBE_SHA256 = createHash('sha256').update(PROBE).digest();
+
+/**
+ * Signs a digest the caller computed. node:crypto always hashes what it signs, so:
+ * - RSA PKCS#1 v1.5: the DigestInfo through the raw private-key operation with type-1 padding;
+ * - RSA-PSS: the EMSA-PSS encoding (salt = digest length) through the raw RSA operation;
+ * - ECDSA: OpenSSL signs the SHA-256 `h` of a fixed message with the scaled key λ·d, λ = h/e (e the
+ *   caller's digest as an integer). Its s' = k⁻¹(h + rλd) = λ·k⁻¹(e + rd), so s = s'/λ is the signature of e
+ *   by d with the same r. The nonce stays OpenSSL's; only one multiplication by d is done here.
+ */
+function signDigestWithSoftwareKey(engineId: string, key: SoftwareKey, req: SignRequest): Uint8Array {
+  const hash = req.hash ?? 'SHA-256';
+  if (key.info.type === 'ED25519') throw signAlgorithmUnsupported(engineId, 'Ed25519 over a digest');
+  if (!Object.hasOwn(NODE_HASH, hash)) throw signAlgorithmUnsupported(engineId, `hash ${hash}`);
+  if (req.data.length !== DIGEST_BYTES[hash]) throw signAlgorithmUnsupported(engineId, `a ${req.data.length}-byte digest as ${hash}`);
+  if (key.info.type === 'RSA') {
+    const padding = req.rsaPadding ?? 'pkcs1';
+    if (padding === 'pkcs1') {
+      return new Uint8Array(privateEncrypt({ key: key.privateKey, padding: constants.RSA_PKCS1_PADDING }, digestInfo(hash, req.data)));
+    }
+    if (padding !== 'pss') throw signAlgorithmUnsupported(engineId, `RSA padding ${String(padding)}`);
+    const block = emsaPssEncode(hash, req.data, randomBytes(DIGEST_BYTES[hash]), key.info.bits);
+    return new Uint8Array(privateEncrypt({ key: key.privateKey, padding: constants.RSA_NO_PADDING }, block));
+  }
+  const curve = curveOf(key.privateKey);
+  if (!curve) throw signAlgorithmUnsupported(engineId, 'this curve over a digest');
+  const n = curve.n;
+  const e = digestInteger(req.data, curve.bits) % n;
+  // e = 0 has no λ; such a digest is no hash output anyone will meet by chance.
+  if (e === 0n) throw signAlgorithmUnsupported(engineId, 'a digest that is zero modulo the curve order');
+  const lambda = (digestInteger(PROBE_SHA256, curve.bits) * modInverse(e, n)) % n;
+  const d = BigInt(`0x${Buffer.from(key.privateKey.export({ format: 'jwk' }).d!, 'base64url').toString('hex')}`);
+  const scaled = ecPrivateKey(curve, (lambda * d) % n);
+  const raw = cryptoSign('sha256', PROBE, { key: scaled, dsaEncoding: 'ieee-p1363' });
+  const size = raw.length / 2;
+  const r = BigInt(`0x${raw.subarray(0, size).toString('hex')}`);
+  const sPrime = BigInt(`0x${raw.subarray(size).toString('hex')}`);
+  return ecdsaSignatureDer(r, (sPrime * modInverse(lambda, n)) % n);
 }

@@ -6,6 +6,7 @@ import { SqlCaRepository } from './ca-repository.ts';
 import { SqlCertificateRepository } from './certificate-repository.ts';
 import { SqlDeviceRepository } from './device-repository.ts';
 import { SqlDmsRepository } from './dms-repository.ts';
+import { SqlKmsKeyRepository } from './kms-key-repository.ts';
 import { SqlIssuanceProfileRepository } from './issuance-profile-repository.ts';
 import { SqlLeaseRepository } from './lease-repository.ts';
 import { SqlOutboxRepository } from './outbox-repository.ts';
@@ -32,5 +33,6 @@ export function createRepositories(db: Kysely<Database>): Repositories {
     ocspResponders: new SqlOcspResponderRepository(db),
     outbox: new SqlOutboxRepository(db),
     alerts: new SqlAlertRepository(db),
+    kmsKeys: new SqlKmsKeyRepository(db),
   };
 }

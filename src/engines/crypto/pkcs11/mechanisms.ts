@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import pkcs11js from 'pkcs11js';
 import type { HashAlgorithm, KeyInfo, SignRequest } from '../../../domain/ports/key-engine.ts';
+import { digestInfo } from '../../../x509/digest-signature.ts';
 import { signAlgorithmUnsupported } from '../key-errors.ts';
 import { ecdsaRawToDer } from './ecdsa-signature.ts';
 
@@ -59,16 +60,18 @@ export function signPlan(key: KeyInfo, req: SignRequest, offered: ReadonlySet<nu
 function build(key: KeyInfo, req: SignRequest): SignPlan {
   const input = Buffer.from(req.data.buffer, req.data.byteOffset, req.data.byteLength);
   if (key.type === 'ED25519') {
+    if (req.prehashed) throw signAlgorithmUnsupported(key.engineId, 'Ed25519 over a digest');
     return { mechanism: { mechanism: CKM_EDDSA }, input, outputLength: 64, encode: (raw) => new Uint8Array(raw) };
   }
   const hashName = req.hash ?? 'SHA-256';
   const hash = Object.hasOwn(hashes, hashName) ? hashes[hashName] : undefined;
   if (!hash) throw signAlgorithmUnsupported(key.engineId, `hash ${String(hashName)}`);
+  if (req.prehashed && input.length !== hash.bytes) throw signAlgorithmUnsupported(key.engineId, `a ${input.length}-byte digest as ${hashName}`);
   if (key.type === 'ECDSA') {
     // The token signs a digest computed here: cheaper than streaming the message to it.
     return {
       mechanism: { mechanism: pkcs11js.CKM_ECDSA },
-      input: createHash(hash.node).update(input).digest(),
+      input: req.prehashed ? input : createHash(hash.node).update(input).digest(),
       outputLength: 2 * Math.ceil(key.bits / 8),
       encode: ecdsaRawToDer,
     };
@@ -80,7 +83,9 @@ function build(key: KeyInfo, req: SignRequest): SignPlan {
   }
   if (req.rsaPadding === 'pss') {
     const parameter: pkcs11js.RsaPSS = { type: pkcs11js.CK_PARAMS_RSA_PSS, hashAlg: hash.ckm, mgf: hash.mgf, saltLen: hash.bytes };
-    return { mechanism: { mechanism: hash.pss, parameter }, input, outputLength, encode };
+    // Over a digest: the bare mechanisms, which take the hash as input (PSS) or its DigestInfo (PKCS#1).
+    return { mechanism: { mechanism: req.prehashed ? pkcs11js.CKM_RSA_PKCS_PSS : hash.pss, parameter }, input, outputLength, encode };
   }
+  if (req.prehashed) return { mechanism: { mechanism: pkcs11js.CKM_RSA_PKCS }, input: digestInfo(hashName, input), outputLength, encode };
   return { mechanism: { mechanism: hash.pkcs1 }, input, outputLength, encode };
 }
