@@ -314,3 +314,9 @@ export function verifyDigestWithSpki(spki: Uint8Array, scheme: DigestSignatureSc
   }
   return verifyDigestSignature(key, scheme, hash, digest, signature);
 }
+
+/** Whether an ECDSA digest is zero modulo the order of a `bits` curve: a value no hash yields by chance. */
+export function ecdsaDigestIsZero(bits: number, digest: Uint8Array): boolean {
+  const curve = CURVES[bits];
+  return curve !== undefined && digestInteger(digest, curve.bits) % curve.n === 0n;
+}

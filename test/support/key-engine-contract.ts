@@ -207,6 +207,17 @@ export function runKeyEngineContract(name: string, setup: () => Promise<KeyEngin
             if (spec.type === 'ED25519') assert.equal(sig.length, 64);
             if (spec.type === 'RSA') assert.equal(sig.length, spec.bits / 8);
           });
+          if (spec.type === 'ED25519' || !v.hash) continue;
+          it(`signs a digest the caller computed (prehashed, ${what}): the same signature as over the message`, async (t) => {
+            if (!supported(spec)) return t.skip(`${label(spec)} not in capabilities (refusal tested above)`);
+            const key = await keyFor(spec);
+            const data = Buffer.from(`contract digest ${what}`);
+            const digest = createHash(NODE_HASH[v.hash!]).update(data).digest();
+            const sig = await engine.sign({ keyId: key.id, data: digest, prehashed: true, ...v });
+            assert.ok(verifiesWith(key.publicKeySpki, spec.type, data, sig, v.hash, v.rsaPadding), 'signature over the digest does not verify over the message');
+            assert.ok(!verifiesWith(key.publicKeySpki, spec.type, digest, sig, v.hash, v.rsaPadding), 'the digest was hashed again');
+            await rejectsWithCode(engine.sign({ keyId: key.id, data: digest.subarray(1), prehashed: true, ...v }), 'SIGN_ALGORITHM_UNSUPPORTED');
+          });
         }
       });
     }

@@ -268,6 +268,7 @@ forEachStorage('KMS REST API /api/kms/v1', (ctx) => {
       ['POST', `/keys/${id}/sign`, { algorithm: 'ECDSA_SHA_256', message: 'aGk=', message_type: 'digest' }, 400, 'KMS_MESSAGE_TYPE_INVALID'],
       ['POST', `/keys/${id}/sign`, { algorithm: 'ECDSA_SHA_256', message: 'aGk=', message_type: 'hash' }, 400, 'KMS_DIGEST_LENGTH_INVALID'],
       ['POST', `/keys/${id}/sign`, { algorithm: 'ECDSA_SHA_256', message: 'not base64!' }, 400, 'KMS_ENCODING_INVALID'],
+      ['POST', `/keys/${id}/sign`, { algorithm: 'ECDSA_SHA_256', message: b64(new Uint8Array(32)), message_type: 'hash' }, 400, 'KMS_DIGEST_INVALID'],
       ['POST', `/keys/${keys.ed.key_id}/sign`, { algorithm: 'ED25519', message: b64(new Uint8Array(32)), message_type: 'hash' }, 400, 'KMS_MESSAGE_TYPE_INVALID'],
       ['POST', `/keys/${id}/verify`, { algorithm: 'ECDSA_SHA_256', message: 'aGk=', signature: '***' }, 400, 'KMS_ENCODING_INVALID'],
       ['POST', `/keys/${id}/export`, undefined, 403, 'KMS_EXPORT_FORBIDDEN'],

@@ -16,6 +16,7 @@ import type { Logger } from '../../domain/ports/logger.ts';
 import type { Storage } from '../../domain/ports/storage.ts';
 import type { KeyEngines } from '../ca/ca-service-deps.ts';
 import { listEngines, type EngineDescription } from '../ca/list-engines.ts';
+import { ecdsaDigestIsZero } from '../../x509/digest-signature.ts';
 import { kmsAlgorithm, verifyWithPublicKey, type MessageType } from './kms-signature.ts';
 
 export const KMS_EVENT_SOURCE = 'lamassu/kms';
@@ -178,6 +179,9 @@ export class KmsService {
   async sign(input: SignInput & { actor: string }): Promise<Uint8Array> {
     const key = await this.getKey(input.key);
     const alg = kmsAlgorithm(key.type, input.algorithm, input.messageType, input.message);
+    if (input.messageType === 'hash' && key.type === 'ECDSA' && ecdsaDigestIsZero(key.bits, input.message)) {
+      throw invalid('KMS_DIGEST_INVALID', 'the digest is zero modulo the curve order: no hash output, refused');
+    }
     const signature = await this.engine(key.engineId).sign({
       keyId: key.id,
       data: input.message,
