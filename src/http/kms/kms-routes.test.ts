@@ -234,6 +234,25 @@ forEachStorage('KMS REST API /api/kms/v1', (ctx) => {
     assert.equal(del.json.code, 'KMS_KEY_IN_USE');
   });
 
+  it("changes a key's name, tags, aliases and metadata (Lamassu's label routes), and nothing else", async () => {
+    const id = keys.ed.key_id;
+    assert.equal((await call('PUT', `/keys/${id}/name`, { name: 'renamed-ed' })).json.name, 'renamed-ed');
+    assert.equal((await call('GET', '/keys/renamed-ed')).json.key_id, id);
+    assert.deepEqual((await call('PUT', `/keys/${id}/tags`, { tags: ['x', 'y', 'x'] })).json.tags, ['x', 'y']);
+    assert.deepEqual((await call('PUT', `/keys/${id}/alias`, { aliases: ['ed-alias'] })).json.aliases, ['ed-alias']);
+    assert.equal((await call('GET', '/keys/ed-alias')).json.key_id, id);
+    const patched = await call('PATCH', `/keys/${id}/metadata`, { patches: [{ op: 'add', path: '/team', value: 'ops' }] });
+    assert.deepEqual(patched.json.metadata, { owner: 'ed', team: 'ops' });
+    const replaced = await call('PUT', `/keys/${id}/metadata`, { only: true });
+    assert.deepEqual(replaced.json.metadata, { only: true });
+    assert.equal(replaced.json.public_key_pem, keys.ed.public_key_pem);
+    const bad = await call('PUT', `/keys/${id}/alias`, { aliases: ['0'.repeat(64)] });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.json.code, 'KMS_KEY_LABEL_INVALID');
+    assert.equal((await call('PUT', `/keys/${id}/name`, { name: 'x' }, viewer)).status, 403);
+    assert.equal((await call('PUT', `/keys/${'0'.repeat(64)}/tags`, { tags: [] })).json.code, 'KMS_KEY_NOT_FOUND');
+  });
+
   it('lets a pki-viewer read and verify but not create, sign, import or delete', async () => {
     assert.equal((await call('GET', '/keys', undefined, viewer)).status, 200);
     assert.equal((await call('GET', `/keys/${keys.ec.key_id}`, undefined, viewer)).status, 200);

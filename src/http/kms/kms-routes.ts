@@ -10,6 +10,7 @@ import { actorOf } from '../auth/identity.ts';
 import { EngineSchema } from '../ca/ca-schemas.ts';
 import { ErrorBody } from '../errors.ts';
 import { filtersOf, pageJson, sortKeyOf } from '../list-query.ts';
+import { METADATA_METHODS, MetadataBody, metadataChangeOf, metadataSummary } from '../metadata-body.ts';
 import { CreateKeyBody, ImportKeyBody, KeyRefParams, KmsKeySchema, KmsListQuery, KmsStatsSchema, SignKeyBody, VerifyKeyBody } from './kms-schemas.ts';
 
 export const kmsKeyJson = (k: KmsKey) => {
@@ -176,6 +177,30 @@ export const kmsRoutes =
         return { valid };
       },
     );
+
+    // Lamassu's label updates: PUT /keys/{id}/name {name}, /tags {tags}, /alias {aliases}, PUT|PATCH /metadata.
+    const labelRoute = <K extends 'name' | 'tags' | 'aliases'>(url: string, field: K, schema: ReturnType<typeof Type.Object>) =>
+      app.put(
+        url,
+        { config: write, schema: { tags, summary: `Replace the key's ${field}`, params: KeyRefParams, body: schema, response: { 200: KmsKeySchema, ...errors } } },
+        async (request) => {
+          const body = request.body as Record<K, never>;
+          return kmsKeyJson(await service.updateLabels({ key: (request.params as { id: string }).id, [field]: body[field], actor: actorOf(request) } as never));
+        },
+      );
+    labelRoute('/keys/:id/name', 'name', Type.Object({ name: Type.String({ maxLength: 128 }) }));
+    labelRoute('/keys/:id/tags', 'tags', Type.Object({ tags: Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { maxItems: 32 }) }));
+    labelRoute('/keys/:id/alias', 'aliases', Type.Object({ aliases: Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { maxItems: 32 }) }));
+    for (const method of METADATA_METHODS) {
+      app.route({
+        method,
+        url: '/keys/:id/metadata',
+        config: write,
+        schema: { tags, summary: metadataSummary(method), params: KeyRefParams, body: MetadataBody, response: { 200: KmsKeySchema, ...errors } },
+        handler: async (request) =>
+          kmsKeyJson(await service.updateLabels({ key: (request.params as { id: string }).id, metadata: metadataChangeOf(request.body as Record<string, unknown>, method), actor: actorOf(request) })),
+      });
+    }
 
     app.post(
       '/keys/:id/export',

@@ -7,6 +7,7 @@
 import type { Page } from '../../domain/ca/page.ts';
 import { conflict, forbidden, invalid, isDomainError, notFound } from '../../domain/errors.ts';
 import { newEvent } from '../../domain/events.ts';
+import { applyMetadataChange, checkMetadata, type MetadataChange } from '../../domain/metadata-patch.ts';
 import { type KmsKey, type KmsKeyOrigin, type KmsKeyQuery } from '../../domain/kms/kms-key.ts';
 import type { Clock } from '../../domain/ports/clock.ts';
 import type { CloudEvent, EventBus } from '../../domain/ports/event-bus.ts';
@@ -28,6 +29,10 @@ export const KmsEventType = {
   delete: 'kms.delete',
   sign: 'kms.sign',
   export: 'kms.export',
+  metadataUpdate: 'kms.metadata.update',
+  nameUpdate: 'kms.name.update',
+  tagsUpdate: 'kms.tags.update',
+  aliasesUpdate: 'kms.aliases.update',
 } as const;
 
 /** Who uses a key, so that a key in use is not deleted; in one process the CA service answers. */
@@ -106,7 +111,7 @@ function checkLabels(l: KmsLabels): Required<KmsLabels> {
       throw invalid('KMS_KEY_LABEL_INVALID', 'a name or alias may not be a key id (64 hex digits) or a pkcs11: URI');
     }
   }
-  return { name, aliases: [...new Set(aliases)], tags: [...new Set(tags)], metadata: l.metadata ?? {} };
+  return { name, aliases: [...new Set(aliases)], tags: [...new Set(tags)], metadata: checkMetadata(l.metadata ?? {}) };
 }
 
 /** Lamassu's PKCS#11-style URI of a key. */
@@ -220,6 +225,33 @@ export class KmsService {
       await tx.outbox.append(events);
     });
     await this.publish(events);
+  }
+
+  /**
+   * Changes one of a key's labels (Lamassu's PUT /keys/{id}/name, /tags, /alias, /metadata); the key itself
+   * and its engine are untouched.
+   */
+  async updateLabels(input: { key: string; actor: string } & ({ name: string } | { tags: string[] } | { aliases: string[] } | { metadata: MetadataChange })): Promise<KmsKey> {
+    const key = await this.getKey(input.key);
+    const current = { name: key.name, aliases: key.aliases, tags: key.tags, metadata: key.metadata };
+    let type: string;
+    let next: KmsLabels;
+    if ('name' in input) [type, next] = [KmsEventType.nameUpdate, { ...current, name: input.name }];
+    else if ('tags' in input) [type, next] = [KmsEventType.tagsUpdate, { ...current, tags: input.tags }];
+    else if ('aliases' in input) [type, next] = [KmsEventType.aliasesUpdate, { ...current, aliases: input.aliases }];
+    else [type, next] = [KmsEventType.metadataUpdate, { ...current, metadata: applyMetadataChange(key.metadata, input.metadata) }];
+    const updated: KmsKey = { ...key, ...checkLabels(next) };
+    const events = [this.event(type, key.id, { previous: this.labelsOf(key), updated: this.labelsOf(updated) }, input.actor)];
+    await this.deps.storage.transaction(async (tx) => {
+      if (!(await tx.kmsKeys.update(updated))) throw notFound('KMS_KEY_NOT_FOUND', `no key ${key.id} in the KMS`, { key: key.id });
+      await tx.outbox.append(events);
+    });
+    await this.publish(events);
+    return updated;
+  }
+
+  private labelsOf(k: KmsKey) {
+    return { key_id: k.id, name: k.name, aliases: k.aliases, tags: k.tags, metadata: k.metadata };
   }
 
   /** PKCS#8 DER of a filesystem key, where the operator allowed exports; 403 otherwise. */

@@ -5525,6 +5525,517 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/kms/v1/keys/{id}/name": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Replace the key's name */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description key id (hex SHA-256 of the public key), pkcs11: URI, name or alias */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description hex SHA-256 of the DER SubjectPublicKeyInfo */
+                            key_id: string;
+                            pkcs11_uri: string;
+                            name: string;
+                            aliases: string[];
+                            engine_id: string;
+                            has_private_key: boolean;
+                            /** @description RSA, ECDSA or ED25519 */
+                            algorithm: string;
+                            /** @description RSA modulus bits, EC curve size */
+                            size: number;
+                            /** @description base64 of the public key's PEM (Lamassu) */
+                            public_key: string;
+                            /** @description the public key as PEM (BEGIN PUBLIC KEY) */
+                            public_key_pem: string;
+                            /** Format: date-time */
+                            creation_ts: string;
+                            tags: string[];
+                            metadata: {
+                                [key: string]: unknown;
+                            };
+                            /** @description created, imported or ca */
+                            origin: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/kms/v1/keys/{id}/tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Replace the key's tags */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description key id (hex SHA-256 of the public key), pkcs11: URI, name or alias */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        tags: string[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description hex SHA-256 of the DER SubjectPublicKeyInfo */
+                            key_id: string;
+                            pkcs11_uri: string;
+                            name: string;
+                            aliases: string[];
+                            engine_id: string;
+                            has_private_key: boolean;
+                            /** @description RSA, ECDSA or ED25519 */
+                            algorithm: string;
+                            /** @description RSA modulus bits, EC curve size */
+                            size: number;
+                            /** @description base64 of the public key's PEM (Lamassu) */
+                            public_key: string;
+                            /** @description the public key as PEM (BEGIN PUBLIC KEY) */
+                            public_key_pem: string;
+                            /** Format: date-time */
+                            creation_ts: string;
+                            tags: string[];
+                            metadata: {
+                                [key: string]: unknown;
+                            };
+                            /** @description created, imported or ca */
+                            origin: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/kms/v1/keys/{id}/alias": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Replace the key's aliases */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description key id (hex SHA-256 of the public key), pkcs11: URI, name or alias */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        aliases: string[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description hex SHA-256 of the DER SubjectPublicKeyInfo */
+                            key_id: string;
+                            pkcs11_uri: string;
+                            name: string;
+                            aliases: string[];
+                            engine_id: string;
+                            has_private_key: boolean;
+                            /** @description RSA, ECDSA or ED25519 */
+                            algorithm: string;
+                            /** @description RSA modulus bits, EC curve size */
+                            size: number;
+                            /** @description base64 of the public key's PEM (Lamassu) */
+                            public_key: string;
+                            /** @description the public key as PEM (BEGIN PUBLIC KEY) */
+                            public_key_pem: string;
+                            /** Format: date-time */
+                            creation_ts: string;
+                            tags: string[];
+                            metadata: {
+                                [key: string]: unknown;
+                            };
+                            /** @description created, imported or ca */
+                            origin: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/kms/v1/keys/{id}/metadata": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** JSON-patch metadata (Lamassu), or replace it */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description key id (hex SHA-256 of the public key), pkcs11: URI, name or alias */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            /** @description Lamassu JSON Patch `{"patches": [{"op": "add|remove|replace", "path": "/json/pointer", "value": ...}]}`, or a plain object (PUT: the new metadata; PATCH: keys to merge, null deletes). 400 METADATA_PATCH_INVALID, METADATA_TOO_DEEP (16 levels), 413 METADATA_TOO_LARGE (64 KiB). */
+            requestBody: {
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description hex SHA-256 of the DER SubjectPublicKeyInfo */
+                            key_id: string;
+                            pkcs11_uri: string;
+                            name: string;
+                            aliases: string[];
+                            engine_id: string;
+                            has_private_key: boolean;
+                            /** @description RSA, ECDSA or ED25519 */
+                            algorithm: string;
+                            /** @description RSA modulus bits, EC curve size */
+                            size: number;
+                            /** @description base64 of the public key's PEM (Lamassu) */
+                            public_key: string;
+                            /** @description the public key as PEM (BEGIN PUBLIC KEY) */
+                            public_key_pem: string;
+                            /** Format: date-time */
+                            creation_ts: string;
+                            tags: string[];
+                            metadata: {
+                                [key: string]: unknown;
+                            };
+                            /** @description created, imported or ca */
+                            origin: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** JSON-patch metadata (Lamassu), or merge keys (null deletes one) */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description key id (hex SHA-256 of the public key), pkcs11: URI, name or alias */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            /** @description Lamassu JSON Patch `{"patches": [{"op": "add|remove|replace", "path": "/json/pointer", "value": ...}]}`, or a plain object (PUT: the new metadata; PATCH: keys to merge, null deletes). 400 METADATA_PATCH_INVALID, METADATA_TOO_DEEP (16 levels), 413 METADATA_TOO_LARGE (64 KiB). */
+            requestBody: {
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description hex SHA-256 of the DER SubjectPublicKeyInfo */
+                            key_id: string;
+                            pkcs11_uri: string;
+                            name: string;
+                            aliases: string[];
+                            engine_id: string;
+                            has_private_key: boolean;
+                            /** @description RSA, ECDSA or ED25519 */
+                            algorithm: string;
+                            /** @description RSA modulus bits, EC curve size */
+                            size: number;
+                            /** @description base64 of the public key's PEM (Lamassu) */
+                            public_key: string;
+                            /** @description the public key as PEM (BEGIN PUBLIC KEY) */
+                            public_key_pem: string;
+                            /** Format: date-time */
+                            creation_ts: string;
+                            tags: string[];
+                            metadata: {
+                                [key: string]: unknown;
+                            };
+                            /** @description created, imported or ca */
+                            origin: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
     "/api/kms/v1/keys/{id}/export": {
         parameters: {
             query?: never;
