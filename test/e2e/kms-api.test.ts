@@ -15,6 +15,17 @@ import { startLamassu, type LamassuProcess } from '../support/lamassu-process.ts
 
 const run = promisify(execFile);
 
+/** Polls `probe` until it returns something (events reach the KMS shortly after the change). */
+async function eventually<T>(probe: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const got = await probe();
+    if (got !== undefined) return got;
+    if (Date.now() > until) assert.fail('not within 10 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 describe('KMS API end to end (lamassu serve, curl, openssl)', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'lamassu-e2e-kms-'));
   let server: LamassuProcess;
@@ -98,5 +109,23 @@ describe('KMS API end to end (lamassu serve, curl, openssl)', () => {
     const refused = await api('DELETE', `/kms/v1/keys/${imported.json.key_id}`);
     assert.equal(refused.status, 409);
     assert.equal(refused.json.code, 'KMS_KEY_IN_USE');
+    // The KMS hears of the CA (ca.create) and lists it as bound to the key.
+    const bound = await eventually(async () => {
+      const k = await api('GET', `/kms/v1/keys/${imported.json.key_id}`);
+      return (k.json.metadata['lamassu.io/kms/binded-resources']?.cas ?? []).includes('e2e-kms-ca') ? k : undefined;
+    });
+    assert.equal(bound.json.origin, 'imported');
+  });
+
+  it('lists the key of a CA created with type and bits as a KMS key bound to that CA', async () => {
+    const ca = await api('POST', '/ca/v1/cas', { id: 'e2e-plain-ca', subject: { common_name: 'E2E plain CA' }, key_metadata: { type: 'ECDSA', bits: 256 }, ca_expiration: { type: 'Duration', duration: '1y' } });
+    assert.equal(ca.status, 201, JSON.stringify(ca.json));
+    const key = await eventually(async () => {
+      const list = await api('GET', '/kms/v1/keys?filter=algorithm%5Beq%5DECDSA&page_size=100');
+      return list.json.list.find((k: { metadata: Record<string, { cas?: string[] }> }) => k.metadata['lamassu.io/kms/binded-resources']?.cas?.includes('e2e-plain-ca'));
+    });
+    assert.equal(key.origin, 'ca');
+    const caPem = file('plain-ca.pem', Buffer.from(ca.json.certificate.certificate, 'base64'));
+    assert.equal((await run('openssl', ['x509', '-in', caPem, '-noout', '-pubkey'])).stdout, key.public_key_pem);
   });
 });

@@ -150,7 +150,11 @@ forEachStorage('KMS REST API /api/kms/v1', (ctx) => {
     assert.equal((await call('GET', '/keys?filter=colour[eq]red')).json.code, 'FILTER_FIELD_UNKNOWN');
     const stats = await call('GET', '/stats');
     assert.equal(stats.json.keys_distribution_per_engine.files, 2);
-    assert.equal(stats.json.keys_distribution_per_algorithm.ECDSA, 2);
+    const ecdsa = (await call('GET', '/keys?filter=algorithm[eq]ECDSA')).json.list;
+    assert.equal(stats.json.keys_distribution_per_algorithm.ECDSA, ecdsa.length);
+    // The internal CA's key was recorded at start (the KMS backfills CA keys), bound to its CA.
+    const internal = ecdsa.find((k: any) => k.origin === 'ca');
+    assert.deepEqual(internal?.metadata['lamassu.io/kms/binded-resources'], { cas: ['LAMASSU-DMS-MANAGER'] });
     const engines = await call('GET', '/engines');
     assert.deepEqual(engines.json.map((e: any) => [e.id, e.default]), [['memory', true], ['files', false]]);
   });

@@ -8,7 +8,7 @@ import type { Page } from '../../domain/ca/page.ts';
 import { conflict, forbidden, invalid, isDomainError, notFound } from '../../domain/errors.ts';
 import { newEvent } from '../../domain/events.ts';
 import { applyMetadataChange, checkMetadata, type MetadataChange } from '../../domain/metadata-patch.ts';
-import { type KmsKey, type KmsKeyOrigin, type KmsKeyQuery } from '../../domain/kms/kms-key.ts';
+import { BOUND_RESOURCES_KEY, type KmsKey, type KmsKeyOrigin, type KmsKeyQuery } from '../../domain/kms/kms-key.ts';
 import type { Clock } from '../../domain/ports/clock.ts';
 import type { CloudEvent, EventBus } from '../../domain/ports/event-bus.ts';
 import type { RandomSource } from '../../domain/ports/id-generator.ts';
@@ -112,6 +112,16 @@ function checkLabels(l: KmsLabels): Required<KmsLabels> {
     }
   }
   return { name, aliases: [...new Set(aliases)], tags: [...new Set(tags)], metadata: checkMetadata(l.metadata ?? {}) };
+}
+
+const boundCas = (k: KmsKey): string[] => {
+  const bound = k.metadata[BOUND_RESOURCES_KEY] as { cas?: unknown } | undefined;
+  return Array.isArray(bound?.cas) ? bound.cas.filter((c): c is string => typeof c === 'string') : [];
+};
+
+function withBoundCas(metadata: Record<string, unknown>, cas: string[]): Record<string, unknown> {
+  const bound = (metadata[BOUND_RESOURCES_KEY] ?? {}) as Record<string, unknown>;
+  return { ...metadata, [BOUND_RESOURCES_KEY]: { ...bound, cas } };
 }
 
 /** Lamassu's PKCS#11-style URI of a key. */
@@ -248,6 +258,53 @@ export class KmsService {
     });
     await this.publish(events);
     return updated;
+  }
+
+  /**
+   * A CA was created or imported on a key (its `ca.create` / `ca.import` event): the key becomes a KMS key if
+   * it was not one (origin `ca`), and the CA is listed in its `lamassu.io/kms/binded-resources` metadata.
+   * Redelivered events change nothing. True when something changed.
+   */
+  async bindCaKey(input: { caId: string; keyId: string; engineId: string }): Promise<boolean> {
+    const existing = await this.deps.storage.kmsKeys.get(input.keyId);
+    if (existing) {
+      const cas = boundCas(existing);
+      if (cas.includes(input.caId)) return false;
+      await this.deps.storage.kmsKeys.update({ ...existing, metadata: withBoundCas(existing.metadata, [...cas, input.caId]) });
+      return true;
+    }
+    const info = await this.engine(input.engineId).getKey(input.keyId);
+    const labels = { name: '', aliases: [], tags: [], metadata: withBoundCas({}, [input.caId]) };
+    try {
+      await this.record(info, labels, 'ca', KmsEventType.create, 'system');
+      return true;
+    } catch (err) {
+      // Another replica (or a redelivery) recorded it meanwhile: bind on that record instead.
+      if (isDomainError(err) && err.code === 'KMS_KEY_EXISTS') return this.bindCaKey(input);
+      throw err;
+    }
+  }
+
+  /** A CA was deleted: it is no longer bound to its key; a key its engine no longer holds leaves the KMS. */
+  async unbindCaKey(input: { caId: string; keyId: string }): Promise<void> {
+    const key = await this.deps.storage.kmsKeys.get(input.keyId);
+    if (!key) return;
+    const still = await this.engine(key.engineId).getKey(key.id).then(
+      () => true,
+      (err: unknown) => (isDomainError(err) && err.code === 'KEY_NOT_FOUND' ? false : Promise.reject(err)),
+    );
+    if (!still) {
+      const events = [this.event(KmsEventType.delete, key.id, this.eventData(key), 'system')];
+      await this.deps.storage.transaction(async (tx) => {
+        await tx.kmsKeys.delete(key.id);
+        await tx.outbox.append(events);
+      });
+      await this.publish(events);
+      return;
+    }
+    const cas = boundCas(key);
+    if (!cas.includes(input.caId)) return;
+    await this.deps.storage.kmsKeys.update({ ...key, metadata: withBoundCas(key.metadata, cas.filter((id) => id !== input.caId)) });
   }
 
   private labelsOf(k: KmsKey) {
