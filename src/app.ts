@@ -37,6 +37,7 @@ import { buildHttpApp } from './http/build-http-app.ts';
 import { buildHttpsApp, replaceTlsMaterial } from './http/build-https-app.ts';
 import { caServicePlugin } from './http/ca/ca-plugin.ts';
 import { PrometheusMetricsRecorder } from './http/domain-metrics.ts';
+import { kmsServicePlugin } from './http/kms/kms-plugin.ts';
 import { HttpMetrics, type EventBusStatus } from './http/metrics.ts';
 import type { ServiceDeps, ServicePlugin, ServicePluginFactory } from './http/service-plugin.ts';
 import { serverTls } from './http/tls/server-tls.ts';
@@ -58,6 +59,7 @@ const serviceFactories: Partial<Record<ServiceName, ServicePluginFactory>> = {
     issuedCertificates: ({ config, logger }) =>
       config.storage.kind === 'sqlite' && config.storage.file !== ':memory:' ? new SqliteCertificateWriter(config.storage.file, logger) : undefined,
   }),
+  kms: kmsServicePlugin,
   va: vaServicePlugin(),
   dms: withEst(dmsServicePlugin, {
     passwords: new ScryptPasswordHasher(),

@@ -11,6 +11,7 @@ import { deviceCommand } from './device.ts';
 import { dmsCommand } from './dms.ts';
 import { ApiError, CliError, EXIT } from './errors.ts';
 import { estCommand } from './est.ts';
+import { kmsCommand } from './kms.ts';
 import { profileCommand } from './profile.ts';
 import { crlCommand, ocspCommand } from './va.ts';
 
@@ -32,7 +33,7 @@ export function cliProgram(): Command {
 Exit codes: 0 done; 1 the server refused (its error code and message are printed); 2 bad usage or
 configuration; 3 the server could not be reached (connection, DNS, TLS trust). See docs/cli.md.`,
     );
-  for (const noun of [caCommand(), certCommand(), profileCommand(), crlCommand(), ocspCommand(), dmsCommand(), deviceCommand(), deviceGroupCommand(), estCommand(), bulkCommand()]) {
+  for (const noun of [caCommand(), certCommand(), profileCommand(), crlCommand(), ocspCommand(), dmsCommand(), deviceCommand(), deviceGroupCommand(), estCommand(), bulkCommand(), kmsCommand()]) {
     program.addCommand(noun);
   }
   // addCommand does not pass settings down: every level exits through us and shows the global options.

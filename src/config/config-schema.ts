@@ -8,6 +8,7 @@ import {
   amqpUrl,
   duration,
   durationAtLeast,
+  flag,
   hostname,
   httpUrl,
   identifier,
@@ -103,6 +104,7 @@ export const settings = {
     parse: durationAtLeast(1000, '1s'),
     default: 3_600_000,
   }),
+  kmsAllowKeyExport: required({ env: 'LAMASSU_KMS_ALLOW_KEY_EXPORT', file: 'kms.allow_key_export', parse: flag, default: false }),
   estDefaultDms: optional({ env: 'LAMASSU_EST_DEFAULT_DMS', file: 'est.default_dms', parse: text }),
   oidcJwksUrl: optional({ env: 'LAMASSU_OIDC_JWKS_URL', file: 'oidc.jwks_url', parse: httpUrl }),
   oidcIssuer: optional({ env: 'LAMASSU_OIDC_ISSUER', file: 'oidc.issuer', parse: text }),
@@ -229,6 +231,7 @@ export type Config = Pick<
   | 'aboutToExpireMs'
   | 'statusSweepIntervalMs'
   | 'estDefaultDms'
+  | 'kmsAllowKeyExport'
 > & {
   /** Server processes (resolved: 'auto' became a number); 1 is a single process without node:cluster. */
   workers: number;

@@ -144,6 +144,7 @@ export function loadConfig(opts: LoadConfigOptions): Config {
     aboutToExpireMs: values.aboutToExpireMs,
     statusSweepIntervalMs: values.statusSweepIntervalMs,
     estDefaultDms: values.estDefaultDms,
+    kmsAllowKeyExport: values.kmsAllowKeyExport,
     oidc,
     storage,
     eventBus: values.amqpUrl

@@ -35,6 +35,15 @@ export const oneOf =
     return s as T;
   };
 
+/** true/false (also YAML booleans, 1/0, yes/no). */
+export const flag: Parser<boolean> = (raw) => {
+  if (typeof raw === 'boolean') return raw;
+  const s = typeof raw === 'string' || typeof raw === 'number' ? String(raw).trim().toLowerCase() : '';
+  if (['true', '1', 'yes'].includes(s)) return true;
+  if (['false', '0', 'no'].includes(s)) return false;
+  throw new InvalidValue(`must be true or false, got ${show(raw)}`);
+};
+
 /** A comma-separated string (environment) or a YAML list of strings; never empty. */
 export const list =
   <T>(item: Parser<T>): Parser<T[]> =>

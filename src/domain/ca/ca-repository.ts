@@ -31,6 +31,8 @@ export interface CaQuery extends PageRequest<CaSortKey> {
   commonName?: string;
   subjectKeyId?: string;
   engineId?: string;
+  /** CAs whose key is this key id (hex SHA-256 of the SPKI). */
+  keyId?: string;
   parentId?: string;
   internal?: boolean;
   /** notAfter within [validToAfter, validToBefore]; notBefore within [validFromAfter, validFromBefore]. */

@@ -6,6 +6,7 @@ import type { RevokedCertificateReader } from '../ca/revoked-certificate-reader.
 import type { DeviceGroupRepository } from '../devices/device-group-repository.ts';
 import type { DeviceRepository } from '../devices/device-repository.ts';
 import type { DmsRepository } from '../dms/dms-repository.ts';
+import type { KmsKeyRepository } from '../kms/kms-key.ts';
 import type { CrlRepository } from '../va/crl-record.ts';
 import type { OcspResponderRepository } from '../va/ocsp-responder-record.ts';
 import type { VaRoleRepository } from '../va/va-role-repository.ts';
@@ -33,6 +34,7 @@ export interface Repositories {
   /** Events written with their change, for the relay (see ports/outbox.ts). */
   outbox: OutboxRepository;
   alerts: AlertRepository;
+  kmsKeys: KmsKeyRepository;
 }
 
 export interface Storage extends Repositories {

@@ -143,6 +143,7 @@ export class SqlCaRepository implements CaRepository {
     if (query.commonName !== undefined) q = q.where(cnCondition('c.subject_cn', query.commonName));
     if (query.subjectKeyId !== undefined) q = q.where('c.subject_key_id', '=', query.subjectKeyId.toLowerCase());
     if (query.engineId !== undefined) q = q.where('a.engine_id', '=', query.engineId);
+    if (query.keyId !== undefined) q = q.where('a.key_id', '=', query.keyId);
     if (query.parentId !== undefined) q = q.where('a.parent_id', '=', query.parentId);
     if (query.internal !== undefined) q = q.where('a.internal', '=', query.internal ? 1 : 0);
     if (query.validToAfter) q = q.where('c.not_after', '>=', query.validToAfter.getTime());

@@ -7,6 +7,7 @@ import { SqlCertificateRepository } from './certificate-repository.ts';
 import { SqlDeviceGroupRepository } from './device-group-repository.ts';
 import { SqlDeviceRepository } from './device-repository.ts';
 import { SqlDmsRepository } from './dms-repository.ts';
+import { SqlKmsKeyRepository } from './kms-key-repository.ts';
 import { SqlIssuanceProfileRepository } from './issuance-profile-repository.ts';
 import { SqlLeaseRepository } from './lease-repository.ts';
 import { SqlOutboxRepository } from './outbox-repository.ts';
@@ -34,5 +35,6 @@ export function createRepositories(db: Kysely<Database>): Repositories {
     ocspResponders: new SqlOcspResponderRepository(db),
     outbox: new SqlOutboxRepository(db),
     alerts: new SqlAlertRepository(db),
+    kmsKeys: new SqlKmsKeyRepository(db),
   };
 }

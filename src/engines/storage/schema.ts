@@ -294,4 +294,24 @@ export interface Database {
   alert_events: AlertEventsTable;
   alert_latest_events: AlertLatestEventsTable;
   alert_deliveries: AlertDeliveriesTable;
+  kms_keys: KmsKeysTable;
+}
+
+/** The KMS service's key records (public facts only). */
+export interface KmsKeysTable {
+  id: string;
+  engine_id: string;
+  key_type: string;
+  key_bits: number;
+  /** SPKI DER. */
+  public_key: Uint8Array;
+  name: string;
+  /** JSON arrays / object. */
+  aliases: string;
+  tags: string;
+  metadata: string;
+  origin: string;
+  /** 0/1. */
+  has_private_key: number;
+  created_at: EpochMs;
 }

@@ -47,6 +47,14 @@ import {
 } from './ca-schemas.ts';
 
 const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody };
+
+/** A new key of `type`/`bits`, or an existing key by `key_id` (whose type and bits, if given, must fit). */
+function keyChoice(k: { type?: string; bits?: number; key_id?: string }) {
+  const spec = k.type !== undefined && k.bits !== undefined ? { type: k.type as KeyType, bits: k.bits } : undefined;
+  if (k.key_id !== undefined) return { keyId: k.key_id, ...(spec ? { keySpec: spec } : {}) };
+  if (!spec) throw invalid('KEY_METADATA_INVALID', 'key_metadata needs type and bits, or the key_id of an existing key');
+  return { keySpec: spec };
+}
 const date = (s: string | undefined) => (s === undefined ? undefined : new Date(s));
 
 function statuses(text: string | undefined): CertificateStatus[] | undefined {
@@ -109,7 +117,7 @@ export const caRoutes =
           ...(b.id === undefined ? {} : { id: b.id }),
           ...(b.parent_id === undefined ? {} : { parentId: b.parent_id }),
           subject: b.subject,
-          keySpec: { type: b.key_metadata.type as KeyType, bits: b.key_metadata.bits },
+          ...keyChoice(b.key_metadata),
           validity: validityFromJson(b.ca_expiration, 'ca_expiration'),
           ...(b.engine_id === undefined ? {} : { engineId: b.engine_id }),
           ...(b.profile_id === undefined ? {} : { profileId: b.profile_id }),

@@ -213,7 +213,11 @@ export const CreateCaBody = Type.Object({
   id: opt(Type.String({ minLength: 1, maxLength: 128 })),
   parent_id: opt(Type.String()),
   subject: SubjectSchema,
-  key_metadata: Type.Object({ type: KeyTypeSchema, bits: Type.Integer() }),
+  key_metadata: Type.Object({
+    type: opt(KeyTypeSchema),
+    bits: opt(Type.Integer()),
+    key_id: opt(Type.String({ maxLength: 64, description: 'an existing key (KMS key id) instead of a new one; type and bits then follow the key' })),
+  }),
   ca_expiration: ValiditySchema,
   engine_id: opt(Type.String()),
   profile_id: opt(Type.String()),

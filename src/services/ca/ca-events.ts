@@ -60,6 +60,8 @@ export const caEventData = (ca: CertificateAuthority, previousStatus?: string) =
   level: ca.level,
   type: ca.type,
   engine_id: ca.engineId,
+  /** The CA's key in its engine (the KMS key id); null for a CA imported without its key. */
+  key_id: ca.keyId,
   internal: ca.internal,
 });
 

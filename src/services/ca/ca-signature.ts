@@ -5,34 +5,13 @@
  */
 import { canSign } from '../../domain/ca/ca.ts';
 import { conflict, invalid } from '../../domain/errors.ts';
-import type { HashAlgorithm, KeyType } from '../../domain/ports/key-engine.ts';
+import type { KeyType } from '../../domain/ports/key-engine.ts';
 import { parseCertificate } from '../../x509/certificate.ts';
-import { DIGEST_BYTES, verifyDigestSignature } from '../../x509/digest-signature.ts';
-import { verifySignature, type SignatureScheme } from '../../x509/signature-verify.ts';
+import { digestFault, signingAlgorithmFor, verifyWithAlgorithm, type SigningAlgorithm } from '../../x509/signing-algorithms.ts';
 import { caEvent, CaEventType, publishAfterCommit } from './ca-events.ts';
 import type { CaServiceDeps } from './ca-service-deps.ts';
 import { resolveEngine } from './engine-signer.ts';
 import { getCa } from './get-ca.ts';
-
-interface Algorithm {
-  keyType: KeyType;
-  scheme: SignatureScheme;
-  hash: HashAlgorithm;
-}
-
-const HASH_BYTES: Record<HashAlgorithm, number> = { 'SHA-256': 32, 'SHA-384': 48, 'SHA-512': 64 };
-
-/** Lamassu's (and AWS KMS's) signing algorithm names. */
-export const SIGNATURE_ALGORITHMS: Readonly<Record<string, Algorithm>> = Object.fromEntries(
-  (['256', '384', '512'] as const).flatMap((n) => {
-    const hash = `SHA-${n}` as HashAlgorithm;
-    return [
-      [`ECDSA_SHA_${n}`, { keyType: 'ECDSA', scheme: 'ecdsa', hash }],
-      [`RSASSA_PKCS1_V1_5_SHA_${n}`, { keyType: 'RSA', scheme: 'rsa-pkcs1', hash }],
-      [`RSASSA_PSS_SHA_${n}`, { keyType: 'RSA', scheme: 'rsa-pss', hash }],
-    ];
-  }),
-);
 
 export interface SignatureInput {
   caId: string;
@@ -49,18 +28,16 @@ function isDigest(messageType: string): boolean {
   throw invalid('SIGNATURE_MESSAGE_TYPE_INVALID', 'message_type must be raw or hash (digest)');
 }
 
-function algorithmFor(keyType: KeyType, input: SignatureInput): Algorithm & { prehashed: boolean } {
+function algorithmFor(keyType: KeyType, input: SignatureInput): SigningAlgorithm & { prehashed: boolean } {
   const prehashed = isDigest(input.messageType);
-  const alg = Object.hasOwn(SIGNATURE_ALGORITHMS, input.algorithm) ? SIGNATURE_ALGORITHMS[input.algorithm] : undefined;
-  if (!alg || alg.keyType !== keyType) {
-    const fitting = Object.entries(SIGNATURE_ALGORITHMS).filter(([, a]) => a.keyType === keyType).map(([name]) => name);
+  const { algorithm: alg, fitting } = signingAlgorithmFor(keyType, input.algorithm);
+  if (!alg) {
     throw invalid('SIGNATURE_ALGORITHM_INVALID', `signature_algorithm must be one of ${fitting.join(', ') || '(none for this key type)'}`, {
       algorithm: String(input.algorithm).slice(0, 40),
     });
   }
-  if (prehashed && input.message.length !== DIGEST_BYTES[alg.hash]) {
-    throw invalid('SIGNATURE_DIGEST_INVALID', `a ${alg.hash} digest is ${DIGEST_BYTES[alg.hash]} bytes; the message is ${input.message.length}`);
-  }
+  const fault = prehashed ? digestFault(alg, input.message) : undefined;
+  if (fault) throw invalid('SIGNATURE_DIGEST_INVALID', `${input.algorithm}: ${fault}`);
   return { ...alg, prehashed };
 }
 
@@ -71,7 +48,7 @@ export async function signWithCa(deps: CaServiceDeps, input: SignatureInput & { 
   const signature = await resolveEngine(deps, ca.engineId).sign({
     keyId: ca.keyId!,
     data: input.message,
-    hash: alg.hash,
+    ...(alg.hash ? { hash: alg.hash } : {}),
     ...(alg.scheme === 'rsa-pss' ? { rsaPadding: 'pss' as const } : {}),
     ...(alg.prehashed ? { prehashed: true } : {}),
   });
@@ -86,9 +63,5 @@ export async function signWithCa(deps: CaServiceDeps, input: SignatureInput & { 
 export async function verifyWithCa(deps: CaServiceDeps, input: SignatureInput & { signature: Uint8Array }): Promise<boolean> {
   const ca = await getCa(deps, input.caId);
   const alg = algorithmFor(ca.certificate.keyType, input);
-  const key = parseCertificate(ca.certificate.der).publicKey;
-  if (alg.prehashed) return verifyDigestSignature(key, alg.scheme as 'ecdsa' | 'rsa-pkcs1' | 'rsa-pss', alg.hash, input.message, input.signature);
-  // False for a malformed or wrong signature; never throws. The oid is informative only here.
-  const info = { oid: input.algorithm, scheme: alg.scheme, hash: alg.hash, ...(alg.scheme === 'rsa-pss' ? { saltLength: HASH_BYTES[alg.hash] } : {}) };
-  return verifySignature(key, info, input.message, input.signature);
+  return verifyWithAlgorithm(parseCertificate(ca.certificate.der).publicKey, alg, alg.prehashed, input.message, input.signature);
 }

@@ -5,9 +5,9 @@ import { statusAt } from '../../domain/ca/certificate-status.ts';
 import type { Certificate } from '../../domain/ca/certificate.ts';
 import { validityEnd, wholeSeconds, type Validity } from '../../domain/ca/duration.ts';
 import type { Subject } from '../../domain/ca/subject.ts';
-import { conflict, invalid } from '../../domain/errors.ts';
+import { conflict, invalid, isDomainError, notFound } from '../../domain/errors.ts';
 import { idPattern } from '../../domain/id-limit.ts';
-import type { KeyInfo, KeySpec } from '../../domain/ports/key-engine.ts';
+import type { KeyEngine, KeyInfo, KeySpec } from '../../domain/ports/key-engine.ts';
 import { assembleCertificate, createCertificateTemplate } from '../../x509/certificate-template.ts';
 import { buildName } from '../../x509/name.ts';
 import { parsePublicKey, subjectKeyIdentifier } from '../../x509/public-key.ts';
@@ -26,7 +26,10 @@ export interface CreateCaInput {
   /** Absent for a root (self-signed). */
   parentId?: string;
   subject: Subject;
-  keySpec: KeySpec;
+  /** A new key of this spec; with `keyId`, only checked against the existing key. */
+  keySpec?: KeySpec;
+  /** An existing key (a KMS key) instead of a new one: in `engineId`'s engine, or found in any engine. */
+  keyId?: string;
   validity: Validity;
   engineId?: string;
   /** Default issuance profile for what this CA signs; must exist. */
@@ -62,7 +65,9 @@ export async function createCa(deps: CaServiceDeps, cache: IssuingCaCache, input
   const subjectName = buildName(input.subject);
   const expiryDeltas = hasDeltas(input.expiryDeltas) ? input.expiryDeltas : null;
   if (expiryDeltas) checkExpiryDeltas(expiryDeltas);
-  const engine = resolveEngine(deps, input.engineId);
+  if (input.keyId === undefined && input.keySpec === undefined) throw invalid('KEY_METADATA_INVALID', 'a key spec or an existing key id is required');
+  const existing = input.keyId === undefined ? undefined : await existingKey(deps, input.keyId, input.engineId, input.keySpec);
+  const engine = existing?.engine ?? resolveEngine(deps, input.engineId);
   if (await deps.storage.cas.get(id)) throw conflict('CA_EXISTS', `a CA with id "${id}" already exists`, { id });
   await checkCaIdNotRetired(deps, id);
   // EST labels name a DMS or a CA: the two id spaces never meet (the DMS manager checks the other way).
@@ -76,7 +81,7 @@ export async function createCa(deps: CaServiceDeps, cache: IssuingCaCache, input
   let notAfter = validityEnd(input.validity, notBefore);
   if (parent && notAfter > parent.ca.certificate.notAfter) notAfter = parent.ca.certificate.notAfter;
 
-  const key = await engine.createKey({ spec: input.keySpec, label: `ca-${id}` });
+  const key = existing?.key ?? (await engine.createKey({ spec: input.keySpec!, label: `ca-${id}` }));
   try {
     const ownSigner = engineSigner(engine, key.id, key.type, key.bits);
     const built = await buildCaCertificate(deps, {
@@ -112,9 +117,33 @@ export async function createCa(deps: CaServiceDeps, cache: IssuingCaCache, input
     };
     return await storeNewCa(deps, cert, record, CaEventType.caCreate, input.actor);
   } catch (err) {
+    // A key that was there before (a KMS key) is not ours to delete.
+    if (existing) throw err;
     await engine.deleteKey(key.id).catch((e: unknown) => deps.logger.warn({ err: e, engineId: engine.id, keyId: key.id }, 'could not delete the key of a CA that was not created'));
     throw err;
   }
+}
+
+/**
+ * An existing key for a new CA: in the named engine, or the first engine that holds it. 404 KEY_NOT_FOUND
+ * when none does; 400 KEY_METADATA_INVALID when a spec was given too and the key is not of it.
+ */
+async function existingKey(deps: CaServiceDeps, keyId: string, engineId: string | undefined, spec: KeySpec | undefined): Promise<{ engine: KeyEngine; key: KeyInfo }> {
+  const engines = engineId === undefined ? deps.keyEngines.list() : [resolveEngine(deps, engineId)];
+  let found: { engine: KeyEngine; key: KeyInfo } | undefined;
+  for (const engine of engines) {
+    try {
+      found = { engine, key: await engine.getKey(keyId) };
+      break;
+    } catch (err) {
+      if (!(isDomainError(err) && err.code === 'KEY_NOT_FOUND')) throw err;
+    }
+  }
+  if (!found) throw notFound('KEY_NOT_FOUND', `no key ${String(keyId).slice(0, 80)} in ${engineId === undefined ? 'any key engine' : `key engine ${engineId}`}`, { keyId: String(keyId).slice(0, 80) });
+  if (spec && (spec.type !== found.key.type || spec.bits !== found.key.bits)) {
+    throw invalid('KEY_METADATA_INVALID', `key ${keyId} is ${found.key.type} ${found.key.bits}, not ${spec.type} ${spec.bits}`);
+  }
+  return found;
 }
 
 export interface CaCertificateInput {

@@ -272,8 +272,10 @@ export interface paths {
                         };
                         key_metadata: {
                             /** @enum {unknown} */
-                            type: "RSA" | "ECDSA" | "ED25519";
-                            bits: number;
+                            type?: "RSA" | "ECDSA" | "ED25519";
+                            bits?: number;
+                            /** @description an existing key (KMS key id) instead of a new one; type and bits then follow the key */
+                            key_id?: string;
                         };
                         ca_expiration: {
                             /** @enum {unknown} */
@@ -5916,6 +5918,1327 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/kms/v1/whoami": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller as the server sees it */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            subject: string;
+                            role: "pki-admin" | "pki-viewer";
+                            via: "oidc" | "admin-token";
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/kms/v1/engines": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Key engines keys can be kept in (engine_id), the default one marked */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            /** @description GOLANG (files), HASHICORP_VAULT_KV_V2, PKCS11, MEMORY (tests) */
+                            type: string;
+                            provider: string;
+                            name: string;
+                            default: boolean;
+                            /** @description 0 software, 1 secrets store, 2 hardware */
+                            security_level: number;
+                            metadata: {
+                                [key: string]: unknown;
+                            };
+                            supported_key_types: {
+                                /** @enum {unknown} */
+                                type: "RSA" | "ECDSA" | "ED25519";
+                                sizes: number[];
+                            }[];
+                        }[];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/kms/v1/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Number of keys, per engine and per algorithm */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            total: number;
+                            keys_distribution_per_engine: {
+                                [key: string]: number;
+                            };
+                            keys_distribution_per_algorithm: {
+                                [key: string]: number;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/kms/v1/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Keys, by bookmark pages */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description sort key; empty: the default order */
+                    sort_by?: "created_at" | "id" | "name" | "creation_ts" | "key_id" | "";
+                    /** @description Lamassu filter `<field>[<operator>]<value>`, repeatable (ANDed). Operators: eq, eq_ic, ne, ne_ic, ct, ct_ic, nc, nc_ic (text); eq, ne (enums, case-insensitive values); bf, eq, af (dates, RFC 3339); eq, ne, lt, le, gt, ge (numbers); ct, ct_ic (tags). Unknown field: 400 FILTER_FIELD_UNKNOWN; operator not for the field: 400 FILTER_OPERATOR_INVALID; JSONPath: 400 FILTER_OPERATOR_UNSUPPORTED. */
+                    filter?: string[];
+                    sort_mode?: "asc" | "desc";
+                    page_size?: number;
+                    bookmark?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            list: {
+                                /** @description hex SHA-256 of the DER SubjectPublicKeyInfo */
+                                key_id: string;
+                                pkcs11_uri: string;
+                                name: string;
+                                aliases: string[];
+                                engine_id: string;
+                                has_private_key: boolean;
+                                /** @description RSA, ECDSA or ED25519 */
+                                algorithm: string;
+                                /** @description RSA modulus bits, EC curve size */
+                                size: number;
+                                /** @description base64 of the public key's PEM (Lamassu) */
+                                public_key: string;
+                                /** @description the public key as PEM (BEGIN PUBLIC KEY) */
+                                public_key_pem: string;
+                                /** Format: date-time */
+                                creation_ts: string;
+                                tags: string[];
+                                metadata: {
+                                    [key: string]: unknown;
+                                };
+                                /** @description created, imported or ca */
+                                origin: string;
+                            }[];
+                            next: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Create a key in a key engine */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description RSA, ECDSA or ED25519 */
+                        algorithm: string;
+                        /** @description RSA 2048/3072/4096; ECDSA 256/384/521; ED25519 256 (what the engine offers: GET /engines) */
+                        size: number;
+                        /** @description absent: the default key engine */
+                        engine_id?: string;
+                        name?: string;
+                        aliases?: string[];
+                        tags?: string[];
+                        metadata?: {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description hex SHA-256 of the DER SubjectPublicKeyInfo */
+                            key_id: string;
+                            pkcs11_uri: string;
+                            name: string;
+                            aliases: string[];
+                            engine_id: string;
+                            has_private_key: boolean;
+                            /** @description RSA, ECDSA or ED25519 */
+                            algorithm: string;
+                            /** @description RSA modulus bits, EC curve size */
+                            size: number;
+                            /** @description base64 of the public key's PEM (Lamassu) */
+                            public_key: string;
+                            /** @description the public key as PEM (BEGIN PUBLIC KEY) */
+                            public_key_pem: string;
+                            /** Format: date-time */
+                            creation_ts: string;
+                            tags: string[];
+                            metadata: {
+                                [key: string]: unknown;
+                            };
+                            /** @description created, imported or ca */
+                            origin: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/kms/v1/keys/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Import a private key (unencrypted PKCS#8) into a key engine that takes imports */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description base64 of an unencrypted PKCS#8 PEM (BEGIN PRIVATE KEY), or the PEM itself */
+                        private_key: string;
+                        engine_id?: string;
+                        name?: string;
+                        aliases?: string[];
+                        tags?: string[];
+                        metadata?: {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description hex SHA-256 of the DER SubjectPublicKeyInfo */
+                            key_id: string;
+                            pkcs11_uri: string;
+                            name: string;
+                            aliases: string[];
+                            engine_id: string;
+                            has_private_key: boolean;
+                            /** @description RSA, ECDSA or ED25519 */
+                            algorithm: string;
+                            /** @description RSA modulus bits, EC curve size */
+                            size: number;
+                            /** @description base64 of the public key's PEM (Lamassu) */
+                            public_key: string;
+                            /** @description the public key as PEM (BEGIN PUBLIC KEY) */
+                            public_key_pem: string;
+                            /** Format: date-time */
+                            creation_ts: string;
+                            tags: string[];
+                            metadata: {
+                                [key: string]: unknown;
+                            };
+                            /** @description created, imported or ca */
+                            origin: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/kms/v1/keys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One key, with its public key */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description key id (hex SHA-256 of the public key), pkcs11: URI, name or alias */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description hex SHA-256 of the DER SubjectPublicKeyInfo */
+                            key_id: string;
+                            pkcs11_uri: string;
+                            name: string;
+                            aliases: string[];
+                            engine_id: string;
+                            has_private_key: boolean;
+                            /** @description RSA, ECDSA or ED25519 */
+                            algorithm: string;
+                            /** @description RSA modulus bits, EC curve size */
+                            size: number;
+                            /** @description base64 of the public key's PEM (Lamassu) */
+                            public_key: string;
+                            /** @description the public key as PEM (BEGIN PUBLIC KEY) */
+                            public_key_pem: string;
+                            /** Format: date-time */
+                            creation_ts: string;
+                            tags: string[];
+                            metadata: {
+                                [key: string]: unknown;
+                            };
+                            /** @description created, imported or ca */
+                            origin: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /** Delete a key from its engine and the KMS (refused while a CA uses it) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description key id (hex SHA-256 of the public key), pkcs11: URI, name or alias */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/kms/v1/keys/{id}/sign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Sign a message, or its digest, with the key (the private key stays in its engine) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description key id (hex SHA-256 of the public key), pkcs11: URI, name or alias */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description ECDSA_SHA_256/384/512, RSASSA_PKCS1_V1_5_SHA_256/384/512, RSASSA_PSS_SHA_256/384/512 (salt = hash length), ED25519 */
+                        algorithm: string;
+                        /** @description base64 */
+                        message: string;
+                        /**
+                         * @description raw: the message itself; hash: its digest under the algorithm's hash
+                         * @default raw
+                         */
+                        message_type: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description base64 */
+                            signature: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/kms/v1/keys/{id}/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Check a signature with the key's public key */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description key id (hex SHA-256 of the public key), pkcs11: URI, name or alias */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description ECDSA_SHA_256/384/512, RSASSA_PKCS1_V1_5_SHA_256/384/512, RSASSA_PSS_SHA_256/384/512 (salt = hash length), ED25519 */
+                        algorithm: string;
+                        /** @description base64 */
+                        message: string;
+                        /**
+                         * @description raw: the message itself; hash: its digest under the algorithm's hash
+                         * @default raw
+                         */
+                        message_type: string;
+                        /** @description base64; ECDSA as DER Ecdsa-Sig-Value */
+                        signature: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            valid: boolean;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/kms/v1/keys/{id}/name": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Replace the key's name */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description key id (hex SHA-256 of the public key), pkcs11: URI, name or alias */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description hex SHA-256 of the DER SubjectPublicKeyInfo */
+                            key_id: string;
+                            pkcs11_uri: string;
+                            name: string;
+                            aliases: string[];
+                            engine_id: string;
+                            has_private_key: boolean;
+                            /** @description RSA, ECDSA or ED25519 */
+                            algorithm: string;
+                            /** @description RSA modulus bits, EC curve size */
+                            size: number;
+                            /** @description base64 of the public key's PEM (Lamassu) */
+                            public_key: string;
+                            /** @description the public key as PEM (BEGIN PUBLIC KEY) */
+                            public_key_pem: string;
+                            /** Format: date-time */
+                            creation_ts: string;
+                            tags: string[];
+                            metadata: {
+                                [key: string]: unknown;
+                            };
+                            /** @description created, imported or ca */
+                            origin: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/kms/v1/keys/{id}/tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Replace the key's tags */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description key id (hex SHA-256 of the public key), pkcs11: URI, name or alias */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        tags: string[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description hex SHA-256 of the DER SubjectPublicKeyInfo */
+                            key_id: string;
+                            pkcs11_uri: string;
+                            name: string;
+                            aliases: string[];
+                            engine_id: string;
+                            has_private_key: boolean;
+                            /** @description RSA, ECDSA or ED25519 */
+                            algorithm: string;
+                            /** @description RSA modulus bits, EC curve size */
+                            size: number;
+                            /** @description base64 of the public key's PEM (Lamassu) */
+                            public_key: string;
+                            /** @description the public key as PEM (BEGIN PUBLIC KEY) */
+                            public_key_pem: string;
+                            /** Format: date-time */
+                            creation_ts: string;
+                            tags: string[];
+                            metadata: {
+                                [key: string]: unknown;
+                            };
+                            /** @description created, imported or ca */
+                            origin: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/kms/v1/keys/{id}/alias": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Replace the key's aliases */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description key id (hex SHA-256 of the public key), pkcs11: URI, name or alias */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        aliases: string[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description hex SHA-256 of the DER SubjectPublicKeyInfo */
+                            key_id: string;
+                            pkcs11_uri: string;
+                            name: string;
+                            aliases: string[];
+                            engine_id: string;
+                            has_private_key: boolean;
+                            /** @description RSA, ECDSA or ED25519 */
+                            algorithm: string;
+                            /** @description RSA modulus bits, EC curve size */
+                            size: number;
+                            /** @description base64 of the public key's PEM (Lamassu) */
+                            public_key: string;
+                            /** @description the public key as PEM (BEGIN PUBLIC KEY) */
+                            public_key_pem: string;
+                            /** Format: date-time */
+                            creation_ts: string;
+                            tags: string[];
+                            metadata: {
+                                [key: string]: unknown;
+                            };
+                            /** @description created, imported or ca */
+                            origin: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/kms/v1/keys/{id}/metadata": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** JSON-patch metadata (Lamassu), or replace it */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description key id (hex SHA-256 of the public key), pkcs11: URI, name or alias */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            /** @description Lamassu JSON Patch `{"patches": [{"op": "add|remove|replace", "path": "/json/pointer", "value": ...}]}`, or a plain object (PUT: the new metadata; PATCH: keys to merge, null deletes). 400 METADATA_PATCH_INVALID, METADATA_TOO_DEEP (16 levels), 413 METADATA_TOO_LARGE (64 KiB). */
+            requestBody: {
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description hex SHA-256 of the DER SubjectPublicKeyInfo */
+                            key_id: string;
+                            pkcs11_uri: string;
+                            name: string;
+                            aliases: string[];
+                            engine_id: string;
+                            has_private_key: boolean;
+                            /** @description RSA, ECDSA or ED25519 */
+                            algorithm: string;
+                            /** @description RSA modulus bits, EC curve size */
+                            size: number;
+                            /** @description base64 of the public key's PEM (Lamassu) */
+                            public_key: string;
+                            /** @description the public key as PEM (BEGIN PUBLIC KEY) */
+                            public_key_pem: string;
+                            /** Format: date-time */
+                            creation_ts: string;
+                            tags: string[];
+                            metadata: {
+                                [key: string]: unknown;
+                            };
+                            /** @description created, imported or ca */
+                            origin: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** JSON-patch metadata (Lamassu), or merge keys (null deletes one) */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description key id (hex SHA-256 of the public key), pkcs11: URI, name or alias */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            /** @description Lamassu JSON Patch `{"patches": [{"op": "add|remove|replace", "path": "/json/pointer", "value": ...}]}`, or a plain object (PUT: the new metadata; PATCH: keys to merge, null deletes). 400 METADATA_PATCH_INVALID, METADATA_TOO_DEEP (16 levels), 413 METADATA_TOO_LARGE (64 KiB). */
+            requestBody: {
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description hex SHA-256 of the DER SubjectPublicKeyInfo */
+                            key_id: string;
+                            pkcs11_uri: string;
+                            name: string;
+                            aliases: string[];
+                            engine_id: string;
+                            has_private_key: boolean;
+                            /** @description RSA, ECDSA or ED25519 */
+                            algorithm: string;
+                            /** @description RSA modulus bits, EC curve size */
+                            size: number;
+                            /** @description base64 of the public key's PEM (Lamassu) */
+                            public_key: string;
+                            /** @description the public key as PEM (BEGIN PUBLIC KEY) */
+                            public_key_pem: string;
+                            /** Format: date-time */
+                            creation_ts: string;
+                            tags: string[];
+                            metadata: {
+                                [key: string]: unknown;
+                            };
+                            /** @description created, imported or ca */
+                            origin: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/kms/v1/keys/{id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The private key as PKCS#8 PEM: filesystem keys only, and only where LAMASSU_KMS_ALLOW_KEY_EXPORT is on (403 otherwise) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description key id (hex SHA-256 of the public key), pkcs11: URI, name or alias */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description base64 of the PKCS#8 PEM */
+                            private_key: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/va/ocsp": {
         parameters: {
             query?: never;
@@ -8927,6 +10250,48 @@ export interface paths {
             cookie?: never;
         };
         /** Which build of the ca service answers (Lamassu's health) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            health: boolean;
+                            version: string;
+                            build: string;
+                            /** @description RFC 3339: when this program was built */
+                            build_time: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/kms/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Which build of the kms service answers (Lamassu's health) */
         get: {
             parameters: {
                 query?: never;

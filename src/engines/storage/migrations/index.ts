@@ -11,6 +11,7 @@ import { expiryDeltas } from './0009-expiry-deltas.ts';
 import { alerts } from './0010-alerts.ts';
 import { deviceIcon } from './0011-device-icon.ts';
 import { deviceGroups } from './0012-device-groups.ts';
+import { kmsKeys } from './0013-kms-keys.ts';
 
 /**
  * Every migration, in order. To add one: create `NNNN-<name>.ts` next to this file (next free number,
@@ -30,4 +31,5 @@ export const migrations: Record<string, Migration> = {
   '0010-alerts': alerts,
   '0011-device-icon': deviceIcon,
   '0012-device-groups': deviceGroups,
+  '0013-kms-keys': kmsKeys,
 };
