@@ -180,7 +180,7 @@ function oidcConfig(
   nameOf: (k: keyof typeof settings) => string,
   problems: string[],
 ): OidcConfig | undefined {
-  const any = [v.oidcJwksUrl, v.oidcIssuer, v.oidcAudience, v.oidcMaxTokenLifetimeMs];
+  const any = [v.oidcJwksUrl, v.oidcIssuer, v.oidcAudience, v.oidcMaxTokenLifetimeMs, v.oidcConsoleClientId];
   if (any.every((x) => x === undefined)) return undefined;
   const missing = (['oidcJwksUrl', 'oidcIssuer', 'oidcAudience'] as const).filter((k) => v[k] === undefined);
   for (const k of missing) problems.push(`${nameOf(k)}: required when OIDC is configured (JWKS URL, issuer and audience go together)`);
@@ -191,6 +191,7 @@ function oidcConfig(
     audience: v.oidcAudience!,
     rolesClaim: v.oidcRolesClaim,
     ...(v.oidcMaxTokenLifetimeMs !== undefined ? { maxTokenLifetimeMs: v.oidcMaxTokenLifetimeMs } : {}),
+    ...(v.oidcConsoleClientId !== undefined ? { console: { clientId: v.oidcConsoleClientId, scopes: [...new Set(['openid', ...v.oidcConsoleScopes])] } } : {}),
   };
 }
 

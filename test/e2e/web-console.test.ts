@@ -11,20 +11,18 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { hashToken } from '../../src/http/auth/admin-token.ts';
 import { createStorage } from '../../src/engines/storage/create-storage.ts';
 import { startLamassu, type LamassuProcess } from '../support/lamassu-process.ts';
 import { admin } from './est-server.ts';
+import { assertAccessible, CHROMIUM, launchChromium, newPage as openPage } from './web-browser.ts';
 
 const run = promisify(execFile);
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 let server: LamassuProcess;
 let browser: Browser;
@@ -38,38 +36,7 @@ const openssl = async (...args: string[]) => (await run('openssl', args, { cwd: 
 /** What the browser reported as an error in any page: CSP violations, uncaught exceptions. */
 const browserErrors: string[] = [];
 
-async function newPage(): Promise<Page> {
-  const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  page.on('pageerror', (err) => browserErrors.push(`uncaught: ${err.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) browserErrors.push(m.text());
-  });
-  page.setDefaultTimeout(15_000);
-  return page;
-}
-
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-interface AxeViolation {
-  id: string;
-  impact: string | null;
-  help: string;
-  nodes: { target: unknown[] }[];
-}
-
-/** axe-core in the page: no serious or critical accessibility violation. */
-async function assertAccessible(page: Page, name: string) {
-  // Evaluated through the DevTools protocol: the console's CSP (rightly) refuses inline <script> tags.
-  await page.evaluate(axeSource);
-  const violations = (await page.evaluate('axe.run(document, { resultTypes: ["violations"] }).then((r) => r.violations)')) as AxeViolation[];
-  const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert.deepEqual(
-    serious.map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => JSON.stringify(n.target)).join(', ')}`),
-    [],
-    `accessibility of ${name}`,
-  );
-}
+const newPage = () => openPage(browser, browserErrors);
 
 /** Every screen the walk reaches is photographed and checked with axe-core. */
 async function shot(page: Page, name: string) {
@@ -114,7 +81,7 @@ before(async () => {
   const storage = await createStorage({ kind: 'sqlite', file: path.join(server.dataDir, 'lamassu.db') });
   await storage.adminTokens.insert({ id: randomUUID(), tokenHash: hashToken(viewerToken), subject: 'auditor', role: 'pki-viewer', createdAt: new Date() });
   await storage.close();
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 });
 
 after(async () => {

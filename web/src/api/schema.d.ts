@@ -7612,6 +7612,52 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/console/v1/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The web console's sign-in options (public: read before signing in) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description null: no OIDC sign-in is configured for the console; sign in with a pasted token */
+                            oidc: {
+                                /** @description OIDC issuer; the console runs discovery at <issuer>/.well-known/openid-configuration */
+                                issuer: string;
+                                /** @description the console as a public client of the identity provider */
+                                client_id: string;
+                                /** @description scopes the console requests (openid always among them) */
+                                scopes: string[];
+                            } | null;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
