@@ -184,6 +184,11 @@ export interface CertificateRepository {
   replanExpiry(scope: ExpiryReplanScope): Promise<number>;
   /** Counts by issuer and status. */
   countByIssuerAndStatus(): Promise<CertificateCount[]>;
+  /**
+   * Certificates not revoked nor expired whose notAfter falls in [from, from + buckets * bucketMs), counted per
+   * bucket (index 0 the first); only buckets with certificates are returned.
+   */
+  countExpiringPerBucket(q: { from: Date; bucketMs: number; buckets: number; issuerCaId?: string }): Promise<{ bucket: number; count: number }[]>;
   /** Whether any certificate names `caId` as its issuer or as its CA (a deleted CA leaves such traces). */
   mentionsCa(caId: string): Promise<boolean>;
   /** By certificate id (the row's, not the serial). */

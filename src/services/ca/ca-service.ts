@@ -15,6 +15,7 @@ import { caChain, getCa, listCas } from './get-ca.ts';
 import { getCertificate, listCertificates } from './get-certificate.ts';
 import { getProfile, listProfiles } from './get-profile.ts';
 import { getCaStats, getStats, type CaStats } from './get-stats.ts';
+import { countExpiringPerWeek, type CountExpiringPerWeekInput, type ExpiringWeek } from './count-expiring-per-week.ts';
 import { importCa, type ImportCaInput } from './import-ca.ts';
 import { importCertificate, type ImportCertificateInput } from './import-certificate.ts';
 import { IssuingCaCache } from './issuing-ca-cache.ts';
@@ -82,6 +83,8 @@ export class CaService {
   getStats = (): Promise<CaStats> => getStats(this.deps);
   /** One CA's stats: the CA and those below it; the certificates it issued. */
   getCaStats = (caId: string): Promise<CaStats> => getCaStats(this.deps, caId);
+  /** Certificates expiring per calendar week (UTC), from the current week on. */
+  countExpiringPerWeek = (input: CountExpiringPerWeekInput): Promise<ExpiringWeek[]> => countExpiringPerWeek(this.deps, input);
   /** Lamassu's CA deletion: EXPIRED/REVOKED (or imported without key) CAs without subordinates. */
   deleteCa = (input: { id: string; actor: string }): Promise<void> => deleteCa(this.deps, this.cache, input);
   /** Lamassu's per-CA issuance expiration, kept as the validity of the CA's own default profile. */

@@ -2661,6 +2661,85 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/ca/v1/certificates/expiring-per-week": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Certificates (not revoked, not expired) expiring per calendar week (Monday 00:00 UTC to Monday), from the current week on: counts, not rows */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description weeks to count, the current one first (default 12) */
+                    weeks?: number;
+                    /** @description only certificates this CA issued */
+                    ca_id?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            weeks: {
+                                /**
+                                 * Format: date-time
+                                 * @description Monday 00:00 UTC
+                                 */
+                                start: string;
+                                /**
+                                 * Format: date-time
+                                 * @description the next Monday 00:00 UTC, exclusive
+                                 */
+                                end: string;
+                                count: number;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/ca/v1/certificates/import": {
         parameters: {
             query?: never;
