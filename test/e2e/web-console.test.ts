@@ -18,6 +18,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { hashToken } from '../../src/http/auth/admin-token.ts';
 import { createStorage } from '../../src/engines/storage/create-storage.ts';
+import { startHttpReceiver, type HttpReceiver } from '../support/http-receiver.ts';
 import { startLamassu, type LamassuProcess } from '../support/lamassu-process.ts';
 import { admin } from './est-server.ts';
 import { assertAccessible, CHROMIUM, launchChromium, newPage as openPage } from './web-browser.ts';
@@ -29,6 +30,7 @@ let browser: Browser;
 let dir: string;
 let shots: string;
 let viewerToken: string;
+let webhook: HttpReceiver;
 const f = (name: string) => path.join(dir, name);
 const url = (p: string) => `https://localhost:${server.httpsPort}${p}`;
 const openssl = async (...args: string[]) => (await run('openssl', args, { cwd: dir })).stdout;
@@ -82,11 +84,13 @@ before(async () => {
   await storage.adminTokens.insert({ id: randomUUID(), tokenHash: hashToken(viewerToken), subject: 'auditor', role: 'pki-viewer', createdAt: new Date() });
   await storage.close();
   browser = await launchChromium();
+  webhook = await startHttpReceiver();
 });
 
 after(async () => {
   await browser?.close();
   await server?.stop();
+  await webhook?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -140,6 +144,62 @@ describe('web console', { timeout: 150_000 }, () => {
     await tree.getByText('E2E Root CA').waitFor();
     assert.equal(await tree.getByRole('group').getByText('E2E Issuing CA').count(), 1, 'the sub-CA sits under the root');
     await shot(page, 'cas');
+
+    // Import a root CA made with openssl: the certificate pasted, its key uploaded as a file.
+    await openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', f('imported.key'), '-subj', '/CN=E2E Imported Root', '-days', '365',
+      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-out', f('imported.pem'));
+    await page.getByRole('button', { name: 'Import CA' }).click();
+    const importDialog = page.getByRole('dialog', { name: 'Import a CA' });
+    await importDialog.getByRole('textbox', { name: /^CA certificate/ }).fill(readFileSync(f('imported.pem'), 'utf8'));
+    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), importDialog.getByRole('button', { name: 'Upload private key' }).click()]);
+    await chooser.setFiles(f('imported.key'));
+    await importDialog.getByRole('textbox', { name: /^Private key/ }).filter({ hasText: 'BEGIN PRIVATE KEY' }).waitFor();
+    await importDialog.getByRole('textbox', { name: /^CA id/ }).fill('e2e-imported');
+    await importDialog.getByRole('button', { name: 'Import CA' }).click();
+    await page.waitForURL(url('/cas/e2e-imported'));
+    await page.getByRole('heading', { name: 'E2E Imported Root' }).waitFor();
+    assert.equal((await admin(server, 'GET', '/api/ca/v1/cas/e2e-imported')).json.type, 'IMPORTED_WITH_KEY');
+
+    // Its CRL and OCSP settings, changed in the console and shown on the CA.
+    const va = page.getByTestId('va-settings');
+    await va.getByRole('button', { name: 'Edit CRL and OCSP settings' }).click();
+    const vaDialog = page.getByRole('dialog', { name: 'CRL and OCSP settings' });
+    await vaDialog.getByRole('textbox', { name: /^CRL validity/ }).fill('3d');
+    await vaDialog.getByRole('checkbox', { name: 'Publish delta CRLs' }).check();
+    await vaDialog.getByRole('textbox', { name: /^Delta CRL refresh interval/ }).fill('30m');
+    await shot(page, 'ca-settings');
+    // A CRL refreshed less often than it is valid for is refused, in words, in the form.
+    await vaDialog.getByRole('button', { name: 'Save CRL and OCSP settings' }).click();
+    assert.match(await vaDialog.getByRole('alert').innerText(), /refresh_interval must be shorter than its validity[\s\S]*VA_ROLE_INVALID \(HTTP 400\)/);
+    await vaDialog.getByRole('textbox', { name: /^CRL refresh interval/ }).fill('1d');
+    await vaDialog.getByRole('button', { name: 'Save CRL and OCSP settings' }).click();
+    await vaDialog.waitFor({ state: 'hidden' });
+    await va.getByText('every 30m').waitFor();
+    assert.match(await va.innerText(), /CRL validity\s+3d/);
+    const role = (await admin(server, 'GET', '/api/va/v1/roles/e2e-imported')).json;
+    assert.deepEqual([role.crl_options.validity, role.crl_options.refresh_interval, role.delta_crl_options.enabled, role.delta_crl_options.refresh_interval], ['3d', '1d', true, '30m']);
+
+    // Alerts: a webhook subscription to every certificate event; its secret is shown once; a test reaches it.
+    await page.getByRole('link', { name: 'Alerts' }).click();
+    await page.getByRole('heading', { name: 'Alerts' }).waitFor();
+    await page.getByRole('button', { name: 'Subscribe' }).click();
+    const subscribe = page.getByRole('dialog');
+    await subscribe.getByRole('combobox', { name: /^Event type/ }).fill('certificate.#');
+    await subscribe.getByRole('button', { name: 'Add condition' }).click();
+    await subscribe.getByRole('textbox', { name: /^Condition 1$/ }).fill('$.data.serial_number');
+    await choose(page, 'Channel', 'Webhook');
+    await subscribe.getByRole('textbox', { name: /^Channel name/ }).fill('SOC');
+    await subscribe.getByRole('textbox', { name: 'Webhook URL' }).fill(webhook.url);
+    await subscribe.getByRole('button', { name: 'Subscribe' }).click();
+    await subscribe.getByText('shown this once').waitFor();
+    assert.match(await subscribe.getByText(/^[0-9a-f]{64}$/).innerText(), /^[0-9a-f]{64}$/, 'the signing secret');
+    await subscribe.getByRole('button', { name: 'Done' }).click();
+    await subscribe.waitFor({ state: 'hidden' });
+    await page.getByRole('table', { name: 'Subscriptions' }).getByRole('link', { name: 'certificate.#' }).click();
+    await page.getByRole('button', { name: 'Send test' }).click();
+    await page.getByText('Test delivered').waitFor();
+    assert.equal((await webhook.waitFor(1))[0]!.headers['x-lamassu-signature']?.toString().startsWith('sha256='), true);
+    const alertsUrl = page.url();
 
     // An issuance profile, then a certificate from a CSR openssl made, issued under it.
     await page.goto(url('/profiles'));
@@ -269,6 +329,11 @@ describe('web console', { timeout: 150_000 }, () => {
     await page.getByRole('table', { name: 'Devices' }).getByText('device-42').waitFor();
     await shot(page, 'devices');
 
+    // The delivery log of the subscription shows the certificate events delivered to the webhook.
+    await page.goto(alertsUrl);
+    await page.getByRole('table', { name: 'Delivery log' }).locator('[data-delivery-status="delivered"]').first().waitFor({ timeout: 20_000 });
+    await shot(page, 'alerts');
+
     await page.goto(url('/'));
     await page.getByTestId('certificates-total').waitFor();
     assert.equal(await page.getByTestId('devices-total').innerText(), '1');
@@ -276,6 +341,17 @@ describe('web console', { timeout: 150_000 }, () => {
     const perDms = page.getByRole('table', { name: 'Devices per DMS' }).getByRole('row', { name: /Factory line 7/ });
     await perDms.waitFor();
     assert.match(await perDms.innerText(), /\b1\b[\s\S]*DECOMMISSIONED/);
+    // The expiry chart: twelve weeks, the server's aggregate.
+    const chart = page.getByTestId('expiring-per-week');
+    const weeks = (await admin(server, 'GET', '/api/ca/v1/certificates/expiring-per-week?weeks=12')).json.weeks as { start: string; count: number }[];
+    const expected = weeks.reduce((n, w) => n + w.count, 0);
+    assert.equal(await chart.getByTestId('expiring-total').innerText(), `${expected} in the next 12 weeks`);
+    assert.deepEqual(
+      await chart.locator('[data-week]').evaluateAll((bars) => bars.map((b) => Number(b.getAttribute('data-count')))),
+      weeks.map((w) => w.count),
+    );
+    const events = page.getByRole('table', { name: 'Recent events' });
+    await events.getByRole('cell', { name: 'certificate.status.update' }).waitFor();
     await shot(page, 'dashboard');
     await page.context().close();
   });
@@ -299,7 +375,7 @@ describe('web console', { timeout: 150_000 }, () => {
     }
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Devices' }).waitFor();
-    const writes = /^(Create CA|Revoke|Hold|Release hold|Issue certificate|Create DMS|Save|Decommission|Create profile|Edit .*|Issue with a server key|Issue a new one.*|Revoke DMS certificate)$/;
+    const writes = /^(Create CA|Import CA|Revoke|Hold|Release hold|Issue certificate|Create DMS|Save|Decommission|Create profile|Edit .*|Issue with a server key|Issue a new one.*|Revoke DMS certificate)$/;
     for (const [path_, ready] of [
       ['/cas/e2e-sub', 'E2E Issuing CA'],
       [`/certificates`, 'Certificates'],
@@ -307,6 +383,7 @@ describe('web console', { timeout: 150_000 }, () => {
       ['/dms', 'DMSs'],
       ['/devices/device-42', 'device-42'],
       ['/profiles', 'Issuance profiles'],
+      ['/alerts', 'Alerts'],
     ] as const) {
       await page.goto(url(path_));
       await page.getByRole('heading', { name: ready }).first().waitFor();
@@ -320,7 +397,7 @@ describe('web console', { timeout: 150_000 }, () => {
 
     // A 390-wide phone: the menu folds away and no screen is wider than the display.
     await page.setViewportSize({ width: 390, height: 844 });
-    for (const p of ['/', '/cas/e2e-sub', '/certificates', '/dms/line-7', '/devices', '/devices/device-42']) {
+    for (const p of ['/', '/cas/e2e-sub', '/certificates', '/dms/line-7', '/devices', '/devices/device-42', '/alerts']) {
       await page.goto(url(p));
       await page.waitForLoadState('networkidle');
       const width = (await page.evaluate('document.documentElement.scrollWidth')) as number;

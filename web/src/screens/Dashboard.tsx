@@ -164,8 +164,8 @@ function RecentEvents() {
       ) : list.length === 0 ? (
         <Text size="sm">No event yet.</Text>
       ) : (
-        <Table.ScrollContainer minWidth={500}>
-          <Table aria-label="Recent events">
+        // Fixed layout and wrapping instead of a scroll box: a scroll box without a link in it is not keyboard reachable.
+        <Table aria-label="Recent events" layout="fixed" style={{ wordBreak: 'break-word' }}>
             <Table.Thead>
               <Table.Tr>
                 <Table.Th>Event type</Table.Th>
@@ -184,8 +184,7 @@ function RecentEvents() {
                 </Table.Tr>
               ))}
             </Table.Tbody>
-          </Table>
-        </Table.ScrollContainer>
+        </Table>
       )}
     </Card>
   );
