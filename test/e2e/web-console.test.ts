@@ -279,8 +279,24 @@ describe('web console', { timeout: 150_000 }, () => {
     await page.keyboard.press('Escape');
     await page.getByLabel('HTTP Basic user').fill('line-7');
     await page.getByLabel('HTTP Basic password').fill('correct horse battery');
+    // Settings beyond the basics: what new devices get, Lamassu's expiry deltas, serverkeygen's keys.
+    await page.getByRole('textbox', { name: 'Device tags' }).fill('factory-7');
+    await page.keyboard.press('Enter');
+    await page.getByRole('textbox', { name: 'Device metadata' }).fill('{"line": 7');
+    await page.getByRole('textbox', { name: 'Preventive delta' }).fill('30d');
+    await page.getByRole('textbox', { name: 'Critical delta' }).fill('7d');
+    await page.getByRole('checkbox', { name: 'Re-enroll with an expired certificate' }).check();
+    await choose(page, 'Default key', 'ECDSA P-384');
+    await page.getByRole('button', { name: 'Create DMS' }).click();
+    await page.getByText('must be a JSON object').waitFor();
+    await page.getByRole('textbox', { name: 'Device metadata' }).fill('{"line": 7}');
     await page.getByRole('button', { name: 'Create DMS' }).click();
     await page.waitForURL(url('/dms/line-7'));
+    const stored = (await admin(server, 'GET', '/api/dmsmanager/v1/dms/line-7')).json.settings;
+    assert.deepEqual(stored.enrollment_settings.device_provisioning_profile.tags, ['factory-7']);
+    assert.deepEqual(stored.enrollment_settings.device_provisioning_profile.metadata, { line: 7 });
+    assert.deepEqual([stored.reenrollment_settings.preventive_delta, stored.reenrollment_settings.critical_delta, stored.reenrollment_settings.enable_expired_renewal], ['30d', '7d', true]);
+    assert.deepEqual(stored.server_keygen_settings.key, { type: 'ECDSA', bits: 384 });
     const est = page.getByTestId('est-urls');
     await est.getByText(`https://localhost:${server.httpsPort}/.well-known/est/line-7/simpleenroll`, { exact: true }).waitFor();
     assert.match(await est.innerText(), /curl --cacert server-ca\.pem \\\s+--user 'line-7:PASSWORD'/);
