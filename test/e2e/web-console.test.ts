@@ -357,10 +357,16 @@ describe('web console', { timeout: 150_000 }, () => {
     const perDms = page.getByRole('table', { name: 'Devices per DMS' }).getByRole('row', { name: /Factory line 7/ });
     await perDms.waitFor();
     assert.match(await perDms.innerText(), /\b1\b[\s\S]*DECOMMISSIONED/);
-    // The expiry chart: twelve weeks, the server's aggregate.
+    // The expiry chart: twelve weeks, the server's aggregate; a few short-lived certificates give it bars.
+    for (const days of [5, 12, 12, 33, 60]) {
+      const csr = Buffer.from(readFileSync(f('web.csr'), 'utf8')).toString('base64');
+      await admin(server, 'POST', '/api/ca/v1/cas/e2e-sub/certificates/sign', { csr, profile: { validity: { type: 'Duration', duration: `${days}d` } } });
+    }
+    await page.reload();
     const chart = page.getByTestId('expiring-per-week');
     const weeks = (await admin(server, 'GET', '/api/ca/v1/certificates/expiring-per-week?weeks=12')).json.weeks as { start: string; count: number }[];
     const expected = weeks.reduce((n, w) => n + w.count, 0);
+    assert.ok(expected >= 5, `${expected} expiring`);
     assert.equal(await chart.getByTestId('expiring-total').innerText(), `${expected} in the next 12 weeks`);
     assert.deepEqual(
       await chart.locator('[data-week]').evaluateAll((bars) => bars.map((b) => Number(b.getAttribute('data-count')))),
