@@ -2,7 +2,8 @@
  * The web console's OIDC sign-in end to end, in Debian's Chromium against a real `lamassu serve` configured
  * for OIDC. The identity provider is a stand-in (test/support/oidc-provider.ts: it approves at once, checks
  * the PKCE verifier at its token endpoint and serves the JWKS); the server takes the access token it issues
- * through its normal JWT validation (issuer, audience, roles claim, JWKS).
+ * through its normal JWT validation (issuer, audience, roles claim, JWKS). This server runs without the alerts
+ * service, so the test also sees the console do without it.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -51,6 +52,7 @@ before(async () => {
       LAMASSU_OIDC_AUDIENCE: AUDIENCE,
       LAMASSU_OIDC_CONSOLE_CLIENT_ID: CLIENT_ID,
       LAMASSU_OIDC_CONSOLE_SCOPES: 'openid,profile',
+      LAMASSU_SERVICES: 'ca,kms,va,dms,devices',
     },
     { deadlineMs: 30_000 },
   );
@@ -104,6 +106,19 @@ describe('web console: OIDC sign-in (authorization code + PKCE)', { timeout: 120
     )) as { subject: string; role: string; via: string };
     assert.deepEqual(whoami, { subject: 'oidc-admin', role: 'pki-admin', via: 'oidc' });
     await signedIn.context().close();
+  });
+
+  test('without the alerts service the dashboard and the alerts screen say so, and nothing breaks', async () => {
+    idp.user = { sub: 'oidc-admin', roles: ['pki-admin'] };
+    const page = await newPage();
+    await signInWithOidc(page);
+    await page.getByTestId('recent-events').getByText('The alerts service does not run on this server').waitFor();
+    await page.getByTestId('expiring-per-week').getByTestId('expiring-total').waitFor();
+    await page.getByRole('link', { name: 'Alerts' }).click();
+    await page.getByText('The alerts service does not run on this server').waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Subscribe' }).count(), 0);
+    assert.equal(await page.getByRole('alert').count(), 0, 'no error shown');
+    await page.context().close();
   });
 
   test('a pki-viewer from the identity provider sees no write action', async () => {

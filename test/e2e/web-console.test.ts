@@ -1,9 +1,11 @@
 /**
  * The web console end to end: a real `lamassu serve`, Debian's Chromium driven by playwright-core (which
  * downloads no browser), openssl for CSRs and curl for EST. Walks what an operator does: sign in with the
- * admin token, create a root and a sub-CA, issue from a CSR, revoke and find it in the CRL, create an HTTP
- * Basic DMS, enroll a device over EST, see it provisioned with its certificate in its slot and timeline,
- * decommission it; then a pki-viewer sees the same screens without one write action.
+ * admin token, create a root and a sub-CA, import a CA and change its CRL/OCSP settings, subscribe a webhook to
+ * alerts (test send, delivery log), issue from a CSR, revoke and find it in the CRL, create an HTTP Basic DMS
+ * with settings beyond the basics, enroll a device over EST, see it provisioned with its certificate in its
+ * slot and timeline, decommission it, read the dashboard (expiry chart, recent events); then a pki-viewer sees
+ * the same screens without one write action. OIDC sign-in: web-console-oidc.test.ts.
  * Every screen is checked with axe-core (no serious or critical violation); the first one paints within 1 s.
  * Screenshots go to $LAMASSU_UI_SCREENSHOTS (docs/ui to refresh the README's set), else to a temp dir.
  */
