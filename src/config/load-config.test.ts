@@ -130,6 +130,11 @@ describe('loadConfig', () => {
       problems({ env: { LAMASSU_OIDC_CONSOLE_CLIENT_ID: 'console' } }).map((p) => p.split(':')[0]),
       ['LAMASSU_OIDC_JWKS_URL', 'LAMASSU_OIDC_ISSUER', 'LAMASSU_OIDC_AUDIENCE'],
     );
+    assert.match(
+      problems({ env: { ...oidc, LAMASSU_OIDC_ISSUER: 'lamassu-realm', LAMASSU_OIDC_CONSOLE_CLIENT_ID: 'console' } }).join('\n'),
+      /^LAMASSU_OIDC_ISSUER: must be an http\(s\) URL when LAMASSU_OIDC_CONSOLE_CLIENT_ID is set/,
+    );
+    assert.equal(loadConfig({ env: { ...oidc, LAMASSU_OIDC_ISSUER: 'lamassu-realm' } }).oidc?.issuer, 'lamassu-realm', 'without the console any issuer string will do');
   });
 
   it('reads the TLS certificate lifetime and renewal window, and refuses a window as long as the lifetime', () => {

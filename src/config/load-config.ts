@@ -175,6 +175,14 @@ function alertsConfig(v: Settings, nameOf: (k: keyof typeof settings) => string,
   };
 }
 
+function isHttpUrl(s: string): boolean {
+  try {
+    return ['http:', 'https:'].includes(new URL(s).protocol);
+  } catch {
+    return false;
+  }
+}
+
 function oidcConfig(
   v: Settings,
   nameOf: (k: keyof typeof settings) => string,
@@ -185,6 +193,12 @@ function oidcConfig(
   const missing = (['oidcJwksUrl', 'oidcIssuer', 'oidcAudience'] as const).filter((k) => v[k] === undefined);
   for (const k of missing) problems.push(`${nameOf(k)}: required when OIDC is configured (JWKS URL, issuer and audience go together)`);
   if (missing.length > 0) return undefined;
+  if (v.oidcConsoleClientId !== undefined && !isHttpUrl(v.oidcIssuer!)) {
+    problems.push(
+      `${nameOf('oidcIssuer')}: must be an http(s) URL when ${nameOf('oidcConsoleClientId')} is set (the console reads <issuer>/.well-known/openid-configuration), got "${v.oidcIssuer}"`,
+    );
+    return undefined;
+  }
   return {
     jwksUrl: v.oidcJwksUrl!,
     issuer: v.oidcIssuer!,
