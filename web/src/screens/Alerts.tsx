@@ -41,7 +41,7 @@ const target = (s: Subscription) => String(s.channel.config.email ?? s.channel.c
 
 function SubscribeForm({ user, onDone }: { user: string; onDone: () => void }) {
   const qc = useQueryClient();
-  const latest = useQuery({ queryKey: ['latest-events'], queryFn: () => getJson<LatestEvent[]>('/api/alerts/v1/events/latest').catch(() => []) });
+  const latest = useQuery({ queryKey: ['latest-event-types'], queryFn: () => getJson<LatestEvent[]>('/api/alerts/v1/events/latest').catch(() => []) });
   const [eventType, setEventType] = useState('certificate.#');
   const [mode, setMode] = useState<'any' | 'all'>('any');
   const [conditions, setConditions] = useState<AlertCondition[]>([]);
