@@ -214,6 +214,7 @@ export async function startServer(
       logger,
       metrics,
       auth: { adminTokens: storage.adminTokens, oidc: config.oidc && createOidcVerifier(config.oidc) },
+      console: config.oidc?.console ? { oidc: { issuer: config.oidc.issuer, ...config.oidc.console } } : {},
       services,
       version: await packageVersion(),
       requestTimeoutMs: config.httpRequestTimeoutMs,

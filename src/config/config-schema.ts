@@ -116,6 +116,8 @@ export const settings = {
     default: 'realm_access.roles',
   }),
   oidcMaxTokenLifetimeMs: optional({ env: 'LAMASSU_OIDC_MAX_TOKEN_LIFETIME', file: 'oidc.max_token_lifetime', parse: durationAtLeast(1000, '1s') }),
+  oidcConsoleClientId: optional({ env: 'LAMASSU_OIDC_CONSOLE_CLIENT_ID', file: 'oidc.console_client_id', parse: text }),
+  oidcConsoleScopes: required({ env: 'LAMASSU_OIDC_CONSOLE_SCOPES', file: 'oidc.console_scopes', parse: list(text), default: ['openid'] }),
   databaseUrl: optional({ env: 'DATABASE_URL', file: 'database_url', parse: postgresUrl }),
   postgresHostname: optional({ env: 'POSTGRES_HOSTNAME', file: 'postgres.hostname', parse: text }),
   postgresPort: optional({ env: 'POSTGRES_PORT', file: 'postgres.port', parse: port }),
@@ -190,6 +192,8 @@ export interface OidcConfig {
   rolesClaim: string;
   /** Longest accepted token lifetime (exp - iat); unlimited when absent. */
   maxTokenLifetimeMs?: number;
+  /** The web console's sign-in (authorization code + PKCE, a public client); absent: the console takes pasted tokens only. */
+  console?: { clientId: string; scopes: string[] };
 }
 
 /** The alerts service: its SMTP server (EMAIL channel; absent when none is configured) and delivery settings. */

@@ -133,6 +133,24 @@ describe('loadConfig', () => {
     assert.deepEqual(c.oidc, { jwksUrl: 'http://kc/certs', issuer: 'http://kc', audience: 'lamassu', rolesClaim: 'realm_access.roles' });
   });
 
+  it("reads the console's OIDC client (openid is always among its scopes), and refuses it without the rest of OIDC", () => {
+    const oidc = { LAMASSU_OIDC_JWKS_URL: 'http://kc/certs', LAMASSU_OIDC_ISSUER: 'http://kc', LAMASSU_OIDC_AUDIENCE: 'lamassu' };
+    assert.deepEqual(loadConfig({ env: { ...oidc, LAMASSU_OIDC_CONSOLE_CLIENT_ID: 'console' } }).oidc?.console, { clientId: 'console', scopes: ['openid'] });
+    assert.deepEqual(
+      loadConfig({ env: { ...oidc, LAMASSU_OIDC_CONSOLE_CLIENT_ID: 'console', LAMASSU_OIDC_CONSOLE_SCOPES: 'profile,roles' } }).oidc?.console?.scopes,
+      ['openid', 'profile', 'roles'],
+    );
+    assert.deepEqual(
+      problems({ env: { LAMASSU_OIDC_CONSOLE_CLIENT_ID: 'console' } }).map((p) => p.split(':')[0]),
+      ['LAMASSU_OIDC_JWKS_URL', 'LAMASSU_OIDC_ISSUER', 'LAMASSU_OIDC_AUDIENCE'],
+    );
+    assert.match(
+      problems({ env: { ...oidc, LAMASSU_OIDC_ISSUER: 'lamassu-realm', LAMASSU_OIDC_CONSOLE_CLIENT_ID: 'console' } }).join('\n'),
+      /^LAMASSU_OIDC_ISSUER: must be an http\(s\) URL when LAMASSU_OIDC_CONSOLE_CLIENT_ID is set/,
+    );
+    assert.equal(loadConfig({ env: { ...oidc, LAMASSU_OIDC_ISSUER: 'lamassu-realm' } }).oidc?.issuer, 'lamassu-realm', 'without the console any issuer string will do');
+  });
+
   it('reads the TLS certificate lifetime and renewal window, and refuses a window as long as the lifetime', () => {
     const d = loadConfig({ env: {} });
     assert.deepEqual([d.tlsCertLifetimeMs, d.tlsRenewBeforeMs], [365 * 86_400_000, 30 * 86_400_000]);

@@ -183,22 +183,37 @@ function alertsConfig(v: Settings, nameOf: (k: keyof typeof settings) => string,
   };
 }
 
+function isHttpUrl(s: string): boolean {
+  try {
+    return ['http:', 'https:'].includes(new URL(s).protocol);
+  } catch {
+    return false;
+  }
+}
+
 function oidcConfig(
   v: Settings,
   nameOf: (k: keyof typeof settings) => string,
   problems: string[],
 ): OidcConfig | undefined {
-  const any = [v.oidcJwksUrl, v.oidcIssuer, v.oidcAudience, v.oidcMaxTokenLifetimeMs];
+  const any = [v.oidcJwksUrl, v.oidcIssuer, v.oidcAudience, v.oidcMaxTokenLifetimeMs, v.oidcConsoleClientId];
   if (any.every((x) => x === undefined)) return undefined;
   const missing = (['oidcJwksUrl', 'oidcIssuer', 'oidcAudience'] as const).filter((k) => v[k] === undefined);
   for (const k of missing) problems.push(`${nameOf(k)}: required when OIDC is configured (JWKS URL, issuer and audience go together)`);
   if (missing.length > 0) return undefined;
+  if (v.oidcConsoleClientId !== undefined && !isHttpUrl(v.oidcIssuer!)) {
+    problems.push(
+      `${nameOf('oidcIssuer')}: must be an http(s) URL when ${nameOf('oidcConsoleClientId')} is set (the console reads <issuer>/.well-known/openid-configuration), got "${v.oidcIssuer}"`,
+    );
+    return undefined;
+  }
   return {
     jwksUrl: v.oidcJwksUrl!,
     issuer: v.oidcIssuer!,
     audience: v.oidcAudience!,
     rolesClaim: v.oidcRolesClaim,
     ...(v.oidcMaxTokenLifetimeMs !== undefined ? { maxTokenLifetimeMs: v.oidcMaxTokenLifetimeMs } : {}),
+    ...(v.oidcConsoleClientId !== undefined ? { console: { clientId: v.oidcConsoleClientId, scopes: [...new Set(['openid', ...v.oidcConsoleScopes])] } } : {}),
   };
 }
 

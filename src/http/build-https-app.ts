@@ -16,6 +16,7 @@ import type { ServicePlugin } from './service-plugin.ts';
 import { registerRequestGuards } from './request-guards.ts';
 import { buildInfoOf, serviceHealthRoutes } from './service-health-routes.ts';
 import { validatorCompiler } from './validator.ts';
+import { CONSOLE_API_PREFIX, consoleConfigRoutes, consoleConnectOrigins, type ConsoleSettings } from './web/console-config-routes.ts';
 import { registerWebConsole, WEB_DIST_DIR } from './web/web-console.ts';
 
 export interface TlsMaterial {
@@ -44,6 +45,8 @@ export interface HttpsAppOptions {
   requestTimeoutMs?: number;
   /** The built web console (default web/dist); false serves none. */
   webConsoleDir?: string | false;
+  /** What the console is told before sign-in (GET /api/console/v1/config); default: no OIDC sign-in. */
+  console?: ConsoleSettings;
 }
 
 export const ADMIN_API_PREFIX = '/api/v1';
@@ -93,6 +96,8 @@ export async function buildHttpsApp(opts: HttpsAppOptions): Promise<FastifyInsta
   await app.register(adminApiScope(opts.auth, adminPlugins), { prefix: ADMIN_API_PREFIX });
   for (const s of opts.services) if (s.https) await app.register(s.https);
   await app.register(serviceHealthRoutes(opts.services.map((s) => s.name), buildInfoOf(opts.version)));
-  if (opts.webConsoleDir !== false) registerWebConsole(app, opts.webConsoleDir ?? WEB_DIST_DIR);
+  const consoleSettings = opts.console ?? {};
+  await app.register(consoleConfigRoutes(consoleSettings), { prefix: CONSOLE_API_PREFIX });
+  if (opts.webConsoleDir !== false) registerWebConsole(app, opts.webConsoleDir ?? WEB_DIST_DIR, consoleConnectOrigins(consoleSettings));
   return app;
 }

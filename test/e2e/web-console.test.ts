@@ -1,9 +1,11 @@
 /**
  * The web console end to end: a real `lamassu serve`, Debian's Chromium driven by playwright-core (which
  * downloads no browser), openssl for CSRs and curl for EST. Walks what an operator does: sign in with the
- * admin token, create a root and a sub-CA, issue from a CSR, revoke and find it in the CRL, create an HTTP
- * Basic DMS, enroll a device over EST, see it provisioned with its certificate in its slot and timeline,
- * decommission it; then a pki-viewer sees the same screens without one write action.
+ * admin token, create a root and a sub-CA, import a CA and change its CRL/OCSP settings, subscribe a webhook to
+ * alerts (test send, delivery log), issue from a CSR, revoke and find it in the CRL, create an HTTP Basic DMS
+ * with settings beyond the basics, enroll a device over EST, see it provisioned with its certificate in its
+ * slot and timeline, decommission it, read the dashboard (expiry chart, recent events); then a pki-viewer sees
+ * the same screens without one write action. OIDC sign-in: web-console-oidc.test.ts.
  * Every screen is checked with axe-core (no serious or critical violation); the first one paints within 1 s.
  * Screenshots go to $LAMASSU_UI_SCREENSHOTS (docs/ui to refresh the README's set), else to a temp dir.
  */
@@ -11,26 +13,26 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { hashToken } from '../../src/http/auth/admin-token.ts';
 import { createStorage } from '../../src/engines/storage/create-storage.ts';
+import { startHttpReceiver, type HttpReceiver } from '../support/http-receiver.ts';
 import { startLamassu, type LamassuProcess } from '../support/lamassu-process.ts';
 import { admin } from './est-server.ts';
+import { assertAccessible, CHROMIUM, launchChromium, newPage as openPage } from './web-browser.ts';
 
 const run = promisify(execFile);
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 let server: LamassuProcess;
 let browser: Browser;
 let dir: string;
 let shots: string;
 let viewerToken: string;
+let webhook: HttpReceiver;
 const f = (name: string) => path.join(dir, name);
 const url = (p: string) => `https://localhost:${server.httpsPort}${p}`;
 const openssl = async (...args: string[]) => (await run('openssl', args, { cwd: dir })).stdout;
@@ -38,38 +40,7 @@ const openssl = async (...args: string[]) => (await run('openssl', args, { cwd: 
 /** What the browser reported as an error in any page: CSP violations, uncaught exceptions. */
 const browserErrors: string[] = [];
 
-async function newPage(): Promise<Page> {
-  const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  page.on('pageerror', (err) => browserErrors.push(`uncaught: ${err.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) browserErrors.push(m.text());
-  });
-  page.setDefaultTimeout(15_000);
-  return page;
-}
-
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-interface AxeViolation {
-  id: string;
-  impact: string | null;
-  help: string;
-  nodes: { target: unknown[] }[];
-}
-
-/** axe-core in the page: no serious or critical accessibility violation. */
-async function assertAccessible(page: Page, name: string) {
-  // Evaluated through the DevTools protocol: the console's CSP (rightly) refuses inline <script> tags.
-  await page.evaluate(axeSource);
-  const violations = (await page.evaluate('axe.run(document, { resultTypes: ["violations"] }).then((r) => r.violations)')) as AxeViolation[];
-  const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert.deepEqual(
-    serious.map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => JSON.stringify(n.target)).join(', ')}`),
-    [],
-    `accessibility of ${name}`,
-  );
-}
+const newPage = () => openPage(browser, browserErrors);
 
 /** Every screen the walk reaches is photographed and checked with axe-core. */
 async function shot(page: Page, name: string) {
@@ -114,12 +85,14 @@ before(async () => {
   const storage = await createStorage({ kind: 'sqlite', file: path.join(server.dataDir, 'lamassu.db') });
   await storage.adminTokens.insert({ id: randomUUID(), tokenHash: hashToken(viewerToken), subject: 'auditor', role: 'pki-viewer', createdAt: new Date() });
   await storage.close();
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  browser = await launchChromium();
+  webhook = await startHttpReceiver();
 });
 
 after(async () => {
   await browser?.close();
   await server?.stop();
+  await webhook?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -173,6 +146,62 @@ describe('web console', { timeout: 150_000 }, () => {
     await tree.getByText('E2E Root CA').waitFor();
     assert.equal(await tree.getByRole('group').getByText('E2E Issuing CA').count(), 1, 'the sub-CA sits under the root');
     await shot(page, 'cas');
+
+    // Import a root CA made with openssl: the certificate pasted, its key uploaded as a file.
+    await openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', f('imported.key'), '-subj', '/CN=E2E Imported Root', '-days', '365',
+      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-out', f('imported.pem'));
+    await page.getByRole('button', { name: 'Import CA' }).click();
+    const importDialog = page.getByRole('dialog', { name: 'Import a CA' });
+    await importDialog.getByRole('textbox', { name: /^CA certificate/ }).fill(readFileSync(f('imported.pem'), 'utf8'));
+    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), importDialog.getByRole('button', { name: 'Upload private key' }).click()]);
+    await chooser.setFiles(f('imported.key'));
+    await importDialog.getByRole('textbox', { name: /^Private key/ }).filter({ hasText: 'BEGIN PRIVATE KEY' }).waitFor();
+    await importDialog.getByRole('textbox', { name: /^CA id/ }).fill('e2e-imported');
+    await importDialog.getByRole('button', { name: 'Import CA' }).click();
+    await page.waitForURL(url('/cas/e2e-imported'));
+    await page.getByRole('heading', { name: 'E2E Imported Root' }).waitFor();
+    assert.equal((await admin(server, 'GET', '/api/ca/v1/cas/e2e-imported')).json.type, 'IMPORTED_WITH_KEY');
+
+    // Its CRL and OCSP settings, changed in the console and shown on the CA.
+    const va = page.getByTestId('va-settings');
+    await va.getByRole('button', { name: 'Edit CRL and OCSP settings' }).click();
+    const vaDialog = page.getByRole('dialog', { name: 'CRL and OCSP settings' });
+    await vaDialog.getByRole('textbox', { name: /^CRL validity/ }).fill('3d');
+    await vaDialog.getByRole('checkbox', { name: 'Publish delta CRLs' }).check();
+    await vaDialog.getByRole('textbox', { name: /^Delta CRL refresh interval/ }).fill('30m');
+    await shot(page, 'ca-settings');
+    // A CRL refreshed less often than it is valid for is refused, in words, in the form.
+    await vaDialog.getByRole('button', { name: 'Save CRL and OCSP settings' }).click();
+    assert.match(await vaDialog.getByRole('alert').innerText(), /refresh_interval must be shorter than its validity[\s\S]*VA_ROLE_INVALID \(HTTP 400\)/);
+    await vaDialog.getByRole('textbox', { name: /^CRL refresh interval/ }).fill('1d');
+    await vaDialog.getByRole('button', { name: 'Save CRL and OCSP settings' }).click();
+    await vaDialog.waitFor({ state: 'hidden' });
+    await va.getByText('every 30m').waitFor();
+    assert.match(await va.innerText(), /CRL validity\s+3d/);
+    const role = (await admin(server, 'GET', '/api/va/v1/roles/e2e-imported')).json;
+    assert.deepEqual([role.crl_options.validity, role.crl_options.refresh_interval, role.delta_crl_options.enabled, role.delta_crl_options.refresh_interval], ['3d', '1d', true, '30m']);
+
+    // Alerts: a webhook subscription to every certificate event; its secret is shown once; a test reaches it.
+    await page.getByRole('link', { name: 'Alerts' }).click();
+    await page.getByRole('heading', { name: 'Alerts' }).waitFor();
+    await page.getByRole('button', { name: 'Subscribe' }).click();
+    const subscribe = page.getByRole('dialog');
+    await subscribe.getByRole('combobox', { name: /^Event type/ }).fill('certificate.#');
+    await subscribe.getByRole('button', { name: 'Add condition' }).click();
+    await subscribe.getByRole('textbox', { name: /^Condition 1$/ }).fill('$.data.serial_number');
+    await choose(page, 'Channel', 'Webhook');
+    await subscribe.getByRole('textbox', { name: /^Channel name/ }).fill('SOC');
+    await subscribe.getByRole('textbox', { name: 'Webhook URL' }).fill(webhook.url);
+    await subscribe.getByRole('button', { name: 'Subscribe' }).click();
+    await subscribe.getByText('shown this once').waitFor();
+    assert.match(await subscribe.getByText(/^[0-9a-f]{64}$/).innerText(), /^[0-9a-f]{64}$/, 'the signing secret');
+    await subscribe.getByRole('button', { name: 'Done' }).click();
+    await subscribe.waitFor({ state: 'hidden' });
+    await page.getByRole('table', { name: 'Subscriptions' }).getByRole('link', { name: 'certificate.#' }).click();
+    await page.getByRole('button', { name: 'Send test' }).click();
+    await page.getByText('Test delivered').waitFor();
+    assert.equal((await webhook.waitFor(1))[0]!.headers['x-lamassu-signature']?.toString().startsWith('sha256='), true);
+    const alertsUrl = page.url();
 
     // An issuance profile, then a certificate from a CSR openssl made, issued under it.
     await page.goto(url('/profiles'));
@@ -252,8 +281,24 @@ describe('web console', { timeout: 150_000 }, () => {
     await page.keyboard.press('Escape');
     await page.getByLabel('HTTP Basic user').fill('line-7');
     await page.getByLabel('HTTP Basic password').fill('correct horse battery');
+    // Settings beyond the basics: what new devices get, Lamassu's expiry deltas, serverkeygen's keys.
+    await page.getByRole('textbox', { name: 'Device tags' }).fill('factory-7');
+    await page.keyboard.press('Enter');
+    await page.getByRole('textbox', { name: 'Device metadata' }).fill('{"line": 7');
+    await page.getByRole('textbox', { name: 'Preventive delta' }).fill('30d');
+    await page.getByRole('textbox', { name: 'Critical delta' }).fill('7d');
+    await page.getByRole('checkbox', { name: 'Re-enroll with an expired certificate' }).check();
+    await choose(page, 'Default key', 'ECDSA P-384');
+    await page.getByRole('button', { name: 'Create DMS' }).click();
+    await page.getByText('must be a JSON object').waitFor();
+    await page.getByRole('textbox', { name: 'Device metadata' }).fill('{"line": 7}');
     await page.getByRole('button', { name: 'Create DMS' }).click();
     await page.waitForURL(url('/dms/line-7'));
+    const stored = (await admin(server, 'GET', '/api/dmsmanager/v1/dms/line-7')).json.settings;
+    assert.deepEqual(stored.enrollment_settings.device_provisioning_profile.tags, ['factory-7']);
+    assert.deepEqual(stored.enrollment_settings.device_provisioning_profile.metadata, { line: 7 });
+    assert.deepEqual([stored.reenrollment_settings.preventive_delta, stored.reenrollment_settings.critical_delta, stored.reenrollment_settings.enable_expired_renewal], ['30d', '7d', true]);
+    assert.deepEqual(stored.server_keygen_settings.key, { type: 'ECDSA', bits: 384 });
     const est = page.getByTestId('est-urls');
     await est.getByText(`https://localhost:${server.httpsPort}/.well-known/est/line-7/simpleenroll`, { exact: true }).waitFor();
     assert.match(await est.innerText(), /curl --cacert server-ca\.pem \\\s+--user 'line-7:PASSWORD'/);
@@ -302,6 +347,11 @@ describe('web console', { timeout: 150_000 }, () => {
     await page.getByRole('table', { name: 'Devices' }).getByText('device-42').waitFor();
     await shot(page, 'devices');
 
+    // The delivery log of the subscription shows the certificate events delivered to the webhook.
+    await page.goto(alertsUrl);
+    await page.getByRole('table', { name: 'Delivery log' }).locator('[data-delivery-status="delivered"]').first().waitFor({ timeout: 20_000 });
+    await shot(page, 'alerts');
+
     await page.goto(url('/'));
     await page.getByTestId('certificates-total').waitFor();
     assert.equal(await page.getByTestId('devices-total').innerText(), '1');
@@ -309,6 +359,23 @@ describe('web console', { timeout: 150_000 }, () => {
     const perDms = page.getByRole('table', { name: 'Devices per DMS' }).getByRole('row', { name: /Factory line 7/ });
     await perDms.waitFor();
     assert.match(await perDms.innerText(), /\b1\b[\s\S]*DECOMMISSIONED/);
+    // The expiry chart: twelve weeks, the server's aggregate; a few short-lived certificates give it bars.
+    for (const days of [5, 12, 12, 33, 60]) {
+      const csr = Buffer.from(readFileSync(f('web.csr'), 'utf8')).toString('base64');
+      await admin(server, 'POST', '/api/ca/v1/cas/e2e-sub/certificates/sign', { csr, profile: { validity: { type: 'Duration', duration: `${days}d` } } });
+    }
+    await page.reload();
+    const chart = page.getByTestId('expiring-per-week');
+    const weeks = (await admin(server, 'GET', '/api/ca/v1/certificates/expiring-per-week?weeks=12')).json.weeks as { start: string; count: number }[];
+    const expected = weeks.reduce((n, w) => n + w.count, 0);
+    assert.ok(expected >= 5, `${expected} expiring`);
+    assert.equal(await chart.getByTestId('expiring-total').innerText(), `${expected} in the next 12 weeks`);
+    assert.deepEqual(
+      await chart.locator('[data-week]').evaluateAll((bars) => bars.map((b) => Number(b.getAttribute('data-count')))),
+      weeks.map((w) => w.count),
+    );
+    const events = page.getByRole('table', { name: 'Recent events' });
+    await events.getByRole('cell', { name: 'certificate.status.update' }).waitFor();
     await shot(page, 'dashboard');
     await page.context().close();
   });
@@ -332,7 +399,7 @@ describe('web console', { timeout: 150_000 }, () => {
     }
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Devices' }).waitFor();
-    const writes = /^(Create CA|Revoke|Hold|Release hold|Issue certificate|Create DMS|Save|Decommission|Create profile|Edit .*|Issue with a server key|Issue a new one.*|Revoke DMS certificate)$/;
+    const writes = /^(Create CA|Import CA|Revoke|Hold|Release hold|Issue certificate|Create DMS|Save|Decommission|Create profile|Edit .*|Issue with a server key|Issue a new one.*|Revoke DMS certificate)$/;
     for (const [path_, ready] of [
       ['/cas/e2e-sub', 'E2E Issuing CA'],
       [`/certificates`, 'Certificates'],
@@ -340,6 +407,7 @@ describe('web console', { timeout: 150_000 }, () => {
       ['/dms', 'DMSs'],
       ['/devices/device-42', 'device-42'],
       ['/profiles', 'Issuance profiles'],
+      ['/alerts', 'Alerts'],
     ] as const) {
       await page.goto(url(path_));
       await page.getByRole('heading', { name: ready }).first().waitFor();
@@ -353,7 +421,7 @@ describe('web console', { timeout: 150_000 }, () => {
 
     // A 390-wide phone: the menu folds away and no screen is wider than the display.
     await page.setViewportSize({ width: 390, height: 844 });
-    for (const p of ['/', '/cas/e2e-sub', '/certificates', '/dms/line-7', '/devices', '/devices/device-42']) {
+    for (const p of ['/', '/cas/e2e-sub', '/certificates', '/dms/line-7', '/devices', '/devices/device-42', '/alerts']) {
       await page.goto(url(p));
       await page.waitForLoadState('networkidle');
       const width = (await page.evaluate('document.documentElement.scrollWidth')) as number;

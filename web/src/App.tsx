@@ -13,6 +13,7 @@ const Certificates = lazy(() => import('./screens/Certificates'));
 const Dmss = lazy(() => import('./screens/Dmss'));
 const Devices = lazy(() => import('./screens/Devices'));
 const Profiles = lazy(() => import('./screens/Profiles'));
+const Alerts = lazy(() => import('./screens/Alerts'));
 
 const NAV = [
   ['/', 'Dashboard'],
@@ -21,6 +22,7 @@ const NAV = [
   ['/dms', 'DMSs'],
   ['/devices', 'Devices'],
   ['/profiles', 'Issuance profiles'],
+  ['/alerts', 'Alerts'],
 ] as const;
 
 export function App() {
@@ -65,6 +67,7 @@ export function App() {
             <Route path="/dms/:id?" component={Dmss} />
             <Route path="/devices/:id?" component={Devices} />
             <Route path="/profiles" component={Profiles} />
+            <Route path="/alerts/:id?" component={Alerts} />
             <Route>
               <Text>No such screen.</Text>
             </Route>

@@ -1,9 +1,11 @@
 /**
  * Sign-in state. The token is kept in memory and in sessionStorage (so a reload keeps the session, closing
  * the tab ends it); never in a URL or localStorage. The role comes from the server (/api/v1/whoami).
+ * A page load that is the identity provider's redirect back finishes the OIDC sign-in (oidc.ts).
  */
 import { createContext, useCallback, useContext, useEffect, useState, type ReactNode } from 'react';
 import { api, setBearer, unwrap } from './api/client';
+import { completeOidcSignIn, isOidcRedirect } from './oidc';
 
 export interface Identity {
   subject: string;
@@ -16,6 +18,8 @@ interface AuthState {
   /** Whether the signed-in role may change things (pki-admin). */
   canWrite: boolean;
   restoring: boolean;
+  /** Why the last OIDC sign-in failed, shown on the sign-in screen. */
+  oidcError?: unknown;
   signIn(token: string): Promise<void>;
   signOut(): void;
 }
@@ -35,9 +39,22 @@ async function whoami(token: string): Promise<Identity> {
 
 export function AuthProvider({ children }: { children: ReactNode }) {
   const [identity, setIdentity] = useState<Identity>();
-  const [restoring, setRestoring] = useState(() => sessionStorage.getItem(STORAGE_KEY) !== null);
+  const [restoring, setRestoring] = useState(() => isOidcRedirect() || sessionStorage.getItem(STORAGE_KEY) !== null);
+  const [oidcError, setOidcError] = useState<unknown>();
 
   useEffect(() => {
+    if (isOidcRedirect()) {
+      // StrictMode runs effects twice in development; the pending sign-in is consumed by the first run.
+      completeOidcSignIn()
+        .then(async (token) => {
+          const who = await whoami(token);
+          sessionStorage.setItem(STORAGE_KEY, token);
+          setIdentity(who);
+        })
+        .catch(setOidcError)
+        .finally(() => setRestoring(false));
+      return;
+    }
     const saved = sessionStorage.getItem(STORAGE_KEY);
     if (!saved) return;
     whoami(saved)
@@ -58,7 +75,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   }, []);
 
   return (
-    <AuthContext.Provider value={{ identity, canWrite: identity?.role === 'pki-admin', restoring, signIn, signOut }}>
+    <AuthContext.Provider value={{ identity, canWrite: identity?.role === 'pki-admin', restoring, oidcError, signIn, signOut }}>
       {children}
     </AuthContext.Provider>
   );

@@ -188,6 +188,11 @@ export interface CertificateRepository {
   countByIssuerAndStatus(scope?: { filters?: FieldFilter[]; issuerCaIds?: string[] }): Promise<CertificateCount[]>;
   /** Counts by issuer of the certificates neither revoked nor expired whose notAfter is in [now, until]. */
   countExpiringByIssuer(now: Date, until: Date): Promise<{ issuerCaId: string | null; count: number }[]>;
+  /**
+   * Certificates not revoked nor expired whose notAfter falls in [from, from + buckets * bucketMs), counted per
+   * bucket (index 0 the first); only buckets with certificates are returned.
+   */
+  countExpiringPerBucket(q: { from: Date; bucketMs: number; buckets: number; issuerCaId?: string }): Promise<{ bucket: number; count: number }[]>;
   /** Whether any certificate names `caId` as its issuer or as its CA (a deleted CA leaves such traces). */
   mentionsCa(caId: string): Promise<boolean>;
   /** By certificate id (the row's, not the serial). */

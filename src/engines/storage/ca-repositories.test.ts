@@ -174,6 +174,30 @@ forEachStorage('CA repositories', (ctx) => {
     await assert.rejects(storage.certificates.list({ pageSize: 0 }), isCode('PAGE_SIZE_INVALID'));
   });
 
+  test('certificates: expiring counted per bucket in one query, revoked and expired left out, bucket edges exact', async () => {
+    const { storage } = ctx;
+    const issuer = `ca-${randomUUID()}`;
+    const from = new Date(T0 + 1000 * DAY);
+    const WEEK = 7 * DAY;
+    const at = (ms: number, over: Partial<Certificate> = {}) => storage.certificates.insert(cert({ issuerCaId: issuer, notAfter: new Date(from.getTime() + ms), ...over }));
+    await at(-1); // before the first bucket
+    await at(0); // first instant of bucket 0
+    await at(WEEK - 1); // last instant of bucket 0
+    await at(WEEK); // bucket 1
+    await at(2 * WEEK + DAY, { status: 'ABOUT_TO_EXPIRE' });
+    await at(2 * WEEK + DAY, { status: 'REVOKED', revocationReason: 'KeyCompromise', revokedAt: new Date(T0) });
+    await at(2 * WEEK + 2 * DAY, { status: 'EXPIRED' });
+    await at(3 * WEEK); // past the last of 3 buckets
+    await storage.certificates.insert(cert({ issuerCaId: `ca-${randomUUID()}`, notAfter: new Date(from.getTime() + DAY) }));
+    assert.deepEqual(await storage.certificates.countExpiringPerBucket({ from, bucketMs: WEEK, buckets: 3, issuerCaId: issuer }), [
+      { bucket: 0, count: 2 },
+      { bucket: 1, count: 1 },
+      { bucket: 2, count: 1 },
+    ]);
+    const all = await storage.certificates.countExpiringPerBucket({ from, bucketMs: WEEK, buckets: 3 });
+    assert.ok(all[0]!.bucket === 0 && all[0]!.count >= 3, JSON.stringify(all));
+  });
+
   test('CAs, subtree and cascade revocation in one statement', async () => {
     const { storage } = ctx;
     const ids = { root: randomUUID(), sub: randomUUID(), subsub: randomUUID(), other: randomUUID() };

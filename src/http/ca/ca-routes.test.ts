@@ -327,6 +327,39 @@ describe('CA REST API /api/ca/v1', () => {
     assert.ok(doc.paths['/api/ca/v1/cas/{id}/status'].post.responses['403']);
   });
 
+  it('counts certificates expiring per calendar week (UTC), from the current one, revoked ones left out', async () => {
+    const ca = await createCa('Expiry Weeks CA');
+    const WEEK = 7 * 86_400_000;
+    const validTo: number[] = [];
+    for (const duration of ['2d', '9d', '9d', '30d', '200d']) {
+      const r = await call('POST', `/cas/${ca.id}/certificates/sign`, { csr: csrB64(`exp-${duration}`), profile: { validity: { type: 'Duration', duration } } });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      validTo.push(Date.parse(r.body.valid_to));
+    }
+    const revoked = await call('POST', `/cas/${ca.id}/certificates/sign`, { csr: csrB64('exp-revoked'), profile: { validity: { type: 'Duration', duration: '9d' } } });
+    assert.equal((await call('PUT', `/certificates/${revoked.body.serial_number}/status`, { status: 'REVOKED', revocation_reason: 'Superseded' })).status, 200);
+
+    const r = await call('GET', `/certificates/expiring-per-week?weeks=8&ca_id=${ca.id}`, undefined, viewer);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const weeks = r.body.weeks as { start: string; end: string; count: number }[];
+    assert.equal(weeks.length, 8);
+    const first = Date.parse(weeks[0]!.start);
+    assert.equal(new Date(first).getUTCDay(), 1, 'weeks start on Monday');
+    assert.equal(new Date(first).toISOString().slice(11), '00:00:00.000Z');
+    assert.ok(first <= Date.now() && Date.now() < first + WEEK, 'the current week first');
+    weeks.forEach((w, i) => assert.equal(Date.parse(w.end) - Date.parse(w.start), WEEK, `week ${i}`));
+    const expected = Array<number>(8).fill(0);
+    for (const t of validTo) if (t < first + 8 * WEEK) expected[Math.floor((t - first) / WEEK)]! += 1;
+    assert.deepEqual(weeks.map((w) => w.count), expected);
+    assert.equal(expected.reduce((a, b) => a + b), 4, 'the 200-day certificate is beyond 8 weeks');
+
+    const all = await call('GET', '/certificates/expiring-per-week');
+    assert.equal(all.body.weeks.length, 12, 'twelve weeks by default');
+    assert.equal((await call('GET', '/certificates/expiring-per-week?weeks=0')).status, 400);
+    assert.equal((await call('GET', '/certificates/expiring-per-week?weeks=105')).status, 400);
+    assert.equal((await call('GET', '/certificates/expiring-per-week?ca_id=nope')).body.code, 'CA_NOT_FOUND');
+  });
+
   it('imports external certificates, reports stats, documents every route in OpenAPI', async () => {
     const keyFile = path.join(dir, 'ext.key');
     const certFile = path.join(dir, 'ext.pem');

@@ -27,6 +27,8 @@ import {
   CreateCaBody,
   CreateCertificateBody,
   EngineSchema,
+  ExpiringPerWeekQuery,
+  ExpiringPerWeekSchema,
   GeneratedCertificateSchema,
   IdParams,
   ImportCaBody,
@@ -433,6 +435,26 @@ export const caRoutes =
       '/certificates',
       { config: read, schema: { tags, summary: 'Certificate inventory (filters, sort, bookmark pagination)', querystring: CertificateListQuery, response: { 200: listOf(CertificateSchema), 400: ErrorBody } } },
       async (request) => listCertificates(service, request.query),
+    );
+
+    app.get(
+      '/certificates/expiring-per-week',
+      {
+        config: read,
+        schema: {
+          tags,
+          summary: 'Certificates (not revoked, not expired) expiring per calendar week (Monday 00:00 UTC to Monday), from the current week on: counts, not rows',
+          querystring: ExpiringPerWeekQuery,
+          response: { 200: ExpiringPerWeekSchema, 400: ErrorBody, 404: ErrorBody },
+        },
+      },
+      async (request) => {
+        const weeks = await service.countExpiringPerWeek({
+          weeks: request.query.weeks ?? 12,
+          ...(request.query.ca_id === undefined ? {} : { caId: request.query.ca_id }),
+        });
+        return { weeks: weeks.map((w) => ({ start: w.start.toISOString(), end: w.end.toISOString(), count: w.count })) };
+      },
     );
 
     app.post(

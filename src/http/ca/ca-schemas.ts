@@ -285,6 +285,21 @@ export const ImportCertificateBody = Type.Object({
 });
 
 const countMap = Type.Record(Type.String(), Type.Integer());
+export const ExpiringPerWeekQuery = Type.Object({
+  weeks: opt(Type.Integer({ minimum: 1, maximum: 104, description: 'weeks to count, the current one first (default 12)' })),
+  ca_id: opt(Type.String({ description: 'only certificates this CA issued' })),
+});
+
+export const ExpiringPerWeekSchema = Type.Object({
+  weeks: Type.Array(
+    Type.Object({
+      start: Type.String({ format: 'date-time', description: 'Monday 00:00 UTC' }),
+      end: Type.String({ format: 'date-time', description: 'the next Monday 00:00 UTC, exclusive' }),
+      count: Type.Integer(),
+    }),
+  ),
+});
+
 export const StatsSchema = Type.Object({
   cas: Type.Object({ total: Type.Integer(), engine_distribution: countMap, status_distribution: countMap }),
   certificates: Type.Object({ total: Type.Integer(), ca_distribution: countMap, status_distribution: countMap }),

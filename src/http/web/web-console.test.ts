@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import type { AdminTokenRepository } from '../../domain/ports/admin-token.ts';
 import { buildHttpsApp } from '../build-https-app.ts';
 import { CONSOLE_SCREENS } from './web-console.ts';
+import type { ConsoleSettings } from './console-config-routes.ts';
 import { HttpMetrics } from '../metrics.ts';
 import type { ServicePlugin } from '../service-plugin.ts';
 
@@ -34,8 +35,9 @@ const noTokens: AdminTokenRepository = {
   findByHash: async () => undefined,
 } as unknown as AdminTokenRepository;
 
-async function appWith(webConsoleDir: string | false): Promise<FastifyInstance> {
+async function appWith(webConsoleDir: string | false, console?: ConsoleSettings): Promise<FastifyInstance> {
   return buildHttpsApp({
+    ...(console ? { console } : {}),
     logger: pino({ level: 'silent' }),
     metrics: new HttpMetrics(),
     auth: { adminTokens: noTokens },
@@ -107,6 +109,27 @@ describe('web console on the HTTPS listener', () => {
     const doc = (await app.inject({ url: '/api/docs/json' })).json() as { paths: Record<string, unknown> };
     assert.ok(!Object.keys(doc.paths).some((p) => p === '/' || p.startsWith('/cas') || p.startsWith('/assets')));
     assert.equal((await app.inject({ url: '/api/docs' })).statusCode < 400, true);
+  });
+
+  it('tells the console, without a token, that no OIDC sign-in is configured', async () => {
+    const res = await app.inject({ url: '/api/console/v1/config' });
+    assert.equal(res.statusCode, 200);
+    assert.deepEqual(res.json(), { oidc: null });
+    assert.match(String((await app.inject({ url: '/' })).headers['content-security-policy']), /connect-src 'self';/);
+  });
+
+  it("with OIDC sign-in: gives its issuer, client and scopes, and lets the page reach the issuer's origin only", async () => {
+    const oidc = await appWith(dir, { oidc: { issuer: 'https://idp.example:8444/realms/pki', clientId: 'lamassu-console', scopes: ['openid', 'profile'] } });
+    try {
+      const res = await oidc.inject({ url: '/api/console/v1/config' });
+      assert.deepEqual(res.json(), { oidc: { issuer: 'https://idp.example:8444/realms/pki', client_id: 'lamassu-console', scopes: ['openid', 'profile'] } });
+      const doc = (await oidc.inject({ url: '/api/docs/json' })).json() as { paths: Record<string, { get?: { security?: unknown } }> };
+      assert.equal(doc.paths['/api/console/v1/config']?.get?.security, undefined, 'public: no bearer token');
+      const csp = String((await oidc.inject({ url: '/cas' })).headers['content-security-policy']);
+      assert.match(csp, /connect-src 'self' https:\/\/idp\.example:8444;/);
+    } finally {
+      await oidc.close();
+    }
   });
 
   it('serves no console when there is no build', async () => {

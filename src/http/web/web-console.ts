@@ -15,15 +15,19 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 export const WEB_DIST_DIR = path.resolve(import.meta.dirname, '../../../web/dist');
 
 /** First path segments of the console's screens (web/src/App.tsx); each answers index.html, with any sub-path. */
-export const CONSOLE_SCREENS = ['cas', 'certificates', 'dms', 'devices', 'profiles'];
+export const CONSOLE_SCREENS = ['cas', 'certificates', 'dms', 'devices', 'profiles', 'alerts'];
 
 /**
- * The console runs only its own scripts and talks only to this server. Styles may be inline: Mantine sets
- * CSS variables in a <style> element and style attributes.
+ * The console runs only its own scripts and talks only to this server, plus `connectOrigins` (the OIDC
+ * identity provider, for discovery and the code exchange, when the console signs in there). Styles may be
+ * inline: Mantine sets CSS variables in a <style> element and style attributes.
  */
-export const CONSOLE_CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; " +
-  "frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'";
+export function consoleCsp(connectOrigins: string[]): string {
+  return (
+    `default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src ${["'self'", ...connectOrigins].join(' ')}; ` +
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
+  );
+}
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -66,13 +70,14 @@ function readTree(dir: string, base = dir, files = new Map<string, WebFile>()): 
 }
 
 /** Registers the console's routes; without a build (web/dist missing) logs why and serves nothing. */
-export function registerWebConsole(app: FastifyInstance, dir = WEB_DIST_DIR): void {
+export function registerWebConsole(app: FastifyInstance, dir = WEB_DIST_DIR, connectOrigins: string[] = []): void {
   if (!existsSync(path.join(dir, 'index.html'))) {
     app.log.warn({ dir }, 'web console not built (run `npm install` or `npm --prefix web run build`); not served');
     return;
   }
   const files = readTree(dir);
   const index = files.get('/index.html')!;
+  const csp = consoleCsp(connectOrigins);
 
   const send = (request: FastifyRequest, reply: FastifyReply, file: WebFile) => {
     reply
@@ -80,7 +85,7 @@ export function registerWebConsole(app: FastifyInstance, dir = WEB_DIST_DIR): vo
       .header('etag', file.etag)
       .header('x-content-type-options', 'nosniff')
       .header('cache-control', file.immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
-    if (file === index) reply.header('content-security-policy', CONSOLE_CSP).header('x-frame-options', 'DENY');
+    if (file === index) reply.header('content-security-policy', csp).header('x-frame-options', 'DENY');
     if (request.headers['if-none-match'] === file.etag) return reply.code(304).send();
     return reply.send(file.body);
   };

@@ -15,6 +15,7 @@ import { caChain, getCa, listCas } from './get-ca.ts';
 import { getCertificate, listCertificates } from './get-certificate.ts';
 import { getProfile, listProfiles } from './get-profile.ts';
 import { getCaStats, getStats, type CaStats, type StatsFilters } from './get-stats.ts';
+import { countExpiringPerWeek, type CountExpiringPerWeekInput, type ExpiringWeek } from './count-expiring-per-week.ts';
 import { importCa, type ImportCaInput } from './import-ca.ts';
 import { importCertificate, type ImportCertificateInput } from './import-certificate.ts';
 import { IssuingCaCache } from './issuing-ca-cache.ts';
@@ -86,6 +87,8 @@ export class CaService {
   getStats = (filters?: StatsFilters): Promise<CaStats> => getStats(this.deps, filters);
   /** One CA's stats: the CA and those below it; the certificates it issued. */
   getCaStats = (caId: string, filters?: StatsFilters): Promise<CaStats> => getCaStats(this.deps, caId, filters);
+  /** Certificates expiring per calendar week (UTC), from the current week on. */
+  countExpiringPerWeek = (input: CountExpiringPerWeekInput): Promise<ExpiringWeek[]> => countExpiringPerWeek(this.deps, input);
   /** Lamassu's CA deletion: EXPIRED/REVOKED (or imported without key) CAs without subordinates. */
   deleteCa = (input: DeleteCaInput): Promise<DeleteCaResult> => deleteCa(this.deps, this.cache, input);
   /** Lamassu's per-CA issuance expiration, kept as the validity of the CA's own default profile. */

@@ -50,13 +50,20 @@ export async function unwrap<T>(call: Promise<{ data?: T; error?: unknown; respo
   );
 }
 
-/** For the few routes the OpenAPI document gives no response schema (devices) or that answer non-JSON (CRLs). */
+/** For the few routes the OpenAPI document gives no response schema (devices, alerts) or that answer non-JSON (CRLs). */
 export async function getJson<T>(url: string): Promise<T> {
+  return sendJson<T>('GET', url);
+}
+
+/** As getJson, with a method and an optional JSON body. */
+export async function sendJson<T>(method: string, url: string, body?: unknown): Promise<T> {
   return unwrap<T>(
     (async () => {
-      const response = await fetch(url, { headers: bearer ? { Authorization: `Bearer ${bearer}` } : {} });
-      const body = response.headers.get('content-type')?.includes('json') ? await response.json() : undefined;
-      return response.ok ? { data: body as T, response } : { error: body, response };
+      const headers: Record<string, string> = bearer ? { Authorization: `Bearer ${bearer}` } : {};
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      const response = await fetch(url, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+      const answer = response.headers.get('content-type')?.includes('json') ? await response.json() : undefined;
+      return response.ok ? { data: answer as T, response } : { error: answer, response };
     })(),
   );
 }

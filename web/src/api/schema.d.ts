@@ -2875,6 +2875,85 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/ca/v1/certificates/expiring-per-week": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Certificates (not revoked, not expired) expiring per calendar week (Monday 00:00 UTC to Monday), from the current week on: counts, not rows */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description weeks to count, the current one first (default 12) */
+                    weeks?: number;
+                    /** @description only certificates this CA issued */
+                    ca_id?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            weeks: {
+                                /**
+                                 * Format: date-time
+                                 * @description Monday 00:00 UTC
+                                 */
+                                start: string;
+                                /**
+                                 * Format: date-time
+                                 * @description the next Monday 00:00 UTC, exclusive
+                                 */
+                                end: string;
+                                count: number;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/ca/v1/certificates/import": {
         parameters: {
             query?: never;
@@ -10481,6 +10560,52 @@ export interface paths {
                             build: string;
                             /** @description RFC 3339: when this program was built */
                             build_time: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/console/v1/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The web console's sign-in options (public: read before signing in) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description null: no OIDC sign-in is configured for the console; sign in with a pasted token */
+                            oidc: {
+                                /** @description OIDC issuer; the console runs discovery at <issuer>/.well-known/openid-configuration */
+                                issuer: string;
+                                /** @description the console as a public client of the identity provider */
+                                client_id: string;
+                                /** @description scopes the console requests (openid always among them) */
+                                scopes: string[];
+                            } | null;
                         };
                     };
                 };

@@ -60,3 +60,39 @@ export interface Page<T> {
   list: T[];
   next: string | null;
 }
+
+/** The alerts API answers without response schemas; shapes after src/http/alerts/alerts-routes.ts. */
+export interface LatestEvent {
+  event_types: string;
+  event: { id: string; type: string; source?: string; subject?: string; time?: string; actor?: string; data?: unknown };
+  seen_at: string;
+  counter: number;
+}
+
+export interface AlertCondition {
+  type: 'JSON-PATH' | 'JSON-SCHEMA';
+  condition: string;
+}
+
+export interface Subscription {
+  id: string;
+  user_id: string;
+  subscription_ts: string;
+  event_type: string;
+  conditions: AlertCondition[];
+  condition_mode: 'any' | 'all';
+  channel: { type: 'EMAIL' | 'WEBHOOK' | 'MSTEAMS'; name?: string; config: Record<string, unknown> };
+}
+
+export interface Delivery {
+  id: string;
+  event_id: string;
+  event_type: string;
+  channel_type: string;
+  status: 'pending' | 'sending' | 'delivered' | 'failed';
+  attempts: number;
+  created_at: string;
+  last_attempt_at: string | null;
+  next_attempt_at: string | null;
+  last_error: string | null;
+}

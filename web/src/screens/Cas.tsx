@@ -1,5 +1,8 @@
-/** CAs: the hierarchy as a tree, a CA's details and downloads, create root / sub-CA, revoke / hold / release. */
-import { Box, Button, Card, Grid, Group, Modal, NumberInput, Select, Stack, Text, TextInput, Title, UnstyledButton } from '@mantine/core';
+/**
+ * CAs: the hierarchy as a tree, a CA's details and downloads, create root / sub-CA, import a CA (certificate
+ * and optionally its key), revoke / hold / release, and its CRL and OCSP settings (shown and edited).
+ */
+import { Box, Button, Card, Checkbox, FileButton, Grid, Group, Modal, NumberInput, SimpleGrid, Select, Stack, Text, Textarea, TextInput, Title, UnstyledButton } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { Link, useLocation, useParams } from 'wouter';
@@ -106,15 +109,198 @@ function CreateCa({ cas, onClose }: { cas: Ca[]; onClose: () => void }) {
   );
 }
 
-/** The CA's CRL and OCSP settings as the VA keeps them (GET /api/va/v1/roles/{caId}); read-only here. */
+/** A PEM pasted or read from a file. */
+function PemField({ label, description, value, onChange, required }: { label: string; description: string; value: string; onChange: (v: string) => void; required?: boolean }) {
+  return (
+    <Stack gap={4}>
+      <Textarea
+        label={label}
+        description={description}
+        value={value}
+        onChange={(e) => onChange(e.currentTarget.value)}
+        required={required}
+        autosize
+        minRows={3}
+        maxRows={8}
+        styles={{ input: { fontFamily: 'monospace', fontSize: 12 } }}
+      />
+      <Group>
+        <FileButton onChange={(f) => void f?.text().then(onChange)} accept=".pem,.crt,.cer,.key,text/plain">
+          {(props) => (
+            <Button variant="default" size="xs" {...props}>
+              Upload {label.toLowerCase()}
+            </Button>
+          )}
+        </FileButton>
+      </Group>
+    </Stack>
+  );
+}
+
+/** Import a CA made elsewhere: its certificate, and its private key (into a key engine) or none (tracked only). */
+function ImportCa({ cas, onClose }: { cas: Ca[]; onClose: () => void }) {
+  const qc = useQueryClient();
+  const [, navigate] = useLocation();
+  const engines = useQuery({ queryKey: ['engines'], queryFn: () => unwrap(api.GET('/api/ca/v1/engines')) });
+  const [id, setId] = useState('');
+  const [certificate, setCertificate] = useState('');
+  const [key, setKey] = useState('');
+  const [parent, setParent] = useState<string | null>(null);
+  const [engine, setEngine] = useState<string | null>(null);
+  const imported = useMutation({
+    mutationFn: () =>
+      unwrap(
+        api.POST('/api/ca/v1/cas/import', {
+          body: {
+            ca: certificate.trim() + '\n',
+            ...(key.trim() ? { private_key: key.trim() + '\n' } : {}),
+            ...(id.trim() ? { id: id.trim() } : {}),
+            ...(parent ? { parent_id: parent } : {}),
+            ...(engine && key.trim() ? { engine_id: engine } : {}),
+          },
+        }),
+      ),
+    onSuccess: (ca) => {
+      void qc.invalidateQueries();
+      onClose();
+      navigate(`/cas/${encodeURIComponent(ca.id)}`);
+    },
+  });
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    imported.mutate();
+  };
+  return (
+    <form onSubmit={submit}>
+      <Stack>
+        <PemField label="CA certificate" description="PEM (-----BEGIN CERTIFICATE-----)" value={certificate} onChange={setCertificate} required />
+        <PemField
+          label="Private key"
+          description="Unencrypted PKCS#8 PEM (-----BEGIN PRIVATE KEY-----), stored in the key engine, never in the database. Empty: the CA is tracked only and cannot issue."
+          value={key}
+          onChange={setKey}
+        />
+        <Select
+          label="Key engine"
+          description="Empty: the default engine"
+          data={(engines.data ?? []).map((e) => ({ value: e.id, label: `${e.name} (${e.id})${e.default ? ', default' : ''}` }))}
+          value={engine}
+          onChange={setEngine}
+          clearable
+          disabled={!key.trim()}
+        />
+        <Select
+          label="Parent CA"
+          description="Empty: the issuer is found among the CAs, or the CA is a root"
+          data={cas.map((c) => ({ value: c.id, label: `${cnOf(c.certificate.subject)} (${c.id})` }))}
+          value={parent}
+          onChange={setParent}
+          clearable
+        />
+        <TextInput label="CA id" description="Empty: the server picks one" value={id} onChange={(e) => setId(e.currentTarget.value)} />
+        <ErrorAlert error={imported.error ?? engines.error} />
+        <Group justify="flex-end">
+          <Button variant="default" onClick={onClose}>
+            Cancel
+          </Button>
+          <Button type="submit" loading={imported.isPending} disabled={!certificate.trim()}>
+            Import CA
+          </Button>
+        </Group>
+      </Stack>
+    </form>
+  );
+}
+
+type VaRole = NonNullable<Awaited<ReturnType<typeof fetchRole>>>;
+const fetchRole = (caId: string) => unwrap(api.GET('/api/va/v1/roles/{caId}', { params: { path: { caId } } }));
+
+/** Changes the VA's settings for the CA (PUT /api/va/v1/roles/{caId}); durations as Lamassu writes them. */
+function VaSettingsEditor({ role, onClose }: { role: VaRole; onClose: () => void }) {
+  const qc = useQueryClient();
+  const [crl, setCrl] = useState(role.crl_options);
+  const [delta, setDelta] = useState(role.delta_crl_options);
+  const [ocsp, setOcsp] = useState(role.ocsp_options);
+  const save = useMutation({
+    mutationFn: () => unwrap(api.PUT('/api/va/v1/roles/{caId}', { params: { path: { caId: role.ca_id } }, body: { crl_options: crl, delta_crl_options: delta, ocsp_options: ocsp } })),
+    onSuccess: () => {
+      void qc.invalidateQueries({ queryKey: ['va-role', role.ca_id] });
+      onClose();
+    },
+  });
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    save.mutate();
+  };
+  const duration = 'a duration such as 7d, 6h, 30m';
+  return (
+    <form onSubmit={submit}>
+      <Stack>
+        <Text fw={600}>CRL</Text>
+        <SimpleGrid cols={{ base: 1, sm: 2 }}>
+          <TextInput label="CRL validity" description={duration} value={crl.validity} onChange={(e) => setCrl({ ...crl, validity: e.currentTarget.value })} required />
+          <TextInput label="CRL refresh interval" description={duration} value={crl.refresh_interval} onChange={(e) => setCrl({ ...crl, refresh_interval: e.currentTarget.value })} required />
+        </SimpleGrid>
+        <Checkbox label="Make a new CRL on each revocation" checked={crl.regenerate_on_revoke} onChange={(e) => setCrl({ ...crl, regenerate_on_revoke: e.currentTarget.checked })} />
+        <Text fw={600}>Delta CRLs</Text>
+        <Checkbox label="Publish delta CRLs" checked={delta.enabled} onChange={(e) => setDelta({ ...delta, enabled: e.currentTarget.checked })} />
+        <SimpleGrid cols={{ base: 1, sm: 2 }}>
+          <TextInput label="Delta CRL validity" description={duration} value={delta.validity} onChange={(e) => setDelta({ ...delta, validity: e.currentTarget.value })} disabled={!delta.enabled} />
+          <TextInput
+            label="Delta CRL refresh interval"
+            description={duration}
+            value={delta.refresh_interval}
+            onChange={(e) => setDelta({ ...delta, refresh_interval: e.currentTarget.value })}
+            disabled={!delta.enabled}
+          />
+        </SimpleGrid>
+        <Text fw={600}>OCSP</Text>
+        <SimpleGrid cols={{ base: 1, sm: 2 }}>
+          <TextInput label="OCSP answers valid for" description={duration} value={ocsp.validity} onChange={(e) => setOcsp({ ...ocsp, validity: e.currentTarget.value })} required />
+          <Select
+            label="OCSP signer"
+            description="the CA's key, or a delegated OCSP signing certificate"
+            data={['CA', 'DELEGATED']}
+            value={ocsp.signer}
+            onChange={(v) => setOcsp({ ...ocsp, signer: (v ?? 'CA') as 'CA' | 'DELEGATED' })}
+            allowDeselect={false}
+          />
+        </SimpleGrid>
+        <ErrorAlert error={save.error} />
+        <Group justify="flex-end">
+          <Button variant="default" onClick={onClose}>
+            Cancel
+          </Button>
+          <Button type="submit" loading={save.isPending}>
+            Save CRL and OCSP settings
+          </Button>
+        </Group>
+      </Stack>
+    </form>
+  );
+}
+
+/** The CA's CRL and OCSP settings as the VA keeps them (GET /api/va/v1/roles/{caId}); a pki-admin edits them. */
 function VaSettings({ caId }: { caId: string }) {
-  const role = useQuery({ queryKey: ['va-role', caId], queryFn: () => unwrap(api.GET('/api/va/v1/roles/{caId}', { params: { path: { caId } } })) });
+  const { canWrite } = useAuth();
+  const [editing, setEditing] = useState(false);
+  const role = useQuery({ queryKey: ['va-role', caId], queryFn: () => fetchRole(caId) });
   if (role.error) return <ErrorAlert error={role.error} title="No CRL/OCSP settings" />;
   if (!role.data) return null;
   const r = role.data;
   return (
-    <Stack gap={6}>
-      <Text fw={600}>CRL and OCSP</Text>
+    <Stack gap={6} data-testid="va-settings">
+      <Group justify="space-between">
+        <Text fw={600}>CRL and OCSP</Text>
+        {canWrite && (
+          <Button size="compact-xs" variant="light" onClick={() => setEditing(true)}>
+            Edit CRL and OCSP settings
+          </Button>
+        )}
+      </Group>
+      <Modal opened={editing} onClose={() => setEditing(false)} title="CRL and OCSP settings" size="lg">
+        {editing && <VaSettingsEditor role={r} onClose={() => setEditing(false)} />}
+      </Modal>
       <Fields
         rows={[
           ['CRL validity', r.crl_options.validity],
@@ -209,13 +395,21 @@ export default function Cas() {
   const { canWrite } = useAuth();
   const cas = useCas();
   const [creating, setCreating] = useState(false);
+  const [importing, setImporting] = useState(false);
   const selected = id ? decodeURIComponent(id) : undefined;
   const ca = cas.data?.find((c) => c.id === selected);
   return (
     <Stack>
       <Group justify="space-between">
         <Title order={2}>Certification authorities</Title>
-        {canWrite && <Button onClick={() => setCreating(true)}>Create CA</Button>}
+        {canWrite && (
+          <Group gap="xs">
+            <Button variant="default" onClick={() => setImporting(true)}>
+              Import CA
+            </Button>
+            <Button onClick={() => setCreating(true)}>Create CA</Button>
+          </Group>
+        )}
       </Group>
       <ErrorAlert error={cas.error} />
       {cas.isPending && <Loading />}
@@ -233,6 +427,9 @@ export default function Cas() {
       )}
       <Modal opened={creating} onClose={() => setCreating(false)} title="Create a CA" size="lg">
         {cas.data && <CreateCa cas={cas.data} onClose={() => setCreating(false)} />}
+      </Modal>
+      <Modal opened={importing} onClose={() => setImporting(false)} title="Import a CA" size="lg">
+        {cas.data && importing && <ImportCa cas={cas.data} onClose={() => setImporting(false)} />}
       </Modal>
     </Stack>
   );

@@ -3,7 +3,7 @@
  * a certificate's details and PEM download, revoke / hold / release, and issuing from a pasted or uploaded CSR
  * or with a key the server makes (its PKCS#8 shown once).
  */
-import { Button, Card, Code, FileButton, Group, Modal, Select, Stack, Table, Tabs, Text, Textarea, TextInput, Title } from '@mantine/core';
+import { Button, Card, Code, FileButton, Group, Modal, Select, Stack, Tabs, Text, Textarea, TextInput, Title } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { Link, useLocation, useParams, useSearch } from 'wouter';
@@ -12,6 +12,7 @@ import type { Certificate } from '../api/types';
 import { useAuth } from '../auth';
 import { cnOf, download, ErrorAlert, Fields, Loading, StatusBadge, when } from '../components/common';
 import { StatusActions } from '../components/StatusChange';
+import { PagedTable, useBookmarks, type Column } from '../components/PagedTable';
 import { useCas } from './Cas';
 
 const PAGE_SIZE = 25;
@@ -248,16 +249,17 @@ function CertificateDetails({ serial }: { serial: string }) {
   );
 }
 
+const CERTIFICATE_COLUMNS: Column<Certificate>[] = [
+  { header: 'Common name', cell: (c) => <Link href={`/certificates/${c.serial_number}`}>{cnOf(c.subject)}</Link> },
+  { header: 'Serial', cell: (c) => c.serial_number, mono: true },
+  { header: 'Issuing CA', cell: (c) => c.issuer_metadata.id },
+  { header: 'Status', cell: (c) => <StatusBadge status={c.status} reason={c.revocation_reason} /> },
+  { header: 'Valid to', cell: (c) => when(c.valid_to) },
+];
+
 function CertificateTable({ filters }: { filters: Filters }) {
-  // Bookmarks of the pages seen so far: "previous" pops, "next" pushes the server's bookmark.
-  const [bookmarks, setBookmarks] = useState<string[]>([]);
-  const key = JSON.stringify(filters);
-  const [lastKey, setLastKey] = useState(key);
-  if (key !== lastKey) {
-    setLastKey(key);
-    setBookmarks([]);
-  }
-  const bookmark = bookmarks[bookmarks.length - 1];
+  const pager = useBookmarks(JSON.stringify(filters));
+  const { bookmark } = pager;
   const page = useQuery({
     queryKey: ['certificates', filters, bookmark],
     queryFn: () =>
@@ -284,46 +286,16 @@ function CertificateTable({ filters }: { filters: Filters }) {
   if (page.error) return <ErrorAlert error={page.error} />;
   if (!page.data) return <Loading />;
   return (
-    <Stack gap="xs">
-      <Table.ScrollContainer minWidth={700}>
-        <Table striped highlightOnHover aria-label="Certificates">
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>Common name</Table.Th>
-              <Table.Th>Serial</Table.Th>
-              <Table.Th>Issuing CA</Table.Th>
-              <Table.Th>Status</Table.Th>
-              <Table.Th>Valid to</Table.Th>
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {page.data.list.map((c: Certificate) => (
-              <Table.Tr key={c.id}>
-                <Table.Td>
-                  <Link href={`/certificates/${c.serial_number}`}>{cnOf(c.subject)}</Link>
-                </Table.Td>
-                <Table.Td style={{ fontFamily: 'monospace', fontSize: 12 }}>{c.serial_number}</Table.Td>
-                <Table.Td>{c.issuer_metadata.id}</Table.Td>
-                <Table.Td>
-                  <StatusBadge status={c.status} reason={c.revocation_reason} />
-                </Table.Td>
-                <Table.Td>{when(c.valid_to)}</Table.Td>
-              </Table.Tr>
-            ))}
-          </Table.Tbody>
-        </Table>
-      </Table.ScrollContainer>
-      {page.data.list.length === 0 && <Text size="sm">No certificate matches.</Text>}
-      <Group>
-        <Button size="xs" variant="default" disabled={bookmarks.length === 0} onClick={() => setBookmarks((b) => b.slice(0, -1))}>
-          Previous page
-        </Button>
-        <Text size="sm">Page {bookmarks.length + 1}</Text>
-        <Button size="xs" variant="default" disabled={!page.data.next} onClick={() => setBookmarks((b) => [...b, page.data.next!])}>
-          Next page
-        </Button>
-      </Group>
-    </Stack>
+    <PagedTable
+      label="Certificates"
+      columns={CERTIFICATE_COLUMNS}
+      rows={page.data.list}
+      rowKey={(c) => c.id}
+      next={page.data.next}
+      pager={pager}
+      empty="No certificate matches."
+      minWidth={700}
+    />
   );
 }
 

@@ -7,17 +7,26 @@ import { api, getJson, unwrap } from '../api/client';
 import type { Device, DeviceEvent, Page } from '../api/types';
 import { useAuth } from '../auth';
 import { ErrorAlert, Fields, Loading, StatusBadge, when } from '../components/common';
+import { PagedTable, useBookmarks, type Column } from '../components/PagedTable';
 
 const STATUSES = ['PENDING_PROVISIONING', 'FULLY_PROVISIONED', 'REQUIRES_ACTION', 'PROVISIONED_WITH_WARNINGS', 'DECOMMISSIONED'];
 const PAGE_SIZE = 25;
+
+const DEVICE_COLUMNS: Column<Device>[] = [
+  { header: 'Device', cell: (d) => <Link href={`/devices/${encodeURIComponent(d.id)}`}>{d.id}</Link> },
+  { header: 'Status', cell: (d) => <StatusBadge status={d.status} /> },
+  { header: 'DMS', cell: (d) => d.dms_owner ?? '—' },
+  { header: 'Slots', cell: (d) => Object.keys(d.slots).join(', ') || '—' },
+  { header: 'Updated', cell: (d) => when(d.update_timestamp) },
+];
 
 function DeviceList() {
   const search = new URLSearchParams(useSearch());
   const dms = search.get('dms') ?? undefined;
   const [status, setStatus] = useState<string | null>(null);
   const [idFilter, setIdFilter] = useState('');
-  const [bookmarks, setBookmarks] = useState<string[]>([]);
-  const bookmark = bookmarks[bookmarks.length - 1];
+  const pager = useBookmarks(JSON.stringify([dms, status, idFilter.trim()]));
+  const { bookmark } = pager;
   const query = new URLSearchParams({ page_size: String(PAGE_SIZE), sort_by: 'created_at', sort_mode: 'desc' });
   if (status) query.set('status', status);
   if (dms) query.set('dms_id', dms);
@@ -31,53 +40,14 @@ function DeviceList() {
   return (
     <Stack>
       <Group align="flex-end" gap="xs">
-        <Select label="Status" data={STATUSES} value={status} onChange={(v) => { setStatus(v); setBookmarks([]); }} clearable w={260} />
-        <TextInput label="Device id" value={idFilter} onChange={(e) => { setIdFilter(e.currentTarget.value); setBookmarks([]); }} w={220} />
+        <Select label="Status" data={STATUSES} value={status} onChange={setStatus} clearable w={260} />
+        <TextInput label="Device id" value={idFilter} onChange={(e) => setIdFilter(e.currentTarget.value)} w={220} />
         {dms && <Text size="sm">DMS {dms}</Text>}
       </Group>
       <ErrorAlert error={page.error} />
       {!page.data && !page.error && <Loading />}
       {page.data && (
-        <>
-          <Table.ScrollContainer minWidth={600}>
-            <Table striped highlightOnHover aria-label="Devices">
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>Device</Table.Th>
-                  <Table.Th>Status</Table.Th>
-                  <Table.Th>DMS</Table.Th>
-                  <Table.Th>Slots</Table.Th>
-                  <Table.Th>Updated</Table.Th>
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {page.data.list.map((d) => (
-                  <Table.Tr key={d.id}>
-                    <Table.Td>
-                      <Link href={`/devices/${encodeURIComponent(d.id)}`}>{d.id}</Link>
-                    </Table.Td>
-                    <Table.Td>
-                      <StatusBadge status={d.status} />
-                    </Table.Td>
-                    <Table.Td>{d.dms_owner ?? '—'}</Table.Td>
-                    <Table.Td>{Object.keys(d.slots).join(', ') || '—'}</Table.Td>
-                    <Table.Td>{when(d.update_timestamp)}</Table.Td>
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
-          </Table.ScrollContainer>
-          {page.data.list.length === 0 && <Text size="sm">No device matches.</Text>}
-          <Group>
-            <Button size="xs" variant="default" disabled={bookmarks.length === 0} onClick={() => setBookmarks((b) => b.slice(0, -1))}>
-              Previous page
-            </Button>
-            <Text size="sm">Page {bookmarks.length + 1}</Text>
-            <Button size="xs" variant="default" disabled={!page.data.next} onClick={() => setBookmarks((b) => [...b, page.data.next!])}>
-              Next page
-            </Button>
-          </Group>
-        </>
+        <PagedTable label="Devices" columns={DEVICE_COLUMNS} rows={page.data.list} rowKey={(d) => d.id} next={page.data.next} pager={pager} empty="No device matches." />
       )}
     </Stack>
   );

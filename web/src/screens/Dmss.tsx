@@ -1,9 +1,10 @@
 /**
- * DMSs: the list, an editor for the main settings (enrollment CA and authorized CAs, EST authentication
- * and its options, registration mode, device id source, re-enrollment window, server keygen, CA
- * distribution), the EST URLs to give a factory with a copyable curl example, and the DMS certificate.
+ * DMSs: the list, an editor for every setting (enrollment CA and authorized CAs, issuance profile, EST
+ * authentication and its options, registration mode, device id source, what new devices get, re-enrollment
+ * and Lamassu's expiry deltas, server keygen and its keys, CA distribution), the EST URLs to give a factory
+ * with a copyable curl example, and the DMS certificate.
  */
-import { Button, Card, Checkbox, Grid, Group, MultiSelect, PasswordInput, Select, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import { Button, Card, Checkbox, Grid, Group, MultiSelect, NumberInput, PasswordInput, Select, Stack, Table, TagsInput, Text, Textarea, TextInput, Title } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { Link, useLocation, useParams } from 'wouter';
@@ -14,6 +15,29 @@ import { CopyBlock, download, ErrorAlert, Loading, StatusBadge, when } from '../
 import { useCas } from './Cas';
 
 const AUTH_MODES = ['DMS_CERTIFICATE', 'CLIENT_CERTIFICATE', 'HTTP_BASIC', 'EXTERNAL_WEBHOOK', 'NO_AUTH'];
+
+type KeySpec = { type: 'RSA' | 'ECDSA' | 'ED25519'; bits: number };
+const KEY_SPECS: (KeySpec & { label: string })[] = [
+  { type: 'ECDSA', bits: 256, label: 'ECDSA P-256' },
+  { type: 'ECDSA', bits: 384, label: 'ECDSA P-384' },
+  { type: 'ECDSA', bits: 521, label: 'ECDSA P-521' },
+  { type: 'RSA', bits: 2048, label: 'RSA 2048' },
+  { type: 'RSA', bits: 3072, label: 'RSA 3072' },
+  { type: 'RSA', bits: 4096, label: 'RSA 4096' },
+  { type: 'ED25519', bits: 256, label: 'Ed25519' },
+];
+const keyLabel = (k: KeySpec) => KEY_SPECS.find((s) => s.type === k.type && s.bits === k.bits)?.label ?? `${k.type} ${k.bits}`;
+const keyOf = (label: string | null): KeySpec => {
+  const { type, bits } = KEY_SPECS.find((s) => s.label === label) ?? KEY_SPECS[0]!;
+  return { type, bits };
+};
+
+/** A heading between groups of settings. */
+const Section = ({ title }: { title: string }) => (
+  <Title order={4} mt="xs">
+    {title}
+  </Title>
+);
 
 const newDms = (): DmsCreate => ({
   id: '',
@@ -155,12 +179,17 @@ function DmsEditor({ initial, isNew }: { initial: DmsCreate; isNew: boolean }) {
       change(next);
       return next;
     });
+  const profiles = useQuery({ queryKey: ['profiles'], queryFn: () => unwrap(api.GET('/api/ca/v1/profiles')) });
+  const [metadataText, setMetadataText] = useState(() => JSON.stringify(initial.settings.enrollment_settings.device_provisioning_profile.metadata ?? {}, null, 2));
+  const [metadataError, setMetadataError] = useState<string>();
   const e = d.settings.enrollment_settings;
   const est = e.est_rfc7030_settings;
   const save = useMutation({
-    mutationFn: async () => {
-      const { id, ...update } = d;
-      if (isNew) return unwrap(api.POST('/api/dmsmanager/v1/dms', { body: d }));
+    mutationFn: async (metadata: Record<string, unknown>) => {
+      const body = structuredClone(d);
+      body.settings.enrollment_settings.device_provisioning_profile.metadata = metadata;
+      const { id, ...update } = body;
+      if (isNew) return unwrap(api.POST('/api/dmsmanager/v1/dms', { body }));
       return unwrap(api.PUT('/api/dmsmanager/v1/dms/{id}', { params: { path: { id } }, body: update }));
     },
     onSuccess: () => {
@@ -171,7 +200,18 @@ function DmsEditor({ initial, isNew }: { initial: DmsCreate; isNew: boolean }) {
   const caIds = (cas.data ?? []).map((c) => ({ value: c.id, label: c.id }));
   const submit = (ev: FormEvent) => {
     ev.preventDefault();
-    save.mutate();
+    let metadata: unknown;
+    try {
+      metadata = JSON.parse(metadataText || '{}');
+    } catch (err) {
+      metadata = err;
+    }
+    if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata) || metadata instanceof Error) {
+      setMetadataError('must be a JSON object, e.g. {"site": "line 7"}');
+      return;
+    }
+    setMetadataError(undefined);
+    save.mutate(metadata as Record<string, unknown>);
   };
   return (
     <Grid>
@@ -184,14 +224,24 @@ function DmsEditor({ initial, isNew }: { initial: DmsCreate; isNew: boolean }) {
                   <TextInput label="DMS id" description="Also the EST label" value={d.id} onChange={(ev) => { const v = ev.currentTarget.value; patch((x) => void (x.id = v)); }} required disabled={!isNew} />
                   <TextInput label="Name" value={d.name} onChange={(ev) => { const v = ev.currentTarget.value; patch((x) => void (x.name = v)); }} required />
                 </Group>
+
+                <Section title="Enrollment" />
                 <Group grow>
                   <Select label="Enrollment CA" data={caIds} value={e.enrollment_ca || null} onChange={(v) => patch((x) => void (x.settings.enrollment_settings.enrollment_ca = v ?? ''))} required searchable />
-                  <MultiSelect label="Authorized CAs" data={caIds} value={d.authorized_cas} onChange={(v) => patch((x) => void (x.authorized_cas = v))} searchable />
+                  <MultiSelect label="Authorized CAs" description="CAs whose certificates this DMS may re-enroll and manage" data={caIds} value={d.authorized_cas ?? []} onChange={(v) => patch((x) => void (x.authorized_cas = v))} searchable />
                 </Group>
                 <Group grow>
-                  <Select label="EST authentication" data={AUTH_MODES} value={est.auth_mode} onChange={(v) => patch((x) => void (x.settings.enrollment_settings.est_rfc7030_settings.auth_mode = (v ?? 'DMS_CERTIFICATE') as typeof est.auth_mode))} allowDeselect={false} />
-                  <Select label="Registration mode" data={['JITP', 'PRE_REGISTRATION']} value={e.registration_mode} onChange={(v) => patch((x) => void (x.settings.enrollment_settings.registration_mode = (v ?? 'JITP') as typeof e.registration_mode))} allowDeselect={false} />
+                  <Select label="Registration mode" description="JITP: devices are created at first enrollment" data={['JITP', 'PRE_REGISTRATION']} value={e.registration_mode} onChange={(v) => patch((x) => void (x.settings.enrollment_settings.registration_mode = (v ?? 'JITP') as typeof e.registration_mode))} allowDeselect={false} />
+                  <Select label="Issuance profile" description="Empty: the enrollment CA's default" data={(profiles.data?.list ?? []).map((p) => ({ value: p.id, label: p.name }))} value={d.settings.issuance_profile_id ?? null} onChange={(v) => patch((x) => void (x.settings.issuance_profile_id = v))} clearable />
                 </Group>
+                <Group grow>
+                  <Select label="Device id from" data={['common_name', 'serial_number']} value={e.device_id_source} onChange={(v) => patch((x) => void (x.settings.enrollment_settings.device_id_source = (v ?? 'common_name') as typeof e.device_id_source))} allowDeselect={false} />
+                </Group>
+                <Checkbox label="Verify CSR signatures" checked={e.verify_csr_signature} onChange={(ev) => { const v = ev.currentTarget.checked; patch((x) => void (x.settings.enrollment_settings.verify_csr_signature = v)); }} />
+                <Checkbox label="Allow enrolling again a device that has a certificate (replaceable enrollment)" checked={e.enable_replaceable_enrollment} onChange={(ev) => { const v = ev.currentTarget.checked; patch((x) => void (x.settings.enrollment_settings.enable_replaceable_enrollment = v)); }} />
+
+                <Section title="EST authentication" />
+                <Select label="EST authentication" data={AUTH_MODES} value={est.auth_mode} onChange={(v) => patch((x) => void (x.settings.enrollment_settings.est_rfc7030_settings.auth_mode = (v ?? 'DMS_CERTIFICATE') as typeof est.auth_mode))} allowDeselect={false} />
                 {est.auth_mode === 'HTTP_BASIC' && (
                   <Group grow>
                     <TextInput label="HTTP Basic user" value={est.http_basic?.username ?? ''} onChange={(ev) => { const v = ev.currentTarget.value; patch((x) => void (x.settings.enrollment_settings.est_rfc7030_settings.http_basic = { ...x.settings.enrollment_settings.est_rfc7030_settings.http_basic, username: v })); }} required />
@@ -199,19 +249,53 @@ function DmsEditor({ initial, isNew }: { initial: DmsCreate; isNew: boolean }) {
                   </Group>
                 )}
                 {est.auth_mode === 'CLIENT_CERTIFICATE' && (
-                  <MultiSelect label="Client certificates validated by" data={caIds} value={est.client_certificate_settings.validation_cas} onChange={(v) => patch((x) => void (x.settings.enrollment_settings.est_rfc7030_settings.client_certificate_settings.validation_cas = v))} />
+                  <>
+                    <MultiSelect label="Client certificates validated by" data={caIds} value={est.client_certificate_settings.validation_cas} onChange={(v) => patch((x) => void (x.settings.enrollment_settings.est_rfc7030_settings.client_certificate_settings.validation_cas = v))} />
+                    <Group grow align="flex-end">
+                      <Checkbox label="Accept expired client certificates" checked={est.client_certificate_settings.allow_expired} onChange={(ev) => { const v = ev.currentTarget.checked; patch((x) => void (x.settings.enrollment_settings.est_rfc7030_settings.client_certificate_settings.allow_expired = v)); }} />
+                      <NumberInput label="Chain level validation" description="Lamassu's; kept, not enforced (-1: any)" min={-1} max={64} value={est.client_certificate_settings.chain_level_validation ?? ''} onChange={(v) => patch((x) => { const c = x.settings.enrollment_settings.est_rfc7030_settings.client_certificate_settings; if (typeof v === 'number') c.chain_level_validation = v; else delete c.chain_level_validation; })} />
+                    </Group>
+                  </>
                 )}
                 {est.auth_mode === 'EXTERNAL_WEBHOOK' && (
-                  <TextInput label="Webhook URL" value={est.external_webhook_settings?.url ?? ''} onChange={(ev) => { const v = ev.currentTarget.value; patch((x) => void (x.settings.enrollment_settings.est_rfc7030_settings.external_webhook_settings = { url: v, timeout: x.settings.enrollment_settings.est_rfc7030_settings.external_webhook_settings?.timeout ?? '10s' })); }} required />
+                  <Group grow>
+                    <TextInput label="Webhook URL" description="asked to approve each enrollment" value={est.external_webhook_settings?.url ?? ''} onChange={(ev) => { const v = ev.currentTarget.value; patch((x) => void (x.settings.enrollment_settings.est_rfc7030_settings.external_webhook_settings = { url: v, timeout: x.settings.enrollment_settings.est_rfc7030_settings.external_webhook_settings?.timeout ?? '10s' })); }} required />
+                    <TextInput label="Webhook timeout" description="e.g. 10s" value={est.external_webhook_settings?.timeout ?? '10s'} onChange={(ev) => { const v = ev.currentTarget.value; patch((x) => void (x.settings.enrollment_settings.est_rfc7030_settings.external_webhook_settings = { url: x.settings.enrollment_settings.est_rfc7030_settings.external_webhook_settings?.url ?? '', timeout: v })); }} />
+                  </Group>
                 )}
-                <Group grow>
-                  <Select label="Device id from" data={['common_name', 'serial_number']} value={e.device_id_source} onChange={(v) => patch((x) => void (x.settings.enrollment_settings.device_id_source = (v ?? 'common_name') as typeof e.device_id_source))} allowDeselect={false} />
-                  <TextInput label="Re-enrollment window" description="before expiry, e.g. 30d" value={d.settings.reenrollment_settings.reenrollment_delta} onChange={(ev) => { const v = ev.currentTarget.value; patch((x) => void (x.settings.reenrollment_settings.reenrollment_delta = v)); }} />
+
+                <Section title="Devices it creates" />
+                <Group grow align="flex-start">
+                  <TagsInput label="Device tags" description="Enter after each" value={e.device_provisioning_profile.tags} onChange={(v) => patch((x) => void (x.settings.enrollment_settings.device_provisioning_profile.tags = v))} />
+                  <TextInput label="Device icon" description="console icon name" value={e.device_provisioning_profile.icon ?? ''} onChange={(ev) => { const v = ev.currentTarget.value; patch((x) => { const p = x.settings.enrollment_settings.device_provisioning_profile; if (v) p.icon = v; else delete p.icon; }); }} />
+                  <TextInput label="Icon colours" description='"#bg-#fg"' value={e.device_provisioning_profile.icon_color ?? ''} onChange={(ev) => { const v = ev.currentTarget.value; patch((x) => { const p = x.settings.enrollment_settings.device_provisioning_profile; if (v) p.icon_color = v; else delete p.icon_color; }); }} />
                 </Group>
-                <Checkbox label="Verify CSR signatures" checked={e.verify_csr_signature} onChange={(ev) => { const v = ev.currentTarget.checked; patch((x) => void (x.settings.enrollment_settings.verify_csr_signature = v)); }} />
+                <Textarea label="Device metadata" description="a JSON object given to each new device" value={metadataText} onChange={(ev) => setMetadataText(ev.currentTarget.value)} autosize minRows={2} styles={{ input: { fontFamily: 'monospace', fontSize: 12 } }} error={metadataError} />
+
+                <Section title="Re-enrollment" />
+                <Group grow align="flex-start">
+                  <TextInput label="Re-enrollment window" description="before expiry, e.g. 30d" value={d.settings.reenrollment_settings.reenrollment_delta} onChange={(ev) => { const v = ev.currentTarget.value; patch((x) => void (x.settings.reenrollment_settings.reenrollment_delta = v)); }} />
+                  <MultiSelect label="Additional validation CAs" description="also accepted for re-enrollment" data={caIds} value={d.settings.reenrollment_settings.additional_validation_cas} onChange={(v) => patch((x) => void (x.settings.reenrollment_settings.additional_validation_cas = v))} />
+                </Group>
                 <Checkbox label="Revoke the old certificate on re-enrollment" checked={d.settings.reenrollment_settings.revoke_on_reenrollment} onChange={(ev) => { const v = ev.currentTarget.checked; patch((x) => void (x.settings.reenrollment_settings.revoke_on_reenrollment = v)); }} />
+                <Checkbox label="Re-enroll with an expired certificate" checked={d.settings.reenrollment_settings.enable_expired_renewal} onChange={(ev) => { const v = ev.currentTarget.checked; patch((x) => void (x.settings.reenrollment_settings.enable_expired_renewal = v)); }} />
+                <Group grow align="flex-start">
+                  <TextInput label="Preventive delta" description="first certificate.expiring event, e.g. 30d; empty: the profile's or CA's" value={d.settings.reenrollment_settings.preventive_delta ?? ''} onChange={(ev) => { const v = ev.currentTarget.value; patch((x) => void (x.settings.reenrollment_settings.preventive_delta = v || null)); }} />
+                  <TextInput label="Critical delta" description="second event, shorter, e.g. 7d" value={d.settings.reenrollment_settings.critical_delta ?? ''} onChange={(ev) => { const v = ev.currentTarget.value; patch((x) => void (x.settings.reenrollment_settings.critical_delta = v || null)); }} />
+                </Group>
+
+                <Section title="Server-side key generation" />
                 <Checkbox label="Server-side key generation (serverkeygen)" checked={d.settings.server_keygen_settings.enabled} onChange={(ev) => { const v = ev.currentTarget.checked; patch((x) => void (x.settings.server_keygen_settings.enabled = v)); }} />
+                <Group grow align="flex-start">
+                  <Select label="Default key" data={KEY_SPECS.map((k) => k.label)} value={keyLabel(d.settings.server_keygen_settings.key)} onChange={(v) => patch((x) => void (x.settings.server_keygen_settings.key = keyOf(v)))} allowDeselect={false} disabled={!d.settings.server_keygen_settings.enabled} />
+                  <MultiSelect label="Keys a device may ask for" data={KEY_SPECS.map((k) => k.label)} value={d.settings.server_keygen_settings.allowed_keys.map(keyLabel)} onChange={(v) => patch((x) => void (x.settings.server_keygen_settings.allowed_keys = v.map(keyOf)))} disabled={!d.settings.server_keygen_settings.enabled} />
+                </Group>
+
+                <Section title="CA distribution (cacerts)" />
+                <Checkbox label="cacerts includes the enrollment CA" checked={d.settings.ca_distribution_settings.include_enrollment_ca} onChange={(ev) => { const v = ev.currentTarget.checked; patch((x) => void (x.settings.ca_distribution_settings.include_enrollment_ca = v)); }} />
                 <Checkbox label="cacerts includes the enrollment CA's chain" checked={d.settings.ca_distribution_settings.include_chain} onChange={(ev) => { const v = ev.currentTarget.checked; patch((x) => void (x.settings.ca_distribution_settings.include_chain = v)); }} />
+                <Checkbox label="Include the system CAs (Lamassu's; kept, not applied yet)" checked={d.settings.ca_distribution_settings.include_system_ca ?? false} onChange={(ev) => { const v = ev.currentTarget.checked; patch((x) => void (x.settings.ca_distribution_settings.include_system_ca = v)); }} />
+                <MultiSelect label="Managed CAs" description="more CAs cacerts gives devices" data={caIds} value={d.settings.ca_distribution_settings.managed_cas} onChange={(v) => patch((x) => void (x.settings.ca_distribution_settings.managed_cas = v))} />
                 <ErrorAlert error={save.error} />
                 {save.isSuccess && !isNew && <Text size="sm" c="green">Saved.</Text>}
                 {canWrite && (
