@@ -32,7 +32,7 @@ describe('loadConfig', () => {
     assert.equal(c.httpPort, 8080);
     assert.equal(c.listenAddress, '0.0.0.0');
     assert.deepEqual(c.tlsHostnames, ['localhost', '127.0.0.1']);
-    assert.deepEqual(c.services, ['ca', 'kms', 'va', 'dms', 'devices', 'alerts']);
+    assert.deepEqual(c.services, ['ca', 'kms', 'va', 'dms', 'devices', 'alerts', 'cloudproxy']);
     assert.equal(c.logLevel, 'info');
     assert.deepEqual(c.vaBaseUrls, ['http://localhost:8080']);
     assert.equal(c.oidc, undefined);

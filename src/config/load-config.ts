@@ -118,6 +118,7 @@ export function loadConfig(opts: LoadConfigOptions): Config {
   if (values.tlsCertFile === undefined && values.tlsRenewBeforeMs >= values.tlsCertLifetimeMs) {
     problems.push(`${nameOf('tlsRenewBeforeMs')}: must be shorter than ${nameOf('tlsCertLifetimeMs')}, or the certificate is renewed all the time`);
   }
+  if (values.awsRetryMaxMs < values.awsRetryBaseMs) problems.push(`${nameOf('awsRetryMaxMs')}: must not be shorter than ${nameOf('awsRetryBaseMs')}`);
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -145,6 +146,15 @@ export function loadConfig(opts: LoadConfigOptions): Config {
     keyEngines: engines.list,
     defaultEngine: engines.defaultId,
     alerts,
+    aws: {
+      connectorId: values.awsConnectorId,
+      ...(values.awsRegion ? { region: values.awsRegion } : {}),
+      ...(values.awsIotEndpoint ? { iotEndpoint: values.awsIotEndpoint } : {}),
+      ...(values.awsIotDataEndpoint ? { iotDataEndpoint: values.awsIotDataEndpoint } : {}),
+      retryBaseMs: values.awsRetryBaseMs,
+      retryMaxMs: values.awsRetryMaxMs,
+      requestTimeoutMs: values.awsRequestTimeoutMs,
+    },
   };
 }
 

@@ -1,4 +1,5 @@
 import type { AlertRepository } from '../alerts/alert-repository.ts';
+import type { ConnectorRepository } from '../cloud/connector.ts';
 import type { CaRepository } from '../ca/ca-repository.ts';
 import type { CertificateRepository } from '../ca/certificate-repository.ts';
 import type { IssuanceProfileRepository } from '../ca/issuance-profile-repository.ts';
@@ -31,6 +32,8 @@ export interface Repositories {
   /** Events written with their change, for the relay (see ports/outbox.ts). */
   outbox: OutboxRepository;
   alerts: AlertRepository;
+  /** Cloud proxy: connector registry, connector jobs, cloud resources. */
+  connectors: ConnectorRepository;
 }
 
 export interface Storage extends Repositories {

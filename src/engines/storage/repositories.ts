@@ -3,6 +3,7 @@ import type { Repositories } from '../../domain/ports/storage.ts';
 import { SqlAdminTokenRepository } from './admin-token-repository.ts';
 import { SqlAlertRepository } from './alert-repository.ts';
 import { SqlCaRepository } from './ca-repository.ts';
+import { SqlConnectorRepository } from './cloud-connector-repository.ts';
 import { SqlCertificateRepository } from './certificate-repository.ts';
 import { SqlDeviceRepository } from './device-repository.ts';
 import { SqlDmsRepository } from './dms-repository.ts';
@@ -32,5 +33,6 @@ export function createRepositories(db: Kysely<Database>): Repositories {
     ocspResponders: new SqlOcspResponderRepository(db),
     outbox: new SqlOutboxRepository(db),
     alerts: new SqlAlertRepository(db),
+    connectors: new SqlConnectorRepository(db),
   };
 }

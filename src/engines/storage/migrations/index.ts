@@ -10,6 +10,7 @@ import { outbox } from './0008-outbox.ts';
 import { expiryDeltas } from './0009-expiry-deltas.ts';
 import { alerts } from './0010-alerts.ts';
 import { deviceIcon } from './0011-device-icon.ts';
+import { cloudConnectors } from './0019-cloud-connectors.ts';
 
 /**
  * Every migration, in order. To add one: create `NNNN-<name>.ts` next to this file (next free number,
@@ -28,4 +29,5 @@ export const migrations: Record<string, Migration> = {
   '0009-expiry-deltas': expiryDeltas,
   '0010-alerts': alerts,
   '0011-device-icon': deviceIcon,
+  '0019-cloud-connectors': cloudConnectors,
 };
