@@ -79,7 +79,7 @@ export const cloudProxyRoutes =
               enabled: Type.Optional(Type.Boolean({ description: 'false pauses the connector: events still queue work, nothing goes to the cloud' })),
               shadow_name: Type.Optional(Type.String({ description: 'the named shadow used to ask devices to re-enroll (default "lamassu")' })),
             },
-            { additionalProperties: false },
+            { description: 'unknown settings are refused (CONNECTOR_CONFIG_INVALID)' },
           ),
         },
       },
