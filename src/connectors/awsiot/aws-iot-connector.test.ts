@@ -157,4 +157,24 @@ describe('AWS IoT connector: events to jobs, jobs in order with retries', () => 
     await idle();
     assert.equal(aws.calls.length, 6);
   });
+
+  it('a re-enrollment deactivates and detaches the earlier certificate; an expiring certificate asks the device through its shadow; a revoked CA is deactivated', async () => {
+    await connector.handleEvent(enrolled('dev-5', '05'));
+    await idle();
+    aws.calls.splice(0);
+    await connector.handleEvent(ev('dms.reenroll', { dms_id: 'bound-dms', device_id: 'dev-5', serial_number: '0505', ca_id: 'ca', slot: 'default' }));
+    await idle();
+    assert.deepEqual(aws.calls.splice(0), ['CreateThing', 'RegisterCertificateWithoutCA', 'AttachPolicy', 'AttachThingPrincipal', 'CreateThingGroup', 'AddThingToThingGroup', 'UpdateCertificate:INACTIVE', 'DetachThingPrincipal']);
+    assert.equal((await opened.storage.connectors.getResource('aws', 'CERTIFICATE', '05'))!.status, 'INACTIVE');
+
+    await connector.handleEvent(ev('certificate.expiring', { serial_number: '0505', delta: 'preventive' }));
+    await connector.handleEvent(ev('certificate.expiring', { serial_number: 'unknown', delta: 'preventive' }));
+    await idle();
+    assert.deepEqual(aws.calls.splice(0), ['UpdateThingShadow']);
+
+    await connector.handleEvent(ev('ca.status.update', { id: 'bound-ca', status: 'REVOKED' }));
+    await connector.handleEvent(ev('ca.status.update', { id: 'plain-ca', status: 'REVOKED' }));
+    await idle();
+    assert.deepEqual(aws.calls.splice(0), ['UpdateCACertificate']);
+  });
 });
