@@ -23,7 +23,7 @@ export interface Connector {
   /** What the connector announced about itself at start (region, endpoints); read only. */
   settings: Record<string, unknown>;
   registeredAt: Date;
-  /** Last time a process running it said it was alive. */
+  /** Last time a process running it registered it or reported a change of status (not a heartbeat). */
   lastSeenAt: Date;
   /** Last finished synchronization. */
   lastSyncAt: Date | null;
