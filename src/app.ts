@@ -27,6 +27,8 @@ import { HttpEnrollmentWebhook } from './engines/dms/http-enrollment-webhook.ts'
 import { ScryptPasswordHasher } from './engines/dms/scrypt-password-hasher.ts';
 import { X509CertificateInspector } from './engines/dms/x509-certificate-inspector.ts';
 import { alertsServicePlugin } from './http/alerts/alerts-plugin.ts';
+import { awsConnectorServicePlugin } from './http/cloudproxy/aws-connector-plugin.ts';
+import { cloudProxyServicePlugin } from './http/cloudproxy/cloudproxy-plugin.ts';
 import { devicesServicePlugin } from './http/devices/devices-plugin.ts';
 import { dmsServicePlugin } from './http/dms/dms-plugin.ts';
 import { withEst } from './http/est/est-plugin.ts';
@@ -69,6 +71,8 @@ const serviceFactories: Partial<Record<ServiceName, ServicePluginFactory>> = {
   }),
   devices: devicesServicePlugin,
   alerts: alertsServicePlugin,
+  cloudproxy: cloudProxyServicePlugin,
+  'aws-connector': awsConnectorServicePlugin,
 };
 
 export interface RunningServer {

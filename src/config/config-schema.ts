@@ -22,8 +22,10 @@ import {
   type Parser,
 } from './parsers.ts';
 
-export const SERVICE_NAMES = ['ca', 'kms', 'va', 'dms', 'devices', 'alerts'] as const;
+export const SERVICE_NAMES = ['ca', 'kms', 'va', 'dms', 'devices', 'alerts', 'cloudproxy', 'aws-connector'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
+/** What runs without --services: every service but the cloud connectors, which need a cloud account. */
+export const DEFAULT_SERVICES: ServiceName[] = SERVICE_NAMES.filter((s) => s !== 'aws-connector');
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -86,7 +88,7 @@ export const settings = {
     file: 'services',
     cli: '--services',
     parse: list(oneOf(SERVICE_NAMES)),
-    default: [...SERVICE_NAMES],
+    default: [...DEFAULT_SERVICES],
   }),
   /** Processes serving the listeners (node:cluster); 'auto': one per core with PostgreSQL, 1 with SQLite. */
   workers: required<number | 'auto'>({ env: 'LAMASSU_WORKERS', file: 'workers', cli: '--workers', parse: workerCount, default: 'auto' }),
@@ -155,6 +157,13 @@ export const settings = {
   alertsRetryMaxMs: required({ env: 'LAMASSU_ALERTS_RETRY_MAX', file: 'alerts.retry_max', parse: durationAtLeast(10, '10ms'), default: 3_600_000 }),
   alertsRetentionMs: required({ env: 'LAMASSU_ALERTS_RETENTION', file: 'alerts.retention', parse: durationAtLeast(1000, '1s'), default: 30 * 86_400_000 }),
   alertsSendTimeoutMs: required({ env: 'LAMASSU_ALERTS_SEND_TIMEOUT', file: 'alerts.send_timeout', parse: durationAtLeast(100, '100ms'), default: 10_000 }),
+  awsConnectorId: required({ env: 'LAMASSU_AWS_CONNECTOR_ID', file: 'aws.connector_id', parse: identifier, default: 'aws-iot' }),
+  awsRegion: optional({ env: 'AWS_REGION', file: 'aws.region', parse: text }),
+  awsIotEndpoint: optional({ env: 'AWS_ENDPOINT_URL_IOT', file: 'aws.iot_endpoint', parse: httpUrl }),
+  awsIotDataEndpoint: optional({ env: 'AWS_ENDPOINT_URL_IOT_DATA_PLANE', file: 'aws.iot_data_endpoint', parse: httpUrl }),
+  awsRetryBaseMs: required({ env: 'LAMASSU_AWS_RETRY_BASE', file: 'aws.retry_base', parse: durationAtLeast(10, '10ms'), default: 1000 }),
+  awsRetryMaxMs: required({ env: 'LAMASSU_AWS_RETRY_MAX', file: 'aws.retry_max', parse: durationAtLeast(10, '10ms'), default: 60_000 }),
+  awsRequestTimeoutMs: required({ env: 'LAMASSU_AWS_REQUEST_TIMEOUT', file: 'aws.request_timeout', parse: durationAtLeast(100, '100ms'), default: 10_000 }),
 } satisfies Record<string, Setting<unknown>>;
 
 /** The flat values of the table above, one property per setting. */
@@ -216,6 +225,20 @@ export interface AlertsConfig {
   retentionMs: number;
 }
 
+/**
+ * The AWS IoT Core connector. Credentials come from the AWS SDK's standard chain (AWS_ACCESS_KEY_ID, profiles,
+ * web identity, instance roles); absent region or endpoints: the SDK's own defaults.
+ */
+export interface AwsConnectorConfig {
+  connectorId: string;
+  region?: string;
+  iotEndpoint?: string;
+  iotDataEndpoint?: string;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  requestTimeoutMs: number;
+}
+
 /** The validated configuration `lamassu serve` runs with. */
 export type Config = Pick<
   Settings,
@@ -247,4 +270,6 @@ export type Config = Pick<
   defaultEngine: string;
   /** Absent: the alerts service's defaults, without email. */
   alerts?: AlertsConfig;
+  /** Absent: the connector's defaults (id aws-iot, SDK region and endpoints). */
+  aws?: AwsConnectorConfig;
 };

@@ -25,6 +25,16 @@ const problems = (opts: Parameters<typeof loadConfig>[0]): string[] => {
 };
 
 describe('loadConfig', () => {
+  it('reads the AWS IoT connector settings: SDK names for region and endpoints, ours for the rest', () => {
+    assert.deepEqual(loadConfig({ env: {} }).aws, { connectorId: 'aws-iot', retryBaseMs: 1000, retryMaxMs: 60_000, requestTimeoutMs: 10_000 });
+    const c = loadConfig({
+      env: { LAMASSU_SERVICES: 'cloudproxy,aws-connector', LAMASSU_AWS_CONNECTOR_ID: 'aws-eu', AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL_IOT: 'https://iot.example', AWS_ENDPOINT_URL_IOT_DATA_PLANE: 'https://data.example', LAMASSU_AWS_RETRY_BASE: '2s', LAMASSU_AWS_RETRY_MAX: '5m' },
+    });
+    assert.deepEqual(c.services, ['cloudproxy', 'aws-connector']);
+    assert.deepEqual(c.aws, { connectorId: 'aws-eu', region: 'eu-west-1', iotEndpoint: 'https://iot.example', iotDataEndpoint: 'https://data.example', retryBaseMs: 2000, retryMaxMs: 300_000, requestTimeoutMs: 10_000 });
+    assert.throws(() => loadConfig({ env: { LAMASSU_AWS_RETRY_BASE: '2m', LAMASSU_AWS_RETRY_MAX: '1m' } }), /LAMASSU_AWS_RETRY_MAX: must not be shorter than LAMASSU_AWS_RETRY_BASE/);
+  });
+
   it('has working defaults with an empty environment', () => {
     const c = loadConfig({ env: {} });
     assert.equal(c.dataDir, path.resolve('./lamassu-data'));
@@ -32,7 +42,7 @@ describe('loadConfig', () => {
     assert.equal(c.httpPort, 8080);
     assert.equal(c.listenAddress, '0.0.0.0');
     assert.deepEqual(c.tlsHostnames, ['localhost', '127.0.0.1']);
-    assert.deepEqual(c.services, ['ca', 'kms', 'va', 'dms', 'devices', 'alerts']);
+    assert.deepEqual(c.services, ['ca', 'kms', 'va', 'dms', 'devices', 'alerts', 'cloudproxy']);
     assert.equal(c.logLevel, 'info');
     assert.deepEqual(c.vaBaseUrls, ['http://localhost:8080']);
     assert.equal(c.oidc, undefined);
@@ -87,8 +97,10 @@ describe('loadConfig', () => {
     ['LAMASSU_HTTP_PORT', '70000', /^LAMASSU_HTTP_PORT: must be a port number/],
     ['LAMASSU_LISTEN_ADDRESS', 'not an ip', /^LAMASSU_LISTEN_ADDRESS: must be an IP address/],
     ['LAMASSU_TLS_HOSTNAMES', 'ok.example,bad host', /^LAMASSU_TLS_HOSTNAMES: must be a DNS name or IP address, got "bad host"/],
-    ['LAMASSU_SERVICES', 'ca,foo', /^LAMASSU_SERVICES: must be one of ca, kms, va, dms, devices, alerts, got "foo"/],
+    ['LAMASSU_SERVICES', 'ca,foo', /^LAMASSU_SERVICES: must be one of ca, kms, va, dms, devices, alerts, cloudproxy, aws-connector, got "foo"/],
     ['LAMASSU_SERVICES', ',', /^LAMASSU_SERVICES: must list at least one value/],
+    ['AWS_ENDPOINT_URL_IOT', 'iot.local', /^AWS_ENDPOINT_URL_IOT: must be an http\(s\) URL/],
+    ['LAMASSU_AWS_CONNECTOR_ID', 'aws/iot', /^LAMASSU_AWS_CONNECTOR_ID: must be letters, digits/],
     ['LAMASSU_LOG_LEVEL', 'loud', /^LAMASSU_LOG_LEVEL: must be one of/],
     ['LAMASSU_VA_BASE_URLS', 'ftp://x', /^LAMASSU_VA_BASE_URLS: must be an http\(s\) URL/],
     ['LAMASSU_OIDC_JWKS_URL', 'nope', /^LAMASSU_OIDC_JWKS_URL: must be an http\(s\) URL/],

@@ -124,6 +124,7 @@ export function loadConfig(opts: LoadConfigOptions): Config {
   if (workers > 1 && storage.kind === 'sqlite') {
     problems.push(`${nameOf('workers')}: ${workers} worker processes need PostgreSQL (DATABASE_URL or POSTGRES_*): SQLite is written by one process; use 1 (or auto) with SQLite`);
   }
+  if (values.awsRetryMaxMs < values.awsRetryBaseMs) problems.push(`${nameOf('awsRetryMaxMs')}: must not be shorter than ${nameOf('awsRetryBaseMs')}`);
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -153,6 +154,15 @@ export function loadConfig(opts: LoadConfigOptions): Config {
     keyEngines: engines.list,
     defaultEngine: engines.defaultId,
     alerts,
+    aws: {
+      connectorId: values.awsConnectorId,
+      ...(values.awsRegion ? { region: values.awsRegion } : {}),
+      ...(values.awsIotEndpoint ? { iotEndpoint: values.awsIotEndpoint } : {}),
+      ...(values.awsIotDataEndpoint ? { iotDataEndpoint: values.awsIotDataEndpoint } : {}),
+      retryBaseMs: values.awsRetryBaseMs,
+      retryMaxMs: values.awsRetryMaxMs,
+      requestTimeoutMs: values.awsRequestTimeoutMs,
+    },
   };
 }
 

@@ -18,6 +18,8 @@ export const LAMASSU_SERVICE_PREFIX: Record<ServiceName, string> = {
   dms: 'dmsmanager',
   devices: 'devmanager',
   alerts: 'alerts',
+  cloudproxy: 'cloudproxy',
+  'aws-connector': 'aws-connector',
 };
 
 export interface BuildInfo {

@@ -166,7 +166,7 @@ describe('lamassu command line', () => {
     assert.match(r.stderr, /LAMASSU_HTTPS_PORT: must be a port number, got "abc"/);
     const s = await lamassu(['serve', '--services', 'ca,nope']);
     assert.equal(s.code, 2);
-    assert.match(s.stderr, /--services: must be one of ca, kms, va, dms, devices, alerts, got "nope"/);
+    assert.match(s.stderr, /--services: must be one of ca, kms, va, dms, devices, alerts, cloudproxy, aws-connector, got "nope"/);
   });
 
   it('refuses an unknown command', async () => {

@@ -1,4 +1,5 @@
 import type { AlertRepository } from '../alerts/alert-repository.ts';
+import type { ConnectorRepository } from '../cloud/connector.ts';
 import type { CaRepository } from '../ca/ca-repository.ts';
 import type { CertificateRepository } from '../ca/certificate-repository.ts';
 import type { IssuanceProfileRepository } from '../ca/issuance-profile-repository.ts';
@@ -35,6 +36,8 @@ export interface Repositories {
   outbox: OutboxRepository;
   alerts: AlertRepository;
   kmsKeys: KmsKeyRepository;
+  /** Cloud proxy: connector registry, connector jobs, cloud resources. */
+  connectors: ConnectorRepository;
 }
 
 export interface Storage extends Repositories {

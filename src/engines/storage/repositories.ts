@@ -3,6 +3,7 @@ import type { Repositories } from '../../domain/ports/storage.ts';
 import { SqlAdminTokenRepository } from './admin-token-repository.ts';
 import { SqlAlertRepository } from './alert-repository.ts';
 import { SqlCaRepository } from './ca-repository.ts';
+import { SqlConnectorRepository } from './cloud-connector-repository.ts';
 import { SqlCertificateRepository } from './certificate-repository.ts';
 import { SqlDeviceGroupRepository } from './device-group-repository.ts';
 import { SqlDeviceRepository } from './device-repository.ts';
@@ -36,5 +37,6 @@ export function createRepositories(db: Kysely<Database>): Repositories {
     outbox: new SqlOutboxRepository(db),
     alerts: new SqlAlertRepository(db),
     kmsKeys: new SqlKmsKeyRepository(db),
+    connectors: new SqlConnectorRepository(db),
   };
 }

@@ -272,6 +272,56 @@ export interface AlertDeliveriesTable {
   claimed_by: string | null;
 }
 
+/** Cloud proxy and connectors: migrations/0014-cloud-connectors.ts. */
+export interface CloudConnectorsTable {
+  id: string;
+  type: string;
+  status: string;
+  status_detail: string | null;
+  /** JSON object. */
+  config: string;
+  /** JSON object. */
+  settings: string;
+  registered_at: EpochMs;
+  last_seen_at: EpochMs;
+  last_sync_at: EpochMs | null;
+  status_at: EpochMs;
+}
+
+export interface CloudConnectorJobsTable {
+  seq: Generated<number>;
+  id: string;
+  connector_id: string;
+  event_id: string;
+  kind: string;
+  key: string;
+  device_id: string | null;
+  /** JSON object. */
+  payload: string;
+  status: string;
+  attempts: number;
+  /** JSON array of step names. */
+  progress: string;
+  created_at: EpochMs;
+  next_attempt_at: EpochMs;
+  finished_at: EpochMs | null;
+  last_error: string | null;
+}
+
+export interface CloudConnectorResourcesTable {
+  connector_id: string;
+  kind: string;
+  key: string;
+  device_id: string | null;
+  cloud_id: string;
+  arn: string | null;
+  thing_name: string | null;
+  status: string;
+  /** JSON object. */
+  details: string;
+  updated_at: EpochMs;
+}
+
 export interface Database {
   leases: LeasesTable;
   admin_tokens: AdminTokensTable;
@@ -295,6 +345,9 @@ export interface Database {
   alert_latest_events: AlertLatestEventsTable;
   alert_deliveries: AlertDeliveriesTable;
   kms_keys: KmsKeysTable;
+  cloud_connectors: CloudConnectorsTable;
+  cloud_connector_jobs: CloudConnectorJobsTable;
+  cloud_connector_resources: CloudConnectorResourcesTable;
 }
 
 /** The KMS service's key records (public facts only). */

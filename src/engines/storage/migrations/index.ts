@@ -12,6 +12,7 @@ import { alerts } from './0010-alerts.ts';
 import { deviceIcon } from './0011-device-icon.ts';
 import { deviceGroups } from './0012-device-groups.ts';
 import { kmsKeys } from './0013-kms-keys.ts';
+import { cloudConnectors } from './0014-cloud-connectors.ts';
 
 /**
  * Every migration, in order. To add one: create `NNNN-<name>.ts` next to this file (next free number,
@@ -32,4 +33,5 @@ export const migrations: Record<string, Migration> = {
   '0011-device-icon': deviceIcon,
   '0012-device-groups': deviceGroups,
   '0013-kms-keys': kmsKeys,
+  '0014-cloud-connectors': cloudConnectors,
 };

@@ -1,0 +1,119 @@
+/**
+ * The AWS IoT connector in a process of its own: replica A runs the PKI (ca, va, dms, devices, cloudproxy),
+ * replica B only `cloudproxy,aws-connector`; they share PostgreSQL and RabbitMQ (real services) and one key
+ * directory, as replicas do. A device enrolled on A appears in AWS through B (events over RabbitMQ), a
+ * revocation on A is REVOKED there within 2 s, and A's cloud proxy lists the connector B registered. AWS is
+ * the local stand-in (test/support/fake-aws-iot.ts; there is no AWS here), checking SigV4 on every request.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { removePrefixTopology } from '../support/amqp-topology.ts';
+import { FAKE_AWS_CREDENTIALS, FAKE_AWS_REGION, FakeAwsIot } from '../support/fake-aws-iot.ts';
+import { startLamassu, type LamassuProcess } from '../support/lamassu-process.ts';
+import { amqpUrl, needPostgres, needRabbitMq, postgresUrl } from '../support/services.ts';
+import { freshTestDatabase, type TestDatabase } from '../support/storage.ts';
+import { admin } from './est-server.ts';
+
+const run = promisify(execFile);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
+  const start = Date.now();
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() - start > timeoutMs) assert.fail(`${what}: not within ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+
+describe('AWS IoT connector in its own process, over PostgreSQL and RabbitMQ', { timeout: 180_000 }, () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'lamassu-e2e-aws-replicas-'));
+  const prefix = `lamassu-test-aws-${randomUUID().slice(0, 8)}`;
+  let db: TestDatabase | undefined;
+  let aws: FakeAwsIot;
+  let a: LamassuProcess | undefined;
+  let b: LamassuProcess | undefined;
+  let ready = false;
+
+  before(async () => {
+    if (!(await needPostgres()) || !(await needRabbitMq())) return;
+    db = freshTestDatabase('postgres');
+    aws = await FakeAwsIot.start();
+    const common = {
+      DATABASE_URL: postgresUrl(),
+      LAMASSU_POSTGRES_SCHEMA: (db.config as { schema: string }).schema,
+      LAMASSU_AMQP_URL: amqpUrl(),
+      LAMASSU_AMQP_PREFIX: prefix,
+      // One key directory for both, as a shared HSM would be: B signs AWS's verification certificate with the CA key.
+      ENGINE: 'filesystem',
+      GOPEM_DATA: path.join(dir, 'keys'),
+    };
+    a = await startLamassu({ ...common, LAMASSU_SERVICES: 'ca,va,dms,devices,cloudproxy' }, { deadlineMs: 60_000 });
+    b = await startLamassu(
+      {
+        ...common,
+        LAMASSU_SERVICES: 'cloudproxy,aws-connector',
+        AWS_REGION: FAKE_AWS_REGION,
+        AWS_ENDPOINT_URL_IOT: aws.url,
+        AWS_ENDPOINT_URL_IOT_DATA_PLANE: aws.url,
+        AWS_ACCESS_KEY_ID: FAKE_AWS_CREDENTIALS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: FAKE_AWS_CREDENTIALS.secretAccessKey,
+        AWS_EC2_METADATA_DISABLED: 'true',
+        AWS_CONFIG_FILE: path.join(dir, 'no-aws-config'),
+        AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'no-aws-credentials'),
+        LAMASSU_AWS_RETRY_BASE: '250ms',
+      },
+      { deadlineMs: 60_000 },
+    );
+    ready = true;
+  });
+  after(async () => {
+    await b?.stop();
+    await a?.stop();
+    await aws?.close();
+    if (ready) await removePrefixTopology(prefix, ['va.crl', 'va.roles', 'devices', 'devices.expiring', 'cloud-aws-iot']);
+    await db?.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('an enrollment on A reaches AWS through B; a revocation on A is REVOKED there within 2 s; A lists the connector', async (t) => {
+    if (!ready) return t.skip('SERVICE MISSING: PostgreSQL or RabbitMQ');
+    const api = async (method: string, url: string, body?: unknown) => (await admin(a!, method, url, body)).json;
+    await api('POST', '/api/ca/v1/cas', { id: 'rep-ca', subject: { common_name: 'Replica CA' }, key_metadata: { type: 'ECDSA', bits: 256 }, ca_expiration: { type: 'Duration', duration: '1y' }, metadata: { 'lamassu.io/iot/aws-iot': { register: true } } });
+    await until('CA registered in AWS (verification certificate signed on B)', () => aws.cas.size === 1, 15_000);
+    await api('POST', '/api/dmsmanager/v1/dms', {
+      id: 'rep-dms',
+      name: 'Replica DMS',
+      authorized_cas: ['rep-ca'],
+      metadata: { 'lamassu.io/iot/aws-iot': { policies: [{ policy_name: 'p', policy_document: { Version: '2012-10-17', Statement: [] } }] } },
+      settings: {
+        enrollment_settings: { enrollment_ca: 'rep-ca', est_rfc7030_settings: { auth_mode: 'HTTP_BASIC', http_basic: { username: 'u', password: 'replica password' } } },
+        reenrollment_settings: { reenrollment_delta: '3650d' },
+      },
+    });
+    await run('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'd.key', '-subj', '/CN=rep-dev-1', '-outform', 'DER', '-out', 'd.csr'], { cwd: dir });
+    const { stdout } = await run('curl', ['-sS', '--cacert', a!.tlsCaFile, '--resolve', `localhost:${a!.httpsPort}:127.0.0.1`, '-u', 'u:replica password', '-H', 'Content-Type: application/pkcs10', '--data-binary', '@d.csr', '-o', 'd.p7', '-w', '%{http_code}', `https://localhost:${a!.httpsPort}/.well-known/est/rep-dms/simpleenroll`], { cwd: dir });
+    assert.equal(stdout, '200', readFileSync(path.join(dir, 'd.p7'), 'utf8'));
+    const thing = await until('thing in AWS', () => (aws.things.get('rep-dev-1')?.principals.size ? aws.things.get('rep-dev-1') : undefined), 15_000);
+    const cert = [...aws.certificates.values()].find((c) => thing.principals.has(c.arn))!;
+    assert.ok(cert.caId, 'registered with its CA');
+
+    const state = await api('GET', '/api/cloudproxy/v1/connectors/aws-iot/devices/rep-dev-1');
+    assert.equal(state.resources.length, 1);
+    assert.equal(state.live, null, 'A does not run the connector: no live read, the stored state only');
+    const serial = state.resources[0].key as string;
+    const at = Date.now();
+    await api('PUT', `/api/ca/v1/certificates/${serial}/status`, { status: 'REVOKED', revocation_reason: 'KeyCompromise' });
+    await until('REVOKED in AWS', () => cert.status === 'REVOKED', 2000);
+    assert.ok(Date.now() - at < 2000);
+    const listed = (await api('GET', '/api/cloudproxy/v1/connectors')) as { id: string; status: string; backlog: number }[];
+    assert.deepEqual(listed.map((c) => [c.id, c.status, c.backlog]), [['aws-iot', 'CONNECTED', 0]]);
+    assert.deepEqual(aws.badSignatures, []);
+  });
+});
