@@ -32,4 +32,5 @@ export function filtersOf(raw: string[] | undefined, fields: FilterFields): Fiel
 }
 
 /** Lamassu's page: the bookmark of the next page, or "" on the last one. */
-export const pageJson = <T, U>(page: { list: T[]; next: string | null }, map: (item: T) => U) => ({ list: page.list.map(map), next: page.next ?? '' });
+/** `map` gets the item only (never Array.map's index, which a serializer with an optional second parameter would misread). */
+export const pageJson = <T, U>(page: { list: T[]; next: string | null }, map: (item: T) => U) => ({ list: page.list.map((item) => map(item)), next: page.next ?? '' });
