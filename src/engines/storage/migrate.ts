@@ -14,7 +14,14 @@ const provider: MigrationProvider = { getMigrations: async () => migrations };
  */
 export async function migrateToLatest(db: Kysely<any>, logger: Logger = silentLogger): Promise<{ applied: string[] }> {
   const migrationTableSchema = await bookkeepingSchema(db);
-  const { error, results = [] } = await new Migrator({ db, provider, migrationTableSchema }).migrateToLatest();
+  const migrator = new Migrator({ db, provider, migrationTableSchema });
+  let { error, results = [] } = await migrator.migrateToLatest();
+  // Kysely's set-up introspects the tables of every schema in the database; a schema another tenant (or a
+  // concurrent test) drops meanwhile fails that read with "schema <theirs> does not exist". Nothing of ours
+  // was applied then (results is empty): read again.
+  for (let retry = 0; retry < 20 && error && results.length === 0 && otherSchemaVanished(error, migrationTableSchema); retry++) {
+    ({ error, results = [] } = await migrator.migrateToLatest());
+  }
   if (error) {
     const failed = results.find((r) => r.status === 'Error')?.migrationName;
     const reason = error instanceof Error ? error.message : String(error);
@@ -25,6 +32,11 @@ export async function migrateToLatest(db: Kysely<any>, logger: Logger = silentLo
   const applied = results.filter((r) => r.status === 'Success').map((r) => r.migrationName);
   if (applied.length > 0) logger.info({ applied }, 'database migrated');
   return { applied };
+}
+
+function otherSchemaVanished(error: unknown, ours: string | undefined): boolean {
+  const m = error instanceof Error ? /^schema "([^"]+)" does not exist$/.exec(error.message) : null;
+  return m !== null && m[1] !== ours;
 }
 
 /**
