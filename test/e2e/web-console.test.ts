@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -227,6 +227,19 @@ describe('web console', { timeout: 150_000 }, () => {
     await page.locator('[data-status="ACTIVE"]').first().waitFor();
     const issued = (await admin(server, 'GET', `/api/ca/v1/certificates/${serial}`)).json;
     assert.equal((Date.parse(issued.valid_to) - Date.parse(issued.valid_from)) / 86_400_000, 90, 'issued under the 90-day profile');
+    // The details decode the certificate in the browser; a few fields against `openssl x509 -text`.
+    writeFileSync(f('web.pem'), Buffer.from(issued.certificate, 'base64'));
+    const x509Text = await openssl('x509', '-in', f('web.pem'), '-noout', '-text');
+    const lineAfter = (heading: string) => { const l = x509Text.split('\n'); return l[l.findIndex((x) => x.trim().startsWith(heading)) + 1]!.trim(); };
+    const decoded = page.getByTestId('decoded-certificate');
+    await decoded.waitFor();
+    assert.equal(await page.getByTestId('x509-signature-algorithm').innerText(), /Signature Algorithm: (\S+)/.exec(x509Text)![1]);
+    assert.equal(await page.getByTestId('x509-subject').innerText(), /Subject: (.*)/.exec(x509Text)![1]!.replaceAll(' = ', '='));
+    assert.equal(await page.getByTestId('x509-key-algorithm').innerText(), /Public Key Algorithm: (\S+)/.exec(x509Text)![1]);
+    assert.match(await page.getByTestId('x509-ext-2.5.29.14').innerText(), new RegExp(lineAfter('X509v3 Subject Key Identifier')));
+    assert.match(await page.getByTestId('x509-ext-2.5.29.15').innerText(), new RegExp(lineAfter('X509v3 Key Usage')));
+    const fingerprint = (await openssl('x509', '-in', f('web.pem'), '-noout', '-fingerprint', '-sha256')).trim().split('=')[1]!;
+    await page.getByTestId('x509-sha256').getByText(fingerprint).waitFor();
     await shot(page, 'certificate');
 
     // With a key the server makes: the PKCS#8 is offered once, and it is the key of the certificate.
