@@ -312,6 +312,11 @@ describe('web console', { timeout: 150_000 }, () => {
     assert.deepEqual(stored.enrollment_settings.device_provisioning_profile.metadata, { line: 7 });
     assert.deepEqual([stored.reenrollment_settings.preventive_delta, stored.reenrollment_settings.critical_delta, stored.reenrollment_settings.enable_expired_renewal], ['30d', '7d', true]);
     assert.deepEqual(stored.server_keygen_settings.key, { type: 'ECDSA', bits: 384 });
+    // The DMS's own metadata, edited afterwards.
+    await page.getByRole('textbox', { name: 'DMS metadata', exact: true }).fill('{"owner": "plant-ops"}');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByText('Saved.').waitFor();
+    assert.deepEqual((await admin(server, 'GET', '/api/dmsmanager/v1/dms/line-7')).json.metadata, { owner: 'plant-ops' });
     const est = page.getByTestId('est-urls');
     await est.getByText(`https://localhost:${server.httpsPort}/.well-known/est/line-7/simpleenroll`, { exact: true }).waitFor();
     assert.match(await est.innerText(), /curl --cacert server-ca\.pem \\\s+--user 'line-7:PASSWORD'/);

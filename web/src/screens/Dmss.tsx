@@ -167,6 +167,18 @@ function DmsCertificatePanel({ id }: { id: string }) {
   );
 }
 
+const NOT_AN_OBJECT = 'must be a JSON object, e.g. {"site": "line 7"}';
+
+/** The text as a JSON object, or undefined when it is not one. */
+function jsonObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(text || '{}');
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function DmsEditor({ initial, isNew }: { initial: DmsCreate; isNew: boolean }) {
   const qc = useQueryClient();
   const { canWrite } = useAuth();
@@ -182,12 +194,15 @@ function DmsEditor({ initial, isNew }: { initial: DmsCreate; isNew: boolean }) {
   const profiles = useQuery({ queryKey: ['profiles'], queryFn: () => unwrap(api.GET('/api/ca/v1/profiles')) });
   const [metadataText, setMetadataText] = useState(() => JSON.stringify(initial.settings.enrollment_settings.device_provisioning_profile.metadata ?? {}, null, 2));
   const [metadataError, setMetadataError] = useState<string>();
+  const [ownMetadataText, setOwnMetadataText] = useState(() => JSON.stringify(initial.metadata ?? {}, null, 2));
+  const [ownMetadataError, setOwnMetadataError] = useState<string>();
   const e = d.settings.enrollment_settings;
   const est = e.est_rfc7030_settings;
   const save = useMutation({
-    mutationFn: async (metadata: Record<string, unknown>) => {
+    mutationFn: async ({ metadata, own }: { metadata: Record<string, unknown>; own: Record<string, unknown> }) => {
       const body = structuredClone(d);
       body.settings.enrollment_settings.device_provisioning_profile.metadata = metadata;
+      body.metadata = own;
       const { id, ...update } = body;
       if (isNew) return unwrap(api.POST('/api/dmsmanager/v1/dms', { body }));
       return unwrap(api.PUT('/api/dmsmanager/v1/dms/{id}', { params: { path: { id } }, body: update }));
@@ -200,18 +215,11 @@ function DmsEditor({ initial, isNew }: { initial: DmsCreate; isNew: boolean }) {
   const caIds = (cas.data ?? []).map((c) => ({ value: c.id, label: c.id }));
   const submit = (ev: FormEvent) => {
     ev.preventDefault();
-    let metadata: unknown;
-    try {
-      metadata = JSON.parse(metadataText || '{}');
-    } catch (err) {
-      metadata = err;
-    }
-    if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata) || metadata instanceof Error) {
-      setMetadataError('must be a JSON object, e.g. {"site": "line 7"}');
-      return;
-    }
-    setMetadataError(undefined);
-    save.mutate(metadata as Record<string, unknown>);
+    const metadata = jsonObject(metadataText);
+    const own = jsonObject(ownMetadataText);
+    setMetadataError(metadata ? undefined : NOT_AN_OBJECT);
+    setOwnMetadataError(own ? undefined : NOT_AN_OBJECT);
+    if (metadata && own) save.mutate({ metadata, own });
   };
   return (
     <Grid>
@@ -224,6 +232,7 @@ function DmsEditor({ initial, isNew }: { initial: DmsCreate; isNew: boolean }) {
                   <TextInput label="DMS id" description="Also the EST label" value={d.id} onChange={(ev) => { const v = ev.currentTarget.value; patch((x) => void (x.id = v)); }} required disabled={!isNew} />
                   <TextInput label="Name" value={d.name} onChange={(ev) => { const v = ev.currentTarget.value; patch((x) => void (x.name = v)); }} required />
                 </Group>
+                <Textarea label="DMS metadata" description="the DMS's own labels, a JSON object (devices do not get these)" value={ownMetadataText} onChange={(ev) => setOwnMetadataText(ev.currentTarget.value)} autosize minRows={2} styles={{ input: { fontFamily: 'monospace', fontSize: 12 } }} error={ownMetadataError} />
 
                 <Section title="Enrollment" />
                 <Group grow>
