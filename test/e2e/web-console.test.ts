@@ -314,8 +314,10 @@ describe('web console', { timeout: 150_000 }, () => {
     assert.deepEqual(stored.server_keygen_settings.key, { type: 'ECDSA', bits: 384 });
     // The DMS's own metadata, edited afterwards.
     await page.getByRole('textbox', { name: 'DMS metadata', exact: true }).fill('{"owner": "plant-ops"}');
-    await page.getByRole('button', { name: 'Save', exact: true }).click();
-    await page.getByText('Saved.').waitFor();
+    await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/api/dmsmanager/v1/dms/line-7') && r.request().method() === 'PUT' && r.ok()),
+      page.getByRole('button', { name: 'Save', exact: true }).click(),
+    ]);
     assert.deepEqual((await admin(server, 'GET', '/api/dmsmanager/v1/dms/line-7')).json.metadata, { owner: 'plant-ops' });
     const est = page.getByTestId('est-urls');
     await est.getByText(`https://localhost:${server.httpsPort}/.well-known/est/line-7/simpleenroll`, { exact: true }).waitFor();
