@@ -367,6 +367,46 @@ describe('web console', { timeout: 150_000 }, () => {
     await page.getByRole('table', { name: 'Devices' }).getByText('device-42').waitFor();
     await shot(page, 'devices');
 
+    // A device group over the DMS's tag: device-42 is a member; the stats count it by status.
+    await page.goto(url('/device-groups'));
+    await page.getByRole('button', { name: 'Create group' }).click();
+    const groupDialog = page.getByRole('dialog', { name: 'Create device group' });
+    await groupDialog.getByRole('textbox', { name: /^Name/ }).fill('Line 7 devices');
+    await choose(page, 'Field 1', 'tags');
+    await groupDialog.getByRole('textbox', { name: 'Value 1' }).fill('factory-7');
+    await groupDialog.getByRole('button', { name: 'Add criterion' }).click();
+    await choose(page, 'Field 2', 'id');
+    await groupDialog.getByRole('textbox', { name: 'Value 2' }).fill('device-');
+    await groupDialog.getByRole('button', { name: 'Create group' }).click();
+    await page.getByRole('heading', { name: 'Line 7 devices', exact: true }).waitFor();
+    await groupDialog.waitFor({ state: 'hidden' });
+    await page.getByRole('table', { name: 'Group members' }).getByRole('link', { name: 'device-42' }).waitFor();
+    assert.match(await page.getByTestId('group-stats').innerText(), /1 in total[\s\S]*DECOMMISSIONED\s*1/i);
+    const groups = (await admin(server, 'GET', '/api/devmanager/v1/device-groups')).json.list as { name: string; criteria: { field: string; operand: string; value: string }[] }[];
+    assert.deepEqual(groups.find((g) => g.name === 'Line 7 devices')?.criteria, [{ field: 'tags', operand: 'ct', value: 'factory-7' }, { field: 'id', operand: 'ct', value: 'device-' }]);
+    await shot(page, 'device-group');
+    await page.goto(url('/device-groups'));
+    await page.getByRole('table', { name: 'Device groups' }).getByText('Line 7 devices').waitFor();
+    await shot(page, 'device-groups');
+
+    // A KMS key: created in the default engine; its public key shown is the one the API gives.
+    await page.goto(url('/keys'));
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const keyDialog = page.getByRole('dialog', { name: 'Create key' });
+    await choose(page, 'Key type', 'ECDSA 384');
+    await keyDialog.getByRole('textbox', { name: /^Name/ }).fill('e2e-signing');
+    await keyDialog.getByRole('button', { name: 'Create key' }).click();
+    await page.getByRole('heading', { name: 'e2e-signing', exact: true }).waitFor();
+    await keyDialog.waitFor({ state: 'hidden' });
+    const keyId = await page.getByTestId('key-id').innerText();
+    const kmsKey = (await admin(server, 'GET', `/api/kms/v1/keys/${keyId}`)).json;
+    assert.deepEqual([kmsKey.algorithm, kmsKey.size, kmsKey.name], ['ECDSA', 384, 'e2e-signing']);
+    await page.getByText(kmsKey.public_key_pem.split('\n')[1]).waitFor();
+    await shot(page, 'key');
+    await page.goto(url('/keys'));
+    await page.getByRole('table', { name: 'Keys' }).getByText('e2e-signing').waitFor();
+    await shot(page, 'keys');
+
     // The delivery log of the subscription shows the certificate events delivered to the webhook.
     await page.goto(alertsUrl);
     await page.getByRole('table', { name: 'Delivery log' }).locator('[data-delivery-status="delivered"]').first().waitFor({ timeout: 20_000 });
@@ -419,7 +459,7 @@ describe('web console', { timeout: 150_000 }, () => {
     }
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Devices' }).waitFor();
-    const writes = /^(Create CA|Import CA|Revoke|Hold|Release hold|Issue certificate|Create DMS|Save|Decommission|Create profile|Edit .*|Issue with a server key|Issue a new one.*|Revoke DMS certificate)$/;
+    const writes = /^(Create CA|Import CA|Revoke|Hold|Release hold|Issue certificate|Create DMS|Save|Decommission|Create profile|Edit .*|Issue with a server key|Issue a new one.*|Revoke DMS certificate|Create group|Delete group|Create key)$/;
     for (const [path_, ready] of [
       ['/cas/e2e-sub', 'E2E Issuing CA'],
       [`/certificates`, 'Certificates'],
@@ -428,6 +468,8 @@ describe('web console', { timeout: 150_000 }, () => {
       ['/devices/device-42', 'device-42'],
       ['/profiles', 'Issuance profiles'],
       ['/alerts', 'Alerts'],
+      ['/device-groups', 'Device groups'],
+      ['/keys', 'KMS keys'],
     ] as const) {
       await page.goto(url(path_));
       await page.getByRole('heading', { name: ready }).first().waitFor();
@@ -441,7 +483,7 @@ describe('web console', { timeout: 150_000 }, () => {
 
     // A 390-wide phone: the menu folds away and no screen is wider than the display.
     await page.setViewportSize({ width: 390, height: 844 });
-    for (const p of ['/', '/cas/e2e-sub', '/certificates', '/dms/line-7', '/devices', '/devices/device-42', '/alerts']) {
+    for (const p of ['/', '/cas/e2e-sub', '/certificates', `/certificates/${serial}`, '/dms/line-7', '/devices', '/devices/device-42', '/alerts', '/device-groups', '/keys']) {
       await page.goto(url(p));
       await page.waitForLoadState('networkidle');
       const width = (await page.evaluate('document.documentElement.scrollWidth')) as number;
