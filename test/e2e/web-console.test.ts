@@ -332,6 +332,20 @@ describe('web console', { timeout: 150_000 }, () => {
     await dmsPem.saveAs(f('dms.pem'));
     assert.equal(await openssl('pkey', '-in', f('dms.key'), '-pubout'), await openssl('x509', '-in', f('dms.pem'), '-noout', '-pubkey'));
     await dmsCert.locator('[data-status="ACTIVE"]').waitFor();
+    // Then one from a CSR the factory made (its key stays with it): the new certificate has the CSR's key and
+    // the previous one is revoked.
+    const firstDmsSerial = (await openssl('x509', '-in', f('dms.pem'), '-noout', '-serial')).trim().split('=')[1]!.toLowerCase();
+    await openssl('req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', f('dms2.key'), '-subj', '/CN=line-7 factory', '-out', f('dms2.csr'));
+    await dmsCert.getByRole('button', { name: 'Issue from a CSR' }).click();
+    await dmsCert.getByRole('textbox', { name: 'DMS CSR (PEM)' }).fill(readFileSync(f('dms2.csr'), 'utf8'));
+    await dmsCert.getByRole('button', { name: 'Issue from CSR' }).click();
+    await dmsCert.getByRole('textbox', { name: 'DMS CSR (PEM)' }).waitFor({ state: 'hidden' });
+    assert.equal(await dmsCert.getByRole('button', { name: 'Download private key' }).count(), 0, 'no private key from a CSR');
+    const [dmsPem2] = await Promise.all([page.waitForEvent('download'), dmsCert.getByRole('button', { name: 'Download certificate and chain' }).click()]);
+    await dmsPem2.saveAs(f('dms2.pem'));
+    assert.equal(await openssl('pkey', '-in', f('dms2.key'), '-pubout'), await openssl('x509', '-in', f('dms2.pem'), '-noout', '-pubkey'));
+    assert.equal((await admin(server, 'GET', `/api/ca/v1/certificates/${firstDmsSerial.replace(/^0+(?=.)/, '')}`)).json.status, 'REVOKED');
+    await dmsCert.locator('[data-status="ACTIVE"]').waitFor();
     await shot(page, 'dms');
 
     // A device enrolls with curl, as the console's example says.
@@ -459,7 +473,7 @@ describe('web console', { timeout: 150_000 }, () => {
     }
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Devices' }).waitFor();
-    const writes = /^(Create CA|Import CA|Revoke|Hold|Release hold|Issue certificate|Create DMS|Save|Decommission|Create profile|Edit .*|Issue with a server key|Issue a new one.*|Revoke DMS certificate|Create group|Delete group|Create key)$/;
+    const writes = /^(Create CA|Import CA|Revoke|Hold|Release hold|Issue certificate|Create DMS|Save|Decommission|Create profile|Edit .*|Issue with a server key|Issue a new one.*|Revoke DMS certificate|Issue from a CSR|Issue from CSR|Create group|Delete group|Create key)$/;
     for (const [path_, ready] of [
       ['/cas/e2e-sub', 'E2E Issuing CA'],
       [`/certificates`, 'Certificates'],

@@ -99,7 +99,8 @@ interface DmsCertificate {
 
 /**
  * The DMS certificate (issued by LAMASSU-DMS-MANAGER), with which a DMS_CERTIFICATE factory authenticates
- * over EST. A new one revokes the previous one; its private key is made by the server and offered once.
+ * over EST. A new one revokes the previous one; its private key is made by the server and offered once, or
+ * the factory keeps its key and sends a CSR.
  */
 function DmsCertificatePanel({ id }: { id: string }) {
   const qc = useQueryClient();
@@ -110,9 +111,16 @@ function DmsCertificatePanel({ id }: { id: string }) {
     queryFn: () => getJson<DmsCertificate>(url).catch((err: unknown) => (err instanceof ApiError && err.code === 'DMS_CERTIFICATE_MISSING' ? null : Promise.reject(err))),
   });
   const refresh = () => void qc.invalidateQueries({ queryKey: ['dms-certificate', id] });
+  const [csr, setCsr] = useState('');
+  const [withCsr, setWithCsr] = useState(false);
   const issue = useMutation({
-    mutationFn: () => unwrap(api.POST('/api/dmsmanager/v1/dms/{id}/certificate', { params: { path: { id } }, body: { key: { type: 'ECDSA', bits: 256 } } })) as unknown as Promise<DmsCertificate>,
-    onSuccess: refresh,
+    mutationFn: (fromCsr?: string) =>
+      unwrap(api.POST('/api/dmsmanager/v1/dms/{id}/certificate', { params: { path: { id } }, body: fromCsr ? { csr: fromCsr } : { key: { type: 'ECDSA', bits: 256 } } })) as unknown as Promise<DmsCertificate>,
+    onSuccess: () => {
+      setWithCsr(false);
+      setCsr('');
+      refresh();
+    },
   });
   const revoke = useMutation({
     mutationFn: () => unwrap(api.POST('/api/dmsmanager/v1/dms/{id}/certificate/revoke', { params: { path: { id } }, body: {} })),
@@ -135,15 +143,19 @@ function DmsCertificatePanel({ id }: { id: string }) {
             <Text size="xs">valid to {when(c.valid_to)}</Text>
           </Group>
         )}
-        {fresh?.private_key && (
+        {fresh && (
           <Stack gap={4}>
-            <Text size="sm" c="red" fw={500}>
-              The private key is shown this once: the server does not keep it. Download it now.
-            </Text>
+            {fresh.private_key && (
+              <Text size="sm" c="red" fw={500}>
+                The private key is shown this once: the server does not keep it. Download it now.
+              </Text>
+            )}
             <Group gap="xs">
-              <Button size="xs" onClick={() => download(`${id}.key`, pemOf(fresh.private_key!))}>
-                Download private key
-              </Button>
+              {fresh.private_key && (
+                <Button size="xs" onClick={() => download(`${id}.key`, pemOf(fresh.private_key!))}>
+                  Download private key
+                </Button>
+              )}
               <Button size="xs" variant="light" onClick={() => download(`${id}.pem`, [fresh.certificate, ...(fresh.chain ?? [])].map(pemOf).join(''))}>
                 Download certificate and chain
               </Button>
@@ -152,8 +164,11 @@ function DmsCertificatePanel({ id }: { id: string }) {
         )}
         {canWrite && (
           <Group gap="xs">
-            <Button size="xs" variant="light" loading={issue.isPending} onClick={() => issue.mutate()}>
+            <Button size="xs" variant="light" loading={issue.isPending && !withCsr} onClick={() => issue.mutate(undefined)}>
               {c ? 'Issue a new one (revokes this)' : 'Issue with a server key'}
+            </Button>
+            <Button size="xs" variant="default" onClick={() => setWithCsr((v) => !v)} aria-expanded={withCsr}>
+              Issue from a CSR
             </Button>
             {c && c.status !== 'REVOKED' && (
               <Button size="xs" color="red" variant="light" loading={revoke.isPending} onClick={() => revoke.mutate()}>
@@ -161,6 +176,16 @@ function DmsCertificatePanel({ id }: { id: string }) {
               </Button>
             )}
           </Group>
+        )}
+        {canWrite && withCsr && (
+          <Stack gap={4}>
+            <Textarea label="DMS CSR (PEM)" description="the factory keeps its key; a new certificate revokes the current one" value={csr} onChange={(ev) => setCsr(ev.currentTarget.value)} autosize minRows={3} styles={{ input: { fontFamily: 'monospace', fontSize: 11 } }} />
+            <Group gap="xs">
+              <Button size="xs" loading={issue.isPending} disabled={!csr.trim()} onClick={() => issue.mutate(csr)}>
+                Issue from CSR
+              </Button>
+            </Group>
+          </Stack>
         )}
       </Stack>
     </Card>
