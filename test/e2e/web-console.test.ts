@@ -279,6 +279,13 @@ describe('web console', { timeout: 150_000 }, () => {
     const [der] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download certificate (DER)' }).click()]);
     await der.saveAs(f('sub.cer'));
     assert.match(await openssl('x509', '-inform', 'DER', '-in', f('sub.cer'), '-noout', '-subject'), /E2E Issuing CA/);
+    // The CA certificate decoded on demand: basic constraints and key usage as openssl reads them.
+    const subText = await openssl('x509', '-inform', 'DER', '-in', f('sub.cer'), '-noout', '-text');
+    const subLine = (heading: string) => { const l = subText.split('\n'); return l[l.findIndex((x) => x.trim().startsWith(heading)) + 1]!.trim(); };
+    await page.getByRole('button', { name: 'Show decoded certificate' }).click();
+    assert.equal(await page.getByTestId('x509-ext-2.5.29.19').getByText(/^CA:/).innerText(), subLine('X509v3 Basic Constraints'));
+    assert.equal(await page.getByTestId('x509-ext-2.5.29.15').getByText(/Sign/).innerText(), subLine('X509v3 Key Usage'));
+    await page.getByRole('button', { name: 'Hide decoded certificate' }).click();
     const [chain] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download chain' }).click()]);
     await chain.saveAs(f('chain.pem'));
     assert.equal(readFileSync(f('chain.pem'), 'utf8').match(/BEGIN CERTIFICATE/g)?.length, 2, 'the sub-CA and its root');
