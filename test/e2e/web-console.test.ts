@@ -405,6 +405,14 @@ describe('web console', { timeout: 150_000 }, () => {
     assert.match(await page.getByTestId('group-stats').innerText(), /1 in total[\s\S]*DECOMMISSIONED\s*1/i);
     const groups = (await admin(server, 'GET', '/api/devmanager/v1/device-groups')).json.list as { name: string; criteria: { field: string; operand: string; value: string }[] }[];
     assert.deepEqual(groups.find((g) => g.name === 'Line 7 devices')?.criteria, [{ field: 'tags', operand: 'ct', value: 'factory-7' }, { field: 'id', operand: 'ct', value: 'device-' }]);
+    // Edited: a description, the criteria kept.
+    await page.getByRole('button', { name: 'Edit group' }).click();
+    const editDialog = page.getByRole('dialog', { name: 'Edit device group' });
+    await editDialog.getByRole('textbox', { name: 'Description' }).fill('Devices of factory line 7');
+    await editDialog.getByRole('button', { name: 'Save group' }).click();
+    await editDialog.waitFor({ state: 'hidden' });
+    await page.getByText('Devices of factory line 7').waitFor();
+    await page.getByRole('table', { name: 'Group members' }).getByRole('link', { name: 'device-42' }).waitFor();
     await shot(page, 'device-group');
     await page.goto(url('/device-groups'));
     await page.getByRole('table', { name: 'Device groups' }).getByText('Line 7 devices').waitFor();

@@ -1,5 +1,5 @@
 /**
- * Device groups: the list (each with its parent), creating a group from criteria (ANDed with each other and
+ * Device groups: the list (each with its parent), creating or editing a group from criteria (ANDed with each other and
  * with the ancestors' criteria), and a group's details: its criteria, its status counts and its members, paged.
  */
 import { Badge, Button, Card, Group, Modal, Select, Stack, Table, Text, Textarea, TextInput, Title } from '@mantine/core';
@@ -53,18 +53,21 @@ const PLACEHOLDERS: Record<string, string> = {
 
 const useGroups = () => useQuery({ queryKey: ['device-groups'], queryFn: () => getJson<Page<DeviceGroup>>(`${BASE}?page_size=1000`) });
 
-function CreateGroup({ onClose, groups }: { onClose: () => void; groups: DeviceGroup[] }) {
+/** Creates a group, or edits `initial` (PUT replaces name, description, parent and criteria). */
+function GroupForm({ onClose, groups, initial }: { onClose: () => void; groups: DeviceGroup[]; initial?: DeviceGroup }) {
   const qc = useQueryClient();
   const [, navigate] = useLocation();
-  const [name, setName] = useState('');
-  const [description, setDescription] = useState('');
-  const [parent, setParent] = useState<string | null>(null);
-  const [criteria, setCriteria] = useState<Criterion[]>([{ field: 'status', operand: 'eq', value: '' }]);
+  const [name, setName] = useState(initial?.name ?? '');
+  const [description, setDescription] = useState(initial?.description ?? '');
+  const [parent, setParent] = useState<string | null>(initial?.parent_id ?? null);
+  const [criteria, setCriteria] = useState<Criterion[]>(initial ? initial.criteria : [{ field: 'status', operand: 'eq', value: '' }]);
   const create = useMutation({
-    mutationFn: () =>
-      sendJson<DeviceGroup>('POST', BASE, { name, ...(description ? { description } : {}), parent_id: parent, criteria: criteria.filter((c) => c.value.trim() !== '') }),
+    mutationFn: () => {
+      const body = { name, ...(description ? { description } : {}), parent_id: parent, criteria: criteria.filter((c) => c.value.trim() !== '') };
+      return initial ? sendJson<DeviceGroup>('PUT', `${BASE}/${encodeURIComponent(initial.id)}`, body) : sendJson<DeviceGroup>('POST', BASE, body);
+    },
     onSuccess: (g) => {
-      void qc.invalidateQueries({ queryKey: ['device-groups'] });
+      void qc.invalidateQueries({ predicate: (q) => String(q.queryKey[0]).startsWith('device-group') });
       onClose();
       navigate(`/device-groups/${encodeURIComponent(g.id)}`);
     },
@@ -79,7 +82,7 @@ function CreateGroup({ onClose, groups }: { onClose: () => void; groups: DeviceG
       <Stack>
         <TextInput label="Name" value={name} onChange={(e) => setName(e.currentTarget.value)} required />
         <Textarea label="Description" value={description} onChange={(e) => setDescription(e.currentTarget.value)} autosize />
-        <Select label="Parent group" description="Empty: a root group; a child adds its criteria to its parent's" data={groups.map((g) => ({ value: g.id, label: g.name }))} value={parent} onChange={setParent} clearable searchable />
+        <Select label="Parent group" description="Empty: a root group; a child adds its criteria to its parent's" data={groups.filter((g) => g.id !== initial?.id).map((g) => ({ value: g.id, label: g.name }))} value={parent} onChange={setParent} clearable searchable />
         <Text size="sm" fw={500}>
           Criteria (all must hold)
         </Text>
@@ -104,7 +107,7 @@ function CreateGroup({ onClose, groups }: { onClose: () => void; groups: DeviceG
             Cancel
           </Button>
           <Button type="submit" loading={create.isPending}>
-            Create group
+            {initial ? 'Save group' : 'Create group'}
           </Button>
         </Group>
       </Stack>
@@ -138,6 +141,7 @@ function GroupDetails({ id, groups }: { id: string; groups: DeviceGroup[] }) {
   const { canWrite } = useAuth();
   const qc = useQueryClient();
   const [, navigate] = useLocation();
+  const [editing, setEditing] = useState(false);
   const url = `${BASE}/${encodeURIComponent(id)}`;
   const group = useQuery({ queryKey: ['device-group', id], queryFn: () => getJson<DeviceGroup>(url) });
   const stats = useQuery({ queryKey: ['device-group-stats', id], queryFn: () => getJson<GroupStats>(`${url}/stats`) });
@@ -211,11 +215,17 @@ function GroupDetails({ id, groups }: { id: string; groups: DeviceGroup[] }) {
           <ErrorAlert error={remove.error} />
           {canWrite && (
             <Group>
+              <Button variant="light" size="xs" onClick={() => setEditing(true)}>
+                Edit group
+              </Button>
               <Button color="red" variant="light" size="xs" onClick={() => remove.mutate()} loading={remove.isPending}>
                 Delete group
               </Button>
             </Group>
           )}
+          <Modal opened={editing} onClose={() => setEditing(false)} title="Edit device group" size="lg">
+            <GroupForm key={g.updated_at} onClose={() => setEditing(false)} groups={groups} initial={g} />
+          </Modal>
         </Stack>
       </Card>
       <Title order={4}>Members</Title>
@@ -244,7 +254,7 @@ export default function DeviceGroups() {
         )}
       </Group>
       <Modal opened={creating} onClose={() => setCreating(false)} title="Create device group" size="lg">
-        <CreateGroup onClose={() => setCreating(false)} groups={list} />
+        <GroupForm onClose={() => setCreating(false)} groups={list} />
       </Modal>
       <ErrorAlert error={groups.error} />
       {id ? (
