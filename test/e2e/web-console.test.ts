@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -227,6 +227,19 @@ describe('web console', { timeout: 150_000 }, () => {
     await page.locator('[data-status="ACTIVE"]').first().waitFor();
     const issued = (await admin(server, 'GET', `/api/ca/v1/certificates/${serial}`)).json;
     assert.equal((Date.parse(issued.valid_to) - Date.parse(issued.valid_from)) / 86_400_000, 90, 'issued under the 90-day profile');
+    // The details decode the certificate in the browser; a few fields against `openssl x509 -text`.
+    writeFileSync(f('web.pem'), Buffer.from(issued.certificate, 'base64'));
+    const x509Text = await openssl('x509', '-in', f('web.pem'), '-noout', '-text');
+    const lineAfter = (heading: string) => { const l = x509Text.split('\n'); return l[l.findIndex((x) => x.trim().startsWith(heading)) + 1]!.trim(); };
+    const decoded = page.getByTestId('decoded-certificate');
+    await decoded.waitFor();
+    assert.equal(await page.getByTestId('x509-signature-algorithm').innerText(), /Signature Algorithm: (\S+)/.exec(x509Text)![1]);
+    assert.equal(await page.getByTestId('x509-subject').innerText(), /Subject: (.*)/.exec(x509Text)![1]!.replaceAll(' = ', '='));
+    assert.equal(await page.getByTestId('x509-key-algorithm').innerText(), /Public Key Algorithm: (\S+)/.exec(x509Text)![1]);
+    assert.match(await page.getByTestId('x509-ext-2.5.29.14').innerText(), new RegExp(lineAfter('X509v3 Subject Key Identifier')));
+    assert.match(await page.getByTestId('x509-ext-2.5.29.15').innerText(), new RegExp(lineAfter('X509v3 Key Usage')));
+    const fingerprint = (await openssl('x509', '-in', f('web.pem'), '-noout', '-fingerprint', '-sha256')).trim().split('=')[1]!;
+    await page.getByTestId('x509-sha256').getByText(fingerprint).waitFor();
     await shot(page, 'certificate');
 
     // With a key the server makes: the PKCS#8 is offered once, and it is the key of the certificate.
@@ -266,6 +279,13 @@ describe('web console', { timeout: 150_000 }, () => {
     const [der] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download certificate (DER)' }).click()]);
     await der.saveAs(f('sub.cer'));
     assert.match(await openssl('x509', '-inform', 'DER', '-in', f('sub.cer'), '-noout', '-subject'), /E2E Issuing CA/);
+    // The CA certificate decoded on demand: basic constraints and key usage as openssl reads them.
+    const subText = await openssl('x509', '-inform', 'DER', '-in', f('sub.cer'), '-noout', '-text');
+    const subLine = (heading: string) => { const l = subText.split('\n'); return l[l.findIndex((x) => x.trim().startsWith(heading)) + 1]!.trim(); };
+    await page.getByRole('button', { name: 'Show decoded certificate' }).click();
+    assert.equal(await page.getByTestId('x509-ext-2.5.29.19').getByText(/^CA:/).innerText(), subLine('X509v3 Basic Constraints'));
+    assert.equal(await page.getByTestId('x509-ext-2.5.29.15').getByText(/Sign/).innerText(), subLine('X509v3 Key Usage'));
+    await page.getByRole('button', { name: 'Hide decoded certificate' }).click();
     const [chain] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download chain' }).click()]);
     await chain.saveAs(f('chain.pem'));
     assert.equal(readFileSync(f('chain.pem'), 'utf8').match(/BEGIN CERTIFICATE/g)?.length, 2, 'the sub-CA and its root');
@@ -299,6 +319,13 @@ describe('web console', { timeout: 150_000 }, () => {
     assert.deepEqual(stored.enrollment_settings.device_provisioning_profile.metadata, { line: 7 });
     assert.deepEqual([stored.reenrollment_settings.preventive_delta, stored.reenrollment_settings.critical_delta, stored.reenrollment_settings.enable_expired_renewal], ['30d', '7d', true]);
     assert.deepEqual(stored.server_keygen_settings.key, { type: 'ECDSA', bits: 384 });
+    // The DMS's own metadata, edited afterwards.
+    await page.getByRole('textbox', { name: 'DMS metadata', exact: true }).fill('{"owner": "plant-ops"}');
+    await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/api/dmsmanager/v1/dms/line-7') && r.request().method() === 'PUT' && r.ok()),
+      page.getByRole('button', { name: 'Save', exact: true }).click(),
+    ]);
+    assert.deepEqual((await admin(server, 'GET', '/api/dmsmanager/v1/dms/line-7')).json.metadata, { owner: 'plant-ops' });
     const est = page.getByTestId('est-urls');
     await est.getByText(`https://localhost:${server.httpsPort}/.well-known/est/line-7/simpleenroll`, { exact: true }).waitFor();
     assert.match(await est.innerText(), /curl --cacert server-ca\.pem \\\s+--user 'line-7:PASSWORD'/);
@@ -311,6 +338,20 @@ describe('web console', { timeout: 150_000 }, () => {
     const [dmsPem] = await Promise.all([page.waitForEvent('download'), dmsCert.getByRole('button', { name: 'Download certificate and chain' }).click()]);
     await dmsPem.saveAs(f('dms.pem'));
     assert.equal(await openssl('pkey', '-in', f('dms.key'), '-pubout'), await openssl('x509', '-in', f('dms.pem'), '-noout', '-pubkey'));
+    await dmsCert.locator('[data-status="ACTIVE"]').waitFor();
+    // Then one from a CSR the factory made (its key stays with it): the new certificate has the CSR's key and
+    // the previous one is revoked.
+    const firstDmsSerial = (await openssl('x509', '-in', f('dms.pem'), '-noout', '-serial')).trim().split('=')[1]!.toLowerCase();
+    await openssl('req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', f('dms2.key'), '-subj', '/CN=line-7 factory', '-out', f('dms2.csr'));
+    await dmsCert.getByRole('button', { name: 'Issue from a CSR' }).click();
+    await dmsCert.getByRole('textbox', { name: 'DMS CSR (PEM)' }).fill(readFileSync(f('dms2.csr'), 'utf8'));
+    await dmsCert.getByRole('button', { name: 'Issue from CSR' }).click();
+    await dmsCert.getByRole('textbox', { name: 'DMS CSR (PEM)' }).waitFor({ state: 'hidden' });
+    assert.equal(await dmsCert.getByRole('button', { name: 'Download private key' }).count(), 0, 'no private key from a CSR');
+    const [dmsPem2] = await Promise.all([page.waitForEvent('download'), dmsCert.getByRole('button', { name: 'Download certificate and chain' }).click()]);
+    await dmsPem2.saveAs(f('dms2.pem'));
+    assert.equal(await openssl('pkey', '-in', f('dms2.key'), '-pubout'), await openssl('x509', '-in', f('dms2.pem'), '-noout', '-pubkey'));
+    assert.equal((await admin(server, 'GET', `/api/ca/v1/certificates/${firstDmsSerial.replace(/^0+(?=.)/, '')}`)).json.status, 'REVOKED');
     await dmsCert.locator('[data-status="ACTIVE"]').waitFor();
     await shot(page, 'dms');
 
@@ -346,6 +387,54 @@ describe('web console', { timeout: 150_000 }, () => {
     await page.goto(url('/devices'));
     await page.getByRole('table', { name: 'Devices' }).getByText('device-42').waitFor();
     await shot(page, 'devices');
+
+    // A device group over the DMS's tag: device-42 is a member; the stats count it by status.
+    await page.goto(url('/device-groups'));
+    await page.getByRole('button', { name: 'Create group' }).click();
+    const groupDialog = page.getByRole('dialog', { name: 'Create device group' });
+    await groupDialog.getByRole('textbox', { name: /^Name/ }).fill('Line 7 devices');
+    await choose(page, 'Field 1', 'tags');
+    await groupDialog.getByRole('textbox', { name: 'Value 1' }).fill('factory-7');
+    await groupDialog.getByRole('button', { name: 'Add criterion' }).click();
+    await choose(page, 'Field 2', 'id');
+    await groupDialog.getByRole('textbox', { name: 'Value 2' }).fill('device-');
+    await groupDialog.getByRole('button', { name: 'Create group' }).click();
+    await page.getByRole('heading', { name: 'Line 7 devices', exact: true }).waitFor();
+    await groupDialog.waitFor({ state: 'hidden' });
+    await page.getByRole('table', { name: 'Group members' }).getByRole('link', { name: 'device-42' }).waitFor();
+    assert.match(await page.getByTestId('group-stats').innerText(), /1 in total[\s\S]*DECOMMISSIONED\s*1/i);
+    const groups = (await admin(server, 'GET', '/api/devmanager/v1/device-groups')).json.list as { name: string; criteria: { field: string; operand: string; value: string }[] }[];
+    assert.deepEqual(groups.find((g) => g.name === 'Line 7 devices')?.criteria, [{ field: 'tags', operand: 'ct', value: 'factory-7' }, { field: 'id', operand: 'ct', value: 'device-' }]);
+    // Edited: a description, the criteria kept.
+    await page.getByRole('button', { name: 'Edit group' }).click();
+    const editDialog = page.getByRole('dialog', { name: 'Edit device group' });
+    await editDialog.getByRole('textbox', { name: 'Description' }).fill('Devices of factory line 7');
+    await editDialog.getByRole('button', { name: 'Save group' }).click();
+    await editDialog.waitFor({ state: 'hidden' });
+    await page.getByText('Devices of factory line 7').waitFor();
+    await page.getByRole('table', { name: 'Group members' }).getByRole('link', { name: 'device-42' }).waitFor();
+    await shot(page, 'device-group');
+    await page.goto(url('/device-groups'));
+    await page.getByRole('table', { name: 'Device groups' }).getByText('Line 7 devices').waitFor();
+    await shot(page, 'device-groups');
+
+    // A KMS key: created in the default engine; its public key shown is the one the API gives.
+    await page.goto(url('/keys'));
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const keyDialog = page.getByRole('dialog', { name: 'Create key' });
+    await choose(page, 'Key type', 'ECDSA 384');
+    await keyDialog.getByRole('textbox', { name: /^Name/ }).fill('e2e-signing');
+    await keyDialog.getByRole('button', { name: 'Create key' }).click();
+    await page.getByRole('heading', { name: 'e2e-signing', exact: true }).waitFor();
+    await keyDialog.waitFor({ state: 'hidden' });
+    const keyId = await page.getByTestId('key-id').innerText();
+    const kmsKey = (await admin(server, 'GET', `/api/kms/v1/keys/${keyId}`)).json;
+    assert.deepEqual([kmsKey.algorithm, kmsKey.size, kmsKey.name], ['ECDSA', 384, 'e2e-signing']);
+    await page.getByText(kmsKey.public_key_pem.split('\n')[1]).waitFor();
+    await shot(page, 'key');
+    await page.goto(url('/keys'));
+    await page.getByRole('table', { name: 'Keys' }).getByText('e2e-signing').waitFor();
+    await shot(page, 'keys');
 
     // The delivery log of the subscription shows the certificate events delivered to the webhook.
     await page.goto(alertsUrl);
@@ -399,7 +488,7 @@ describe('web console', { timeout: 150_000 }, () => {
     }
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Devices' }).waitFor();
-    const writes = /^(Create CA|Import CA|Revoke|Hold|Release hold|Issue certificate|Create DMS|Save|Decommission|Create profile|Edit .*|Issue with a server key|Issue a new one.*|Revoke DMS certificate)$/;
+    const writes = /^(Create CA|Import CA|Revoke|Hold|Release hold|Issue certificate|Create DMS|Save|Decommission|Create profile|Edit .*|Issue with a server key|Issue a new one.*|Revoke DMS certificate|Issue from a CSR|Issue from CSR|Create group|Delete group|Create key)$/;
     for (const [path_, ready] of [
       ['/cas/e2e-sub', 'E2E Issuing CA'],
       [`/certificates`, 'Certificates'],
@@ -408,6 +497,8 @@ describe('web console', { timeout: 150_000 }, () => {
       ['/devices/device-42', 'device-42'],
       ['/profiles', 'Issuance profiles'],
       ['/alerts', 'Alerts'],
+      ['/device-groups', 'Device groups'],
+      ['/keys', 'KMS keys'],
     ] as const) {
       await page.goto(url(path_));
       await page.getByRole('heading', { name: ready }).first().waitFor();
@@ -421,7 +512,7 @@ describe('web console', { timeout: 150_000 }, () => {
 
     // A 390-wide phone: the menu folds away and no screen is wider than the display.
     await page.setViewportSize({ width: 390, height: 844 });
-    for (const p of ['/', '/cas/e2e-sub', '/certificates', '/dms/line-7', '/devices', '/devices/device-42', '/alerts']) {
+    for (const p of ['/', '/cas/e2e-sub', '/certificates', `/certificates/${serial}`, '/dms/line-7', '/devices', '/devices/device-42', '/alerts', '/device-groups', '/keys']) {
       await page.goto(url(p));
       await page.waitForLoadState('networkidle');
       const width = (await page.evaluate('document.documentElement.scrollWidth')) as number;

@@ -14,6 +14,8 @@ const Dmss = lazy(() => import('./screens/Dmss'));
 const Devices = lazy(() => import('./screens/Devices'));
 const Profiles = lazy(() => import('./screens/Profiles'));
 const Alerts = lazy(() => import('./screens/Alerts'));
+const DeviceGroups = lazy(() => import('./screens/DeviceGroups'));
+const Keys = lazy(() => import('./screens/Keys'));
 
 const NAV = [
   ['/', 'Dashboard'],
@@ -21,7 +23,9 @@ const NAV = [
   ['/certificates', 'Certificates'],
   ['/dms', 'DMSs'],
   ['/devices', 'Devices'],
+  ['/device-groups', 'Device groups'],
   ['/profiles', 'Issuance profiles'],
+  ['/keys', 'KMS keys'],
   ['/alerts', 'Alerts'],
 ] as const;
 
@@ -66,6 +70,8 @@ export function App() {
             <Route path="/certificates/:serial?" component={Certificates} />
             <Route path="/dms/:id?" component={Dmss} />
             <Route path="/devices/:id?" component={Devices} />
+            <Route path="/device-groups/:id?" component={DeviceGroups} />
+            <Route path="/keys/:id?" component={Keys} />
             <Route path="/profiles" component={Profiles} />
             <Route path="/alerts/:id?" component={Alerts} />
             <Route>

@@ -15,7 +15,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 export const WEB_DIST_DIR = path.resolve(import.meta.dirname, '../../../web/dist');
 
 /** First path segments of the console's screens (web/src/App.tsx); each answers index.html, with any sub-path. */
-export const CONSOLE_SCREENS = ['cas', 'certificates', 'dms', 'devices', 'profiles', 'alerts'];
+export const CONSOLE_SCREENS = ['cas', 'certificates', 'dms', 'devices', 'profiles', 'alerts', 'device-groups', 'keys'];
 
 /**
  * The console runs only its own scripts and talks only to this server, plus `connectOrigins` (the OIDC

@@ -4,7 +4,7 @@
  */
 import { Box, Button, Card, Checkbox, FileButton, Grid, Group, Modal, NumberInput, SimpleGrid, Select, Stack, Text, Textarea, TextInput, Title, UnstyledButton } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
+import { useMemo, useState, type FormEvent } from 'react';
 import { Link, useLocation, useParams } from 'wouter';
 import { api, pemOf, unwrap } from '../api/client';
 import type { Ca, CaCreate } from '../api/types';
@@ -12,6 +12,7 @@ import { useAuth } from '../auth';
 import { cnOf, download, ErrorAlert, Fields, Loading, StatusBadge, when } from '../components/common';
 import { StatusActions } from '../components/StatusChange';
 import { CrlView } from './CrlView';
+import { CertificateText } from '../components/CertificateText';
 
 export const useCas = () =>
   useQuery({ queryKey: ['cas'], queryFn: async () => (await unwrap(api.GET('/api/ca/v1/cas', { params: { query: { page_size: 1000 } } }))).list });
@@ -323,6 +324,8 @@ function CaDetails({ ca }: { ca: Ca }) {
   const c = ca.certificate;
   const pem = pemOf(c.certificate);
   const [chainError, setChainError] = useState<unknown>();
+  const [decoded, setDecoded] = useState(false);
+  const der = useMemo(() => derOf(pem), [pem]);
   const chain = async () => {
     setChainError(undefined);
     try {
@@ -361,7 +364,7 @@ function CaDetails({ ca }: { ca: Ca }) {
           <Button size="xs" variant="light" onClick={() => download(`${ca.id}.pem`, pem)}>
             Download certificate (PEM)
           </Button>
-          <Button size="xs" variant="light" onClick={() => download(`${ca.id}.cer`, derOf(pem), 'application/pkix-cert')}>
+          <Button size="xs" variant="light" onClick={() => download(`${ca.id}.cer`, der as Uint8Array<ArrayBuffer>, 'application/pkix-cert')}>
             Download certificate (DER)
           </Button>
           <Button size="xs" variant="light" onClick={() => void chain()}>
@@ -373,7 +376,11 @@ function CaDetails({ ca }: { ca: Ca }) {
           <Button size="xs" variant="light" component={Link} href={`/certificates?ca=${encodeURIComponent(ca.id)}`}>
             Certificates it issued
           </Button>
+          <Button size="xs" variant="default" onClick={() => setDecoded((v) => !v)} aria-expanded={decoded}>
+            {decoded ? 'Hide decoded certificate' : 'Show decoded certificate'}
+          </Button>
         </Group>
+        {decoded && <CertificateText der={der} />}
         <ErrorAlert error={chainError} />
         {canWrite && !ca.internal && (
           <StatusActions

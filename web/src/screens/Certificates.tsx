@@ -5,13 +5,15 @@
  */
 import { Button, Card, Code, FileButton, Group, Modal, Select, Stack, Tabs, Text, Textarea, TextInput, Title } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
+import { useMemo, useState, type FormEvent } from 'react';
 import { Link, useLocation, useParams, useSearch } from 'wouter';
 import { api, pemOf, unwrap } from '../api/client';
 import type { Certificate } from '../api/types';
 import { useAuth } from '../auth';
 import { cnOf, download, ErrorAlert, Fields, Loading, StatusBadge, when } from '../components/common';
 import { StatusActions } from '../components/StatusChange';
+import { CertificateText } from '../components/CertificateText';
+import { derOf } from '../x509/cert';
 import { PagedTable, useBookmarks, type Column } from '../components/PagedTable';
 import { useCas } from './Cas';
 
@@ -192,6 +194,7 @@ function CertificateDetails({ serial }: { serial: string }) {
     queryKey: ['certificate', serial],
     queryFn: () => unwrap(api.GET('/api/ca/v1/certificates/{serial}', { params: { path: { serial } } })),
   });
+  const der = useMemo(() => (cert.data ? derOf(pemOf(cert.data.certificate)) : undefined), [cert.data]);
   if (cert.isPending) return <Loading />;
   if (cert.error) return <ErrorAlert error={cert.error} />;
   const c = cert.data;
@@ -232,6 +235,11 @@ function CertificateDetails({ serial }: { serial: string }) {
           <Button size="xs" variant="light" onClick={() => download(`${c.serial_number}.pem`, pem)}>
             Download PEM
           </Button>
+          {der && (
+            <Button size="xs" variant="light" onClick={() => download(`${c.serial_number}.cer`, der as Uint8Array<ArrayBuffer>, 'application/pkix-cert')}>
+              Download DER
+            </Button>
+          )}
         </Group>
         {canWrite && caId && (
           <StatusActions
@@ -241,6 +249,8 @@ function CertificateDetails({ serial }: { serial: string }) {
             change={(body) => unwrap(api.PUT('/api/ca/v1/certificates/{serial}/status', { params: { path: { serial: c.serial_number }, query: { ca_id: caId } }, body }))}
           />
         )}
+        {der && <CertificateText der={der} />}
+        <Title order={5}>PEM</Title>
         <Code block style={{ fontSize: 11 }}>
           {pem}
         </Code>

@@ -99,7 +99,8 @@ interface DmsCertificate {
 
 /**
  * The DMS certificate (issued by LAMASSU-DMS-MANAGER), with which a DMS_CERTIFICATE factory authenticates
- * over EST. A new one revokes the previous one; its private key is made by the server and offered once.
+ * over EST. A new one revokes the previous one; its private key is made by the server and offered once, or
+ * the factory keeps its key and sends a CSR.
  */
 function DmsCertificatePanel({ id }: { id: string }) {
   const qc = useQueryClient();
@@ -110,9 +111,16 @@ function DmsCertificatePanel({ id }: { id: string }) {
     queryFn: () => getJson<DmsCertificate>(url).catch((err: unknown) => (err instanceof ApiError && err.code === 'DMS_CERTIFICATE_MISSING' ? null : Promise.reject(err))),
   });
   const refresh = () => void qc.invalidateQueries({ queryKey: ['dms-certificate', id] });
+  const [csr, setCsr] = useState('');
+  const [withCsr, setWithCsr] = useState(false);
   const issue = useMutation({
-    mutationFn: () => unwrap(api.POST('/api/dmsmanager/v1/dms/{id}/certificate', { params: { path: { id } }, body: { key: { type: 'ECDSA', bits: 256 } } })) as unknown as Promise<DmsCertificate>,
-    onSuccess: refresh,
+    mutationFn: (fromCsr?: string) =>
+      unwrap(api.POST('/api/dmsmanager/v1/dms/{id}/certificate', { params: { path: { id } }, body: fromCsr ? { csr: fromCsr } : { key: { type: 'ECDSA', bits: 256 } } })) as unknown as Promise<DmsCertificate>,
+    onSuccess: () => {
+      setWithCsr(false);
+      setCsr('');
+      refresh();
+    },
   });
   const revoke = useMutation({
     mutationFn: () => unwrap(api.POST('/api/dmsmanager/v1/dms/{id}/certificate/revoke', { params: { path: { id } }, body: {} })),
@@ -135,15 +143,19 @@ function DmsCertificatePanel({ id }: { id: string }) {
             <Text size="xs">valid to {when(c.valid_to)}</Text>
           </Group>
         )}
-        {fresh?.private_key && (
+        {fresh && (
           <Stack gap={4}>
-            <Text size="sm" c="red" fw={500}>
-              The private key is shown this once: the server does not keep it. Download it now.
-            </Text>
+            {fresh.private_key && (
+              <Text size="sm" c="red" fw={500}>
+                The private key is shown this once: the server does not keep it. Download it now.
+              </Text>
+            )}
             <Group gap="xs">
-              <Button size="xs" onClick={() => download(`${id}.key`, pemOf(fresh.private_key!))}>
-                Download private key
-              </Button>
+              {fresh.private_key && (
+                <Button size="xs" onClick={() => download(`${id}.key`, pemOf(fresh.private_key!))}>
+                  Download private key
+                </Button>
+              )}
               <Button size="xs" variant="light" onClick={() => download(`${id}.pem`, [fresh.certificate, ...(fresh.chain ?? [])].map(pemOf).join(''))}>
                 Download certificate and chain
               </Button>
@@ -152,8 +164,11 @@ function DmsCertificatePanel({ id }: { id: string }) {
         )}
         {canWrite && (
           <Group gap="xs">
-            <Button size="xs" variant="light" loading={issue.isPending} onClick={() => issue.mutate()}>
+            <Button size="xs" variant="light" loading={issue.isPending && !withCsr} onClick={() => issue.mutate(undefined)}>
               {c ? 'Issue a new one (revokes this)' : 'Issue with a server key'}
+            </Button>
+            <Button size="xs" variant="default" onClick={() => setWithCsr((v) => !v)} aria-expanded={withCsr}>
+              Issue from a CSR
             </Button>
             {c && c.status !== 'REVOKED' && (
               <Button size="xs" color="red" variant="light" loading={revoke.isPending} onClick={() => revoke.mutate()}>
@@ -162,9 +177,31 @@ function DmsCertificatePanel({ id }: { id: string }) {
             )}
           </Group>
         )}
+        {canWrite && withCsr && (
+          <Stack gap={4}>
+            <Textarea label="DMS CSR (PEM)" description="the factory keeps its key; a new certificate revokes the current one" value={csr} onChange={(ev) => setCsr(ev.currentTarget.value)} autosize minRows={3} styles={{ input: { fontFamily: 'monospace', fontSize: 11 } }} />
+            <Group gap="xs">
+              <Button size="xs" loading={issue.isPending} disabled={!csr.trim()} onClick={() => issue.mutate(csr)}>
+                Issue from CSR
+              </Button>
+            </Group>
+          </Stack>
+        )}
       </Stack>
     </Card>
   );
+}
+
+const NOT_AN_OBJECT = 'must be a JSON object, e.g. {"site": "line 7"}';
+
+/** The text as a JSON object, or undefined when it is not one. */
+function jsonObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(text || '{}');
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function DmsEditor({ initial, isNew }: { initial: DmsCreate; isNew: boolean }) {
@@ -182,12 +219,15 @@ function DmsEditor({ initial, isNew }: { initial: DmsCreate; isNew: boolean }) {
   const profiles = useQuery({ queryKey: ['profiles'], queryFn: () => unwrap(api.GET('/api/ca/v1/profiles')) });
   const [metadataText, setMetadataText] = useState(() => JSON.stringify(initial.settings.enrollment_settings.device_provisioning_profile.metadata ?? {}, null, 2));
   const [metadataError, setMetadataError] = useState<string>();
+  const [ownMetadataText, setOwnMetadataText] = useState(() => JSON.stringify(initial.metadata ?? {}, null, 2));
+  const [ownMetadataError, setOwnMetadataError] = useState<string>();
   const e = d.settings.enrollment_settings;
   const est = e.est_rfc7030_settings;
   const save = useMutation({
-    mutationFn: async (metadata: Record<string, unknown>) => {
+    mutationFn: async ({ metadata, own }: { metadata: Record<string, unknown>; own: Record<string, unknown> }) => {
       const body = structuredClone(d);
       body.settings.enrollment_settings.device_provisioning_profile.metadata = metadata;
+      body.metadata = own;
       const { id, ...update } = body;
       if (isNew) return unwrap(api.POST('/api/dmsmanager/v1/dms', { body }));
       return unwrap(api.PUT('/api/dmsmanager/v1/dms/{id}', { params: { path: { id } }, body: update }));
@@ -200,18 +240,11 @@ function DmsEditor({ initial, isNew }: { initial: DmsCreate; isNew: boolean }) {
   const caIds = (cas.data ?? []).map((c) => ({ value: c.id, label: c.id }));
   const submit = (ev: FormEvent) => {
     ev.preventDefault();
-    let metadata: unknown;
-    try {
-      metadata = JSON.parse(metadataText || '{}');
-    } catch (err) {
-      metadata = err;
-    }
-    if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata) || metadata instanceof Error) {
-      setMetadataError('must be a JSON object, e.g. {"site": "line 7"}');
-      return;
-    }
-    setMetadataError(undefined);
-    save.mutate(metadata as Record<string, unknown>);
+    const metadata = jsonObject(metadataText);
+    const own = jsonObject(ownMetadataText);
+    setMetadataError(metadata ? undefined : NOT_AN_OBJECT);
+    setOwnMetadataError(own ? undefined : NOT_AN_OBJECT);
+    if (metadata && own) save.mutate({ metadata, own });
   };
   return (
     <Grid>
@@ -224,6 +257,7 @@ function DmsEditor({ initial, isNew }: { initial: DmsCreate; isNew: boolean }) {
                   <TextInput label="DMS id" description="Also the EST label" value={d.id} onChange={(ev) => { const v = ev.currentTarget.value; patch((x) => void (x.id = v)); }} required disabled={!isNew} />
                   <TextInput label="Name" value={d.name} onChange={(ev) => { const v = ev.currentTarget.value; patch((x) => void (x.name = v)); }} required />
                 </Group>
+                <Textarea label="DMS metadata" description="the DMS's own labels, a JSON object (devices do not get these)" value={ownMetadataText} onChange={(ev) => setOwnMetadataText(ev.currentTarget.value)} autosize minRows={2} styles={{ input: { fontFamily: 'monospace', fontSize: 12 } }} error={ownMetadataError} />
 
                 <Section title="Enrollment" />
                 <Group grow>
