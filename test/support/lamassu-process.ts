@@ -45,9 +45,12 @@ export interface LamassuProcess {
   stop(): Promise<void>;
 }
 
-/** `dataDir`: start on an existing data directory (a restart); then `stop()` leaves it to the caller. */
+/**
+ * `dataDir`: start on an existing data directory (a restart); then `stop()` leaves it to the caller. The start
+ * deadline is generous: a fresh server took 14 s to come up on a 2-core machine loaded by other work.
+ */
 export async function startLamassu(env: Record<string, string> = {}, opts: { nodeArgs?: string[]; deadlineMs?: number; dataDir?: string } = {}): Promise<LamassuProcess> {
-  const deadlineMs = opts.deadlineMs ?? 15_000;
+  const deadlineMs = opts.deadlineMs ?? 30_000;
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'lamassu-e2e-'));
   const [httpsPort, httpPort] = [await freePort(), await freePort()];
   const child: ChildProcess = spawn(process.execPath, [...(opts.nodeArgs ?? []), lamassuBin, 'serve'], {
