@@ -246,7 +246,8 @@ forEachStorage('alerts service', (ctx) => {
         const [got] = (await ok.waitFor(before + 1, 2000)).slice(before);
         assert.equal(JSON.parse(got.body).id, caEvent.id);
         assert.ok(got.at - publishedAt < 1000, `after ${got.at - publishedAt} ms`);
-        assert.ok(dead.received.length >= 8, 'the dead endpoint is being tried meanwhile');
+        // The dead endpoint is being tried meanwhile (its sends hang): 8 at once, however loaded the machine.
+        assert.ok((await dead.waitFor(8, 10_000)).length >= 8, 'the dead endpoint is being tried meanwhile');
       } finally {
         await close();
       }
