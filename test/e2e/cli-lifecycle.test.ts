@@ -12,40 +12,23 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { Agent, fetch } from 'undici';
-import { cleanEnv, lamassuBin, startLamassu, type LamassuProcess } from '../support/lamassu-process.ts';
+import { lamassuBin, lamassuCli, startLamassu, type LamassuProcess } from '../support/lamassu-process.ts';
 
 const exec = promisify(execFile);
 
 describe('lamassu CLI: import, profiles, DMS certificates, re-enrollment, bulk runs', { timeout: 120_000 }, () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'lamassu-e2e-cli-life-'));
   let server: LamassuProcess;
-  let env: NodeJS.ProcessEnv;
+  const { ok, json, env } = lamassuCli(() => server, dir);
 
   before(async () => {
     server = await startLamassu();
-    env = { ...cleanEnv(), LAMASSU_DATA_DIR: server.dataDir, LAMASSU_HTTPS_PORT: String(server.httpsPort), LAMASSU_HTTP_PORT: String(server.httpPort) };
   });
   after(async () => {
     await server?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function lamassu(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    try {
-      const { stdout, stderr } = await exec(process.execPath, [lamassuBin, ...args], { cwd: dir, env, timeout: 30_000 });
-      return { code: 0, stdout, stderr };
-    } catch (e) {
-      const err = e as { code?: number; stdout?: string; stderr?: string };
-      if (typeof err.code !== 'number') throw e;
-      return { code: err.code, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
-    }
-  }
-  async function ok(args: string[]): Promise<string> {
-    const r = await lamassu(args);
-    assert.equal(r.code, 0, `lamassu ${args.join(' ')} exited ${r.code}:\n${r.stderr}${r.stdout}`);
-    return r.stdout;
-  }
-  const json = async <T>(args: string[]): Promise<T> => JSON.parse(await ok([...args, '--json'])) as T;
   const openssl = async (args: string[]) => (await exec('openssl', args, { cwd: dir })).stdout;
   const serialOf = async (pem: string) => (await openssl(['x509', '-in', pem, '-noout', '-serial'])).trim().split('=')[1]!.toLowerCase().replace(/^0+/, '');
 
@@ -148,7 +131,7 @@ describe('lamassu CLI: import, profiles, DMS certificates, re-enrollment, bulk r
       }
     };
 
-    const child = spawn(process.execPath, [lamassuBin, 'bulk', 'revoke', 'fleet.txt', '--concurrency', '1', '--json'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [lamassuBin, 'bulk', 'revoke', 'fleet.txt', '--concurrency', '1', '--json'], { cwd: dir, env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

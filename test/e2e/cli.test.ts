@@ -10,20 +10,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { cleanEnv, freePort, lamassuBin, startLamassu, type LamassuProcess } from '../support/lamassu-process.ts';
+import { freePort, lamassuCli, startLamassu, type LamassuProcess } from '../support/lamassu-process.ts';
 
 const exec = promisify(execFile);
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 describe('lamassu CLI against a running server (subprocess, openssl)', { timeout: 120_000 }, () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'lamassu-e2e-cli-'));
   const file = (name: string) => path.join(dir, name);
   let server: LamassuProcess;
+  const { lamassu, ok, json } = lamassuCli(() => server, dir);
 
   before(async () => {
     server = await startLamassu();
@@ -33,36 +28,6 @@ describe('lamassu CLI against a running server (subprocess, openssl)', { timeout
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /**
-   * Runs `lamassu ...args` the way an operator on the server's machine would: only the data directory and
-   * the ports are set (as for the server), the token and TLS CA are found in the data directory.
-   */
-  async function lamassu(args: string[], env: Record<string, string> = {}): Promise<Run> {
-    try {
-      const { stdout, stderr } = await exec(process.execPath, [lamassuBin, ...args], {
-        cwd: dir,
-        env: {
-          ...cleanEnv(),
-          LAMASSU_DATA_DIR: server.dataDir,
-          LAMASSU_HTTPS_PORT: String(server.httpsPort),
-          LAMASSU_HTTP_PORT: String(server.httpPort),
-          ...env,
-        },
-        timeout: 30_000,
-      });
-      return { code: 0, stdout, stderr };
-    } catch (e) {
-      const err = e as { code?: number; stdout?: string; stderr?: string };
-      if (typeof err.code !== 'number') throw e;
-      return { code: err.code, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
-    }
-  }
-  async function ok(args: string[], env?: Record<string, string>): Promise<string> {
-    const r = await lamassu(args, env);
-    assert.equal(r.code, 0, `lamassu ${args.join(' ')} exited ${r.code}:\n${r.stderr}${r.stdout}`);
-    return r.stdout;
-  }
-  const json = async <T>(args: string[]): Promise<T> => JSON.parse(await ok([...args, '--json'])) as T;
   const openssl = async (args: string[]) => (await exec('openssl', args, { cwd: dir })).stdout;
   const serialOf = async (pem: string) => (await openssl(['x509', '-in', pem, '-noout', '-serial'])).trim().split('=')[1]!.toLowerCase().replace(/^0+/, '');
   const ocspStatus = async (pem: string) => (await json<{ certStatus: string; revocationReason?: string; signedBy: string; nonceMatches: boolean }>(['ocsp', 'check', pem]));
