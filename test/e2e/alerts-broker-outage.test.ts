@@ -19,12 +19,10 @@ import { removePrefixTopology } from '../support/amqp-topology.ts';
 import { bounded } from '../support/bounded.ts';
 import { startHttpReceiver, type HttpReceiver } from '../support/http-receiver.ts';
 import { startLamassu, type LamassuProcess } from '../support/lamassu-process.ts';
+import { ocspRequestsFor } from '../support/ocsp-test-pki.ts';
 import { amqpUrl, needPostgres, needRabbitMq, postgresUrl } from '../support/services.ts';
 import { freshTestDatabase, type TestDatabase } from '../support/storage.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
-import { parseCertificate } from '../../src/x509/certificate.ts';
-import { sequence } from '../../src/x509/der.ts';
-import { encodeCertId, issuerHashes } from '../../src/x509/ocsp-cert-id.ts';
 import { fromPem } from '../../src/x509/pem.ts';
 
 const N = 1000;
@@ -139,12 +137,7 @@ describe('alerts and OCSP after a 30 s broker outage during 1,000 revocations on
     const ca = await api(a, 'POST', '/api/ca/v1/cas', { subject: { common_name: 'Outage CA' }, key_metadata: { type: 'ECDSA', bits: 256 }, ca_expiration: { type: 'Duration', duration: '1y' } });
     assert.equal(ca.status, 201, JSON.stringify(ca.json));
     const caId = ca.json.id as string;
-    const issuer = parseCertificate(fromPem(Buffer.from((ca.json.certificate as { certificate: string }).certificate, 'base64').toString('utf8'), 'CERTIFICATE')!);
-    const h = issuerHashes('SHA-1', issuer.subjectName, issuer.publicKey.spki);
-    certIdOf = (serial) => {
-      const hex = serial.length % 2 ? `0${serial}` : serial;
-      return sequence(sequence(sequence(sequence(encodeCertId('SHA-1', h.issuerNameHash, h.issuerKeyHash, Buffer.from(hex, 'hex'))))));
-    };
+    certIdOf = ocspRequestsFor(fromPem(Buffer.from((ca.json.certificate as { certificate: string }).certificate, 'base64').toString('utf8'), 'CERTIFICATE')!);
     execFileSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'leaf.key', '-out', 'leaf.csr', '-subj', '/CN=outage-device'], { cwd: dir, stdio: 'ignore' });
     const csr = readFileSync(path.join(dir, 'leaf.csr')).toString('base64');
     const issued = await inSlices(Array.from({ length: N }, (_, i) => replicas[i % 2]!), (r) => api(r, 'POST', `/api/ca/v1/cas/${caId}/certificates/sign`, { csr }));

@@ -18,13 +18,11 @@ import { Agent } from 'undici';
 import { removeTestTopology } from '../support/amqp-topology.ts';
 import { bounded } from '../support/bounded.ts';
 import { startLamassu, type LamassuProcess } from '../support/lamassu-process.ts';
+import { ocspRequestsFor } from '../support/ocsp-test-pki.ts';
 import { amqpUrl, needPostgres, needRabbitMq, postgresUrl } from '../support/services.ts';
 import { freshTestDatabase, type TestDatabase } from '../support/storage.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
-import { parseCertificate } from '../../src/x509/certificate.ts';
-import { sequence } from '../../src/x509/der.ts';
 import { fromPem } from '../../src/x509/pem.ts';
-import { encodeCertId, issuerHashes } from '../../src/x509/ocsp-cert-id.ts';
 
 const PER_FAULT = 100;
 const FAULTS = ['drop', 'refuse', 'accept-and-close'] as const;
@@ -127,12 +125,7 @@ describe('event bus faults on two replicas (PostgreSQL, RabbitMQ through a TCP p
     assert.equal(ca.status, 201, JSON.stringify(ca.json));
     caId = ca.json.id as string;
     const pem = Buffer.from((ca.json.certificate as { certificate: string }).certificate, 'base64').toString('utf8');
-    const issuer = parseCertificate(fromPem(pem, 'CERTIFICATE')!);
-    const h = issuerHashes('SHA-1', issuer.subjectName, issuer.publicKey.spki);
-    certIdOf = (serial) => {
-      const hex = serial.length % 2 ? `0${serial}` : serial;
-      return sequence(sequence(sequence(sequence(encodeCertId('SHA-1', h.issuerNameHash, h.issuerKeyHash, Buffer.from(hex, 'hex'))))));
-    };
+    certIdOf = ocspRequestsFor(fromPem(pem, 'CERTIFICATE')!);
     execFileSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'leaf.key', '-out', 'leaf.csr', '-subj', '/CN=bus-fault-device'], { cwd: dir, stdio: 'ignore' });
     const csr = readFileSync(path.join(dir, 'leaf.csr')).toString('base64');
     for (let i = 0; i < PER_FAULT * FAULTS.length; i += 25) {

@@ -9,6 +9,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseCertificate } from '../../src/x509/certificate.ts';
+import { sequence } from '../../src/x509/der.ts';
+import { encodeCertId, issuerHashes } from '../../src/x509/ocsp-cert-id.ts';
 import { keyObjectSigner } from '../../src/x509/key-object-signer.ts';
 import { fromPem } from '../../src/x509/pem.ts';
 import type { SignatureAlgorithm, X509Signer } from '../../src/x509/signer.ts';
@@ -105,5 +107,18 @@ export function makeTestPki(leafCount = 3): TestPki {
     responder: issuer('responder', 'ecdsa-with-SHA256'),
     leaves,
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/**
+ * Nonce-less OCSP requests (DER) for the certificates a CA issued, by SHA-1 CertID: `issuerDer` is the
+ * CA's certificate, the serial is hex as the API gives it (an odd length gets its leading 0 back).
+ */
+export function ocspRequestsFor(issuerDer: Uint8Array): (serial: string) => Uint8Array {
+  const issuer = parseCertificate(issuerDer);
+  const h = issuerHashes('SHA-1', issuer.subjectName, issuer.publicKey.spki);
+  return (serial) => {
+    const hex = serial.length % 2 ? `0${serial}` : serial;
+    return sequence(sequence(sequence(sequence(encodeCertId('SHA-1', h.issuerNameHash, h.issuerKeyHash, Buffer.from(hex, 'hex'))))));
   };
 }
