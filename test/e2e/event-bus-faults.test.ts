@@ -12,13 +12,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { OCSPResponse, BasicOCSPResponse } from '@peculiar/asn1-ocsp';
-import { AsnConvert } from '@peculiar/asn1-schema';
 import { Agent } from 'undici';
 import { removeTestTopology } from '../support/amqp-topology.ts';
 import { bounded } from '../support/bounded.ts';
-import { startLamassu, type LamassuProcess } from '../support/lamassu-process.ts';
-import { ocspRequestsFor } from '../support/ocsp-test-pki.ts';
+import { isRunning, startLamassu, type LamassuProcess } from '../support/lamassu-process.ts';
+import { ocspAnswer, ocspRequestsFor } from '../support/ocsp-test-pki.ts';
 import { amqpUrl, needPostgres, needRabbitMq, postgresUrl } from '../support/services.ts';
 import { freshTestDatabase, type TestDatabase } from '../support/storage.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
@@ -74,11 +72,7 @@ describe('event bus faults on two replicas (PostgreSQL, RabbitMQ through a TCP p
       headers: { 'content-type': 'application/ocsp-request' },
       body: certIdOf(serial),
     });
-    const resp = AsnConvert.parse(Buffer.from(await res.arrayBuffer()), OCSPResponse);
-    if (!resp.responseBytes) return `error ${resp.responseStatus}`;
-    const basic = AsnConvert.parse(resp.responseBytes.response.buffer, BasicOCSPResponse);
-    const status = basic.tbsResponseData.responses[0]!.certStatus;
-    return status.revoked ? 'revoked' : status.good !== undefined ? 'good' : 'other';
+    return ocspAnswer(await res.arrayBuffer());
   };
   const statusesOnB = async (list: string[]) => {
     const out: string[] = [];
@@ -88,17 +82,9 @@ describe('event bus faults on two replicas (PostgreSQL, RabbitMQ through a TCP p
   const waitFor = async (what: string, cond: () => Promise<boolean>, ms = 15_000) => {
     const until = Date.now() + ms;
     while (!(await cond())) {
-      assert.ok(alive(a) && alive(b), `a replica exited:\nA:\n${a.output()}\nB:\n${b.output()}`);
+      assert.ok(isRunning(a) && isRunning(b), `a replica exited:\nA:\n${a.output()}\nB:\n${b.output()}`);
       if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
       await new Promise((r) => setTimeout(r, 25));
-    }
-  };
-  const alive = (p: LamassuProcess) => {
-    try {
-      process.kill(p.pid, 0);
-      return true;
-    } catch {
-      return false;
     }
   };
 
@@ -194,7 +180,7 @@ describe('event bus faults on two replicas (PostgreSQL, RabbitMQ through a TCP p
         if (stale.length === 0) break;
         assert.ok(Date.now() - upAt < 1000, `${fault}: B still answers not-revoked for ${stale.length} of ${revoked.length} more than 1 s after its link came back`);
       }
-      assert.ok(alive(a) && alive(b), `a replica exited:\nA:\n${a.output()}\nB:\n${b.output()}`);
+      assert.ok(isRunning(a) && isRunning(b), `a replica exited:\nA:\n${a.output()}\nB:\n${b.output()}`);
     }
     assert.equal(await metric(b, 'lamassu_event_bus_reconnects_total'), FAULTS.length);
     assert.equal(await metric(b, 'lamassu_event_bus_disconnects_total'), FAULTS.length);

@@ -140,3 +140,13 @@ export function lamassuCli(server: () => LamassuProcess, cwd: string) {
   const json = async <T>(args: string[]): Promise<T> => JSON.parse(await ok([...args, '--json'])) as T;
   return { lamassu, ok, json, env };
 }
+
+/** Whether the server process still runs (signal 0 probes without signalling). */
+export function isRunning(p: Pick<LamassuProcess, 'pid'>): boolean {
+  try {
+    process.kill(p.pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

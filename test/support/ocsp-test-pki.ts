@@ -2,6 +2,8 @@
  * Test-only: a small PKI made by openssl (the independent implementation) for the OCSP and CRL tests:
  * an EC root, an RSA issuing CA, a delegated OCSP responder and leaves with a CRL distribution point.
  */
+import { BasicOCSPResponse, OCSPResponse } from '@peculiar/asn1-ocsp';
+import { AsnConvert } from '@peculiar/asn1-schema';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createPrivateKey } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
@@ -121,4 +123,12 @@ export function ocspRequestsFor(issuerDer: Uint8Array): (serial: string) => Uint
     const hex = serial.length % 2 ? `0${serial}` : serial;
     return sequence(sequence(sequence(sequence(encodeCertId('SHA-1', h.issuerNameHash, h.issuerKeyHash, Buffer.from(hex, 'hex'))))));
   };
+}
+
+/** The first certStatus of an OCSP response (DER): revoked, good or other; `error <status>` for an unsuccessful response. */
+export function ocspAnswer(der: ArrayBuffer | Uint8Array): string {
+  const resp = AsnConvert.parse(Buffer.from(der as ArrayBuffer), OCSPResponse);
+  if (!resp.responseBytes) return `error ${resp.responseStatus}`;
+  const status = AsnConvert.parse(resp.responseBytes.response.buffer, BasicOCSPResponse).tbsResponseData.responses[0]!.certStatus;
+  return status.revoked ? 'revoked' : status.good !== undefined ? 'good' : 'other';
 }
