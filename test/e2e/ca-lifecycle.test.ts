@@ -6,27 +6,18 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { lamassuCli, startLamassu, type LamassuProcess } from '../support/lamassu-process.ts';
+import { lamassuCli, lamassuServer } from '../support/lamassu-process.ts';
 
 const exec = promisify(execFile);
 
 describe('lamassu ca reissue and ca delete (CLI, lamassu serve, openssl)', { timeout: 120_000 }, () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'lamassu-e2e-ca-life-'));
-  let server: LamassuProcess;
-  const { lamassu, ok, json } = lamassuCli(() => server, dir);
-
-  before(async () => {
-    server = await startLamassu();
-  });
-  after(async () => {
-    await server?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const e2e = lamassuServer('lamassu-e2e-ca-life-');
+  const { dir } = e2e;
+  const { lamassu, ok, json } = lamassuCli(() => e2e.server, dir);
 
   const openssl = async (args: string[]) => (await exec('openssl', args, { cwd: dir })).stdout;
   const save = (name: string, text: string) => writeFileSync(path.join(dir, name), text);

@@ -5,28 +5,19 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { lamassuCli, startLamassu, type LamassuProcess } from '../support/lamassu-process.ts';
+import { lamassuCli, lamassuServer } from '../support/lamassu-process.ts';
 
 const exec = promisify(execFile);
 
 describe('lamassu kms (CLI subprocess, openssl)', { timeout: 120_000 }, () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'lamassu-e2e-cli-kms-'));
+  const e2e = lamassuServer('lamassu-e2e-cli-kms-', { LAMASSU_SERVICES: 'ca,kms' });
+  const { dir } = e2e;
   const file = (name: string) => path.join(dir, name);
-  let server: LamassuProcess;
-  const { lamassu } = lamassuCli(() => server, dir);
-
-  before(async () => {
-    server = await startLamassu({ LAMASSU_SERVICES: 'ca,kms' });
-  });
-  after(async () => {
-    await server?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const { lamassu } = lamassuCli(() => e2e.server, dir);
 
   it('creates, lists and shows keys; signs a file and a digest that openssl verifies', async () => {
     const created = await lamassu(['kms', 'create', '--key', 'ECDSA-384', '--name', 'cli-signer', '--json']);

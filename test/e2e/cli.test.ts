@@ -5,28 +5,19 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { freePort, lamassuCli, startLamassu, type LamassuProcess } from '../support/lamassu-process.ts';
+import { freePort, lamassuCli, lamassuServer } from '../support/lamassu-process.ts';
 
 const exec = promisify(execFile);
 
 describe('lamassu CLI against a running server (subprocess, openssl)', { timeout: 120_000 }, () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'lamassu-e2e-cli-'));
+  const e2e = lamassuServer('lamassu-e2e-cli-');
+  const { dir } = e2e;
   const file = (name: string) => path.join(dir, name);
-  let server: LamassuProcess;
-  const { lamassu, ok, json } = lamassuCli(() => server, dir);
-
-  before(async () => {
-    server = await startLamassu();
-  });
-  after(async () => {
-    await server?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const { lamassu, ok, json } = lamassuCli(() => e2e.server, dir);
 
   const openssl = async (args: string[]) => (await exec('openssl', args, { cwd: dir })).stdout;
   const serialOf = async (pem: string) => (await openssl(['x509', '-in', pem, '-noout', '-serial'])).trim().split('=')[1]!.toLowerCase().replace(/^0+/, '');
@@ -154,7 +145,7 @@ describe('lamassu CLI against a running server (subprocess, openssl)', { timeout
 
   it('explicit --url, --token and --cacert work from anywhere', async () => {
     const out = await ok(
-      ['ca', 'list', '--json', '--url', `https://localhost:${server.httpsPort}`, '--token', server.token, '--cacert', server.tlsCaFile],
+      ['ca', 'list', '--json', '--url', `https://localhost:${e2e.server.httpsPort}`, '--token', e2e.server.token, '--cacert', e2e.server.tlsCaFile],
       { LAMASSU_DATA_DIR: dir, LAMASSU_HTTPS_PORT: '1', LAMASSU_HTTP_PORT: '1' },
     );
     assert.ok((JSON.parse(out) as { id: string }[]).some((c) => c.id === 'factory-ca'));

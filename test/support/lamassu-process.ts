@@ -6,6 +6,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { after, before } from 'node:test';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -149,4 +150,27 @@ export function isRunning(p: Pick<LamassuProcess, 'pid'>): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * For a describe(): a temporary working directory (`dirPrefix` names it) and a fresh `lamassu serve`
+ * (with `env`) started in before(); after() stops the server and removes the directory.
+ */
+export function lamassuServer(dirPrefix: string, env: Record<string, string> = {}): { readonly dir: string; readonly server: LamassuProcess } {
+  const dir = mkdtempSync(path.join(tmpdir(), dirPrefix));
+  let server: LamassuProcess | undefined;
+  before(async () => {
+    server = await startLamassu(env);
+  });
+  after(async () => {
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    dir,
+    get server(): LamassuProcess {
+      if (!server) throw new Error('the server starts in before()');
+      return server;
+    },
+  };
 }
