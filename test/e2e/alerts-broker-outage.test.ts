@@ -12,19 +12,15 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BasicOCSPResponse, OCSPResponse } from '@peculiar/asn1-ocsp';
-import { AsnConvert } from '@peculiar/asn1-schema';
 import { Agent } from 'undici';
 import { removePrefixTopology } from '../support/amqp-topology.ts';
 import { bounded } from '../support/bounded.ts';
 import { startHttpReceiver, type HttpReceiver } from '../support/http-receiver.ts';
-import { startLamassu, type LamassuProcess } from '../support/lamassu-process.ts';
+import { isRunning, startLamassu, type LamassuProcess } from '../support/lamassu-process.ts';
+import { ocspAnswer, ocspRequestsFor } from '../support/ocsp-test-pki.ts';
 import { amqpUrl, needPostgres, needRabbitMq, postgresUrl } from '../support/services.ts';
 import { freshTestDatabase, type TestDatabase } from '../support/storage.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
-import { parseCertificate } from '../../src/x509/certificate.ts';
-import { sequence } from '../../src/x509/der.ts';
-import { encodeCertId, issuerHashes } from '../../src/x509/ocsp-cert-id.ts';
 import { fromPem } from '../../src/x509/pem.ts';
 
 const N = 1000;
@@ -74,10 +70,7 @@ describe('alerts and OCSP after a 30 s broker outage during 1,000 revocations on
       // @ts-expect-error undici's dispatcher option is not in the DOM fetch types
       dispatcher: agents.get(replica),
     });
-    const resp = AsnConvert.parse(Buffer.from(await res.arrayBuffer()), OCSPResponse);
-    if (!resp.responseBytes) return `error ${resp.responseStatus}`;
-    const status = AsnConvert.parse(resp.responseBytes.response.buffer, BasicOCSPResponse).tbsResponseData.responses[0]!.certStatus;
-    return status.revoked ? 'revoked' : status.good !== undefined ? 'good' : 'other';
+    return ocspAnswer(await res.arrayBuffer());
   };
   /** In slices of CONCURRENCY requests over keep-alive connections. */
   const inSlices = async <T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> => {
@@ -86,18 +79,10 @@ describe('alerts and OCSP after a 30 s broker outage during 1,000 revocations on
     return out;
   };
   const countsOf = (answers: string[]) => answers.reduce<Record<string, number>>((m, a) => ({ ...m, [a]: (m[a] ?? 0) + 1 }), {});
-  const alive = (p: LamassuProcess) => {
-    try {
-      process.kill(p.pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
   const waitFor = async (what: string, cond: () => boolean | Promise<boolean>, ms = 30_000) => {
     const until = Date.now() + ms;
     while (!(await cond())) {
-      for (const r of replicas) assert.ok(alive(r), `a replica exited:\n${r.output()}`);
+      for (const r of replicas) assert.ok(isRunning(r), `a replica exited:\n${r.output()}`);
       if (Date.now() > until) throw new Error(`timed out waiting for ${what}\n${replicas.map((r) => r.output().slice(-2000)).join('\n---\n')}`);
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -139,12 +124,7 @@ describe('alerts and OCSP after a 30 s broker outage during 1,000 revocations on
     const ca = await api(a, 'POST', '/api/ca/v1/cas', { subject: { common_name: 'Outage CA' }, key_metadata: { type: 'ECDSA', bits: 256 }, ca_expiration: { type: 'Duration', duration: '1y' } });
     assert.equal(ca.status, 201, JSON.stringify(ca.json));
     const caId = ca.json.id as string;
-    const issuer = parseCertificate(fromPem(Buffer.from((ca.json.certificate as { certificate: string }).certificate, 'base64').toString('utf8'), 'CERTIFICATE')!);
-    const h = issuerHashes('SHA-1', issuer.subjectName, issuer.publicKey.spki);
-    certIdOf = (serial) => {
-      const hex = serial.length % 2 ? `0${serial}` : serial;
-      return sequence(sequence(sequence(sequence(encodeCertId('SHA-1', h.issuerNameHash, h.issuerKeyHash, Buffer.from(hex, 'hex'))))));
-    };
+    certIdOf = ocspRequestsFor(fromPem(Buffer.from((ca.json.certificate as { certificate: string }).certificate, 'base64').toString('utf8'), 'CERTIFICATE')!);
     execFileSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'leaf.key', '-out', 'leaf.csr', '-subj', '/CN=outage-device'], { cwd: dir, stdio: 'ignore' });
     const csr = readFileSync(path.join(dir, 'leaf.csr')).toString('base64');
     const issued = await inSlices(Array.from({ length: N }, (_, i) => replicas[i % 2]!), (r) => api(r, 'POST', `/api/ca/v1/cas/${caId}/certificates/sign`, { csr }));
@@ -200,7 +180,7 @@ describe('alerts and OCSP after a 30 s broker outage during 1,000 revocations on
       assert.ok(events.every((e) => e.type === 'certificate.status.update' && e.data.status === 'REVOKED'));
     }
     for (const r of replicas) {
-      assert.ok(alive(r), r.output());
+      assert.ok(isRunning(r), r.output());
       assert.equal((await health(r)).status, 'ok');
       assert.doesNotMatch(r.output(), /Uncaught|unhandled/i);
     }

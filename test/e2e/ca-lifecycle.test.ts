@@ -6,45 +6,19 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { cleanEnv, lamassuBin, startLamassu, type LamassuProcess } from '../support/lamassu-process.ts';
+import { lamassuCli, lamassuServer } from '../support/lamassu-process.ts';
 
 const exec = promisify(execFile);
 
 describe('lamassu ca reissue and ca delete (CLI, lamassu serve, openssl)', { timeout: 120_000 }, () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'lamassu-e2e-ca-life-'));
-  let server: LamassuProcess;
-  let env: NodeJS.ProcessEnv;
+  const e2e = lamassuServer('lamassu-e2e-ca-life-');
+  const { dir } = e2e;
+  const { lamassu, ok, json } = lamassuCli(() => e2e.server, dir);
 
-  before(async () => {
-    server = await startLamassu();
-    env = { ...cleanEnv(), LAMASSU_DATA_DIR: server.dataDir, LAMASSU_HTTPS_PORT: String(server.httpsPort), LAMASSU_HTTP_PORT: String(server.httpPort) };
-  });
-  after(async () => {
-    await server?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  async function lamassu(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    try {
-      const { stdout, stderr } = await exec(process.execPath, [lamassuBin, ...args], { cwd: dir, env, timeout: 30_000 });
-      return { code: 0, stdout, stderr };
-    } catch (e) {
-      const err = e as { code?: number; stdout?: string; stderr?: string };
-      if (typeof err.code !== 'number') throw e;
-      return { code: err.code, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
-    }
-  }
-  async function ok(args: string[]): Promise<string> {
-    const r = await lamassu(args);
-    assert.equal(r.code, 0, `lamassu ${args.join(' ')} exited ${r.code}:\n${r.stderr}${r.stdout}`);
-    return r.stdout;
-  }
-  const json = async <T>(args: string[]): Promise<T> => JSON.parse(await ok([...args, '--json'])) as T;
   const openssl = async (args: string[]) => (await exec('openssl', args, { cwd: dir })).stdout;
   const save = (name: string, text: string) => writeFileSync(path.join(dir, name), text);
   type Ca = { id: string; serial_number: string; key_id: string; certificate: { subject_key_id: string; valid_to: string; metadata: Record<string, string> } };

@@ -5,42 +5,19 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { cleanEnv, lamassuBin, startLamassu, type LamassuProcess } from '../support/lamassu-process.ts';
+import { lamassuCli, lamassuServer } from '../support/lamassu-process.ts';
 
 const exec = promisify(execFile);
 
 describe('lamassu kms (CLI subprocess, openssl)', { timeout: 120_000 }, () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'lamassu-e2e-cli-kms-'));
+  const e2e = lamassuServer('lamassu-e2e-cli-kms-', { LAMASSU_SERVICES: 'ca,kms' });
+  const { dir } = e2e;
   const file = (name: string) => path.join(dir, name);
-  let server: LamassuProcess;
-
-  before(async () => {
-    server = await startLamassu({ LAMASSU_SERVICES: 'ca,kms' });
-  });
-  after(async () => {
-    await server?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  async function lamassu(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    try {
-      const { stdout, stderr } = await exec(process.execPath, [lamassuBin, ...args], {
-        cwd: dir,
-        env: { ...cleanEnv(), LAMASSU_DATA_DIR: server.dataDir, LAMASSU_HTTPS_PORT: String(server.httpsPort), LAMASSU_HTTP_PORT: String(server.httpPort) },
-        timeout: 30_000,
-      });
-      return { code: 0, stdout, stderr };
-    } catch (e) {
-      const err = e as { code?: number; stdout?: string; stderr?: string };
-      if (typeof err.code !== 'number') throw e;
-      return { code: err.code, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
-    }
-  }
+  const { lamassu } = lamassuCli(() => e2e.server, dir);
 
   it('creates, lists and shows keys; signs a file and a digest that openssl verifies', async () => {
     const created = await lamassu(['kms', 'create', '--key', 'ECDSA-384', '--name', 'cli-signer', '--json']);

@@ -6,46 +6,20 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { Agent, fetch } from 'undici';
-import { cleanEnv, lamassuBin, startLamassu, type LamassuProcess } from '../support/lamassu-process.ts';
+import { lamassuBin, lamassuCli, lamassuServer } from '../support/lamassu-process.ts';
 
 const exec = promisify(execFile);
 
 describe('lamassu CLI: import, profiles, DMS certificates, re-enrollment, bulk runs', { timeout: 120_000 }, () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'lamassu-e2e-cli-life-'));
-  let server: LamassuProcess;
-  let env: NodeJS.ProcessEnv;
+  const e2e = lamassuServer('lamassu-e2e-cli-life-');
+  const { dir } = e2e;
+  const { ok, json, env } = lamassuCli(() => e2e.server, dir);
 
-  before(async () => {
-    server = await startLamassu();
-    env = { ...cleanEnv(), LAMASSU_DATA_DIR: server.dataDir, LAMASSU_HTTPS_PORT: String(server.httpsPort), LAMASSU_HTTP_PORT: String(server.httpPort) };
-  });
-  after(async () => {
-    await server?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  async function lamassu(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    try {
-      const { stdout, stderr } = await exec(process.execPath, [lamassuBin, ...args], { cwd: dir, env, timeout: 30_000 });
-      return { code: 0, stdout, stderr };
-    } catch (e) {
-      const err = e as { code?: number; stdout?: string; stderr?: string };
-      if (typeof err.code !== 'number') throw e;
-      return { code: err.code, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
-    }
-  }
-  async function ok(args: string[]): Promise<string> {
-    const r = await lamassu(args);
-    assert.equal(r.code, 0, `lamassu ${args.join(' ')} exited ${r.code}:\n${r.stderr}${r.stdout}`);
-    return r.stdout;
-  }
-  const json = async <T>(args: string[]): Promise<T> => JSON.parse(await ok([...args, '--json'])) as T;
   const openssl = async (args: string[]) => (await exec('openssl', args, { cwd: dir })).stdout;
   const serialOf = async (pem: string) => (await openssl(['x509', '-in', pem, '-noout', '-serial'])).trim().split('=')[1]!.toLowerCase().replace(/^0+/, '');
 
@@ -125,13 +99,13 @@ describe('lamassu CLI: import, profiles, DMS certificates, re-enrollment, bulk r
 
   it('bulk revoke interrupted by SIGINT stops cleanly (exit 130) and the same command finishes the rest', async () => {
     // Many certificates, made over the API directly (the CLI per certificate would be slow).
-    const agent = new Agent({ connect: { ca: readFileSync(server.tlsCaFile, 'utf8') } });
+    const agent = new Agent({ connect: { ca: readFileSync(e2e.server.tlsCaFile, 'utf8') } });
     const serials: string[] = [];
     for (let i = 0; i < 60; i++) {
-      const res = await fetch(`https://127.0.0.1:${server.httpsPort}/api/ca/v1/certificates`, {
+      const res = await fetch(`https://127.0.0.1:${e2e.server.httpsPort}/api/ca/v1/certificates`, {
         method: 'POST',
         dispatcher: agent,
-        headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
+        headers: { authorization: `Bearer ${e2e.server.token}`, 'content-type': 'application/json' },
         body: JSON.stringify({ ca_id: 'factory-ca', key_spec: { type: 'ECDSA', bits: 256 }, subject: { common_name: `fleet-${i}` } }),
       });
       assert.equal(res.status, 201);
@@ -148,7 +122,7 @@ describe('lamassu CLI: import, profiles, DMS certificates, re-enrollment, bulk r
       }
     };
 
-    const child = spawn(process.execPath, [lamassuBin, 'bulk', 'revoke', 'fleet.txt', '--concurrency', '1', '--json'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [lamassuBin, 'bulk', 'revoke', 'fleet.txt', '--concurrency', '1', '--json'], { cwd: dir, env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

@@ -5,64 +5,20 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { cleanEnv, freePort, lamassuBin, startLamassu, type LamassuProcess } from '../support/lamassu-process.ts';
+import { freePort, lamassuCli, lamassuServer } from '../support/lamassu-process.ts';
 
 const exec = promisify(execFile);
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 describe('lamassu CLI against a running server (subprocess, openssl)', { timeout: 120_000 }, () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'lamassu-e2e-cli-'));
+  const e2e = lamassuServer('lamassu-e2e-cli-');
+  const { dir } = e2e;
   const file = (name: string) => path.join(dir, name);
-  let server: LamassuProcess;
+  const { lamassu, ok, json } = lamassuCli(() => e2e.server, dir);
 
-  before(async () => {
-    server = await startLamassu();
-  });
-  after(async () => {
-    await server?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  /**
-   * Runs `lamassu ...args` the way an operator on the server's machine would: only the data directory and
-   * the ports are set (as for the server), the token and TLS CA are found in the data directory.
-   */
-  async function lamassu(args: string[], env: Record<string, string> = {}): Promise<Run> {
-    try {
-      const { stdout, stderr } = await exec(process.execPath, [lamassuBin, ...args], {
-        cwd: dir,
-        env: {
-          ...cleanEnv(),
-          LAMASSU_DATA_DIR: server.dataDir,
-          LAMASSU_HTTPS_PORT: String(server.httpsPort),
-          LAMASSU_HTTP_PORT: String(server.httpPort),
-          ...env,
-        },
-        timeout: 30_000,
-      });
-      return { code: 0, stdout, stderr };
-    } catch (e) {
-      const err = e as { code?: number; stdout?: string; stderr?: string };
-      if (typeof err.code !== 'number') throw e;
-      return { code: err.code, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
-    }
-  }
-  async function ok(args: string[], env?: Record<string, string>): Promise<string> {
-    const r = await lamassu(args, env);
-    assert.equal(r.code, 0, `lamassu ${args.join(' ')} exited ${r.code}:\n${r.stderr}${r.stdout}`);
-    return r.stdout;
-  }
-  const json = async <T>(args: string[]): Promise<T> => JSON.parse(await ok([...args, '--json'])) as T;
   const openssl = async (args: string[]) => (await exec('openssl', args, { cwd: dir })).stdout;
   const serialOf = async (pem: string) => (await openssl(['x509', '-in', pem, '-noout', '-serial'])).trim().split('=')[1]!.toLowerCase().replace(/^0+/, '');
   const ocspStatus = async (pem: string) => (await json<{ certStatus: string; revocationReason?: string; signedBy: string; nonceMatches: boolean }>(['ocsp', 'check', pem]));
@@ -189,7 +145,7 @@ describe('lamassu CLI against a running server (subprocess, openssl)', { timeout
 
   it('explicit --url, --token and --cacert work from anywhere', async () => {
     const out = await ok(
-      ['ca', 'list', '--json', '--url', `https://localhost:${server.httpsPort}`, '--token', server.token, '--cacert', server.tlsCaFile],
+      ['ca', 'list', '--json', '--url', `https://localhost:${e2e.server.httpsPort}`, '--token', e2e.server.token, '--cacert', e2e.server.tlsCaFile],
       { LAMASSU_DATA_DIR: dir, LAMASSU_HTTPS_PORT: '1', LAMASSU_HTTP_PORT: '1' },
     );
     assert.ok((JSON.parse(out) as { id: string }[]).some((c) => c.id === 'factory-ca'));

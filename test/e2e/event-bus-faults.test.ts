@@ -12,19 +12,15 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { OCSPResponse, BasicOCSPResponse } from '@peculiar/asn1-ocsp';
-import { AsnConvert } from '@peculiar/asn1-schema';
 import { Agent } from 'undici';
 import { removeTestTopology } from '../support/amqp-topology.ts';
 import { bounded } from '../support/bounded.ts';
-import { startLamassu, type LamassuProcess } from '../support/lamassu-process.ts';
+import { isRunning, startLamassu, type LamassuProcess } from '../support/lamassu-process.ts';
+import { ocspAnswer, ocspRequestsFor } from '../support/ocsp-test-pki.ts';
 import { amqpUrl, needPostgres, needRabbitMq, postgresUrl } from '../support/services.ts';
 import { freshTestDatabase, type TestDatabase } from '../support/storage.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
-import { parseCertificate } from '../../src/x509/certificate.ts';
-import { sequence } from '../../src/x509/der.ts';
 import { fromPem } from '../../src/x509/pem.ts';
-import { encodeCertId, issuerHashes } from '../../src/x509/ocsp-cert-id.ts';
 
 const PER_FAULT = 100;
 const FAULTS = ['drop', 'refuse', 'accept-and-close'] as const;
@@ -76,11 +72,7 @@ describe('event bus faults on two replicas (PostgreSQL, RabbitMQ through a TCP p
       headers: { 'content-type': 'application/ocsp-request' },
       body: certIdOf(serial),
     });
-    const resp = AsnConvert.parse(Buffer.from(await res.arrayBuffer()), OCSPResponse);
-    if (!resp.responseBytes) return `error ${resp.responseStatus}`;
-    const basic = AsnConvert.parse(resp.responseBytes.response.buffer, BasicOCSPResponse);
-    const status = basic.tbsResponseData.responses[0]!.certStatus;
-    return status.revoked ? 'revoked' : status.good !== undefined ? 'good' : 'other';
+    return ocspAnswer(await res.arrayBuffer());
   };
   const statusesOnB = async (list: string[]) => {
     const out: string[] = [];
@@ -90,17 +82,9 @@ describe('event bus faults on two replicas (PostgreSQL, RabbitMQ through a TCP p
   const waitFor = async (what: string, cond: () => Promise<boolean>, ms = 15_000) => {
     const until = Date.now() + ms;
     while (!(await cond())) {
-      assert.ok(alive(a) && alive(b), `a replica exited:\nA:\n${a.output()}\nB:\n${b.output()}`);
+      assert.ok(isRunning(a) && isRunning(b), `a replica exited:\nA:\n${a.output()}\nB:\n${b.output()}`);
       if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
       await new Promise((r) => setTimeout(r, 25));
-    }
-  };
-  const alive = (p: LamassuProcess) => {
-    try {
-      process.kill(p.pid, 0);
-      return true;
-    } catch {
-      return false;
     }
   };
 
@@ -127,12 +111,7 @@ describe('event bus faults on two replicas (PostgreSQL, RabbitMQ through a TCP p
     assert.equal(ca.status, 201, JSON.stringify(ca.json));
     caId = ca.json.id as string;
     const pem = Buffer.from((ca.json.certificate as { certificate: string }).certificate, 'base64').toString('utf8');
-    const issuer = parseCertificate(fromPem(pem, 'CERTIFICATE')!);
-    const h = issuerHashes('SHA-1', issuer.subjectName, issuer.publicKey.spki);
-    certIdOf = (serial) => {
-      const hex = serial.length % 2 ? `0${serial}` : serial;
-      return sequence(sequence(sequence(sequence(encodeCertId('SHA-1', h.issuerNameHash, h.issuerKeyHash, Buffer.from(hex, 'hex'))))));
-    };
+    certIdOf = ocspRequestsFor(fromPem(pem, 'CERTIFICATE')!);
     execFileSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'leaf.key', '-out', 'leaf.csr', '-subj', '/CN=bus-fault-device'], { cwd: dir, stdio: 'ignore' });
     const csr = readFileSync(path.join(dir, 'leaf.csr')).toString('base64');
     for (let i = 0; i < PER_FAULT * FAULTS.length; i += 25) {
@@ -201,7 +180,7 @@ describe('event bus faults on two replicas (PostgreSQL, RabbitMQ through a TCP p
         if (stale.length === 0) break;
         assert.ok(Date.now() - upAt < 1000, `${fault}: B still answers not-revoked for ${stale.length} of ${revoked.length} more than 1 s after its link came back`);
       }
-      assert.ok(alive(a) && alive(b), `a replica exited:\nA:\n${a.output()}\nB:\n${b.output()}`);
+      assert.ok(isRunning(a) && isRunning(b), `a replica exited:\nA:\n${a.output()}\nB:\n${b.output()}`);
     }
     assert.equal(await metric(b, 'lamassu_event_bus_reconnects_total'), FAULTS.length);
     assert.equal(await metric(b, 'lamassu_event_bus_disconnects_total'), FAULTS.length);

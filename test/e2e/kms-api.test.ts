@@ -6,12 +6,11 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { startLamassu, type LamassuProcess } from '../support/lamassu-process.ts';
+import { lamassuServer } from '../support/lamassu-process.ts';
 
 const run = promisify(execFile);
 
@@ -27,21 +26,13 @@ async function eventually<T>(probe: () => Promise<T | undefined>, ms = 10_000): 
 }
 
 describe('KMS API end to end (lamassu serve, curl, openssl)', () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'lamassu-e2e-kms-'));
-  let server: LamassuProcess;
-
-  before(async () => {
-    server = await startLamassu({ LAMASSU_SERVICES: 'ca,kms' });
-  });
-  after(async () => {
-    await server?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const e2e = lamassuServer('lamassu-e2e-kms-', { LAMASSU_SERVICES: 'ca,kms' });
+  const { dir } = e2e;
 
   const api = async (method: string, url: string, body?: unknown) => {
-    const args = ['-sS', '--cacert', server.tlsCaFile, '-X', method, '-H', `Authorization: Bearer ${server.token}`, '-w', '\n%{http_code}'];
+    const args = ['-sS', '--cacert', e2e.server.tlsCaFile, '-X', method, '-H', `Authorization: Bearer ${e2e.server.token}`, '-w', '\n%{http_code}'];
     if (body !== undefined) args.push('-H', 'content-type: application/json', '--data-binary', JSON.stringify(body));
-    const { stdout } = await run('curl', [...args, `https://127.0.0.1:${server.httpsPort}/api${url}`]);
+    const { stdout } = await run('curl', [...args, `https://127.0.0.1:${e2e.server.httpsPort}/api${url}`]);
     const nl = stdout.lastIndexOf('\n');
     return { status: Number(stdout.slice(nl + 1)), json: JSON.parse(stdout.slice(0, nl) || 'null') };
   };
@@ -52,7 +43,7 @@ describe('KMS API end to end (lamassu serve, curl, openssl)', () => {
   };
 
   it('answers its health route', async () => {
-    const { stdout } = await run('curl', ['-sS', '--cacert', server.tlsCaFile, `https://127.0.0.1:${server.httpsPort}/api/kms/health`]);
+    const { stdout } = await run('curl', ['-sS', '--cacert', e2e.server.tlsCaFile, `https://127.0.0.1:${e2e.server.httpsPort}/api/kms/health`]);
     assert.equal(JSON.parse(stdout).health, true);
   });
 

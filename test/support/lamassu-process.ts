@@ -1,10 +1,12 @@
 /** What black-box tests and benchmarks need to run the real `lamassu` program as a separate process. */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
+import { after, before } from 'node:test';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -101,6 +103,77 @@ export async function startLamassu(env: Record<string, string> = {}, opts: { nod
         await exited;
       }
       if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * `lamassu ...args` as a subprocess, the way an operator on the server's machine runs it: only the data
+ * directory and the ports are set (as for the server); the token and TLS CA are found in the data directory.
+ * `server` is read at each run (the server starts in before()); `env` adds to or overrides the environment.
+ */
+export function lamassuCli(server: () => LamassuProcess, cwd: string) {
+  /** The environment a run gets (for a program spawned by hand, e.g. to signal it). */
+  const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => {
+    const s = server();
+    return { ...cleanEnv(), LAMASSU_DATA_DIR: s.dataDir, LAMASSU_HTTPS_PORT: String(s.httpsPort), LAMASSU_HTTP_PORT: String(s.httpPort), ...extra };
+  };
+  async function lamassu(args: string[], extra: Record<string, string> = {}): Promise<CliRun> {
+    try {
+      const { stdout, stderr } = await promisify(execFile)(process.execPath, [lamassuBin, ...args], { cwd, env: env(extra), timeout: 30_000 });
+      return { code: 0, stdout, stderr };
+    } catch (e) {
+      const err = e as { code?: number; stdout?: string; stderr?: string };
+      if (typeof err.code !== 'number') throw e;
+      return { code: err.code, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
+    }
+  }
+  /** The output of a run that must exit 0. */
+  async function ok(args: string[], env?: Record<string, string>): Promise<string> {
+    const r = await lamassu(args, env);
+    assert.equal(r.code, 0, `lamassu ${args.join(' ')} exited ${r.code}:\n${r.stderr}${r.stdout}`);
+    return r.stdout;
+  }
+  /** The --json output of a run that must exit 0. */
+  const json = async <T>(args: string[]): Promise<T> => JSON.parse(await ok([...args, '--json'])) as T;
+  return { lamassu, ok, json, env };
+}
+
+/** Whether the server process still runs (signal 0 probes without signalling). */
+export function isRunning(p: Pick<LamassuProcess, 'pid'>): boolean {
+  try {
+    process.kill(p.pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * For a describe(): a temporary working directory (`dirPrefix` names it) and a fresh `lamassu serve`
+ * (with `env`) started in before(); after() stops the server and removes the directory.
+ */
+export function lamassuServer(dirPrefix: string, env: Record<string, string> = {}): { readonly dir: string; readonly server: LamassuProcess } {
+  const dir = mkdtempSync(path.join(tmpdir(), dirPrefix));
+  let server: LamassuProcess | undefined;
+  before(async () => {
+    server = await startLamassu(env);
+  });
+  after(async () => {
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    dir,
+    get server(): LamassuProcess {
+      if (!server) throw new Error('the server starts in before()');
+      return server;
     },
   };
 }

@@ -2,6 +2,8 @@
  * Test-only: a small PKI made by openssl (the independent implementation) for the OCSP and CRL tests:
  * an EC root, an RSA issuing CA, a delegated OCSP responder and leaves with a CRL distribution point.
  */
+import { BasicOCSPResponse, OCSPResponse } from '@peculiar/asn1-ocsp';
+import { AsnConvert } from '@peculiar/asn1-schema';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createPrivateKey } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
@@ -9,6 +11,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseCertificate } from '../../src/x509/certificate.ts';
+import { sequence } from '../../src/x509/der.ts';
+import { encodeCertId, issuerHashes } from '../../src/x509/ocsp-cert-id.ts';
 import { keyObjectSigner } from '../../src/x509/key-object-signer.ts';
 import { fromPem } from '../../src/x509/pem.ts';
 import type { SignatureAlgorithm, X509Signer } from '../../src/x509/signer.ts';
@@ -106,4 +110,25 @@ export function makeTestPki(leafCount = 3): TestPki {
     leaves,
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/**
+ * Nonce-less OCSP requests (DER) for the certificates a CA issued, by SHA-1 CertID: `issuerDer` is the
+ * CA's certificate, the serial is hex as the API gives it (an odd length gets its leading 0 back).
+ */
+export function ocspRequestsFor(issuerDer: Uint8Array): (serial: string) => Uint8Array {
+  const issuer = parseCertificate(issuerDer);
+  const h = issuerHashes('SHA-1', issuer.subjectName, issuer.publicKey.spki);
+  return (serial) => {
+    const hex = serial.length % 2 ? `0${serial}` : serial;
+    return sequence(sequence(sequence(sequence(encodeCertId('SHA-1', h.issuerNameHash, h.issuerKeyHash, Buffer.from(hex, 'hex'))))));
+  };
+}
+
+/** The first certStatus of an OCSP response (DER): revoked, good or other; `error <status>` for an unsuccessful response. */
+export function ocspAnswer(der: ArrayBuffer | Uint8Array): string {
+  const resp = AsnConvert.parse(Buffer.from(der as ArrayBuffer), OCSPResponse);
+  if (!resp.responseBytes) return `error ${resp.responseStatus}`;
+  const status = AsnConvert.parse(resp.responseBytes.response.buffer, BasicOCSPResponse).tbsResponseData.responses[0]!.certStatus;
+  return status.revoked ? 'revoked' : status.good !== undefined ? 'good' : 'other';
 }

@@ -3,10 +3,10 @@
  * members are the devices that meet all of them and all of its ancestors' (a child narrows its parent).
  * Nothing is stored per device: membership is a query, so a device joins or leaves a group the moment its
  * status, tags, DMS or metadata change. Criteria are Lamassu's list filters given as `{field, operand, value}`
- * (operands `eq`, `ct`, ... as in `filter=field[operand]value`), plus `metadata` with operand `jsonpath`.
+ * (operands `eq`, `ct`, ... as in `filter=field[operand]value`), including `metadata` with operand `jsonpath`
+ * (the list filter's jsonpath subset, domain/jsonpath-filter.ts).
  */
 import { invalid } from '../errors.ts';
-import { parseJsonPathCondition, type JsonPathCondition } from '../json-path-condition.ts';
 import { filterOf, type FieldFilter, type FilterFields } from '../list-filter.ts';
 import { DEVICE_FILTER_FIELDS } from './device-repository.ts';
 
@@ -30,7 +30,6 @@ export interface DeviceGroup {
 /** What a set of criteria asks of a device, in the form the device repository filters by. */
 export interface DeviceConditions {
   filters: FieldFilter[];
-  metadata: JsonPathCondition[];
 }
 
 export const MAX_GROUP_CRITERIA = 16;
@@ -40,21 +39,23 @@ export const MAX_GROUP_DEPTH = 8;
 /** The device fields a criterion may name: the device list's, without identity_slot. */
 export const GROUP_CRITERION_FIELDS: FilterFields = Object.fromEntries(Object.entries(DEVICE_FILTER_FIELDS).filter(([name]) => name !== 'identity_slot'));
 
-const JSON_FIELDS = new Set(['metadata']);
+/**
+ * Device groups' jsonpath criteria were once parsed by a parser of their own that took `.key` with `-` in
+ * it (`$.a-b`), which jsonpath (and the list filter) read as a subtraction. Such a bare key is quoted
+ * (`$."a-b"`) before parsing, so stored criteria keep their meaning; strings and quoted keys are left alone.
+ */
+export function quoteHyphenatedKeys(expression: string): string {
+  return expression.replace(/"(?:[^"\\]|\\.)*"?|\.([A-Za-z_][A-Za-z0-9_]*-[A-Za-z0-9_-]*)/g, (match, key: string | undefined) => (key === undefined ? match : `."${key}"`));
+}
 
 /** Checks one criterion and returns it in canonical form with the condition it stands for. */
-function checkCriterion(c: GroupCriterion): { canonical: GroupCriterion; condition: FieldFilter | JsonPathCondition } {
-  if (JSON_FIELDS.has(c.field)) {
-    if (c.operand.toLowerCase() !== 'jsonpath') {
-      throw invalid('FILTER_OPERATOR_INVALID', `operator "${c.operand.slice(0, 40)}" does not apply to ${c.field} (JSON); use jsonpath`, { field: c.field });
-    }
-    return { canonical: { field: c.field, operand: 'jsonpath', value: c.value }, condition: parseJsonPathCondition(c.value) };
-  }
-  const filter = filterOf(c.field, c.operand, c.value, GROUP_CRITERION_FIELDS);
+function checkCriterion(c: GroupCriterion): { canonical: GroupCriterion; condition: FieldFilter } {
+  const json = Object.hasOwn(GROUP_CRITERION_FIELDS, c.field) && GROUP_CRITERION_FIELDS[c.field]!.type === 'json';
+  const filter = filterOf(c.field, c.operand, json ? quoteHyphenatedKeys(c.value) : c.value, GROUP_CRITERION_FIELDS);
   return { canonical: { field: c.field, operand: filter.op, value: c.value }, condition: filter };
 }
 
-/** Checks a group's own criteria (400 with a FILTER_* or JSONPATH_* code); returns them in canonical form. */
+/** Checks a group's own criteria (400 with a FILTER_* code); returns them in canonical form. */
 export function checkCriteria(criteria: readonly GroupCriterion[]): GroupCriterion[] {
   if (criteria.length > MAX_GROUP_CRITERIA) throw invalid('DEVICE_GROUP_INVALID', `a group has at most ${MAX_GROUP_CRITERIA} criteria`);
   return criteria.map((c) => checkCriterion(c).canonical);
@@ -62,15 +63,7 @@ export function checkCriteria(criteria: readonly GroupCriterion[]): GroupCriteri
 
 /** The conditions of a group and its ancestors (`chain`: the group first, then its parent, up to the root), all ANDed. */
 export function conditionsOf(chain: readonly DeviceGroup[]): DeviceConditions {
-  const out: DeviceConditions = { filters: [], metadata: [] };
-  for (const group of chain) {
-    for (const c of group.criteria) {
-      const { condition } = checkCriterion(c);
-      if ('path' in condition) out.metadata.push(condition);
-      else out.filters.push(condition);
-    }
-  }
-  return out;
+  return { filters: chain.flatMap((group) => group.criteria.map((c) => checkCriterion(c).condition)) };
 }
 
 export function checkGroupName(name: string): void {

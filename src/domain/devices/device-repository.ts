@@ -1,7 +1,6 @@
 import type { CertificateStatus } from '../ca/certificate-status.ts';
 import type { ExpiryStage } from '../ca/expiry-deltas.ts';
 import type { Page, PageRequest } from '../ca/page.ts';
-import type { JsonPathCondition } from '../json-path-condition.ts';
 import type { FieldFilter, FilterFields } from '../list-filter.ts';
 import { DEVICE_STATUSES, type Device, type DeviceEvent, type DeviceRecord, type DeviceStatus, type SlotCertificate } from './device.ts';
 
@@ -31,17 +30,14 @@ export interface DeviceQuery extends PageRequest<DeviceSortKey> {
   id?: string;
   createdAfter?: Date;
   createdBefore?: Date;
-  /** Lamassu filters over DEVICE_FILTER_FIELDS, ANDed with the above. */
+  /** Lamassu filters over DEVICE_FILTER_FIELDS (device groups' criteria among them), ANDed with the above. */
   filters?: FieldFilter[];
-  /** Conditions on the metadata (device groups' jsonpath criteria), ANDed with the above. */
-  metadata?: JsonPathCondition[];
 }
 
 /** Which devices a count covers: all of these, ANDed. */
 export interface DeviceCountFilter {
   dmsId?: string;
   filters?: FieldFilter[];
-  metadata?: JsonPathCondition[];
 }
 
 export interface DeviceCount {

@@ -8,7 +8,6 @@ import type { DeviceCount, DeviceCountFilter, DeviceQuery, DeviceRepository, Dev
 import { conflict } from '../../domain/errors.ts';
 import { filterConditions, type FilterColumns } from './filter-sql.ts';
 import { updateJsonColumn } from './json-column-update.ts';
-import { jsonPathConditions } from './json-path-sql.ts';
 import { isPostgres } from './migrations/column-types.ts';
 import { afterBookmark, pageSize, toPage, type KeysetSort } from './keyset-page.ts';
 import type { Database, DeviceCertificatesTable, DevicesTable } from './schema.ts';
@@ -183,10 +182,9 @@ export class SqlDeviceRepository implements DeviceRepository {
     return rows.map((r) => ({ status: r.status as DeviceStatus, count: Number(r.n) }));
   }
 
-  /** Lamassu filters and metadata conditions on `d`. */
-  private conditions(query: { filters?: DeviceQuery['filters']; metadata?: DeviceQuery['metadata'] }) {
-    const pg = isPostgres(this.db);
-    return [...filterConditions(query.filters, deviceFilterColumns, pg), ...jsonPathConditions(query.metadata, 'd.metadata', pg)];
+  /** Lamassu filters (device groups' criteria among them) on `d`. */
+  private conditions(query: { filters?: DeviceQuery['filters'] }) {
+    return filterConditions(query.filters, deviceFilterColumns, isPostgres(this.db));
   }
 
   async bindCertificate(c: SlotCertificate, archivePrevious = true): Promise<void> {

@@ -27,6 +27,7 @@ import {
   CreateCaBody,
   CreateCertificateBody,
   EngineSchema,
+  engineJson,
   ExpiringPerWeekQuery,
   ExpiringPerWeekSchema,
   GeneratedCertificateSchema,
@@ -546,17 +547,7 @@ export const caRoutes =
     app.get(
       '/engines',
       { config: read, schema: { tags, summary: 'Key engines CAs and certificates can use (engine_id), the default one marked', response: { 200: Type.Array(EngineSchema) } } },
-      async () =>
-        service.listEngines().map((e) => ({
-          id: e.id,
-          type: e.type,
-          provider: e.provider,
-          name: e.name,
-          default: e.isDefault,
-          security_level: e.securityLevel,
-          metadata: e.metadata,
-          supported_key_types: e.supportedKeyTypes,
-        })),
+      async () => service.listEngines().map(engineJson),
     );
 
     // ---- Lamassu's raw signatures with a CA key ----

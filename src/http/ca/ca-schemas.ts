@@ -8,6 +8,7 @@ import { CA_SORT_ALIASES, CA_SORT_KEYS } from '../../domain/ca/ca-repository.ts'
 import { CERTIFICATE_STATUSES } from '../../domain/ca/certificate-status.ts';
 import { EXTENDED_KEY_USAGES, KEY_USAGES } from '../../domain/ca/issuance-profile.ts';
 import { REVOCATION_REASON_NAMES } from '../../domain/ca/revocation-reason.ts';
+import type { EngineDescription } from '../../services/ca/list-engines.ts';
 import { FilterParam, sortByParam } from '../list-query.ts';
 
 
@@ -330,4 +331,16 @@ export const EngineSchema = Type.Object({
   security_level: Type.Integer({ description: '0 software, 1 secrets store, 2 hardware' }),
   metadata: Type.Record(Type.String(), Type.Unknown()),
   supported_key_types: Type.Array(Type.Object({ type: KeyTypeSchema, sizes: Type.Array(Type.Integer()) })),
+});
+
+/** An engine as EngineSchema gives it (GET /api/ca/v1/engines and GET /api/kms/v1/engines). */
+export const engineJson = (e: EngineDescription) => ({
+  id: e.id,
+  type: e.type,
+  provider: e.provider,
+  name: e.name,
+  default: e.isDefault,
+  security_level: e.securityLevel,
+  metadata: e.metadata,
+  supported_key_types: e.supportedKeyTypes,
 });

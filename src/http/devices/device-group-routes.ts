@@ -20,7 +20,7 @@ const Criterion = Type.Object(
   {
     field: Type.String({ minLength: 1, maxLength: 64, description: 'id, dms_owner, creation_timestamp, status, tags or metadata' }),
     operand: Type.String({ minLength: 1, maxLength: 32, description: "a list filter operator (eq, ne, ct, ct_ic, ...) for the field's type; jsonpath for metadata" }),
-    value: Type.String({ maxLength: 1024, description: 'the filter value; for jsonpath: exists($.a.b) or $.a.b <==|!=|<|<=|>|>=> <JSON literal>' }),
+    value: Type.String({ maxLength: 1024, description: 'the filter value; for jsonpath: a predicate of the list filter subset, e.g. exists($.a.b) or $.a.b == "x"' }),
   },
   { additionalProperties: false },
 );
@@ -119,7 +119,7 @@ export const deviceGroupRoutes =
           ...(q.bookmark ? { bookmark: q.bookmark } : {}),
           ...(q.filter ? { filters: filtersOf(q.filter, DEVICE_FILTER_FIELDS) ?? [] } : {}),
         });
-        return pageJson(page, deviceJson);
+        return pageJson(page, (d) => deviceJson(d));
       },
     );
 

@@ -7,7 +7,7 @@ import { KMS_KEY_FILTER_FIELDS, KMS_KEY_SORT_ALIASES, type KmsKey } from '../../
 import { pkcs11UriOf, type KmsService } from '../../services/kms/kms-service.ts';
 import { fromPem, isPem, toPem } from '../../x509/pem.ts';
 import { actorOf } from '../auth/identity.ts';
-import { EngineSchema } from '../ca/ca-schemas.ts';
+import { engineJson, EngineSchema } from '../ca/ca-schemas.ts';
 import { ErrorBody } from '../errors.ts';
 import { filtersOf, pageJson, sortKeyOf } from '../list-query.ts';
 import { METADATA_METHODS, MetadataBody, metadataChangeOf, metadataSummary } from '../metadata-body.ts';
@@ -62,17 +62,7 @@ export const kmsRoutes =
     app.get(
       '/engines',
       { config: read, schema: { tags, summary: 'Key engines keys can be kept in (engine_id), the default one marked', response: { 200: Type.Array(EngineSchema) } } },
-      async () =>
-        service.engines().map((e) => ({
-          id: e.id,
-          type: e.type,
-          provider: e.provider,
-          name: e.name,
-          default: e.isDefault,
-          security_level: e.securityLevel,
-          metadata: e.metadata,
-          supported_key_types: e.supportedKeyTypes,
-        })),
+      async () => service.engines().map(engineJson),
     );
 
     app.get('/stats', { config: read, schema: { tags, summary: 'Number of keys, per engine and per algorithm', response: { 200: KmsStatsSchema } } }, async () => {

@@ -1,5 +1,6 @@
 import type { CertificateAuthority } from '../../domain/ca/ca.ts';
 import type { Certificate } from '../../domain/ca/certificate.ts';
+import type { ChangedCertificate } from '../../domain/ca/certificate-repository.ts';
 import { newEvent } from '../../domain/events.ts';
 import type { CloudEvent } from '../../domain/ports/event-bus.ts';
 import type { CaServiceDeps } from './ca-service-deps.ts';
@@ -53,6 +54,19 @@ export const certificateEventData = (c: Certificate, previousStatus?: string): C
   valid_to: c.notAfter.toISOString(),
 });
 
+/** What events say about a row a set-based status change touched (its new status and reason given). */
+export const changedCertificateEventData = (r: ChangedCertificate, status: string, revocationReason: string | null): CertificateEventData => ({
+  id: r.id,
+  serial_number: r.serialNumber,
+  issuer_ca_id: r.issuerCaId,
+  ca_id: r.caId,
+  subject_common_name: r.subjectCommonName,
+  status,
+  previous_status: r.previousStatus,
+  revocation_reason: revocationReason,
+  valid_to: r.notAfter.toISOString(),
+});
+
 export const caEventData = (ca: CertificateAuthority, previousStatus?: string) => ({
   ...certificateEventData(ca.certificate, previousStatus),
   id: ca.id,
@@ -67,6 +81,14 @@ export const caEventData = (ca: CertificateAuthority, previousStatus?: string) =
 
 export function caEvent<T>(deps: CaServiceDeps, type: string, subject: string | undefined, data: T, actor: string): CloudEvent<T> {
   return newEvent(type, CA_EVENT_SOURCE, subject, data, actor, deps.clock, deps.random);
+}
+
+/** A set-based status change's event: ca.status.update (subject and id the CA) for a CA's own certificate, certificate.status.update otherwise. */
+export function statusChangeEvent(deps: CaServiceDeps, r: ChangedCertificate, status: string, revocationReason: string | null, actor: string): CloudEvent {
+  const data = changedCertificateEventData(r, status, revocationReason);
+  return r.caId
+    ? caEvent(deps, CaEventType.caStatusUpdate, r.caId, { ...data, id: r.caId }, actor)
+    : caEvent(deps, CaEventType.certificateStatusUpdate, r.id, data, actor);
 }
 
 /**

@@ -7,12 +7,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { needSoftHsm } from '../../../test/support/services.ts';
-import { openTestStorage } from '../../../test/support/storage.ts';
 import { testCaService } from '../../../test/support/ca-service-fixture.ts';
-import { createSoftHsmToken, type SoftHsmToken } from '../../../test/support/softhsm-test-token.ts';
+import { softHsmEngineOnSqlite } from '../../../test/support/softhsm-engine.ts';
 import { ManualClock } from '../../domain/ports/clock.ts';
 import type { KeySpec } from '../../domain/ports/key-engine.ts';
-import { Pkcs11KeyEngine } from '../../engines/crypto/pkcs11/pkcs11-key-engine.ts';
 
 const CASES: [KeySpec, string[]][] = [
   [{ type: 'ECDSA', bits: 256 }, ['ECDSA_SHA_256', 'ECDSA_SHA_512']],
@@ -25,28 +23,20 @@ describe('CA signatures over a digest on SoftHSM2', async () => {
     it('runs with SoftHSM2', { skip: 'SERVICE MISSING: SoftHSM2' }, () => {});
     return;
   }
-  let token: SoftHsmToken;
-  let engine: Pkcs11KeyEngine;
-  let opened: Awaited<ReturnType<typeof openTestStorage>>;
+  const hsm = softHsmEngineOnSqlite();
   let dir: string;
   before(async () => {
-    token = await createSoftHsmToken();
-    engine = await Pkcs11KeyEngine.open(token.config());
-    opened = await openTestStorage('sqlite');
     dir = mkdtempSync(path.join(tmpdir(), 'lamassu-hsm-digest-'));
   });
   after(async () => {
-    await engine?.close();
-    await token?.remove();
-    await opened?.dispose();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   for (const [keySpec, algorithms] of CASES) {
     it(`${keySpec.type} ${keySpec.bits}: ${algorithms.join(', ')} over a digest verify with openssl and with /verify`, async () => {
-      const { service } = testCaService(opened.storage, new ManualClock(Date.now()), { engines: [engine] });
+      const { service } = testCaService(hsm.opened.storage, new ManualClock(Date.now()), { engines: [hsm.engine] });
       const ca = await service.createCa({ subject: { common_name: `HSM digest ${keySpec.type} ${keySpec.bits}` }, keySpec, validity: { type: 'Duration', duration: '1y' }, actor: 't' });
-      assert.equal(ca.engineId, engine.id);
+      assert.equal(ca.engineId, hsm.engine.id);
       const pub = path.join(dir, `${ca.id}.pem`);
       writeFileSync(pub, new X509Certificate(Buffer.from(ca.certificate.der)).publicKey.export({ type: 'spki', format: 'pem' }));
       for (const algorithm of algorithms) {

@@ -14,7 +14,7 @@
 import type { CertificateAuthority } from '../../domain/ca/ca.ts';
 import { conflict, forbidden } from '../../domain/errors.ts';
 import type { CloudEvent } from '../../domain/ports/event-bus.ts';
-import { caEvent, caEventData, CaEventType, publishAfterCommit } from './ca-events.ts';
+import { caEvent, caEventData, CaEventType, changedCertificateEventData, publishAfterCommit } from './ca-events.ts';
 import type { CaServiceDeps } from './ca-service-deps.ts';
 import { getCa } from './get-ca.ts';
 import type { IssuingCaCache } from './issuing-ca-cache.ts';
@@ -89,18 +89,7 @@ async function revokeForRetirement(deps: CaServiceDeps, cache: IssuingCaCache, c
   const events: CloudEvent[] = [];
   await deps.storage.transaction(async (tx) => {
     for (const r of await tx.certificates.revokeIssuedBy([ca.id], 'CessationOfOperation', deps.clock.now())) {
-      const data = {
-        id: r.id,
-        serial_number: r.serialNumber,
-        issuer_ca_id: r.issuerCaId,
-        ca_id: r.caId,
-        subject_common_name: r.subjectCommonName,
-        status: 'REVOKED',
-        previous_status: r.previousStatus,
-        revocation_reason: 'CessationOfOperation',
-        valid_to: r.notAfter.toISOString(),
-      };
-      events.push(caEvent(deps, CaEventType.certificateStatusUpdate, r.id, data, actor));
+      events.push(caEvent(deps, CaEventType.certificateStatusUpdate, r.id, changedCertificateEventData(r, 'REVOKED', 'CessationOfOperation'), actor));
     }
     await tx.outbox.append(events);
   });

@@ -1,6 +1,5 @@
 import type { TimeStatusChange, TimeStatusStep } from '../../domain/ca/certificate-repository.ts';
-import type { CloudEvent } from '../../domain/ports/event-bus.ts';
-import { caEvent, CaEventType, publishAfterCommit } from './ca-events.ts';
+import { publishAfterCommit, statusChangeEvent } from './ca-events.ts';
 import type { CaServiceDeps } from './ca-service-deps.ts';
 import { expiringEvent } from './expiring-events.ts';
 import type { IssuingCaCache } from './issuing-ca-cache.ts';
@@ -23,24 +22,6 @@ export interface SweepResult {
   aboutToExpire: number;
   /** certificate.expiring events: certificates that crossed a preventive or critical delta. */
   expiring: number;
-}
-
-/** The event a change publishes: ca.status.update for a CA's own certificate, certificate.status.update otherwise. */
-function statusEvent(deps: CaServiceDeps, c: TimeStatusChange): CloudEvent {
-  const data = {
-    id: c.caId ?? c.id,
-    serial_number: c.serialNumber,
-    issuer_ca_id: c.issuerCaId,
-    ca_id: c.caId,
-    subject_common_name: c.subjectCommonName,
-    status: c.status,
-    previous_status: c.previousStatus,
-    revocation_reason: null,
-    valid_to: c.notAfter.toISOString(),
-  };
-  return c.caId
-    ? caEvent(deps, CaEventType.caStatusUpdate, c.caId, data, 'system')
-    : caEvent(deps, CaEventType.certificateStatusUpdate, c.id, data, 'system');
 }
 
 /**
@@ -68,7 +49,7 @@ export async function sweepStatuses(
       // The batch's events commit with its status changes (outbox).
       const { changed, events } = await deps.storage.transaction(async (tx) => {
         const changed = await tx.certificates.sweepStatus(step, now, batchSize);
-        const events = changed.map((c) => statusEvent(deps, c));
+        const events = changed.map((c) => statusChangeEvent(deps, c, c.status, null, 'system'));
         await tx.outbox.append(events);
         return { changed, events };
       });

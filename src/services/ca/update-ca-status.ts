@@ -3,7 +3,7 @@ import type { StatusRequest } from '../../domain/ca/certificate-status.ts';
 import { forbidden } from '../../domain/errors.ts';
 import type { Storage } from '../../domain/ports/storage.ts';
 import type { CloudEvent } from '../../domain/ports/event-bus.ts';
-import { caEvent, caEventData, CaEventType, publishAfterCommit } from './ca-events.ts';
+import { caEvent, caEventData, CaEventType, publishAfterCommit, statusChangeEvent } from './ca-events.ts';
 import type { CaServiceDeps } from './ca-service-deps.ts';
 import { getCa } from './get-ca.ts';
 import type { IssuingCaCache } from './issuing-ca-cache.ts';
@@ -43,24 +43,7 @@ export async function updateCaStatus(deps: CaServiceDeps, cache: IssuingCaCache,
         // Certificates a reissue replaced carry the same key: they go with the CA.
         ...(await tx.certificates.revokeCaCertificates(subtree, 'CessationOfOperation', certificate.revokedAt!)),
       ];
-      for (const r of revoked) {
-        const data = {
-          id: r.caId ?? r.id,
-          serial_number: r.serialNumber,
-          issuer_ca_id: r.issuerCaId,
-          ca_id: r.caId,
-          subject_common_name: r.subjectCommonName,
-          status: 'REVOKED',
-          previous_status: r.previousStatus,
-          revocation_reason: 'CessationOfOperation',
-          valid_to: r.notAfter.toISOString(),
-        };
-        events.push(
-          r.caId
-            ? caEvent(deps, CaEventType.caStatusUpdate, r.caId, data, input.actor)
-            : caEvent(deps, CaEventType.certificateStatusUpdate, r.id, data, input.actor),
-        );
-      }
+      for (const r of revoked) events.push(statusChangeEvent(deps, r, 'REVOKED', 'CessationOfOperation', input.actor));
     }
     await tx.outbox.append(events);
     return { updated, events, touched };

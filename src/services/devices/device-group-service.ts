@@ -88,7 +88,7 @@ export class DeviceGroupService {
   /** The group's members, a page at a time; `filters` narrow them further (Lamassu's list filters). */
   async devices(id: string, query: GroupMembersQuery): Promise<Page<Device>> {
     const conditions = await this.conditions(id);
-    return this.deps.storage.devices.list({ ...query, filters: [...conditions.filters, ...(query.filters ?? [])], metadata: conditions.metadata });
+    return this.deps.storage.devices.list({ ...query, filters: [...conditions.filters, ...(query.filters ?? [])] });
   }
 
   /** The group's members counted by status. */

@@ -13,11 +13,9 @@ import { after, before, describe, it } from 'node:test';
 import { opensslVerify, RecordingBus, testCaService } from '../../../test/support/ca-service-fixture.ts';
 import { opensslCsr } from '../../../test/support/csr-fixture.ts';
 import { needSoftHsm } from '../../../test/support/services.ts';
-import { createSoftHsmToken, type SoftHsmToken } from '../../../test/support/softhsm-test-token.ts';
-import { openTestStorage } from '../../../test/support/storage.ts';
+import { softHsmEngineOnSqlite } from '../../../test/support/softhsm-engine.ts';
 import { ManualClock } from '../../domain/ports/clock.ts';
 import { silentLogger } from '../../domain/ports/logger.ts';
-import { Pkcs11KeyEngine } from '../../engines/crypto/pkcs11/pkcs11-key-engine.ts';
 import { KeyEngineSet } from '../../engines/crypto/registry.ts';
 import { toPem } from '../../x509/pem.ts';
 import { casUsingKey } from '../ca/cas-using-key.ts';
@@ -30,32 +28,24 @@ describe('KMS keys in SoftHSM2', async () => {
     it('runs with SoftHSM2', { skip: 'SERVICE MISSING: SoftHSM2' }, () => {});
     return;
   }
-  let token: SoftHsmToken;
-  let engine: Pkcs11KeyEngine;
-  let opened: Awaited<ReturnType<typeof openTestStorage>>;
+  const hsm = softHsmEngineOnSqlite({ id: 'hsm' });
   let kms: KmsService;
   let dir: string;
   const clock = new ManualClock(Date.now());
   before(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'lamassu-kms-hsm-'));
-    token = await createSoftHsmToken();
-    engine = await Pkcs11KeyEngine.open(token.config({ id: 'hsm' }));
-    opened = await openTestStorage('sqlite');
     kms = new KmsService({
-      storage: opened.storage,
-      keyEngines: KeyEngineSet.of([engine]),
+      storage: hsm.opened.storage,
+      keyEngines: KeyEngineSet.of([hsm.engine]),
       events: new RecordingBus(),
       clock,
       random: { uuid: () => randomUUID(), bytes: (n) => new Uint8Array(randomBytes(n)) },
       logger: silentLogger,
       settings: { allowExport: true },
-      keyUsers: { casUsingKey: (id) => casUsingKey(opened.storage, id) },
+      keyUsers: { casUsingKey: (id) => casUsingKey(hsm.opened.storage, id) },
     });
   });
   after(async () => {
-    await engine?.close();
-    await token?.remove();
-    await opened?.dispose();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -89,7 +79,7 @@ describe('KMS keys in SoftHSM2', async () => {
     it(`${algorithm} ${size}: made on the token, signs messages and digests openssl accepts; never exported`, async () => {
       const key = await kms.createKey({ algorithm, size, name: `hsm-${algorithm}-${size}`, actor: 't' });
       assert.equal(key.engineId, 'hsm');
-      assert.equal((await engine.getKey(key.id)).id, key.id);
+      assert.equal((await hsm.engine.getKey(key.id)).id, key.id);
       const message = Buffer.from(`to be signed by ${algorithm} ${size}`);
       for (const alg of signing) {
         for (const digest of [false, true]) {
@@ -106,7 +96,7 @@ describe('KMS keys in SoftHSM2', async () => {
 
   it('a CA made from a key on the token issues certificates openssl verifies; a key no CA uses is deleted from the token', async () => {
     const key = await kms.createKey({ algorithm: 'ECDSA', size: 256, name: 'hsm-ca-key', actor: 't' });
-    const { service } = testCaService(opened.storage, clock, { engines: [engine] });
+    const { service } = testCaService(hsm.opened.storage, clock, { engines: [hsm.engine] });
     const ca = await service.createCa({ subject: { common_name: 'HSM KMS CA' }, keyId: key.id, validity: { type: 'Duration', duration: '1y' }, actor: 't' });
     assert.equal(ca.keyId, key.id);
     const leaf = await service.signCertificate({ caId: ca.id, csr: opensslCsr({ key: 'p256', subj: '/CN=hsm-kms-leaf' }), profile: { caDefault: true }, actor: 't' });
@@ -115,7 +105,7 @@ describe('KMS keys in SoftHSM2', async () => {
     // A key no CA uses goes, and leaves the token.
     const other = await kms.createKey({ algorithm: 'ECDSA', size: 256, actor: 't' });
     await kms.deleteKey({ key: other.id, actor: 't' });
-    await assert.rejects(engine.getKey(other.id), { code: 'KEY_NOT_FOUND' });
+    await assert.rejects(hsm.engine.getKey(other.id), { code: 'KEY_NOT_FOUND' });
     await assert.rejects(kms.getKey(other.id), { code: 'KMS_KEY_NOT_FOUND' });
   });
 });

@@ -7,6 +7,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { removeTestTopology } from '../../../test/support/amqp-topology.ts';
 import { bounded } from '../../../test/support/bounded.ts';
+import { ocspRequestsFor } from '../../../test/support/ocsp-test-pki.ts';
 import { amqpUrl, needPostgres, needRabbitMq } from '../../../test/support/services.ts';
 import { openTestStorage } from '../../../test/support/storage.ts';
 import { systemClock } from '../../domain/ports/clock.ts';
@@ -14,9 +15,6 @@ import { silentLogger } from '../../domain/ports/logger.ts';
 import { MemoryKeyEngine } from '../../engines/crypto/memory/memory-key-engine.ts';
 import { KeyEngineSet } from '../../engines/crypto/registry.ts';
 import { AmqpEventBus } from '../../engines/eventbus/amqp-event-bus.ts';
-import { parseCertificate } from '../../x509/certificate.ts';
-import { sequence } from '../../x509/der.ts';
-import { encodeCertId, issuerHashes } from '../../x509/ocsp-cert-id.ts';
 import { DEFAULT_CA_SETTINGS } from '../ca/ca-service-deps.ts';
 import { CaService } from '../ca/ca-service.ts';
 import { CaServiceVaGateway } from '../ca/va-gateway.ts';
@@ -64,10 +62,7 @@ describe('VA replicas on PostgreSQL and RabbitMQ', async () => {
     const [a, b] = replicas as [(typeof replicas)[0], (typeof replicas)[0]];
     const caRec = await a.ca.createCa({ subject: { common_name: 'Replica CA' }, keySpec: { type: 'ECDSA', bits: 256 }, validity: { type: 'Duration', duration: '1y' }, actor: 't' });
     const leaf = (await a.ca.generateCertificate({ caId: caRec.id, keySpec: { type: 'ECDSA', bits: 256 }, engineId: 'memory', subject: { common_name: 'replica-leaf' }, profile: { caDefault: true }, actor: 't' })).certificate;
-    const issuer = parseCertificate(caRec.certificate.der);
-    const h = issuerHashes('SHA-1', issuer.subjectName, issuer.publicKey.spki);
-    const hex = leaf.serialNumber.length % 2 ? `0${leaf.serialNumber}` : leaf.serialNumber;
-    const request = sequence(sequence(sequence(sequence(encodeCertId('SHA-1', h.issuerNameHash, h.issuerKeyHash, Buffer.from(hex, 'hex'))))));
+    const request = ocspRequestsFor(caRec.certificate.der)(leaf.serialNumber);
 
     const first = await b.va.ocsp.respond(request); // B caches "good"
     assert.ok(first.kind === 'response' && !saysRevoked(first.body));

@@ -9844,7 +9844,7 @@ export interface paths {
                             field: string;
                             /** @description a list filter operator (eq, ne, ct, ct_ic, ...) for the field's type; jsonpath for metadata */
                             operand: string;
-                            /** @description the filter value; for jsonpath: exists($.a.b) or $.a.b <==|!=|<|<=|>|>=> <JSON literal> */
+                            /** @description the filter value; for jsonpath: a predicate of the list filter subset, e.g. exists($.a.b) or $.a.b == "x" */
                             value: string;
                         }[];
                     };
@@ -9917,7 +9917,7 @@ export interface paths {
                             field: string;
                             /** @description a list filter operator (eq, ne, ct, ct_ic, ...) for the field's type; jsonpath for metadata */
                             operand: string;
-                            /** @description the filter value; for jsonpath: exists($.a.b) or $.a.b <==|!=|<|<=|>|>=> <JSON literal> */
+                            /** @description the filter value; for jsonpath: a predicate of the list filter subset, e.g. exists($.a.b) or $.a.b == "x" */
                             value: string;
                         }[];
                     };

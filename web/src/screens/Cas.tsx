@@ -59,9 +59,19 @@ const KEY_TYPES: Record<string, { type: 'ECDSA' | 'RSA' | 'ED25519'; bits: numbe
   Ed25519: { type: 'ED25519', bits: 256 },
 };
 
-function CreateCa({ cas, onClose }: { cas: Ca[]; onClose: () => void }) {
+/** After a CA is created or imported: refetch, close the form and open the new CA. */
+function useOpenCreatedCa(onClose: () => void): (ca: Ca) => void {
   const qc = useQueryClient();
   const [, navigate] = useLocation();
+  return (ca) => {
+    void qc.invalidateQueries();
+    onClose();
+    navigate(`/cas/${encodeURIComponent(ca.id)}`);
+  };
+}
+
+function CreateCa({ cas, onClose }: { cas: Ca[]; onClose: () => void }) {
+  const openCreated = useOpenCreatedCa(onClose);
   const [id, setId] = useState('');
   const [cn, setCn] = useState('');
   const [org, setOrg] = useState('');
@@ -70,11 +80,7 @@ function CreateCa({ cas, onClose }: { cas: Ca[]; onClose: () => void }) {
   const [years, setYears] = useState<number | string>(10);
   const create = useMutation({
     mutationFn: (body: CaCreate) => unwrap(api.POST('/api/ca/v1/cas', { body })),
-    onSuccess: (ca) => {
-      void qc.invalidateQueries();
-      onClose();
-      navigate(`/cas/${encodeURIComponent(ca.id)}`);
-    },
+    onSuccess: openCreated,
   });
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -140,8 +146,7 @@ function PemField({ label, description, value, onChange, required }: { label: st
 
 /** Import a CA made elsewhere: its certificate, and its private key (into a key engine) or none (tracked only). */
 function ImportCa({ cas, onClose }: { cas: Ca[]; onClose: () => void }) {
-  const qc = useQueryClient();
-  const [, navigate] = useLocation();
+  const openCreated = useOpenCreatedCa(onClose);
   const engines = useQuery({ queryKey: ['engines'], queryFn: () => unwrap(api.GET('/api/ca/v1/engines')) });
   const [id, setId] = useState('');
   const [certificate, setCertificate] = useState('');
@@ -161,11 +166,7 @@ function ImportCa({ cas, onClose }: { cas: Ca[]; onClose: () => void }) {
           },
         }),
       ),
-    onSuccess: (ca) => {
-      void qc.invalidateQueries();
-      onClose();
-      navigate(`/cas/${encodeURIComponent(ca.id)}`);
-    },
+    onSuccess: openCreated,
   });
   const submit = (e: FormEvent) => {
     e.preventDefault();
