@@ -119,7 +119,7 @@ export const deviceGroupRoutes =
           ...(q.bookmark ? { bookmark: q.bookmark } : {}),
           ...(q.filter ? { filters: filtersOf(q.filter, DEVICE_FILTER_FIELDS) ?? [] } : {}),
         });
-        return pageJson(page, (d) => deviceJson(d));
+        return pageJson(page, deviceJson);
       },
     );
 
