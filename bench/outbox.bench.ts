@@ -24,7 +24,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import amqp from 'amqplib';
 import { Agent } from 'undici';
@@ -49,6 +49,8 @@ const PART = process.env.OUTBOX_BENCH_PART ?? 'both';
 const SOURCE = process.env.OUTBOX_BENCH_SOURCE ?? 'api';
 const SINK_GROUP = 'bench-sink';
 
+/** The 1-minute load average, for the record (the machine is shared). */
+const load = () => `load ${loadavg()[0]!.toFixed(1)}`;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
 
@@ -148,7 +150,7 @@ async function relayBenchmark(): Promise<void> {
       // Interleaved, so a noisy moment of the shared machine hits every contender alike.
       for (const k of kinds) results[k]!.push(await relayRun(k, conn));
       results.amqplib!.push(await amqplibRun(conn));
-      console.log(`run ${run}: ${Object.entries(results).map(([k, v]) => `${k} ${Math.round(v.at(-1)!)}/s`).join(', ')}`);
+      console.log(`run ${run} (${new Date().toISOString().slice(11, 16)} UTC, ${load()}): ${Object.entries(results).map(([k, v]) => `${k} ${Math.round(v.at(-1)!)}/s`).join(', ')}`);
     }
     const peer = median(results.amqplib!);
     console.log(`\nOutbox relay, ${N} events, medians of ${RUNS} runs (events/s):`);
@@ -285,7 +287,7 @@ async function latencyBenchmark(): Promise<void> {
   for (let run = 1; run <= RUNS; run++) {
     const r = await latencyRun();
     runs.push(r);
-    console.log(`run ${run}: ${r.received}/${r.sent} received, ${Math.round(r.achievedRate)} events/s offered; p50 ${r.p50} ms, p99 ${r.p99} ms, max ${r.max} ms`);
+    console.log(`run ${run} (${new Date().toISOString().slice(11, 16)} UTC, ${load()}, source ${SOURCE}): ${r.received}/${r.sent} received, ${Math.round(r.achievedRate)} events/s offered; p50 ${r.p50} ms, p99 ${r.p99} ms, max ${r.max} ms`);
   }
   console.log(`\nCommit -> webhook received at ${RATE} events/s for ${SECONDS} s, medians of ${RUNS} runs: p50 ${median(runs.map((r) => r.p50))} ms, p99 ${median(runs.map((r) => r.p99))} ms (runs ${runs.map((r) => r.p99).join(' / ')}), max ${median(runs.map((r) => r.max))} ms`);
 }

@@ -61,6 +61,13 @@ export interface AlertRepository {
   claimDeliveries(ids: string[], worker: string, now: Date, until: Date): Promise<string[]>;
   /** Ends an attempt made under `worker`'s claim: delivered, failed, or pending again at `nextAttemptAt`. */
   finishAttempt(id: string, worker: string, outcome: AttemptOutcome): Promise<void>;
+  /** `finishAttempt` for many rows in one statement (each row's own outcome). */
+  finishAttempts(worker: string, outcomes: readonly { id: string; outcome: AttemptOutcome }[]): Promise<void>;
+  /**
+   * Gives back rows `worker` claimed but never sent (it is stopping, or they waited too long for a slot):
+   * due again at `now`, their attempt not counted, the last attempt's time and error as they were.
+   */
+  releaseDeliveries(ids: readonly string[], worker: string, now: Date): Promise<void>;
   /**
    * Forgets what is older than `cutoff`: finished deliveries (delivered, failed) and recorded events that no
    * unfinished delivery needs. The latest event of each type stays. Returns how many rows went.

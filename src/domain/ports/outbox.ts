@@ -21,8 +21,8 @@ export interface OutboxBacklog {
 export interface OutboxRepository {
   /** One statement for the batch; `now` is when they were written (for the backlog's age). */
   append(events: readonly CloudEvent[], now?: Date): Promise<void>;
-  /** The oldest `limit` rows, in write order. */
-  oldest(limit: number): Promise<OutboxEntry[]>;
+  /** The oldest `limit` rows, in write order, leaving out `except` (rows already in flight). */
+  oldest(limit: number, except?: readonly number[]): Promise<OutboxEntry[]>;
   /** Removes exactly these rows (never a range: a row with a lower seq may commit later on PostgreSQL). */
   remove(seqs: readonly number[]): Promise<void>;
   backlog(): Promise<OutboxBacklog>;

@@ -72,6 +72,8 @@ forEachStorage('transactional outbox', (ctx) => {
     const rows = await ctx.storage.outbox.oldest(100);
     assert.deepEqual(rows.map((r) => r.event), kept);
     assert.ok(rows[0]!.seq < rows[1]!.seq && rows[1]!.seq < rows[2]!.seq);
+    // Read-ahead: the rows after those in flight.
+    assert.deepEqual((await ctx.storage.outbox.oldest(2, [rows[0]!.seq])).map((r) => r.event), kept.slice(1));
     const backlog = await ctx.storage.outbox.backlog();
     assert.equal(backlog.count, 3);
     assert.ok(backlog.oldestCreatedAt !== null && Date.now() - backlog.oldestCreatedAt < 60_000);

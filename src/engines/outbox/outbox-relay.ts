@@ -2,7 +2,7 @@ import type { Clock } from '../../domain/ports/clock.ts';
 import type { CloudEvent, EventBus } from '../../domain/ports/event-bus.ts';
 import type { LeaseRepository } from '../../domain/ports/lease.ts';
 import type { Logger } from '../../domain/ports/logger.ts';
-import type { OutboxRepository } from '../../domain/ports/outbox.ts';
+import type { OutboxEntry, OutboxRepository } from '../../domain/ports/outbox.ts';
 
 export const OUTBOX_RELAY_LEASE = 'outbox.relay';
 
@@ -67,6 +67,8 @@ export class OutboxRelay {
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private kicked = false;
+  /** The next batch, read ahead while the current one was being confirmed. */
+  private next: Promise<OutboxEntry[]> | undefined;
 
   constructor(private readonly opts: OutboxRelayOptions) {
     this.batchSize = opts.batchSize ?? 500;
@@ -106,16 +108,30 @@ export class OutboxRelay {
     while (!this.stopped) {
       try {
         if (!(await this.holdLease())) {
+          this.next = undefined;
           await this.pause(this.leaseTtlMs / 3);
           continue;
         }
-        const rows = await this.opts.outbox.oldest(this.batchSize);
+        const ahead = this.next;
+        this.next = undefined;
+        const rows = await (ahead ?? this.opts.outbox.oldest(this.batchSize));
         if (rows.length === 0) {
           await this.pause(this.pollMs);
           continue;
         }
-        await this.send(rows.map((r) => r.event));
-        await this.opts.outbox.remove(rows.map((r) => r.seq));
+        const seqs = rows.map((r) => r.seq);
+        // A full batch: the next one is read while this one's confirms are awaited (it is sent only after
+        // they came, so the order holds). Dropped if this one fails: the next round reads afresh.
+        const next = rows.length === this.batchSize ? this.opts.outbox.oldest(this.batchSize, seqs) : undefined;
+        next?.catch(() => undefined);
+        try {
+          await this.send(rows.map((r) => r.event));
+          await this.opts.outbox.remove(seqs);
+        } catch (err) {
+          await next?.catch(() => undefined);
+          throw err;
+        }
+        this.next = next;
         this.relayed += rows.length;
         if (this.failing > 0) this.opts.logger.info({ failedAttempts: this.failing }, 'outbox relay: the event bus takes events again');
         this.failing = 0;

@@ -136,6 +136,36 @@ forEachStorage('alert repository', (ctx) => {
     );
     assert.equal((await repo.dueDeliveries(at(1_000_000), 1000)).some((x) => x.id === d.id), false, 'failed rows are never due');
   });
+  it('records many outcomes in one statement, each its own, only under the claimer; gives back unsent rows uncounted', async () => {
+    const repo = ctx.storage.alerts;
+    const s = subscription('fred');
+    await repo.insertSubscription(s);
+    const es = [event(), event(), event(), event()];
+    await ctx.storage.transaction(async (tx) => {
+      for (const e of es) await tx.alerts.recordEvent(e, at(0));
+    });
+    const rows = es.map((e) => delivery(s, e, at(0)));
+    await repo.insertDeliveries(rows);
+    const [a, b, c, d] = rows.map((r) => r.id) as [string, string, string, string];
+    assert.deepEqual((await repo.claimDeliveries([a, b, c], 'w', at(10), at(1010))).sort(), [a, b, c].sort());
+    assert.deepEqual(await repo.claimDeliveries([d], 'other', at(10), at(1010)), [d]);
+    await repo.finishAttempts('w', [
+      { id: a, outcome: { status: 'delivered', attempts: 1, at: at(20), error: null } },
+      { id: b, outcome: { status: 'pending', attempts: 1, at: at(30), error: "HTTP 503 it's down", nextAttemptAt: at(5030) } },
+      { id: d, outcome: { status: 'delivered', attempts: 1, at: at(40), error: null } },
+    ]);
+    await repo.releaseDeliveries([c, d], 'w', at(50));
+    const byId = new Map((await repo.listDeliveries(s.id, 10)).map((r) => [r.id, r]));
+    const view = (id: string) => {
+      const r = byId.get(id)!;
+      return { status: r.status, attempts: r.attempts, next: r.nextAttemptAt.getTime(), last: r.lastAttemptAt?.getTime() ?? null, error: r.lastError };
+    };
+    assert.deepEqual(view(a), { status: 'delivered', attempts: 1, next: at(20).getTime(), last: at(20).getTime(), error: null });
+    assert.deepEqual(view(b), { status: 'pending', attempts: 1, next: at(5030).getTime(), last: at(30).getTime(), error: "HTTP 503 it's down" });
+    assert.deepEqual(view(c), { status: 'pending', attempts: 0, next: at(50).getTime(), last: null, error: null }, 'given back: due now, attempt not counted');
+    assert.deepEqual(view(d), { status: 'sending', attempts: 1, next: at(1010).getTime(), last: null, error: null }, "another worker's claim: untouched");
+    assert.equal((await repo.dueDeliveries(at(50), 1000)).some((x) => x.id === c), true);
+  });
   it('prunes finished deliveries and unneeded events older than the cutoff, keeping what is unfinished and the latest per type', async () => {
     const repo = ctx.storage.alerts;
     const s = subscription('erin');

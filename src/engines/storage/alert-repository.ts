@@ -1,5 +1,5 @@
 /** The alerts service's storage: subscriptions, events seen once, latest event per type, deliveries. */
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { AlertRepository, AttemptOutcome, LatestEvent, NewDelivery } from '../../domain/alerts/alert-repository.ts';
 import type { Delivery, DeliveryStatus } from '../../domain/alerts/delivery.ts';
 import type { Channel, Condition, ConditionMode, Subscription } from '../../domain/alerts/subscription.ts';
@@ -33,6 +33,8 @@ const toDelivery = (r: Selectable<AlertDeliveriesTable>): Delivery => ({
 
 /** Rows per statement: 12 bound parameters each at most, well under SQLite's 32766. */
 const ROW_CHUNK = 1000;
+/** Outcomes per statement: 7 bound parameters each. */
+const OUTCOME_CHUNK = 500;
 
 export class SqlAlertRepository implements AlertRepository {
   constructor(private readonly db: Kysely<Database>) {}
@@ -191,20 +193,34 @@ export class SqlAlertRepository implements AlertRepository {
   }
 
   async finishAttempt(id: string, worker: string, outcome: AttemptOutcome): Promise<void> {
-    await this.db
-      .updateTable('alert_deliveries')
-      .set({
-        status: outcome.status,
-        attempts: outcome.attempts,
-        last_attempt_at: outcome.at.getTime(),
-        last_error: outcome.error,
-        next_attempt_at: (outcome.nextAttemptAt ?? outcome.at).getTime(),
-        claimed_by: null,
-      })
-      .where('id', '=', id)
-      .where('claimed_by', '=', worker)
-      .where('status', '=', 'sending')
-      .execute();
+    await this.finishAttempts(worker, [{ id, outcome }]);
+  }
+
+  async finishAttempts(worker: string, outcomes: readonly { id: string; outcome: AttemptOutcome }[]): Promise<void> {
+    // One UPDATE joined to a VALUES list (a CTE: SQLite names no VALUES columns otherwise), each row only while
+    // this worker's claim holds. Casts: PostgreSQL types bare VALUES parameters as text.
+    for (let i = 0; i < outcomes.length; i += OUTCOME_CHUNK) {
+      const rows = outcomes.slice(i, i + OUTCOME_CHUNK).map(
+        ({ id, outcome: o }) =>
+          sql`(cast(${id} as text), cast(${o.status} as text), cast(${o.attempts} as integer), cast(${o.at.getTime()} as bigint), cast(${o.error} as text), cast(${(o.nextAttemptAt ?? o.at).getTime()} as bigint))`,
+      );
+      await sql`with v(id, status, attempts, at, error, next_at) as (values ${sql.join(rows)})
+        update alert_deliveries set status = v.status, attempts = v.attempts, last_attempt_at = v.at, last_error = v.error,
+          next_attempt_at = v.next_at, claimed_by = null
+        from v where alert_deliveries.id = v.id and alert_deliveries.claimed_by = ${worker} and alert_deliveries.status = 'sending'`.execute(this.db);
+    }
+  }
+
+  async releaseDeliveries(ids: readonly string[], worker: string, now: Date): Promise<void> {
+    for (let i = 0; i < ids.length; i += ROW_CHUNK) {
+      await this.db
+        .updateTable('alert_deliveries')
+        .set((eb) => ({ status: 'pending', claimed_by: null, next_attempt_at: now.getTime(), attempts: eb('attempts', '-', 1) }))
+        .where('id', 'in', [...ids.slice(i, i + ROW_CHUNK)])
+        .where('claimed_by', '=', worker)
+        .where('status', '=', 'sending')
+        .execute();
+    }
   }
 
   async prune(cutoff: Date): Promise<{ deliveries: number; events: number }> {

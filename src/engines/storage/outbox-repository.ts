@@ -17,8 +17,10 @@ export class SqlOutboxRepository implements OutboxRepository {
     }
   }
 
-  async oldest(limit: number): Promise<OutboxEntry[]> {
-    const rows = await this.db.selectFrom('outbox').select(['seq', 'event']).orderBy('seq').limit(limit).execute();
+  async oldest(limit: number, except: readonly number[] = []): Promise<OutboxEntry[]> {
+    let q = this.db.selectFrom('outbox').select(['seq', 'event']);
+    if (except.length > 0) q = q.where('seq', 'not in', [...except]);
+    const rows = await q.orderBy('seq').limit(limit).execute();
     return rows.map((r) => ({ seq: Number(r.seq), event: JSON.parse(r.event) as CloudEvent }));
   }
 

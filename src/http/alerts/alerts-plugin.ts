@@ -18,11 +18,14 @@ import { alertsRoutes } from './alerts-routes.ts';
 export const ALERTS_API_PREFIX = '/api/alerts/v1';
 
 const DEFAULTS: AlertsConfig = { maxAttempts: 8, retryBaseMs: 5000, retryMaxMs: 3_600_000, sendTimeoutMs: 10_000, retentionMs: 30 * 86_400_000 };
-/** Sends in flight at once per channel type, and per subscription (so one dead endpoint cannot take every slot). */
-const PER_CHANNEL = 32;
-const PER_SUBSCRIPTION = 8;
 /** Connections to the SMTP server; more sends wait in nodemailer's pool (mail servers limit connections per client). */
 const SMTP_CONNECTIONS = 4;
+/**
+ * Sends in flight at once per channel type, and per subscription (so one dead endpoint cannot take every slot).
+ * Email: two per pooled connection, so a send never waits in nodemailer's queue long enough for its claim to run out.
+ */
+const PER_CHANNEL = { WEBHOOK: 256, MSTEAMS: 256, EMAIL: 2 * SMTP_CONNECTIONS };
+const PER_SUBSCRIPTION = 16;
 
 /** The alerts service and its delivery loop over the given storage and bus, with the configured channels; started. */
 export async function startAlerts(

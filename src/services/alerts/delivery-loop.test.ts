@@ -65,4 +65,59 @@ forEachStorage('alert delivery loop', (ctx) => {
       await ctx.storage.alerts.deleteSubscription(subscription.id);
     }
   });
+  it('claims ahead of its send slots, and at stop gives back the claimed rows it did not send (due again, attempt not counted)', { timeout: 20_000 }, async () => {
+    const receiver = await startHttpReceiver(() => ({ status: 200, delayMs: 300 }));
+    const worker = randomUUID();
+    const loop = new DeliveryLoop({
+      alerts: ctx.storage.alerts,
+      transaction: (fn) => ctx.storage.transaction((tx) => fn(tx.alerts)),
+      notifiers: { WEBHOOK: new WebhookNotifier({ timeoutMs: 5000 }), EMAIL: undefined, MSTEAMS: undefined },
+      clock: systemClock,
+      logger: silentLogger,
+      worker,
+      retry: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 1000 },
+      claimMs: 60_000,
+      pollMs: 20,
+      perChannel: 8,
+      perSubscription: 2,
+      retentionMs: 86_400_000,
+      pruneEveryMs: 3_600_000,
+    });
+    const now = new Date();
+    const subscription = {
+      id: randomUUID(),
+      userId: 'ops',
+      eventType: '#',
+      conditions: [],
+      conditionMode: 'any' as const,
+      channel: { type: 'WEBHOOK' as const, name: 'slow', config: { webhook_url: receiver.url, webhook_method: 'POST' as const } },
+      secret: null,
+      createdAt: now,
+    };
+    const events = Array.from({ length: 20 }, () => ({ specversion: '1.0' as const, id: randomUUID(), source: 'test', type: 'certificate.status.update', time: now.toISOString(), data: {} }));
+    try {
+      await ctx.storage.alerts.insertSubscription(subscription);
+      await ctx.storage.transaction(async (tx) => {
+        await tx.alerts.recordEvents(events, now);
+        await tx.alerts.insertDeliveries(events.map((e) => ({ id: randomUUID(), subscriptionId: subscription.id, eventId: e.id, eventType: e.type, channelType: 'WEBHOOK' as const, createdAt: now })));
+      });
+      loop.start();
+      await receiver.waitFor(2, 5000);
+      // Two sends in flight, and rows claimed ahead for the next ones (up to four rounds of the slots).
+      const during = await ctx.storage.alerts.listDeliveries(subscription.id, 100);
+      assert.ok(during.filter((d) => d.status === 'sending').length > 2, `claimed ahead: ${JSON.stringify(during.map((d) => d.status))}`);
+      await loop.stop();
+      const after = await ctx.storage.alerts.listDeliveries(subscription.id, 100);
+      const delivered = after.filter((d) => d.status === 'delivered');
+      assert.equal(delivered.length, receiver.received.length, 'every request sent is recorded as delivered');
+      assert.ok(delivered.every((d) => d.attempts === 1));
+      const rest = after.filter((d) => d.status !== 'delivered');
+      assert.equal(rest.length, 20 - delivered.length);
+      assert.ok(rest.every((d) => d.status === 'pending' && d.attempts === 0 && d.nextAttemptAt.getTime() <= Date.now()), JSON.stringify(rest));
+    } finally {
+      await loop.stop();
+      await receiver.close();
+      await ctx.storage.alerts.deleteSubscription(subscription.id);
+    }
+  });
 });
