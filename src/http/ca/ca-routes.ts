@@ -167,6 +167,8 @@ export const caRoutes =
           ...(b.profile_id === undefined ? {} : { profileId: b.profile_id }),
           ...(b.about_to_expire === undefined ? {} : { aboutToExpireMs: durationMs(b.about_to_expire) }),
           ...(b.metadata === undefined ? {} : { metadata: b.metadata }),
+          ...(b.ca_chain === undefined ? {} : { chain: b.ca_chain.map(unwrapBase64Pem) }),
+          ...(b.ca_type === undefined ? {} : { caType: b.ca_type }),
           actor: actorOf(request),
         });
         return reply.code(201).send(caJson(ca));

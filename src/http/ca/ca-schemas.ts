@@ -243,6 +243,13 @@ export const ImportCaBody = Type.Object({
   profile_id: opt(Type.String()),
   about_to_expire: opt(Type.String()),
   metadata: opt(Type.Record(Type.String(), Type.Unknown())),
+  ca_chain: opt(
+    Type.Array(Type.String(), {
+      maxItems: 16,
+      description: "Lamassu's: the CA certificate's issuers, direct issuer first (each base64 of the PEM, or PEM); each must have signed the one before; issuers not held yet are imported first, without key",
+    }),
+  ),
+  ca_type: opt(Type.String({ description: "Lamassu's: IMPORTED or MANAGED (with private_key), EXTERNAL (without); our IMPORTED_WITH_KEY / IMPORTED_WITHOUT_KEY too; any case" })),
 });
 
 export const StatusBody = Type.Object({
