@@ -63,7 +63,8 @@ forEachStorage("Lamassu's CA import: ca_chain and ca_type", (ctx) => {
     assert.equal(roots.length, 1);
     assert.equal(roots[0].level, 0);
 
-    const second = await api.call('POST', '/api/ca/v1/cas/import', { id: 'chain-issuing-2', ca: b64('chain-issuing-2.pem'), ca_chain: [b64('chain-mid.pem'), b64('chain-root.pem')], ca_type: 'EXTERNAL' });
+    // Root first, as Lamassu's Go input sorts it, is taken too.
+    const second = await api.call('POST', '/api/ca/v1/cas/import', { id: 'chain-issuing-2', ca: b64('chain-issuing-2.pem'), ca_chain: [b64('chain-root.pem'), b64('chain-mid.pem')], ca_type: 'EXTERNAL' });
     assert.equal(second.status, 201, JSON.stringify(second.body));
     assert.equal(second.body.type, 'IMPORTED_WITHOUT_KEY');
     assert.equal(second.body.level, 2);
@@ -72,7 +73,7 @@ forEachStorage("Lamassu's CA import: ca_chain and ca_type", (ctx) => {
 
   it('ca_chain that is not a path, or that contradicts parent_id, is 400 CA_CHAIN_INVALID and stores nothing', async () => {
     const before = (await api.call('GET', '/api/ca/v1/cas?page_size=100')).body.list.length;
-    const wrongOrder = await api.call('POST', '/api/ca/v1/cas/import', { id: 'bad-chain-1', ca: b64('chain-issuing.pem'), ca_chain: [b64('chain-root.pem'), b64('chain-mid.pem')] });
+    const wrongOrder = await api.call('POST', '/api/ca/v1/cas/import', { id: 'bad-chain-1', ca: b64('chain-issuing.pem'), ca_chain: [b64('chain-root.pem'), b64('other-root.pem'), b64('chain-mid.pem'), b64('other-root.pem')] });
     assert.deepEqual([wrongOrder.status, wrongOrder.body.code], [400, 'CA_CHAIN_INVALID']);
     const foreign = await api.call('POST', '/api/ca/v1/cas/import', { id: 'bad-chain-2', ca: b64('chain-issuing.pem'), ca_chain: [b64('other-mid.pem'), b64('other-root.pem')] });
     assert.deepEqual([foreign.status, foreign.body.code], [400, 'CA_CHAIN_INVALID']);

@@ -72,6 +72,13 @@ function profileChoice(id: string | undefined, inline: ProfileSettingsJson | und
   return id !== undefined ? { profileId: id } : { caDefault: true };
 }
 
+/** Lamassu's profile for a new CA's own certificate: an id or inline, not both; an empty id is none. */
+function ownProfileOf(id: string | undefined, inline: ProfileSettingsJson | undefined) {
+  const choice = profileChoice(id === '' ? undefined : id, inline);
+  if ('inline' in choice) return { ownProfile: { inline: choice.inline } };
+  return 'profileId' in choice ? { ownProfile: { profileId: choice.profileId } } : {};
+}
+
 const profileInput = (b: ProfileInputJson) => ({
   name: b.name,
   ...(b.description === undefined ? {} : { description: b.description }),
@@ -120,7 +127,8 @@ export const caRoutes =
           ...(b.parent_id === undefined ? {} : { parentId: b.parent_id }),
           subject: b.subject,
           ...keyChoice(b.key_metadata),
-          validity: validityFromJson(b.ca_expiration, 'ca_expiration'),
+          ...(b.ca_expiration === undefined ? {} : { validity: validityFromJson(b.ca_expiration, 'ca_expiration') }),
+          ...ownProfileOf(b.ca_issuance_profile_id, b.ca_issuance_profile),
           ...(b.engine_id === undefined ? {} : { engineId: b.engine_id }),
           ...(b.profile_id === undefined ? {} : { profileId: b.profile_id }),
           ...(b.about_to_expire === undefined ? {} : { aboutToExpireMs: durationMs(b.about_to_expire) }),

@@ -26,7 +26,7 @@ export interface ImportCaInput {
   aboutToExpireMs?: number;
   metadata?: Record<string, unknown>;
   /**
-   * Lamassu's ca_chain: the CA certificate's issuers, its direct issuer first (PEM, base64 or DER). Each must
+   * Lamassu's ca_chain: the CA certificate's issuers, its direct issuer first or the root first (PEM, base64 or DER). Each must
    * have signed the one before; issuers we do not hold yet are imported first (without key), so that the CA
    * lands under its real parent.
    */
@@ -60,16 +60,20 @@ function checkCaType(caType: string | undefined, withKey: boolean): void {
 /** The chain parsed and checked: every certificate a CA certificate that signed the one before it. */
 function checkedChain(leaf: ParsedCertificate, chain: (string | Uint8Array)[]): ParsedCertificate[] {
   if (chain.length > MAX_CA_CHAIN) throw invalid('CA_CHAIN_INVALID', `ca_chain holds at most ${MAX_CA_CHAIN} certificates`);
-  const parsed = chain.map((c) => readCertificateInput(c));
+  let parsed = chain.map((c) => readCertificateInput(c));
+  // Lamassu's Go input sorts the chain root first; its JSON clients send either: the CA's issuer goes first.
+  if (parsed.length > 1 && !signedBy(leaf, parsed[0]!) && signedBy(leaf, parsed.at(-1)!)) parsed = parsed.reverse();
   let child = leaf;
   parsed.forEach((issuer, i) => {
     if (!issuer.basicConstraints?.ca) throw invalid('CA_CHAIN_INVALID', `ca_chain[${i}] is not a CA certificate`, { index: i });
-    const signed = Buffer.compare(Buffer.from(issuer.subjectName), Buffer.from(child.issuerName)) === 0 && verifyCertificateSignature(child, issuer.publicKey);
-    if (!signed) throw invalid('CA_CHAIN_INVALID', `ca_chain[${i}] did not issue ${i === 0 ? 'the CA certificate' : `ca_chain[${i - 1}]`}`, { index: i });
+    if (!signedBy(child, issuer)) throw invalid('CA_CHAIN_INVALID', `ca_chain[${i}] did not issue ${i === 0 ? 'the CA certificate' : `ca_chain[${i - 1}]`}`, { index: i });
     child = issuer;
   });
   return parsed;
 }
+
+const signedBy = (child: ParsedCertificate, issuer: ParsedCertificate) =>
+  Buffer.compare(Buffer.from(issuer.subjectName), Buffer.from(child.issuerName)) === 0 && verifyCertificateSignature(child, issuer.publicKey);
 
 /** Our CA whose certificate is exactly `cert`, found through the certificate it issued (`child`). */
 async function heldCa(deps: CaServiceDeps, child: ParsedCertificate, cert: ParsedCertificate): Promise<CertificateAuthority | undefined> {
