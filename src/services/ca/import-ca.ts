@@ -123,6 +123,7 @@ export async function importCa(deps: CaServiceDeps, cache: IssuingCaCache, input
     } else {
       // The issuers we do not hold go in first, without key (nothing is stored when the CA itself is refused).
       if (input.privateKey !== undefined) {
+        resolveEngine(deps, input.engineId);
         const spki = spkiOfPkcs8(pkcs8Of(input.privateKey));
         if (spki && Buffer.compare(Buffer.from(spki), Buffer.from(parsed.publicKey.spki)) !== 0) throw invalid('CA_KEY_MISMATCH', 'the private key does not belong to the certificate');
       }
