@@ -1,6 +1,6 @@
-import { createPrivateKey, createPublicKey } from 'node:crypto';
 import type { CaRecord, CertificateAuthority } from '../../domain/ca/ca.ts';
 import { verifyCertificateSignature, type ParsedCertificate } from '../../x509/certificate.ts';
+import { spkiOfPkcs8 } from '../../x509/public-key.ts';
 import { checkCaIdNotRetired } from './delete-ca.ts';
 import { conflict, invalid } from '../../domain/errors.ts';
 import { fromPem, isPem } from '../../x509/pem.ts';
@@ -81,14 +81,6 @@ async function heldCa(deps: CaServiceDeps, child: ParsedCertificate, cert: Parse
   return found && Buffer.compare(Buffer.from(found.certificate.der), Buffer.from(cert.der)) === 0 ? found : undefined;
 }
 
-/** The public key of a PKCS#8 private key (SPKI DER), to refuse a wrong key before anything is stored. */
-function spkiOfPkcs8(pkcs8: Uint8Array): Uint8Array | undefined {
-  try {
-    return new Uint8Array(createPublicKey(createPrivateKey({ key: Buffer.from(pkcs8), format: 'der', type: 'pkcs8' })).export({ format: 'der', type: 'spki' }));
-  } catch {
-    return undefined;
-  }
-}
 
 function pkcs8Of(input: string | Uint8Array): Uint8Array {
   if (typeof input !== 'string') return input;
