@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
 import type { KeyType } from '../domain/ports/key-engine.ts';
 import { children, decodeOid, DerError, expectTag, readRoot, Tag, valueOf } from './der.ts';
 
@@ -85,4 +85,13 @@ function rsaModulusBits(rsaPublicKey: Uint8Array): number {
  */
 export function subjectKeyIdentifier(info: Pick<PublicKeyInfo, 'key'>): Uint8Array {
   return new Uint8Array(createHash('sha1').update(info.key).digest());
+}
+
+/** The public key (SPKI DER) of an unencrypted PKCS#8 private key (DER); undefined when it does not parse. */
+export function spkiOfPkcs8(pkcs8: Uint8Array): Uint8Array | undefined {
+  try {
+    return new Uint8Array(createPublicKey(createPrivateKey({ key: Buffer.from(pkcs8), format: 'der', type: 'pkcs8' })).export({ format: 'der', type: 'spki' }));
+  } catch {
+    return undefined;
+  }
 }

@@ -51,6 +51,25 @@ forEachStorage('GET /api/ca/v1/stats/{caId}', (ctx) => {
     const badOp = await api.call('GET', `/api/ca/v1/stats/stats-sub?${q('status[gt]REVOKED')}`);
     assert.deepEqual([badOp.status, badOp.body.code], [400, 'FILTER_OPERATOR_INVALID']);
 
+    // Lamassu's ca_filter / cert_filter: each side on its own (status is a field of both lists).
+    const lq = (name: string, ...filters: string[]) => filters.map((f) => `${name}=${encodeURIComponent(f)}`).join('&');
+    const caSide = await api.call('GET', `/api/ca/v1/stats?${lq('ca_filter', 'engine_id[eq]second')}`);
+    assert.equal(caSide.status, 200, JSON.stringify(caSide.body));
+    assert.deepEqual(caSide.body.cas, { total: 1, engine_distribution: { second: 1 }, status_distribution: { ACTIVE: 1 } });
+    const all = await api.call('GET', '/api/ca/v1/stats');
+    assert.deepEqual(caSide.body.certificates, all.body.certificates, 'ca_filter leaves the certificates alone');
+    const certSide = await api.call('GET', `/api/ca/v1/stats?${lq('cert_filter', 'status[eq]REVOKED')}`);
+    assert.deepEqual(certSide.body.certificates, { total: 1, ca_distribution: { 'stats-sub': 1 }, status_distribution: { REVOKED: 1 } });
+    assert.deepEqual(certSide.body.cas, all.body.cas, 'cert_filter leaves the CAs alone');
+    const both = await api.call('GET', `/api/ca/v1/stats?${lq('ca_filter', 'id[eq]stats-other')}&${lq('cert_filter', 'subject.common_name[eq]s2', 'is_ca[eq]false')}`);
+    assert.deepEqual([both.body.cas.total, both.body.certificates.total], [1, 1]);
+    const oneCa = await api.call('GET', `/api/ca/v1/stats/stats-sub?${lq('cert_filter', 'subject.common_name[eq]s1')}`);
+    assert.deepEqual(oneCa.body.certificates, { total: 1, ca_distribution: { 'stats-sub': 1 }, status_distribution: { ACTIVE: 1 } });
+    const caOnlyField = await api.call('GET', `/api/ca/v1/stats?${lq('cert_filter', 'level[eq]1')}`);
+    assert.deepEqual([caOnlyField.status, caOnlyField.body.code], [400, 'FILTER_FIELD_UNKNOWN']);
+    const badCaFilter = await api.call('GET', `/api/ca/v1/stats?${lq('ca_filter', 'id[zz]x')}`);
+    assert.deepEqual([badCaFilter.status, badCaFilter.body.code], [400, 'FILTER_OPERATOR_INVALID']);
+
     const none = await api.call('GET', '/api/ca/v1/stats/ghost');
     assert.deepEqual([none.status, none.body.code], [404, 'CA_NOT_FOUND']);
   });

@@ -183,6 +183,42 @@ describe('EST over mTLS: the whole bootstrap path is checked; slots are reached 
     assert.equal(d.slots.default.archive.length, 0, 'the default slot untouched');
   });
 
+  test("Lamassu's chain_level_validation: 1 level refuses a bootstrap certificate from the sub-CA (401 ENROLL_CLIENT_CERTIFICATE_CHAIN_TOO_LONG), 2 levels take it", async () => {
+    const levels = (n: number) => ({ auth_mode: 'CLIENT_CERTIFICATE', client_certificate_settings: { validation_cas: ['idevid-root'], chain_level_validation: n } });
+    await admin(server, 'POST', '/api/dmsmanager/v1/dms', dmsBody('one-level', levels(1)));
+    await admin(server, 'POST', '/api/dmsmanager/v1/dms', dmsBody('two-levels', levels(2)));
+    await bootstrapFromSub('boot-levels', 'dev-levels');
+    const csr = await newCsr('dev-levels', '/CN=dev-levels');
+    await refused(est('one-level', 'simpleenroll', csr.b64, 'boot-levels'), 401, 'ENROLL_CLIENT_CERTIFICATE_CHAIN_TOO_LONG', 'dev-levels');
+    await issued(await est('two-levels', 'simpleenroll', csr.b64, 'boot-levels'), 'dev-levels');
+    assert.equal((await device('dev-levels')).dms_owner, 'two-levels');
+  });
+
+  test("Lamassu's include_system_ca: cacerts also carries the CA of the HTTPS listener's certificate (curl, PEM and PKCS#7)", async () => {
+    const body = (id: string, includeSystemCa: boolean) => {
+      const b = dmsBody(id, { auth_mode: 'DMS_CERTIFICATE' }) as Record<string, any>;
+      b.settings.ca_distribution_settings = { include_enrollment_ca: true, include_system_ca: includeSystemCa, managed_cas: [] };
+      return b;
+    };
+    await admin(server, 'POST', '/api/dmsmanager/v1/dms', body('with-system-ca', true));
+    await admin(server, 'POST', '/api/dmsmanager/v1/dms', body('without-system-ca', false));
+    const host = `localhost:${server.httpsPort}`;
+    const cacerts = async (label: string) => {
+      const { stdout } = await run('curl', ['-sS', '--fail', '--max-time', '20', '--cacert', server.tlsCaFile, '--resolve', `${host}:127.0.0.1`, `https://${host}/.well-known/est/${label}/cacerts`], { timeout: 30_000 });
+      writeFileSync(f(`${label}.p7.b64`), stdout);
+      await openssl('base64', '-d', '-in', f(`${label}.p7.b64`), '-out', f(`${label}.p7.der`));
+      const pems = await openssl('pkcs7', '-inform', 'DER', '-in', f(`${label}.p7.der`), '-print_certs');
+      return [...pems.matchAll(/subject=\s*(.*)/g)].map((m) => m[1]!.trim());
+    };
+    const systemSubject = (await openssl('x509', '-in', server.tlsCaFile, '-noout', '-subject')).trim().replace(/^subject=\s*/, '');
+    const withSystem = await cacerts('with-system-ca');
+    // A certs-only PKCS#7 holds a SET OF certificates: DER orders them, so the order is not checked.
+    assert.deepEqual(withSystem.sort(), ['CN = factory-ca CA', systemSubject].sort(), withSystem.join(' | '));
+    assert.deepEqual((await cacerts('without-system-ca')).filter((s) => s === systemSubject), []);
+    const got = (await admin(server, 'GET', '/api/dmsmanager/v1/dms/with-system-ca')).json;
+    assert.equal(got.settings.ca_distribution_settings.include_system_ca, true);
+  });
+
   test('no request above ended in a server error: nothing was logged at level error', () => {
     const errors = server.output().split('\n').filter((l) => /"level":(50|60)/.test(l));
     assert.deepEqual(errors, []);

@@ -6,6 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createHash } from 'node:crypto';
@@ -99,6 +101,40 @@ describe('Lamassu v3 contract against lamassu serve', { timeout: 120_000 }, () =
     assert.equal(digestVerified.valid, true, 'a signature over the digest is one over the message');
     await contract('GET', '/api/ca/v1/stats', 200, S.CAStats);
     await contract('GET', `/api/ca/v1/stats/${ca.id}`, 200, S.CAStats);
+    // Lamassu's filtered stats: ca_filter counts CAs, cert_filter certificates, each on its own.
+    const caStats = await contract('GET', `/api/ca/v1/stats?ca_filter=${q('id[eq]' + ca.id)}&cert_filter=${q('status[eq]REVOKED')}&cert_filter=${q('issuer_meta.id[eq]' + ca.id)}`, 200, S.CAStats);
+    assert.equal(caStats.cas.total, 1);
+    assert.equal(caStats.certificates.total, 1);
+    await contract('GET', `/api/ca/v1/stats/${ca.id}?cert_filter=${q('subject.common_name[eq]contract-device')}`, 200, S.CAStats);
+
+    // CreateCA with Lamassu's profile for the CA's own certificate (its validity, no ca_expiration).
+    const owned = await contract('POST', '/api/ca/v1/cas', 201, S.CACertificate, {
+      subject: { common_name: 'Contract Profiled Root' },
+      key_metadata: { type: 'ECDSA', bits: 256 },
+      ca_issuance_profile: {
+        validity: { type: 'Duration', duration: '365d' },
+        sign_as_ca: true,
+        honor_subject: true,
+        honor_extensions: true,
+        crypto_enforcement: { enabled: true, allow_rsa_keys: false, allowed_rsa_key_sizes: [], allow_ecdsa_keys: true, allowed_ecdsa_key_sizes: [256, 384] },
+      },
+    });
+    assert.equal(new Date(owned.certificate.valid_to).getTime() - new Date(owned.certificate.valid_from).getTime(), 365 * 24 * 3600 * 1000);
+
+    // ImportCA with Lamassu's ca_chain (root first, as its Go client sorts it) and ca_type.
+    const dir = mkdtempSync(path.join(tmpdir(), 'lamassu-contract-'));
+    try {
+      const openssl = (...args: string[]) => run('openssl', args, { cwd: dir });
+      await openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'root.key', '-subj', '/CN=Contract External Root', '-days', '365', '-out', 'root.pem');
+      await openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'sub.key', '-subj', '/CN=Contract External Sub', '-out', 'sub.csr');
+      writeFileSync(path.join(dir, 'ca.ext'), '[v3_ca]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n');
+      await openssl('x509', '-req', '-in', 'sub.csr', '-CA', 'root.pem', '-CAkey', 'root.key', '-set_serial', '0x2a', '-days', '300', '-extfile', 'ca.ext', '-extensions', 'v3_ca', '-out', 'sub.pem');
+      const b64 = (name: string) => Buffer.from(readFileSync(path.join(dir, name), 'utf8')).toString('base64');
+      const imported = await contract('POST', '/api/ca/v1/cas/import', 201, S.CACertificate, { id: 'contract-external-sub', ca: b64('sub.pem'), ca_chain: [b64('root.pem')], ca_type: 'EXTERNAL' });
+      assert.equal(imported.level, 1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
 
     // Lamassu's other spellings of the lists, and the CA's default profile.
     const byCn = await contract('GET', `/api/ca/v1/cas/cn/${q('Contract Root')}?page_size=25`, 200, S.iterableList(S.CACertificate));
@@ -181,7 +217,7 @@ describe('Lamassu v3 contract against lamassu serve', { timeout: 120_000 }, () =
     const generic = (route: string) =>
       route
         .replace(/\/cas\/cn\/[^/]+/, '/cas/cn/{cn}')
-        .replace(/\/cas\/(?!cn\/)[^/]+/, '/cas/{id}')
+        .replace(/\/cas\/(?!cn\/|import$)[^/]+/, '/cas/{id}')
         .replace(/\/stats\/[^/]+/, '/stats/{id}')
         .replace(/\/status\/[A-Z_]+$/, '/status/{status}')
         .replace(/\/certificates\/[0-9a-f]+(?=\/|$)/, '/certificates/{sn}')

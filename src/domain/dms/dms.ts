@@ -31,7 +31,7 @@ export interface EnrollmentSettings {
   clientCertificate: {
     validationCaIds: string[];
     allowExpired: boolean;
-    /** Lamassu's chain_level_validation, kept and shown as given (-1 when not given); not enforced. */
+    /** Lamassu's chain_level_validation (-1 when not given): above 0, how many presented certificates (leaf first) may be used to reach a validation CA. */
     chainLevelValidation?: number;
   };
   /** HTTP_BASIC: only the hash of the password is kept. */
@@ -79,7 +79,7 @@ export interface CaDistributionSettings {
   includeEnrollmentCa: boolean;
   /** Also return the enrollment CA's issuers up to the root. */
   includeChain: boolean;
-  /** Lamassu's include_system_ca (the server's TLS CA in cacerts), kept and shown; not applied yet. */
+  /** Lamassu's include_system_ca: EST cacerts also carries the CA of the server's HTTPS certificate. */
   includeSystemCa?: boolean;
   managedCaIds: string[];
 }

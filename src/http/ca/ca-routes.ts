@@ -73,6 +73,13 @@ function profileChoice(id: string | undefined, inline: ProfileSettingsJson | und
   return id !== undefined ? { profileId: id } : { caDefault: true };
 }
 
+/** Lamassu's profile for a new CA's own certificate: an id or inline, not both; an empty id is none. */
+function ownProfileOf(id: string | undefined, inline: ProfileSettingsJson | undefined) {
+  const choice = profileChoice(id === '' ? undefined : id, inline);
+  if ('inline' in choice) return { ownProfile: { inline: choice.inline } };
+  return 'profileId' in choice ? { ownProfile: { profileId: choice.profileId } } : {};
+}
+
 const profileInput = (b: ProfileInputJson) => ({
   name: b.name,
   ...(b.description === undefined ? {} : { description: b.description }),
@@ -121,7 +128,8 @@ export const caRoutes =
           ...(b.parent_id === undefined ? {} : { parentId: b.parent_id }),
           subject: b.subject,
           ...keyChoice(b.key_metadata),
-          validity: validityFromJson(b.ca_expiration, 'ca_expiration'),
+          ...(b.ca_expiration === undefined ? {} : { validity: validityFromJson(b.ca_expiration, 'ca_expiration') }),
+          ...ownProfileOf(b.ca_issuance_profile_id, b.ca_issuance_profile),
           ...(b.engine_id === undefined ? {} : { engineId: b.engine_id }),
           ...(b.profile_id === undefined ? {} : { profileId: b.profile_id }),
           ...(b.about_to_expire === undefined ? {} : { aboutToExpireMs: durationMs(b.about_to_expire) }),
@@ -168,6 +176,8 @@ export const caRoutes =
           ...(b.profile_id === undefined ? {} : { profileId: b.profile_id }),
           ...(b.about_to_expire === undefined ? {} : { aboutToExpireMs: durationMs(b.about_to_expire) }),
           ...(b.metadata === undefined ? {} : { metadata: b.metadata }),
+          ...(b.ca_chain === undefined ? {} : { chain: b.ca_chain.map(unwrapBase64Pem) }),
+          ...(b.ca_type === undefined ? {} : { caType: b.ca_type }),
           actor: actorOf(request),
         });
         return reply.code(201).send(caJson(ca));
@@ -496,18 +506,19 @@ export const caRoutes =
       },
     );
 
-    const StatsQuery = Type.Object({ filter: FilterParam });
+    const StatsQuery = Type.Object({ filter: FilterParam, ca_filter: FilterParam, cert_filter: FilterParam });
     const statsDescription =
       'Filtered stats: `filter` takes the list filters; each counts the CAs where it names a CA list field and the certificates where it ' +
       'names a certificate list field (e.g. `status[eq]REVOKED` both, `level[eq]1` only CAs, `is_ca[eq]false` only certificates); ' +
-      'a field of neither is 400 FILTER_FIELD_UNKNOWN.';
+      'a field of neither is 400 FILTER_FIELD_UNKNOWN. Lamassu\'s `ca_filter` (CA list filters, only the CAs) and `cert_filter` ' +
+      '(certificate list filters, only the certificates) are taken too; all given filters are ANDed.';
     app.get(
       '/stats',
       {
         config: read,
         schema: { tags, summary: 'Counts of CAs (per engine, status) and certificates (per CA, status)', description: statsDescription, querystring: StatsQuery, response: { 200: StatsSchema, 400: ErrorBody } },
       },
-      async (request) => service.getStats(statsFiltersOf(request.query.filter)),
+      async (request) => service.getStats(statsFiltersOf(request.query)),
     );
 
     // ---- metadata (Lamassu: JSON Patch on PUT and PATCH; ours: a plain object replaces or merges) ----
@@ -602,7 +613,7 @@ export const caRoutes =
           response: { 200: StatsSchema, 400: ErrorBody, 404: ErrorBody },
         },
       },
-      async (request) => service.getCaStats(request.params.id, statsFiltersOf(request.query.filter)),
+      async (request) => service.getCaStats(request.params.id, statsFiltersOf(request.query)),
     );
 
     // ---- issuance profiles ----
@@ -660,11 +671,15 @@ export async function listCertificates(service: CaService, q: import('./ca-schem
   return pageJson(page, certificateJson);
 }
 
-/** Stats filters: each applies to the CAs, the certificates, or both, as its field allows; a field of neither is refused. */
-function statsFiltersOf(raw: string[] | undefined): StatsFilters {
-  const cas: FieldFilter[] = [];
-  const certificates: FieldFilter[] = [];
-  for (const one of raw ?? []) {
+/**
+ * Stats filters: each of `filter` applies to the CAs, the certificates, or both, as its field allows (a field
+ * of neither is refused); Lamassu's `ca_filter` to the CAs only and `cert_filter` to the certificates only,
+ * each refusing a field its list does not know.
+ */
+function statsFiltersOf(q: { filter?: string[] | undefined; ca_filter?: string[] | undefined; cert_filter?: string[] | undefined }): StatsFilters {
+  const cas: FieldFilter[] = [...(filtersOf(q.ca_filter, CA_FILTER_FIELDS) ?? [])];
+  const certificates: FieldFilter[] = [...(filtersOf(q.cert_filter, CERTIFICATE_FILTER_FIELDS) ?? [])];
+  for (const one of q.filter ?? []) {
     const forCas = isKnownField(one, CA_FILTER_FIELDS);
     const forCertificates = isKnownField(one, CERTIFICATE_FILTER_FIELDS);
     // Neither knows the field: the CA list's refusal says why.

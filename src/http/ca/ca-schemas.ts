@@ -219,9 +219,11 @@ export const CreateCaBody = Type.Object({
     bits: opt(Type.Integer()),
     key_id: opt(Type.String({ maxLength: 64, description: 'an existing key (KMS key id) instead of a new one; type and bits then follow the key' })),
   }),
-  ca_expiration: ValiditySchema,
+  ca_expiration: opt(ValiditySchema),
   engine_id: opt(Type.String()),
   profile_id: opt(Type.String()),
+  ca_issuance_profile_id: opt(Type.String({ description: "Lamassu's: the profile for the CA's own certificate (must exist): its crypto enforcement must accept the CA's key; without ca_expiration, its validity is the certificate's" })),
+  ca_issuance_profile: opt(ProfileSettingsSchema),
   about_to_expire: opt(Type.String({ description: 'per-CA about-to-expire threshold, e.g. "30d"' })),
   expiration_deltas: opt(ExpirationDeltasOrNull),
   metadata: opt(Type.Record(Type.String(), Type.Unknown())),
@@ -244,6 +246,13 @@ export const ImportCaBody = Type.Object({
   profile_id: opt(Type.String()),
   about_to_expire: opt(Type.String()),
   metadata: opt(Type.Record(Type.String(), Type.Unknown())),
+  ca_chain: opt(
+    Type.Array(Type.String(), {
+      maxItems: 16,
+      description: "Lamassu's: the CA certificate's issuers, direct issuer first or root first (each base64 of the PEM, or PEM); each must have signed the one before; issuers not held yet are imported first, without key",
+    }),
+  ),
+  ca_type: opt(Type.String({ description: "Lamassu's: IMPORTED or MANAGED (with private_key), EXTERNAL (without); our IMPORTED_WITH_KEY / IMPORTED_WITHOUT_KEY too; any case" })),
 });
 
 export const StatusBody = Type.Object({

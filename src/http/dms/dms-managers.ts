@@ -16,6 +16,7 @@ import { EnrollmentService } from '../../services/dms/enrollment-service.ts';
 import { VerifiedDmsCertificates } from '../../services/dms/verified-dms-certificates.ts';
 import { caServiceFor } from '../ca/ca-plugin.ts';
 import type { ServiceDeps } from '../service-plugin.ts';
+import { systemTlsCaCertificates } from '../tls/server-tls.ts';
 
 /** The concrete adapters app.ts chooses for the DMS manager. */
 export interface DmsAdapters {
@@ -78,6 +79,7 @@ export function dmsServicesFor(deps: ServiceDeps, adapters: DmsAdapters, default
       ca: caGatewayFor(deps),
       ...(csrVerifier ? { csrVerifier } : {}),
       verifiedDmsCertificates: new VerifiedDmsCertificates(deps.clock),
+      systemCaCertificates: () => systemTlsCaCertificates({ dataDir: deps.config.dataDir, certFile: deps.config.tlsCertFile }),
     };
     built = {
       verifiedDmsCertificates: dmsDeps.verifiedDmsCertificates,

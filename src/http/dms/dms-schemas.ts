@@ -22,7 +22,7 @@ const EstSettingsSchema = Type.Object(
       {
         validation_cas: Type.Array(Id, { default: [] }),
         allow_expired: Type.Boolean({ default: false }),
-        chain_level_validation: opt(Type.Integer({ minimum: -1, maximum: 64, description: "Lamassu's; stored and returned, not enforced" })),
+        chain_level_validation: opt(Type.Integer({ minimum: -1, maximum: 64, description: "Lamassu's: above 0, only that many certificates of the presented chain (leaf first) may reach a validation CA (1: the leaf is issued by one); 0 or -1: no limit" })),
       },
       { default: {} },
     ),
@@ -103,7 +103,7 @@ export const DmsSettingsSchema = Type.Object({
     {
       include_enrollment_ca: Type.Boolean({ default: true }),
       include_chain: Type.Boolean({ default: true }),
-      include_system_ca: opt(Type.Boolean({ description: "Lamassu's; stored and returned, not applied to cacerts yet" })),
+      include_system_ca: opt(Type.Boolean({ description: "Lamassu's: EST cacerts also returns the CA of the server's HTTPS certificate" })),
       managed_cas: Type.Array(Id, { default: [] }),
     },
     { default: {} },

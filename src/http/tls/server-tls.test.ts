@@ -7,7 +7,7 @@ import { after, describe, it } from 'node:test';
 import { ConfigError } from '../../config/load-config.ts';
 import { ManualClock } from '../../domain/ports/clock.ts';
 import { silentLogger } from '../../domain/ports/logger.ts';
-import { serverTls } from './server-tls.ts';
+import { serverTls, systemTlsCaCertificates } from './server-tls.ts';
 
 const DAY = 24 * 3600 * 1000;
 const openssl = (...args: string[]) => execFileSync('openssl', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -98,5 +98,23 @@ describe('serverTls', () => {
       serverTls({ dataDir, hostnames, certFile: cert, keyFile: path.join(dataDir, 'missing.pem'), clock, logger: silentLogger }),
       (e) => e instanceof ConfigError && /^LAMASSU_TLS_KEY_FILE: cannot read .*missing\.pem \(ENOENT\)$/.test(e.message),
     );
+  });
+});
+
+describe("systemTlsCaCertificates (Lamassu's include_system_ca)", () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'lamassu-system-ca-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const der = (pemFile: string) => new Uint8Array(execFileSync('openssl', ['x509', '-in', pemFile, '-outform', 'DER']));
+
+  it("the internal TLS CA; with the operator's file, the certificates after the server's own; none when absent", async () => {
+    assert.deepEqual(await systemTlsCaCertificates({ dataDir: dir }), []);
+    await serverTls({ dataDir: dir, hostnames: ['localhost'], clock: new ManualClock(Date.now()), logger: silentLogger });
+    const internal = await systemTlsCaCertificates({ dataDir: dir });
+    assert.deepEqual(internal, [der(path.join(dir, 'tls', 'ca.pem'))]);
+
+    const bundle = path.join(dir, 'bundle.pem');
+    writeFileSync(bundle, readFileSync(path.join(dir, 'tls', 'server.pem'), 'utf8') + readFileSync(path.join(dir, 'tls', 'ca.pem'), 'utf8'));
+    assert.deepEqual(await systemTlsCaCertificates({ dataDir: dir, certFile: bundle }), internal);
+    assert.deepEqual(await systemTlsCaCertificates({ dataDir: dir, certFile: path.join(dir, 'tls', 'server.pem') }), [], 'the server certificate alone: no chain');
   });
 });

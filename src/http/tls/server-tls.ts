@@ -78,6 +78,27 @@ export async function currentServerTls(opts: ServerTlsOptions): Promise<TlsMater
   return { cert: server!.certPem, key: server!.keyPem };
 }
 
+/**
+ * The CA of the HTTPS listener's certificate (Lamassu's "system CA", which a DMS's include_system_ca adds to
+ * EST cacerts) as DER: with the operator's certificate file, the certificates that follow the server's own
+ * in it (its chain; none when the file holds the server certificate alone); else the internal TLS CA
+ * (`<data dir>/tls/ca.pem`), when it exists. Read at each call: renewal may replace the files.
+ */
+export async function systemTlsCaCertificates(opts: { dataDir?: string; certFile?: string }): Promise<Uint8Array[]> {
+  let pem: string;
+  if (opts.certFile) {
+    pem = await readFile(opts.certFile, 'utf8').catch(() => '');
+    return pemCertificates(pem).slice(1);
+  }
+  if (!opts.dataDir) return [];
+  pem = await readFile(path.join(opts.dataDir, TLS_DIR, FILES.caCert), 'utf8').catch(() => '');
+  return pemCertificates(pem);
+}
+
+function pemCertificates(pem: string): Uint8Array[] {
+  return [...pem.matchAll(/-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g)].map((m) => new Uint8Array(Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64')));
+}
+
 async function readSetting(name: string, file: string): Promise<string> {
   try {
     return await readFile(file, 'utf8');

@@ -4,6 +4,7 @@ import { checkCaIdNotRetired } from './delete-ca.ts';
 import { statusAt } from '../../domain/ca/certificate-status.ts';
 import type { Certificate } from '../../domain/ca/certificate.ts';
 import { validityEnd, wholeSeconds, type Validity } from '../../domain/ca/duration.ts';
+import { checkIssuanceSettings, checkKeyAllowed, type IssuanceSettings } from '../../domain/ca/issuance-profile.ts';
 import type { Subject } from '../../domain/ca/subject.ts';
 import { conflict, invalid, isDomainError, notFound } from '../../domain/errors.ts';
 import { idPattern } from '../../domain/id-limit.ts';
@@ -30,8 +31,15 @@ export interface CreateCaInput {
   keySpec?: KeySpec;
   /** An existing key (a KMS key) instead of a new one: in `engineId`'s engine, or found in any engine. */
   keyId?: string;
-  validity: Validity;
+  /** Absent: the validity of `ownProfile` (one of the two is required). */
+  validity?: Validity;
   engineId?: string;
+  /**
+   * Lamassu's ca_issuance_profile_id / ca_issuance_profile: the profile for the CA's own certificate. Its
+   * crypto enforcement must accept the CA's key (400 CA_KEY_NOT_ALLOWED) and, without `validity`, its
+   * validity is the certificate's.
+   */
+  ownProfile?: { profileId: string } | { inline: IssuanceSettings };
   /** Default issuance profile for what this CA signs; must exist. */
   profileId?: string;
   /** Overrides the global about-to-expire threshold for this CA's certificates. */
@@ -73,12 +81,26 @@ export async function createCa(deps: CaServiceDeps, cache: IssuingCaCache, input
   // EST labels name a DMS or a CA: the two id spaces never meet (the DMS manager checks the other way).
   if (await deps.storage.dms.get(id)) throw conflict('CA_EXISTS', `"${id}" is already the id of a DMS`, { id });
   if (input.profileId !== undefined) await cache.profile(input.profileId);
+  const own = input.ownProfile === undefined ? undefined : 'profileId' in input.ownProfile ? await cache.profile(input.ownProfile.profileId) : input.ownProfile.inline;
+  if (own && 'inline' in input.ownProfile!) checkIssuanceSettings(own);
+  const validity = input.validity ?? own?.validity;
+  if (!validity) throw invalid('VALIDITY_INVALID', 'ca_expiration is required (or a CA issuance profile whose validity the CA certificate takes)');
+  if (own) {
+    const keyType = existing?.key.type ?? input.keySpec!.type;
+    const keyBits = existing?.key.bits ?? input.keySpec!.bits;
+    try {
+      checkKeyAllowed(own.cryptoEnforcement, keyType, keyBits);
+    } catch (err) {
+      if (isDomainError(err)) throw invalid('CA_KEY_NOT_ALLOWED', `the CA issuance profile does not accept the CA's key: ${err.message}`, { type: keyType, bits: keyBits });
+      throw err;
+    }
+  }
   // An internal CA signs DMS certificates only: no CA of anyone's below it (403 CA_INTERNAL).
   const parent = input.parentId === undefined ? undefined : await issuingCa(cache, input.parentId);
 
   const now = deps.clock.now();
   const notBefore = wholeSeconds(now);
-  let notAfter = validityEnd(input.validity, notBefore);
+  let notAfter = validityEnd(validity, notBefore);
   if (parent && notAfter > parent.ca.certificate.notAfter) notAfter = parent.ca.certificate.notAfter;
 
   const key = existing?.key ?? (await engine.createKey({ spec: input.keySpec!, label: `ca-${id}` }));

@@ -28,6 +28,8 @@ export interface DmsServiceDeps {
   csrVerifier?: CsrSignatureVerifier;
   /** Shared by the DMS manager (which drops entries when it revokes or re-issues) and enrollment. */
   verifiedDmsCertificates?: VerifiedDmsCertificates;
+  /** The HTTPS listener's CA certificates (DER), which a DMS's include_system_ca adds to EST cacerts; none when absent. */
+  systemCaCertificates?: () => Promise<Uint8Array[]>;
 }
 
 export const DMS_EVENT_SOURCE = 'lamassu/dms';

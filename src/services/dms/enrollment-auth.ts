@@ -70,16 +70,28 @@ export async function authenticateDmsCertificate(deps: DmsServiceDeps, dms: Dms,
  * the DMS's validation CAs. Every certificate on that path, leaf first, then the validation CA and its
  * issuers, must be in its validity period (expiry is waived when the DMS accepts expired ones) and, where
  * one of our CAs issued it or it is one of our CAs, neither revoked nor on hold.
+ *
+ * `chainLevels` is Lamassu's chain_level_validation: above 0, only that many certificates of the presented
+ * chain (leaf first) are used to reach a validation CA (1: the leaf must be issued by a validation CA
+ * itself); 0 or -1: no limit beyond our own.
  */
 export async function authenticateClientCertificate(
   deps: DmsServiceDeps,
   validationCaIds: string[],
   allowExpired: boolean,
   chain: CertificateFacts[],
+  chainLevels = -1,
 ): Promise<CertificateFacts> {
   const refuse = (code: string, why: string, details?: Record<string, unknown>) => unauthenticated(code, `client certificate refused: ${why}`, details);
-  const found = await pathToAnchor(deps, validationCaIds, chain);
-  if (!found) throw refuse('ENROLL_CLIENT_CERTIFICATE_UNTRUSTED', 'it does not chain to a validation CA of this DMS');
+  const levels = chainLevels > 0 ? Math.min(chainLevels, MAX_PRESENTED_DEPTH) : MAX_PRESENTED_DEPTH;
+  const found = await pathToAnchor(deps, validationCaIds, chain, levels);
+  if (!found) {
+    // Said apart, so that an operator sees the DMS's depth limit rather than a wrong validation CA.
+    if (levels < MAX_PRESENTED_DEPTH && (await pathToAnchor(deps, validationCaIds, chain, MAX_PRESENTED_DEPTH))) {
+      throw refuse('ENROLL_CLIENT_CERTIFICATE_CHAIN_TOO_LONG', `its path to a validation CA is longer than the ${levels} level(s) this DMS validates (chain_level_validation)`, { chainLevelValidation: levels });
+    }
+    throw refuse('ENROLL_CLIENT_CERTIFICATE_UNTRUSTED', 'it does not chain to a validation CA of this DMS');
+  }
   const fault = firstFault(await statusesOf(deps, found.path, found.anchor), deps.clock.now(), allowExpired);
   if (fault) throw refuse(CLIENT_CERTIFICATE_FAULTS[fault.fault], describeFault(fault), faultDetails(fault));
   return chain[0]!;
@@ -88,11 +100,12 @@ export async function authenticateClientCertificate(
 /** Longest path accepted from the leaf to the certificate a validation CA issued. */
 const MAX_PRESENTED_DEPTH = 8;
 
-/** The presented certificates from the leaf up to the one a validation CA signed, and that CA. */
+/** The presented certificates from the leaf up to the one a validation CA signed (at most `levels`), and that CA. */
 async function pathToAnchor(
   deps: DmsServiceDeps,
   validationCaIds: string[],
   chain: CertificateFacts[],
+  levels: number,
 ): Promise<{ path: CertificateFacts[]; anchor: CertificateAuthority } | undefined> {
   const anchors: { ca: CertificateAuthority; cert: CertificateFacts }[] = [];
   for (const caId of validationCaIds) {
@@ -101,9 +114,10 @@ async function pathToAnchor(
   }
   const path = [chain[0]!];
   const intermediates = chain.slice(1);
-  while (path.length <= MAX_PRESENTED_DEPTH) {
+  while (path.length <= levels) {
     const current = path.at(-1)!;
     for (const anchor of anchors) if (await deps.inspector.issued(anchor.cert, current)) return { path, anchor: anchor.ca };
+    if (path.length === levels) return undefined;
     let next: CertificateFacts | undefined;
     for (const candidate of intermediates) {
       if (candidate.isCa && !path.includes(candidate) && (await deps.inspector.issued(candidate, current))) {

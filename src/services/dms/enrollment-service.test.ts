@@ -135,6 +135,27 @@ describe('HTTP_BASIC, CLIENT_CERTIFICATE, EXTERNAL_WEBHOOK', () => {
     w.clock.set(saved);
   });
 
+  test("client certificate: Lamassu's chain_level_validation limits how many presented certificates reach a validation CA", async () => {
+    const sub = await w.ca.getCa('idevid-sub');
+    assert.ok(sub);
+    const viaSub = await w.issueDirect('idevid-sub', 'dev-lvl-1');
+    const direct = await w.issueDirect('idevid-ca', 'dev-lvl-2');
+    const settings = (chainLevelValidation: number) => w.settings({ authMode: 'CLIENT_CERTIFICATE', clientCertificate: { validationCaIds: ['idevid-ca'], allowExpired: false, chainLevelValidation } });
+    await w.createDms('lvl', settings(1));
+    const csr = await w.csr('dev-lvl-1');
+    // One level: the leaf itself must be issued by the validation CA; the sub-CA sent along is not used.
+    await refusedWithoutTrace(() => w.enrollment.enroll({ label: 'lvl', csrDer: csr, credentials: { clientCertificateChain: [viaSub.der, sub.certificate.der] } }), 'ENROLL_CLIENT_CERTIFICATE_CHAIN_TOO_LONG', 'dev-lvl-1');
+    await w.enrollment.enroll({ label: 'lvl', csrDer: await w.csr('dev-lvl-2'), credentials: { clientCertificateChain: [direct.der] } });
+    // Still untrusted (not "too long") when no depth would do.
+    const foreign = await w.issueDirect('other-ca', 'dev-lvl-1');
+    await refusedWithoutTrace(() => w.enrollment.enroll({ label: 'lvl', csrDer: csr, credentials: { clientCertificateChain: [foreign.der] } }), 'ENROLL_CLIENT_CERTIFICATE_UNTRUSTED', 'dev-lvl-1');
+    for (const levels of [2, 0, -1]) {
+      await w.dms.update('lvl', { name: 'lvl', authorizedCaIds: ['factory-ca'], settings: settings(levels) }, 'admin');
+      const fresh = await w.issueDirect('idevid-sub', `dev-lvl-sub${levels}`);
+      await w.enrollment.enroll({ label: 'lvl', csrDer: await w.csr(`dev-lvl-sub${levels}`), credentials: { clientCertificateChain: [fresh.der, sub.certificate.der] } });
+    }
+  });
+
   describe('external webhook', () => {
     let server: Server;
     let url = '';

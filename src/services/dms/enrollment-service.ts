@@ -231,6 +231,8 @@ export class EnrollmentService {
     const add = (der: Uint8Array) => {
       if (!out.some((o) => sameBytes(o, der))) out.push(der);
     };
+    // Lamassu's order: the system (HTTPS listener's) CA, the enrollment CA, the managed CAs.
+    if (d.includeSystemCa && this.deps.systemCaCertificates) for (const der of await this.deps.systemCaCertificates()) add(der);
     if (d.includeEnrollmentCa) {
       const chain = await this.deps.ca.caChain(target.dms.settings.enrollment.enrollmentCaId);
       for (const der of d.includeChain ? chain : chain.slice(0, 1)) add(der);
@@ -331,7 +333,7 @@ export class EnrollmentService {
       }
       case 'CLIENT_CERTIFICATE': {
         const { chain } = leafOf(this.deps, credentials, 'a bootstrap certificate as TLS client certificate');
-        const leaf = await authenticateClientCertificate(this.deps, e.clientCertificate.validationCaIds, e.clientCertificate.allowExpired, chain);
+        const leaf = await authenticateClientCertificate(this.deps, e.clientCertificate.validationCaIds, e.clientCertificate.allowExpired, chain, e.clientCertificate.chainLevelValidation);
         return `certificate:${leaf.commonName ?? leaf.serialNumber}`;
       }
       case 'HTTP_BASIC':

@@ -277,7 +277,7 @@ export interface paths {
                             /** @description an existing key (KMS key id) instead of a new one; type and bits then follow the key */
                             key_id?: string;
                         };
-                        ca_expiration: {
+                        ca_expiration?: {
                             /** @enum {unknown} */
                             type: "Duration" | "Time";
                             /** @description units ms s m h d w y (y = 365 days) */
@@ -287,6 +287,67 @@ export interface paths {
                         };
                         engine_id?: string;
                         profile_id?: string;
+                        /** @description Lamassu's: the profile for the CA's own certificate (must exist): its crypto enforcement must accept the CA's key; without ca_expiration, its validity is the certificate's */
+                        ca_issuance_profile_id?: string;
+                        ca_issuance_profile?: {
+                            validity?: {
+                                /** @enum {unknown} */
+                                type: "Duration" | "Time";
+                                /** @description units ms s m h d w y (y = 365 days) */
+                                duration?: string;
+                                /** Format: date-time */
+                                time?: string;
+                            };
+                            /** @default false */
+                            sign_as_ca: boolean;
+                            path_length?: number;
+                            /** @default false */
+                            honor_key_usage: boolean;
+                            /**
+                             * @default [
+                             *       "DigitalSignature",
+                             *       "KeyEncipherment"
+                             *     ]
+                             */
+                            key_usage: ("DigitalSignature" | "ContentCommitment" | "KeyEncipherment" | "DataEncipherment" | "KeyAgreement" | "CertSign" | "CRLSign" | "EncipherOnly" | "DecipherOnly")[];
+                            /** @default false */
+                            honor_extended_key_usages: boolean;
+                            /**
+                             * @default [
+                             *       "ClientAuth"
+                             *     ]
+                             */
+                            extended_key_usages: ("Any" | "ServerAuth" | "ClientAuth" | "CodeSigning" | "EmailProtection" | "TimeStamping" | "OCSPSigning")[];
+                            /** @default true */
+                            honor_subject: boolean;
+                            subject?: {
+                                common_name?: string;
+                                organization?: string;
+                                organization_unit?: string;
+                                country?: string;
+                                state?: string;
+                                locality?: string;
+                                serial_number?: string;
+                            };
+                            /** @default true */
+                            honor_extensions: boolean;
+                            /** @default true */
+                            verify_csr_signature: boolean;
+                            crypto_enforcement?: {
+                                /** @default false */
+                                enabled: boolean;
+                                /** @default true */
+                                allow_rsa_keys: boolean;
+                                /** @default [] */
+                                allowed_rsa_key_sizes: number[];
+                                /** @default true */
+                                allow_ecdsa_keys: boolean;
+                                /** @default [] */
+                                allowed_ecdsa_key_sizes: number[];
+                                /** @default true */
+                                allow_ed25519_keys: boolean;
+                            };
+                        };
                         /** @description per-CA about-to-expire threshold, e.g. "30d" */
                         about_to_expire?: string;
                         /** @description preventive and critical deltas before expiry (certificate.expiring events); null: none of its own */
@@ -686,6 +747,10 @@ export interface paths {
                         metadata?: {
                             [key: string]: unknown;
                         };
+                        /** @description Lamassu's: the CA certificate's issuers, direct issuer first or root first (each base64 of the PEM, or PEM); each must have signed the one before; issuers not held yet are imported first, without key */
+                        ca_chain?: string[];
+                        /** @description Lamassu's: IMPORTED or MANAGED (with private_key), EXTERNAL (without); our IMPORTED_WITH_KEY / IMPORTED_WITHOUT_KEY too; any case */
+                        ca_type?: string;
                     };
                 };
             };
@@ -3422,13 +3487,17 @@ export interface paths {
         };
         /**
          * Counts of CAs (per engine, status) and certificates (per CA, status)
-         * @description Filtered stats: `filter` takes the list filters; each counts the CAs where it names a CA list field and the certificates where it names a certificate list field (e.g. `status[eq]REVOKED` both, `level[eq]1` only CAs, `is_ca[eq]false` only certificates); a field of neither is 400 FILTER_FIELD_UNKNOWN.
+         * @description Filtered stats: `filter` takes the list filters; each counts the CAs where it names a CA list field and the certificates where it names a certificate list field (e.g. `status[eq]REVOKED` both, `level[eq]1` only CAs, `is_ca[eq]false` only certificates); a field of neither is 400 FILTER_FIELD_UNKNOWN. Lamassu's `ca_filter` (CA list filters, only the CAs) and `cert_filter` (certificate list filters, only the certificates) are taken too; all given filters are ANDed.
          */
         get: {
             parameters: {
                 query?: {
                     /** @description Lamassu filter `<field>[<operator>]<value>`, repeatable (ANDed). Operators: eq, eq_ic, ne, ne_ic, ct, ct_ic, nc, nc_ic (text); eq, ne (enums, case-insensitive values); bf, eq, af (dates, RFC 3339); eq, ne, lt, le, gt, ge (numbers); ct, ct_ic (tags). Unknown field: 400 FILTER_FIELD_UNKNOWN; operator not for the field: 400 FILTER_OPERATOR_INVALID; JSONPath: 400 FILTER_OPERATOR_UNSUPPORTED. */
                     filter?: string[];
+                    /** @description Lamassu filter `<field>[<operator>]<value>`, repeatable (ANDed). Operators: eq, eq_ic, ne, ne_ic, ct, ct_ic, nc, nc_ic (text); eq, ne (enums, case-insensitive values); bf, eq, af (dates, RFC 3339); eq, ne, lt, le, gt, ge (numbers); ct, ct_ic (tags). Unknown field: 400 FILTER_FIELD_UNKNOWN; operator not for the field: 400 FILTER_OPERATOR_INVALID; JSONPath: 400 FILTER_OPERATOR_UNSUPPORTED. */
+                    ca_filter?: string[];
+                    /** @description Lamassu filter `<field>[<operator>]<value>`, repeatable (ANDed). Operators: eq, eq_ic, ne, ne_ic, ct, ct_ic, nc, nc_ic (text); eq, ne (enums, case-insensitive values); bf, eq, af (dates, RFC 3339); eq, ne, lt, le, gt, ge (numbers); ct, ct_ic (tags). Unknown field: 400 FILTER_FIELD_UNKNOWN; operator not for the field: 400 FILTER_OPERATOR_INVALID; JSONPath: 400 FILTER_OPERATOR_UNSUPPORTED. */
+                    cert_filter?: string[];
                 };
                 header?: never;
                 path?: never;
@@ -4394,13 +4463,17 @@ export interface paths {
         };
         /**
          * One CA's counts: the CA and the CAs below it; the certificates it issued (Lamassu's CAStats)
-         * @description Filtered stats: `filter` takes the list filters; each counts the CAs where it names a CA list field and the certificates where it names a certificate list field (e.g. `status[eq]REVOKED` both, `level[eq]1` only CAs, `is_ca[eq]false` only certificates); a field of neither is 400 FILTER_FIELD_UNKNOWN.
+         * @description Filtered stats: `filter` takes the list filters; each counts the CAs where it names a CA list field and the certificates where it names a certificate list field (e.g. `status[eq]REVOKED` both, `level[eq]1` only CAs, `is_ca[eq]false` only certificates); a field of neither is 400 FILTER_FIELD_UNKNOWN. Lamassu's `ca_filter` (CA list filters, only the CAs) and `cert_filter` (certificate list filters, only the certificates) are taken too; all given filters are ANDed.
          */
         get: {
             parameters: {
                 query?: {
                     /** @description Lamassu filter `<field>[<operator>]<value>`, repeatable (ANDed). Operators: eq, eq_ic, ne, ne_ic, ct, ct_ic, nc, nc_ic (text); eq, ne (enums, case-insensitive values); bf, eq, af (dates, RFC 3339); eq, ne, lt, le, gt, ge (numbers); ct, ct_ic (tags). Unknown field: 400 FILTER_FIELD_UNKNOWN; operator not for the field: 400 FILTER_OPERATOR_INVALID; JSONPath: 400 FILTER_OPERATOR_UNSUPPORTED. */
                     filter?: string[];
+                    /** @description Lamassu filter `<field>[<operator>]<value>`, repeatable (ANDed). Operators: eq, eq_ic, ne, ne_ic, ct, ct_ic, nc, nc_ic (text); eq, ne (enums, case-insensitive values); bf, eq, af (dates, RFC 3339); eq, ne, lt, le, gt, ge (numbers); ct, ct_ic (tags). Unknown field: 400 FILTER_FIELD_UNKNOWN; operator not for the field: 400 FILTER_OPERATOR_INVALID; JSONPath: 400 FILTER_OPERATOR_UNSUPPORTED. */
+                    ca_filter?: string[];
+                    /** @description Lamassu filter `<field>[<operator>]<value>`, repeatable (ANDed). Operators: eq, eq_ic, ne, ne_ic, ct, ct_ic, nc, nc_ic (text); eq, ne (enums, case-insensitive values); bf, eq, af (dates, RFC 3339); eq, ne, lt, le, gt, ge (numbers); ct, ct_ic (tags). Unknown field: 400 FILTER_FIELD_UNKNOWN; operator not for the field: 400 FILTER_OPERATOR_INVALID; JSONPath: 400 FILTER_OPERATOR_UNSUPPORTED. */
+                    cert_filter?: string[];
                 };
                 header?: never;
                 path: {
@@ -7850,7 +7923,7 @@ export interface paths {
                                         validation_cas: string[];
                                         /** @default false */
                                         allow_expired: boolean;
-                                        /** @description Lamassu's; stored and returned, not enforced */
+                                        /** @description Lamassu's: above 0, only that many certificates of the presented chain (leaf first) may reach a validation CA (1: the leaf is issued by one); 0 or -1: no limit */
                                         chain_level_validation?: number;
                                     };
                                     http_basic?: {
@@ -7958,7 +8031,7 @@ export interface paths {
                                 include_enrollment_ca: boolean;
                                 /** @default true */
                                 include_chain: boolean;
-                                /** @description Lamassu's; stored and returned, not applied to cacerts yet */
+                                /** @description Lamassu's: EST cacerts also returns the CA of the server's HTTPS certificate */
                                 include_system_ca?: boolean;
                                 /** @default [] */
                                 managed_cas: string[];
@@ -8097,7 +8170,7 @@ export interface paths {
                                         validation_cas: string[];
                                         /** @default false */
                                         allow_expired: boolean;
-                                        /** @description Lamassu's; stored and returned, not enforced */
+                                        /** @description Lamassu's: above 0, only that many certificates of the presented chain (leaf first) may reach a validation CA (1: the leaf is issued by one); 0 or -1: no limit */
                                         chain_level_validation?: number;
                                     };
                                     http_basic?: {
@@ -8205,7 +8278,7 @@ export interface paths {
                                 include_enrollment_ca: boolean;
                                 /** @default true */
                                 include_chain: boolean;
-                                /** @description Lamassu's; stored and returned, not applied to cacerts yet */
+                                /** @description Lamassu's: EST cacerts also returns the CA of the server's HTTPS certificate */
                                 include_system_ca?: boolean;
                                 /** @default [] */
                                 managed_cas: string[];
