@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=8
+// The flag is src/server-node-flags.ts's (an idle server stays under 150 MB RSS); `npm start` gives it too.
 // The `lamassu` program. It runs the compiled build in dist/ (fast start, small footprint), and compiles
 // src/ first when dist/ is missing or older than the sources, so a fresh clone or an edited tree never runs
 // stale code. `npm install` already builds once (the "prepare" script).

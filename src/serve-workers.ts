@@ -15,6 +15,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from './domain/ports/logger.ts';
+import { withServerNodeFlags } from './server-node-flags.ts';
 
 /** Message a worker sends once its listeners accept connections. */
 export const READY_MESSAGE = 'lamassu:ready';
@@ -43,6 +44,7 @@ export function superviseWorkers(opts: SuperviseOptions): Promise<number> {
   let done!: (code: number) => void;
   const finished = new Promise<number>((r) => (done = r));
 
+  cluster.setupPrimary({ execArgv: withServerNodeFlags(process.execArgv) });
   const fork = (index: number): Promise<void> =>
     new Promise((resolve) => {
       const worker = cluster.fork({ [WORKER_INDEX_ENV]: String(index), [TICKET_KEYS_ENV]: ticketKeys });

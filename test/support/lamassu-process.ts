@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before } from 'node:test';
+import { withServerNodeFlags } from '../../src/server-node-flags.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -55,7 +56,7 @@ export async function startLamassu(env: Record<string, string> = {}, opts: { nod
   const deadlineMs = opts.deadlineMs ?? 30_000;
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'lamassu-e2e-'));
   const [httpsPort, httpPort] = [await freePort(), await freePort()];
-  const child: ChildProcess = spawn(process.execPath, [...(opts.nodeArgs ?? []), lamassuBin, 'serve'], {
+  const child: ChildProcess = spawn(process.execPath, [...withServerNodeFlags(opts.nodeArgs ?? []), lamassuBin, 'serve'], {
     cwd: root,
     env: {
       ...cleanEnv(),

@@ -48,6 +48,8 @@ test('migrations on PostgreSQL go through while other schemas are created and dr
       await admin.query(`create schema ${other}`);
       await admin.query(`create table ${other}.t (id serial primary key, a int, b int, c int)`);
       await admin.query(`drop schema ${other} cascade`);
+      // Gently: other test files migrate on this database at the same time.
+      await new Promise((r) => setTimeout(r, 5));
     }
   })();
   try {
