@@ -10,6 +10,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { freePort, lamassuCli, lamassuServer } from '../support/lamassu-process.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const exec = promisify(execFile);
 
@@ -61,10 +62,16 @@ describe('lamassu CLI against a running server (subprocess, openssl)', { timeout
     assert.deepEqual(await ocspStatus('dev-1.pem').then((r) => [r.certStatus, r.revocationReason]), ['revoked', 'KeyCompromise']);
     assert.match(await ok(['ocsp', 'check', 'dev-1.pem']), /│ status\s+│ revoked/);
 
-    await ok(['crl', 'get', 'factory-ca', '--out', 'factory.crl.pem']);
-    const { stdout, stderr } = await exec('openssl', ['crl', '-in', 'factory.crl.pem', '-CAfile', 'factory-ca.pem', '-noout', '-text'], { cwd: dir });
-    assert.match(stderr + stdout, /verify OK/);
-    assert.match(stdout, new RegExp(`Serial Number: 0*${serial.toUpperCase()}[\\s\\S]*Key Compromise`));
+    // A revocation re-issues the CRL after a debounce (crlDebounceMs, 1 s): fetch until it is there, at most 10 s.
+    const crlListsIt = new RegExp(`Serial Number: 0*${serial.toUpperCase()}[\\s\\S]*Key Compromise`);
+    let crlText = '';
+    for (const deadline = Date.now() + 10_000; !crlListsIt.test(crlText) && Date.now() < deadline; await sleep(250)) {
+      await ok(['crl', 'get', 'factory-ca', '--out', 'factory.crl.pem']);
+      const { stdout, stderr } = await exec('openssl', ['crl', '-in', 'factory.crl.pem', '-CAfile', 'factory-ca.pem', '-noout', '-text'], { cwd: dir });
+      assert.match(stderr + stdout, /verify OK/);
+      crlText = stdout;
+    }
+    assert.match(crlText, crlListsIt);
   });
 
   it('enrolls a device with `est enroll` through a DMS with HTTP Basic authentication (simpleenroll and serverkeygen)', async () => {
