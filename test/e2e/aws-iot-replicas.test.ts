@@ -19,18 +19,9 @@ import { startLamassu, type LamassuProcess } from '../support/lamassu-process.ts
 import { amqpUrl, needPostgres, needRabbitMq, postgresUrl } from '../support/services.ts';
 import { freshTestDatabase, type TestDatabase } from '../support/storage.ts';
 import { admin } from './est-server.ts';
+import { until } from '../support/until.ts';
 
 const run = promisify(execFile);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() - start > timeoutMs) assert.fail(`${what}: not within ${timeoutMs} ms`);
-    await sleep(50);
-  }
-}
 
 describe('AWS IoT connector in its own process, over PostgreSQL and RabbitMQ', { timeout: 180_000 }, () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'lamassu-e2e-aws-replicas-'));

@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import { FAKE_AWS_CREDENTIALS, FAKE_AWS_REGION, FakeAwsIot } from '../support/fake-aws-iot.ts';
 import { startLamassu, type LamassuProcess } from '../support/lamassu-process.ts';
 import { admin } from './est-server.ts';
+import { until } from '../support/until.ts';
 
 const run = promisify(execFile);
 const CONNECTOR = 'aws-iot';
@@ -22,15 +23,6 @@ const KEY = `lamassu.io/iot/${CONNECTOR}`;
 const POLICY = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'iot:Connect', Resource: '*' }] };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() - start > timeoutMs) assert.fail(`${what}: not within ${timeoutMs} ms`);
-    await sleep(50);
-  }
-}
 
 describe('cloud proxy and AWS IoT connector end to end (lamassu serve, EST with curl, AWS IoT stand-in)', { timeout: 240_000 }, () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'lamassu-e2e-aws-'));
