@@ -55,7 +55,11 @@ export interface LamassuProcess {
 export async function startLamassu(env: Record<string, string> = {}, opts: { nodeArgs?: string[]; deadlineMs?: number; dataDir?: string } = {}): Promise<LamassuProcess> {
   const deadlineMs = opts.deadlineMs ?? 30_000;
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'lamassu-e2e-'));
-  const [httpsPort, httpPort] = [await freePort(), await freePort()];
+  // Two ports asked in turn can be the same one (the first is free again when the second is asked): CI saw a
+  // server fail with EADDRINUSE on its own HTTPS port.
+  const httpsPort = await freePort();
+  let httpPort = await freePort();
+  while (httpPort === httpsPort) httpPort = await freePort();
   const child: ChildProcess = spawn(process.execPath, [...withServerNodeFlags(opts.nodeArgs ?? []), lamassuBin, 'serve'], {
     cwd: root,
     env: {
