@@ -20,7 +20,7 @@ import { KeyEngineSet, type KeyEngineConfig } from './engines/crypto/registry.ts
 import { MemoryEventBus } from './engines/eventbus/memory-event-bus.ts';
 import { OutboxEventBus } from './engines/outbox/outbox-event-bus.ts';
 import { OutboxRelay } from './engines/outbox/outbox-relay.ts';
-import { createStorage } from './engines/storage/create-storage.ts';
+import { createStorage, openBackgroundStorage } from './engines/storage/create-storage.ts';
 import { ensurePrivateDirectory } from './engines/private-directory.ts';
 import { SqliteCertificateWriter } from './engines/storage/sqlite-certificate-writer.ts';
 import { HttpEnrollmentWebhook } from './engines/dms/http-enrollment-webhook.ts';
@@ -150,6 +150,8 @@ export async function startServer(
     const storage = await createStorage(config.storage, { logger });
     closers.push({ name: 'storage', close: () => storage.close() });
     logger.info({ dialect: storage.dialect }, 'database ready');
+    const backgroundStorage = await openBackgroundStorage(config.storage, storage, logger);
+    if (backgroundStorage !== storage) closers.push({ name: 'background storage', close: () => backgroundStorage.close() });
 
     const metrics = new HttpMetrics();
     const recorder = new PrometheusMetricsRecorder(metrics.registry);
@@ -177,14 +179,14 @@ export async function startServer(
     const bus = events;
     closers.push({ name: 'event bus', close: () => bus.close() });
     // Services write events to the outbox with their changes; one replica relays the outbox to the bus.
-    const relay = new OutboxRelay({ outbox: storage.outbox, leases: storage.leases, bus, clock, logger, holder: `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}` });
+    const relay = new OutboxRelay({ outbox: backgroundStorage.outbox, leases: backgroundStorage.leases, bus, clock, logger, holder: `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}` });
     relay.start();
     closers.push({ name: 'outbox relay', close: () => relay.stop() });
     const outboxBacklog = () => storage.outbox.backlog();
     // Lets in-process services see published events synchronously (the VA's OCSP cache invalidation).
     events = new PublishTap(new OutboxEventBus(bus, relay, logger));
 
-    const deps: ServiceDeps = { config, storage, keyEngines, events, clock, random, logger, metrics: recorder };
+    const deps: ServiceDeps = { config, storage, backgroundStorage, keyEngines, events, clock, random, logger, metrics: recorder };
     const services: ServicePlugin[] = [];
     for (const name of config.services) {
       const factory = (opts.serviceFactories ?? serviceFactories)[name];

@@ -17,6 +17,12 @@ import type { KeyEngineSet } from '../engines/crypto/registry.ts';
 export interface ServiceDeps {
   config: Config;
   storage: Storage;
+  /**
+   * The same database for work in the background (bus consumers, delivery loops): on PostgreSQL a small pool
+   * of its own, so background work never waits in the pool's queue behind a burst of API requests; on
+   * SQLite (one connection) the same storage.
+   */
+  backgroundStorage?: Storage;
   keyEngines: KeyEngineSet;
   events: EventBus;
   clock: Clock;

@@ -45,3 +45,17 @@ export async function createStorage(config: StorageConfig, opts: CreateStorageOp
     close: () => db.destroy(),
   };
 }
+
+/** Connections of the background pool: the relay, the alerts consumer and its delivery loop hold at most one or two each. */
+const BACKGROUND_POOL_SIZE = 4;
+
+/**
+ * Storage for background work (the outbox relay, bus consumers, delivery loops). On PostgreSQL a second, small
+ * pool on the same database: a burst of API requests fills the main pool's queue, and a consumer's transaction
+ * would otherwise wait behind all of it (measured: p50 commit -> webhook 1.5 s at 370 API writes/s on one
+ * pool). On SQLite there is one connection whatever the pool: `main` itself.
+ */
+export async function openBackgroundStorage(config: StorageConfig, main: Storage, logger: Logger = silentLogger): Promise<Storage> {
+  if (config.kind !== 'postgres') return main;
+  return createStorage({ ...config, poolSize: BACKGROUND_POOL_SIZE }, { logger, migrate: false });
+}

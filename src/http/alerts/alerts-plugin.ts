@@ -77,7 +77,8 @@ export async function startAlerts(
 }
 
 export const alertsServicePlugin: ServicePluginFactory = async (deps) => {
-  const { alerts, close } = await startAlerts(deps);
+  // Consumer, delivery loop and the (low-volume) alerts API on the background pool.
+  const { alerts, close } = await startAlerts({ ...deps, storage: deps.backgroundStorage ?? deps.storage });
   const auth = { adminTokens: deps.storage.adminTokens, ...(deps.config.oidc ? { oidc: createOidcVerifier(deps.config.oidc) } : {}) };
   return {
     name: 'alerts',
