@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { ID_MAX_LENGTH } from '../domain/id-limit.ts';
 import { registerErrorHandling } from './errors.ts';
+import { answerHalfClosedClients } from './half-close.ts';
 import { clientErrorHandler, frameworkErrorHandler } from './framework-errors.ts';
 import { DEFAULT_REQUEST_TIMEOUT_MS, nodeServerTimeouts } from './request-timeout.ts';
 import { healthRoutes, type HealthChecks } from './health-routes.ts';
@@ -35,6 +36,7 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
     clientErrorHandler: clientErrorHandler(opts.logger),
     frameworkErrors: frameworkErrorHandler,
   });
+  answerHalfClosedClients(app.server);
   app.setValidatorCompiler(validatorCompiler());
   registerErrorHandling(app);
   registerRequestGuards(app);

@@ -8,6 +8,7 @@ import fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { adminApiScope, type AdminAuthOptions } from './auth/admin-auth.ts';
 import { ID_MAX_LENGTH } from '../domain/id-limit.ts';
 import { registerErrorHandling } from './errors.ts';
+import { answerHalfClosedClients } from './half-close.ts';
 import { clientErrorHandler, frameworkErrorHandler } from './framework-errors.ts';
 import { DEFAULT_REQUEST_TIMEOUT_MS, nodeServerTimeouts } from './request-timeout.ts';
 import type { HttpMetrics } from './metrics.ts';
@@ -86,6 +87,7 @@ export async function buildHttpsApp(opts: HttpsAppOptions): Promise<FastifyInsta
     frameworkErrors: frameworkErrorHandler,
     ...(https ? { https } : {}),
   }) as unknown as FastifyInstance;
+  answerHalfClosedClients(app.server);
   app.setValidatorCompiler(validatorCompiler());
   registerErrorHandling(app);
   registerRequestGuards(app);
