@@ -20,6 +20,12 @@ export interface SubscribeOptions {
    * auto-deleted queue instead of the group's durable one). For per-process state such as caches.
    */
   broadcast?: boolean;
+  /**
+   * The handler takes events in any order, several at once (it keeps no order and drops repeats itself):
+   * up to this many are handed to it before the earlier ones are handled. RabbitMQ hands a consumer its
+   * prefetch at once anyway; the in-process bus otherwise gives each subscription one event at a time, in order.
+   */
+  unorderedConcurrency?: number;
 }
 
 /** `true` when the bus link came (back) up, `false` when it went down. */

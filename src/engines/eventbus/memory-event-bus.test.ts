@@ -132,4 +132,42 @@ describe('MemoryEventBus', () => {
     await bus.close();
     assert.equal(finished, true);
   });
+
+  it('unorderedConcurrency: up to that many events in the handler at once, every event once, unsubscribe waits for them', async () => {
+    const bus = new MemoryEventBus(recordingLogger());
+    let inHandler = 0;
+    let most = 0;
+    const seen: string[] = [];
+    const unsubscribe = await bus.subscribe(
+      '#',
+      'wide',
+      async (e) => {
+        most = Math.max(most, ++inHandler);
+        await new Promise((r) => setTimeout(r, 5));
+        seen.push(e.type);
+        inHandler--;
+      },
+      { unorderedConcurrency: 4 },
+    );
+    // An ordered subscription beside it still gets one at a time.
+    let orderedMost = 0;
+    let orderedIn = 0;
+    await bus.subscribe('#', 'narrow', async () => {
+      orderedMost = Math.max(orderedMost, ++orderedIn);
+      await new Promise((r) => setTimeout(r, 1));
+      orderedIn--;
+    });
+    await bus.publish(Array.from({ length: 10 }, (_, i) => event(`t${i}`)));
+    await bus.idle();
+    assert.deepEqual([...seen].sort(), Array.from({ length: 10 }, (_, i) => `t${i}`).sort());
+    assert.equal(most, 4);
+    assert.equal(orderedMost, 1);
+    // Unsubscribing while handlers run: it resolves once they are done, and the rest is dropped.
+    await bus.publish(Array.from({ length: 10 }, (_, i) => event(`u${i}`)));
+    while (inHandler === 0) await new Promise((r) => setImmediate(r));
+    await unsubscribe();
+    assert.equal(inHandler, 0, 'unsubscribe resolved with handlers still running');
+    assert.equal(seen.filter((t) => t.startsWith('u')).length, 4);
+    await bus.close();
+  });
 });

@@ -52,10 +52,33 @@ function withStatementCache(db: BetterSqlite3.Database): SqliteDatabase {
   };
 }
 
-/** `BEGIN IMMEDIATE` takes the write lock up front, so two processes cannot deadlock upgrading read locks. */
+const isBusy = (err: unknown) => (err as { code?: unknown }).code === 'SQLITE_BUSY';
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * `BEGIN IMMEDIATE` takes the write lock up front, so two processes cannot deadlock upgrading read locks.
+ * While another connection holds the lock (the certificate writer's thread, another process), SQLite's busy
+ * handler would sleep on the calling thread, and on the main thread that stalls every request and TLS
+ * handshake for the length of the other commit. So the lock is asked for without the busy handler and
+ * waited for on timers, up to the same busy timeout; the connection stays reserved meanwhile.
+ */
 class ImmediateSqliteDriver extends SqliteDriver {
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+    const deadline = Date.now() + BUSY_TIMEOUT_MS;
+    await connection.executeQuery(CompiledQuery.raw('pragma busy_timeout = 0'));
+    try {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+          return;
+        } catch (err) {
+          if (!isBusy(err) || Date.now() >= deadline) throw err;
+        }
+        await sleep(Math.min(1 + attempt, 20));
+      }
+    } finally {
+      await connection.executeQuery(CompiledQuery.raw(`pragma busy_timeout = ${BUSY_TIMEOUT_MS}`));
+    }
   }
 }
 

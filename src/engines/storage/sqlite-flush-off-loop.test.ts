@@ -100,4 +100,30 @@ describe('transactionFlushedOffLoop (SQLite)', () => {
       await s.close();
     }
   });
+
+  it('waits for a write lock held by another connection on timers, not by blocking the event loop', async () => {
+    const s = await createStorage({ kind: 'sqlite', file });
+    const other = await openDatabase({ kind: 'sqlite', file });
+    try {
+      // The other connection (the certificate writer's thread, another process) holds the write lock 300 ms.
+      await other.connection().execute(async (conn) => {
+        await sql`begin immediate`.execute(conn);
+        let ticks = 0;
+        const ticker = setInterval(() => ticks++, 10);
+        const started = Date.now();
+        const done = s.transaction(async (r) => r.outbox.append([event()]));
+        await new Promise((r) => setTimeout(r, 300));
+        await sql`commit`.execute(conn);
+        await done;
+        clearInterval(ticker);
+        assert.ok(Date.now() - started >= 290, 'the transaction did not wait for the lock');
+        // Blocked in SQLite's busy handler, the loop would not have ticked until the lock was free.
+        assert.ok(ticks >= 15, `the event loop ticked ${ticks} times in 300 ms`);
+      });
+    } finally {
+      await other.destroy();
+      await s.close();
+    }
+  });
 });
+

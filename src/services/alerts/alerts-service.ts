@@ -58,7 +58,8 @@ export class AlertsService {
   async follow(bus: EventBus): Promise<() => Promise<void>> {
     // Conditions compiled now rather than on the first event, which should not wait for them.
     for (const s of await this.deps.alerts.listSubscriptions()) this.matcherOf(s);
-    return bus.subscribe('#', ALERTS_CONSUMER_GROUP, (event) => this.handleEvent(event).then(() => undefined));
+    // Order does not matter here (events are recorded by id) and concurrent events share a transaction.
+    return bus.subscribe('#', ALERTS_CONSUMER_GROUP, (event) => this.handleEvent(event).then(() => undefined), { unorderedConcurrency: RECORD_BATCH });
   }
 
   /**
@@ -73,12 +74,15 @@ export class AlertsService {
   handleEvent(event: CloudEvent): Promise<number> {
     return new Promise<number>((resolve, reject) => {
       this.waiting.push({ event, resolve, reject });
-      if (!this.recording) void this.recordWaiting();
+      if (!this.recording) {
+        this.recording = true;
+        // The events handed over in this turn of the event loop join the first transaction.
+        setImmediate(() => void this.recordWaiting());
+      }
     });
   }
 
   private async recordWaiting(): Promise<void> {
-    this.recording = true;
     try {
       while (this.waiting.length > 0) {
         const batch = this.waiting.splice(0, RECORD_BATCH);
