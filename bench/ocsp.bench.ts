@@ -4,7 +4,9 @@
  *
  * - keep-alive: wrk, 50 connections, GET and POST, against our server (openssl ocsp speaks HTTP/1.0 and
  *   closes every connection, so wrk gets nothing from it);
- * - a new connection per request: a small Node client (50 concurrent), GET and POST, against both.
+ * - a new connection per request: a small Node client (50 concurrent), GET and POST, against both;
+ * - the floor: bench/ocsp-floor-server.ts (bare node:http, fixed answer of our size) under the same wrk load,
+ *   the most one Node process answers here; each row also gives the load client's CPU in cores.
  * Then revocation latency (revoke call returns -> OCSP says revoked) and end-to-end CRL generation
  * from the database for 100k and 1M revoked entries.
  *
@@ -144,6 +146,8 @@ interface LoadResult {
   p50: number;
   p99: number;
   errors: number;
+  /** CPU the load client used, in cores (CPU seconds per second of the run). */
+  clientCores: number;
 }
 
 /** wrk with keep-alive; `lua` picks the request. */
@@ -155,11 +159,27 @@ function writeLua(dir: string, lua: string): string {
 
 async function wrk(url: string, lua: string, dir: string): Promise<LoadResult> {
   const script = writeLua(dir, lua);
-  const { stdout } = await exec('wrk', ['-t2', `-c${CONNECTIONS}`, `-d${SECONDS}s`, '--latency', '-s', script, url], { maxBuffer: 1 << 20 });
+  // bash's `time` gives wrk's own CPU (user + system), for the load client's share of the 2 cores.
+  const { stdout, stderr } = await exec('bash', ['-c', 'TIMEFORMAT="wrk-cpu %U %S"; time wrk "$@"', 'wrk', '-t2', `-c${CONNECTIONS}`, `-d${SECONDS}s`, '--latency', '-s', script, url], {
+    maxBuffer: 1 << 20,
+  });
+  const cpu = /wrk-cpu ([\d.]+) ([\d.]+)/.exec(stderr);
+  const clientCores = cpu ? (Number(cpu[1]) + Number(cpu[2])) / SECONDS : NaN;
   const ms = (s: string) => (s.endsWith('us') ? parseFloat(s) / 1000 : s.endsWith('ms') ? parseFloat(s) : parseFloat(s) * 1000);
   const pct = (p: string) => ms(new RegExp(`^\\s*${p}%\\s+(\\S+)`, 'm').exec(stdout)![1]!);
   const errors = Number(/Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1] ?? 0) + Number(/Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout)?.slice(1).reduce((a, b) => a + Number(b), 0) ?? 0);
-  return { rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)![1]), p50: pct('50'), p99: pct('99'), errors };
+  return { rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)![1]), p50: pct('50'), p99: pct('99'), errors, clientCores };
+}
+
+/** bench/ocsp-floor-server.ts answering `bytes`-byte bodies, listening when this resolves. */
+async function startOcspFloor(bytes: number): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'ocsp-floor-server.ts'), String(port), String(bytes)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.once('data', () => resolve());
+    child.once('exit', (code) => reject(new Error(`OCSP floor server exited (${code})`)));
+  });
+  return { url: `http://127.0.0.1:${port}`, child };
 }
 
 /** A new TCP connection per request, `CONNECTIONS` in flight; a response counts when it starts with HTTP/1.x 200. */
@@ -186,10 +206,13 @@ async function perConnection(port: number, requests: Buffer[], seconds = SECONDS
     while (performance.now() < end) await one();
   };
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   await Promise.all(Array.from({ length: CONNECTIONS }, worker));
   const elapsed = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   latencies.sort((a, b) => a - b);
-  return { rps: latencies.length / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors };
+  // The client is this process.
+  return { rps: latencies.length / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors, clientCores: (cpu.user + cpu.system) / 1e6 / elapsed };
 }
 
 const luaString = (b: Uint8Array) => `"${[...b].map((x) => `\\${x}`).join('')}"`;
@@ -338,17 +361,29 @@ export async function run() {
     rows.push(['lamassu', 'GET, keep-alive (wrk)', await wrk(ours, getLua(requests.map((r) => getPath('/api/va/ocsp/', r))), dir)]);
     rows.push(['lamassu', 'POST, keep-alive (wrk)', await wrk(ours, postLua('/api/va/ocsp', requests), dir)]);
     console.log(`lamassu: ${WORKERS} worker process(es)${WORKERS > 1 ? ' (PostgreSQL)' : ' (SQLite)'}; RSS of all its processes: ${idle.now.toFixed(0)} MB after warm-up, peak ${serverRssMb(l.child.pid!).peak.toFixed(0)} MB after the keep-alive rows`);
+    // The floor: one bare node:http process with a fixed answer of our responses' size, same wrk load.
+    const answerBytes = (await fetch(`${ours}${getPath('/api/va/ocsp/', requests[0]!)}`).then((r) => r.arrayBuffer())).byteLength;
+    const floor = await startOcspFloor(answerBytes);
+    try {
+      rows.push(['node:http floor', 'GET, keep-alive (wrk)', await wrk(floor.url, getLua(requests.map((r) => getPath('/api/va/ocsp/', r))), dir)]);
+      rows.push(['node:http floor', 'POST, keep-alive (wrk)', await wrk(floor.url, postLua('/api/va/ocsp', requests), dir)]);
+    } finally {
+      floor.child.kill('SIGTERM');
+    }
     rows.push(['lamassu', 'GET, new connection each', await perConnection(l.httpPort, requests.map((r) => rawGet(getPath('/api/va/ocsp/', r), true)))]);
     rows.push(['openssl ocsp', 'GET, new connection each', await perConnection(opensslPort, requests.map((r) => rawGet(getPath('/', r), false)))]);
     rows.push(['lamassu', 'POST, new connection each', await perConnection(l.httpPort, requests.map((r) => rawPost('/api/va/ocsp', r)))]);
     rows.push(['openssl ocsp', 'POST, new connection each', await perConnection(opensslPort, requests.map((r) => rawPost('/', r)))]);
 
-    console.log(`| server | requests | req/s | p50 ms | p99 ms | errors |`);
-    console.log('| --- | --- | ---: | ---: | ---: | ---: |');
-    for (const [server, mode, r] of rows) console.log(`| ${server} | ${mode} | ${Math.round(r.rps)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.errors} |`);
+    console.log(`| server | requests | req/s | p50 ms | p99 ms | errors | load client CPU (cores) |`);
+    console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: |');
+    for (const [server, mode, r] of rows) console.log(`| ${server} | ${mode} | ${Math.round(r.rps)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.errors} | ${r.clientCores.toFixed(2)} |`);
     const rate = (server: string, mode: string) => rows.find((r) => r[0] === server && r[1] === mode)![2].rps;
     for (const m of ['GET', 'POST']) {
-      console.log(`${m}: lamassu keep-alive / openssl = ${(rate('lamassu', `${m}, keep-alive (wrk)`) / rate('openssl ocsp', `${m}, new connection each`)).toFixed(1)}x; both with a new connection each = ${(rate('lamassu', `${m}, new connection each`) / rate('openssl ocsp', `${m}, new connection each`)).toFixed(1)}x`);
+      console.log(
+        `${m}: lamassu keep-alive / openssl = ${(rate('lamassu', `${m}, keep-alive (wrk)`) / rate('openssl ocsp', `${m}, new connection each`)).toFixed(1)}x; both with a new connection each = ${(rate('lamassu', `${m}, new connection each`) / rate('openssl ocsp', `${m}, new connection each`)).toFixed(1)}x; ` +
+          `lamassu keep-alive / node:http floor = ${((100 * rate('lamassu', `${m}, keep-alive (wrk)`)) / rate('node:http floor', `${m}, keep-alive (wrk)`)).toFixed(0)}%; floor / openssl = ${(rate('node:http floor', `${m}, keep-alive (wrk)`) / rate('openssl ocsp', `${m}, new connection each`)).toFixed(1)}x`,
+      );
     }
 
     if (WORKERS > 1) {
