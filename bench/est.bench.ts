@@ -111,13 +111,17 @@ async function drive(t: Target, jobs: (Buffer | undefined)[]) {
   const pids = [t.server.pid, ...childPids(t.server.pid)];
   const serverCpu = () => pids.reduce((sum, p) => sum + cpuMs(p), 0);
   const cpu0 = serverCpu();
+  const client0 = process.cpuUsage();
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       while (next < jobs.length) outcomes.push(await connection(t, jobs[next++]));
     }),
   );
-  return { wallMs: performance.now() - t0, serverCpuMs: serverCpu() - cpu0, outcomes };
+  const wallMs = performance.now() - t0;
+  const client = process.cpuUsage(client0);
+  // The load client is this process: its CPU in cores, to see whether it left the server room.
+  return { wallMs, serverCpuMs: serverCpu() - cpu0, clientCores: (client.user + client.system) / 1000 / wallMs, outcomes };
 }
 
 /** Base64 CSRs of fresh P-256 keys, one device each, made before the clock starts. */
@@ -184,7 +188,7 @@ async function measure(storage: string, env: Record<string, string>, versions: t
         const rss = rssMb(server.pid);
         rows.push(
           `| ${storage} | ${maxVersion}${resumed ? ' resumed' : ''} | **${perSec.toFixed(0)}** | ${hsPerSec.toFixed(0)} | **${((100 * perSec) / hsPerSec).toFixed(0)}%** | ${cpuPerEnroll.toFixed(2)} | ${cpuPerHandshake.toFixed(2)} (${((100 * cpuPerHandshake) / cpuPerEnroll).toFixed(0)}%) | ` +
-            `${median(enroll.outcomes.map((o) => o.totalMs)).toFixed(1)} | ${(100 * latencyShare).toFixed(0)}% | ${rss.peak.toFixed(0)} | ${os.loadavg()[0]!.toFixed(1)} |`,
+            `${median(enroll.outcomes.map((o) => o.totalMs)).toFixed(1)} | ${(100 * latencyShare).toFixed(0)}% | ${rss.peak.toFixed(0)} | ${enroll.clientCores.toFixed(2)} | ${os.loadavg()[0]!.toFixed(1)} |`,
         );
         console.log(rows.at(-1));
       }
@@ -198,9 +202,9 @@ async function measure(storage: string, env: Record<string, string>, versions: t
 export async function run(): Promise<void> {
   console.log(`EST simpleenroll, ${ENROLLMENTS} enrollments per row, ${CONCURRENCY} concurrent clients, a new mutual-TLS connection each`);
   console.log(
-    '| storage | TLS | enrollments/s | handshake-only conn/s (ceiling) | of ceiling | server CPU ms/enrollment | of which TLS handshake ms (share) | median latency ms | handshake share of client latency | server peak RSS MB | load avg |',
+    '| storage | TLS | enrollments/s | handshake-only conn/s (ceiling) | of ceiling | server CPU ms/enrollment | of which TLS handshake ms (share) | median latency ms | handshake share of client latency | server peak RSS MB | load client CPU (cores) | load avg |',
   );
-  console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   // EST_BENCH_STORAGE=sqlite or =postgres runs one of the two.
   const only = process.env.EST_BENCH_STORAGE;
   // EST_BENCH_WORKERS=N runs `lamassu serve` with N worker processes.
