@@ -85,6 +85,12 @@ function cpuMs(pid: number, tid?: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
 }
 
+/** CPU ms of this process's children that have exited and been reaped (cutime + cstime): wrk's, once it is done. */
+function reapedChildrenCpuMs(): number {
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[13]) + Number(fields[14])) * 1000) / CLK_TCK;
+}
+
 /** CPU ms per thread name (comm) of a process: main thread, libuv-worker, worker threads, V8 helpers. */
 function threadCpuMs(pid: number): Map<string, number> {
   const byName = new Map<string, number>();
@@ -159,6 +165,8 @@ interface WrkRun {
   threadsMs: Map<string, number>;
   postgresMs: number;
   machineBusy: number;
+  /** wrk's own CPU over the run, in cores. */
+  clientCores: number;
 }
 
 function wrk(url: string, bodyFile: string, token: string, seconds: number, pid: number): Promise<WrkRun> {
@@ -170,6 +178,7 @@ function wrk(url: string, bodyFile: string, token: string, seconds: number, pid:
     const threads0 = threadCpuMs(pid);
     const pg0 = processesCpuMs('postgres');
     const machine0 = machineJiffies();
+    const client0 = reapedChildrenCpuMs();
     let peak = rssMb(pid);
     const sampler = setInterval(() => (peak = Math.max(peak, rssMb(pid))), 250);
     const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -187,7 +196,8 @@ function wrk(url: string, bodyFile: string, token: string, seconds: number, pid:
       const machineBusy = (machine1.busy - machine0.busy) / (machine1.total - machine0.total);
       const line = out.split('\n').find((l) => l.startsWith('RESULT '));
       if (code !== 0 || !line) return reject(new Error(`wrk failed (${code}):\n${out}`));
-      resolve({ r: JSON.parse(line.slice(7)) as WrkResult, cpuMs: cpu, mainCpuMs: mainCpu, peakRssMb: peak, threadsMs, postgresMs, machineBusy });
+      const clientCores = (reapedChildrenCpuMs() - client0) / (seconds * 1000);
+      resolve({ r: JSON.parse(line.slice(7)) as WrkResult, cpuMs: cpu, mainCpuMs: mainCpu, peakRssMb: peak, threadsMs, postgresMs, machineBusy, clientCores });
     });
   });
 }
@@ -206,7 +216,7 @@ interface Target {
 
 async function measureRound(t: Target): Promise<Round> {
   const before = t.storedRows ? await t.storedRows() : 0;
-  const { r, cpuMs: cpu, mainCpuMs, peakRssMb, threadsMs, postgresMs, machineBusy } = await wrk(t.url, t.bodyFile, t.token, SECONDS, t.pid);
+  const { r, cpuMs: cpu, mainCpuMs, peakRssMb, threadsMs, postgresMs, machineBusy, clientCores } = await wrk(t.url, t.bodyFile, t.token, SECONDS, t.pid);
   const errors = r.status_errors + r.connect_errors + r.read_errors + r.write_errors + r.timeouts;
   if (r.status_errors > 0 || r.requests === 0) throw new Error(`${t.name}: ${r.status_errors} error statuses out of ${r.requests}`);
   const ok = r.requests - r.status_errors;
@@ -230,7 +240,7 @@ async function measureRound(t: Target): Promise<Round> {
       `${round.cpuUsPerCert.toFixed(0)} us CPU/cert (main thread ${round.mainCpuUsPerCert.toFixed(0)}), peak RSS ${peakRssMb.toFixed(0)} MB` +
       (round.stored === undefined ? '' : `, ${round.stored} rows stored for ${ok} 201s`) +
       (errors > 0 ? `, socket errors ${errors}` : '') +
-      `, load ${os.loadavg()[0]!.toFixed(1)}, machine busy ${(100 * machineBusy).toFixed(0)}%`,
+      `, load ${os.loadavg()[0]!.toFixed(1)}, machine busy ${(100 * machineBusy).toFixed(0)}%, wrk ${clientCores.toFixed(2)} cores`,
   );
   const perCert = (ms: number) => ((ms * 1000) / ok).toFixed(0);
   const threadList = [...threadsMs].filter(([, ms]) => ms > 0).sort((a, b) => b[1] - a[1]);
