@@ -25,6 +25,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { lamassuBin, freePort } from '../test/support/lamassu-process.ts';
 import { postgresUrl } from '../test/support/services.ts';
+import { withServerNodeFlags } from '../src/server-node-flags.ts';
 import type { ToolsOf } from './required-tools.ts';
 
 /** wrk loads our server; openssl makes the requests and is the contender (`openssl ocsp -index`). */
@@ -84,7 +85,9 @@ async function startLamassu(dir: string): Promise<Lamassu> {
   const [httpPort, httpsPort] = [await freePort(), await freePort()];
   const dataDir = path.join(dir, 'data');
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(LAMASSU_|POSTGRES_|PKCS11_|VAULT_|GOPEM_)|^(DATABASE_URL|ENGINE)$/.test(k)));
-  const child = spawn(process.execPath, [lamassuBin, 'serve'], {
+  // As `npm start` runs it (the server's V8 flags); OCSP_BENCH_SERVER_ARGS="--cpu-prof --cpu-prof-dir=/tmp/x" adds more.
+  const nodeArgs = withServerNodeFlags(process.env.OCSP_BENCH_SERVER_ARGS?.split(' ').filter(Boolean) ?? []);
+  const child = spawn(process.execPath, [...nodeArgs, lamassuBin, 'serve'], {
     cwd: root,
     env: {
       ...env,

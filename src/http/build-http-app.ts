@@ -1,5 +1,6 @@
 /** The plain-HTTP listener: /health, /metrics and the services' public routes (OCSP, CRLs). */
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
 import fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { ID_MAX_LENGTH } from '../domain/id-limit.ts';
 import { registerErrorHandling } from './errors.ts';
@@ -24,13 +25,32 @@ export interface HttpAppOptions {
 
 export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstance> {
   const requestTimeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const fastPaths = opts.services.flatMap((s) => (s.httpFastPath ? [s.httpFastPath] : []));
   const app = fastify({
+    // Node's server as fastify would make it, with the services' fast paths in front of fastify's handler.
+    serverFactory: (handler, options) => {
+      const server = http.createServer(nodeServerTimeouts(requestTimeoutMs), (req, res) => {
+        for (const fast of fastPaths) {
+          const started = performance.now();
+          const route = fast(req, res);
+          if (route === undefined) continue;
+          res.once('finish', () => opts.metrics.record('http', req.method ?? '', route, res.statusCode, (performance.now() - started) / 1000));
+          return;
+        }
+        handler(req, res);
+      });
+      // What fastify sets on a server it makes itself (its defaults are filled in by now).
+      const keepAliveMs = Number(options.keepAliveTimeout);
+      if (Number.isFinite(keepAliveMs)) server.keepAliveTimeout = keepAliveMs;
+      const connectionMs = Number(options.connectionTimeout);
+      if (Number.isFinite(connectionMs)) server.setTimeout(connectionMs);
+      return server;
+    },
     loggerInstance: opts.logger,
     // Unique across both listeners and all replicas, so log lines can be joined.
     genReqId: () => randomUUID(),
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
     requestTimeout: requestTimeoutMs,
-    http: nodeServerTimeouts(requestTimeoutMs),
     // Every id a route names fits (src/domain/id-limit.ts); failures before routing answer in our shape.
     routerOptions: { maxParamLength: ID_MAX_LENGTH },
     clientErrorHandler: clientErrorHandler(opts.logger),

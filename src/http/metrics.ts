@@ -41,11 +41,15 @@ export class HttpMetrics {
   /** Counts every answered request of `app`. Unmatched URLs share one label so scanners cannot blow up the series. */
   observe(app: FastifyInstance, listener: 'http' | 'https'): void {
     app.addHook('onResponse', async (request, reply) => {
-      const route = request.routeOptions.url ?? 'unmatched';
-      const labels = { listener, method: request.method, route };
-      this.requests.inc({ ...labels, status: String(reply.statusCode) });
-      this.duration.observe(labels, reply.elapsedTime / 1000);
+      this.record(listener, request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
     });
+  }
+
+  /** One answered request (for requests answered outside fastify: the fast paths). */
+  record(listener: 'http' | 'https', method: string, route: string, status: number, seconds: number): void {
+    const labels = { listener, method, route };
+    this.requests.inc({ ...labels, status: String(status) });
+    this.duration.observe(labels, seconds);
   }
 
   /** Exposes the event bus link: connected gauge, losses and returns, events waiting or dropped. */

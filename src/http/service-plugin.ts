@@ -3,6 +3,7 @@
  * factory (registered in src/app.ts); the shell mounts what it returns on the right listener with the
  * right authentication, so a service plugin only decodes, calls its service and encodes.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Config, ServiceName } from '../config/config-schema.ts';
 import type { Clock } from '../domain/ports/clock.ts';
@@ -44,8 +45,16 @@ export interface ServicePlugin {
   https?: FastifyPluginAsync;
   /** Plain-HTTP routes, e.g. OCSP and CRLs. */
   http?: FastifyPluginAsync;
+  /** Plain-HTTP requests answered before the framework sees them (hot paths); each also has a route in `http`. */
+  httpFastPath?: HttpFastPath;
   /** Stops the service's own work (jobs, consumers); called at shutdown before storage closes. */
   close?(): Promise<void>;
 }
+
+/**
+ * Answers a request straight from Node's request listener, or leaves it (undefined) to the framework. When it
+ * takes one it returns the route label the request is counted under in /metrics, and answers it, always.
+ */
+export type HttpFastPath = (req: IncomingMessage, res: ServerResponse) => string | undefined;
 
 export type ServicePluginFactory = (deps: ServiceDeps) => ServicePlugin | Promise<ServicePlugin>;

@@ -11,28 +11,36 @@ import { ocspError, type OcspAnswer, type OcspResponder } from '../../services/v
 import { decodeOcspGetPath } from '../../x509/ocsp-request.ts';
 
 export const OCSP_PATH = '/api/va/ocsp';
-const OCSP_REQUEST = 'application/ocsp-request';
+export const OCSP_REQUEST = 'application/ocsp-request';
+const OCSP_RESPONSE = 'application/ocsp-response';
 /** RFC 6960 requests are a few hundred bytes; this leaves room for many CertIDs. */
-const BODY_LIMIT = 64 * 1024;
+export const OCSP_BODY_LIMIT = 64 * 1024;
+const BODY_LIMIT = OCSP_BODY_LIMIT;
+
+/** Status, headers and body of the HTTP answer carrying `answer` (RFC 5019 caching headers, 304 on a matching ETag). */
+export function ocspHttpAnswer(answer: OcspAnswer, ifNoneMatch: string | undefined, now: number): { status: 200 | 304; headers: Record<string, string>; body?: Buffer } {
+  const body = Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.byteLength);
+  if (answer.kind === 'error' || !answer.etag) return { status: 200, headers: { 'content-type': OCSP_RESPONSE, 'cache-control': 'no-store' }, body };
+  const maxAge = Math.max(0, Math.floor((answer.nextUpdate.getTime() - now) / 1000));
+  const headers = {
+    'content-type': OCSP_RESPONSE,
+    'cache-control': `max-age=${maxAge}, public, no-transform, must-revalidate`,
+    expires: answer.nextUpdate.toUTCString(),
+    'last-modified': answer.producedAt.toUTCString(),
+    etag: answer.etag,
+  };
+  if (ifNoneMatch && ifNoneMatch.split(',').some((t) => t.trim() === answer.etag || t.trim() === '*')) return { status: 304, headers };
+  return { status: 200, headers, body };
+}
 
 function send(reply: FastifyReply, request: FastifyRequest, answer: OcspAnswer, now: number): FastifyReply {
-  reply.header('content-type', 'application/ocsp-response');
-  if (answer.kind === 'error' || !answer.etag) {
-    reply.header('cache-control', 'no-store');
-    return reply.send(Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.byteLength));
-  }
-  const maxAge = Math.max(0, Math.floor((answer.nextUpdate.getTime() - now) / 1000));
-  reply.header('cache-control', `max-age=${maxAge}, public, no-transform, must-revalidate`);
-  reply.header('expires', answer.nextUpdate.toUTCString());
-  reply.header('last-modified', answer.producedAt.toUTCString());
-  reply.header('etag', answer.etag);
-  const match = request.headers['if-none-match'];
-  if (match && match.split(',').some((t) => t.trim() === answer.etag || t.trim() === '*')) return reply.code(304).send();
-  return reply.send(Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.byteLength));
+  const http = ocspHttpAnswer(answer, request.headers['if-none-match'], now);
+  reply.code(http.status).headers(http.headers);
+  return http.body ? reply.send(http.body) : reply.send();
 }
 
 /** The part of the raw URL after `${OCSP_PATH}/`, query string dropped. */
-function rawRequestPath(url: string): string {
+export function rawRequestPath(url: string): string {
   const q = url.indexOf('?');
   const path = q === -1 ? url : url.slice(0, q);
   return path.slice(OCSP_PATH.length + 1);

@@ -14,6 +14,7 @@ import { createOidcVerifier } from '../auth/oidc-verifier.ts';
 import { caServiceFor } from '../ca/ca-plugin.ts';
 import type { ServiceDeps, ServicePlugin, ServicePluginFactory } from '../service-plugin.ts';
 import { crlRoutes } from './crl-routes.ts';
+import { ocspFastPath } from './ocsp-fast-path.ts';
 import { ocspRoutes } from './ocsp-routes.ts';
 import { rolesRoutes } from './roles-routes.ts';
 
@@ -68,6 +69,7 @@ export async function createVaPlugin(deps: ServiceDeps, options: VaPluginOptions
     va,
     crlJob,
     http: publicRoutes,
+    httpFastPath: ocspFastPath(va.ocsp, deps.clock),
     https: async (app) => {
       await publicRoutes(app);
       await app.register(adminApiScope(auth, [rolesRoutes(va, deps.storage.crls)]), { prefix: VA_API_PREFIX });
