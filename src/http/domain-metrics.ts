@@ -39,6 +39,7 @@ export class PrometheusMetricsRecorder implements MetricsRecorder {
   private readonly est: Counter<'dms' | 'operation' | 'result'>;
   private readonly estDuration: Histogram<'operation'>;
   private readonly ocsp: Counter<'ca' | 'status'>;
+  private readonly ocspSeries = new Map<string, { inc(): void }>();
   private readonly crl: Histogram;
   private readonly sweep: Histogram;
   private readonly keyOps: Counter<'engine' | 'op' | 'result'>;
@@ -110,7 +111,14 @@ export class PrometheusMetricsRecorder implements MetricsRecorder {
   }
 
   ocspResponse(ca: string, status: string): void {
-    this.ocsp.inc({ ca, status });
+    // On every OCSP answer: the labelled child is kept rather than looked up by prom-client each time.
+    const key = `${ca} ${status}`;
+    let child = this.ocspSeries.get(key);
+    if (!child) {
+      child = this.ocsp.labels({ ca, status });
+      this.ocspSeries.set(key, child);
+    }
+    child.inc();
   }
 
   crlGenerated(seconds: number): void {
