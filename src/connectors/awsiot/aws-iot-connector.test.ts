@@ -245,4 +245,21 @@ describe('AWS IoT connector: events to jobs, jobs in order with retries', () => 
     await idle();
     assert.deepEqual(aws.calls.splice(0), ['UpdateCACertificate']);
   });
+
+  it('a synchronization skips (and counts) what AWS refuses for good, does the rest, and records its counts on the job', async () => {
+    aws.failNext('DescribeCertificate', 'permanent');
+    const id = randomUUID();
+    await opened.storage.connectors.enqueue([{ id, connectorId: 'aws', eventId: `api:${id}`, kind: 'SYNC', key: 'aws', deviceId: null, payload: {}, createdAt: new Date() }]);
+    connector.wake();
+    await idle();
+    const job = (await opened.storage.connectors.getJob('aws', id))!;
+    assert.equal(job.status, 'DONE');
+    const result = job.result as { failed: number; errors: string[]; certificates_checked: number };
+    assert.equal(result.failed, 1);
+    assert.match(result.errors[0]!, /^certificate .*: DescribeCertificate: InvalidRequestException/);
+    const certificates = await opened.storage.connectors.listResources('aws', 'CERTIFICATE');
+    assert.equal(result.certificates_checked, certificates.length);
+    assert.ok(aws.calls.filter((c) => c === 'DescribeCertificate').length === certificates.length - 1, 'the others were still asked');
+    assert.ok((await opened.storage.connectors.get('aws'))!.lastSyncAt);
+  });
 });

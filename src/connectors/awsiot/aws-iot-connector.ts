@@ -222,7 +222,11 @@ export class AwsIotConnector implements ConnectorDriver {
     }
     clearTimeout(this.timer);
     this.running = this.drain()
-      .catch((err: unknown) => this.d.logger.error({ err, connector: this.d.id }, 'connector runner failed; trying again'))
+      .catch((err: unknown) => {
+        // The database failed under the runner: look again after the poll interval rather than wait for an event.
+        this.d.logger.error({ err, connector: this.d.id }, 'connector runner failed; trying again');
+        this.schedule(this.d.pollMs ?? 1000);
+      })
       .finally(() => {
         this.running = undefined;
         if (this.stopped) return;
