@@ -486,10 +486,10 @@ export class FakeAwsIot {
     if (!doc || typeof doc !== 'object' || !Array.isArray((doc as Record<string, unknown>).Statement)) throw new AwsError(400, 'MalformedPolicyException', 'policy document has no Statement list');
   }
 
-  /** Sets the device-reported part of a shadow, as a device would over MQTT. */
+  /** Updates the device-reported part of a shadow, as a device would over MQTT (top-level keys merged, as AWS does). */
   report(thingName: string, shadowName: string, reported: Record<string, unknown>): void {
     const key = `${thingName}/${shadowName}`;
-    const prev = (this.shadows.get(key) ?? { state: {}, version: 0 }) as { state: Record<string, unknown>; version: number };
-    this.shadows.set(key, { state: { ...prev.state, reported }, version: prev.version + 1 });
+    const prev = (this.shadows.get(key) ?? { state: {}, version: 0 }) as { state: { reported?: Record<string, unknown> }; version: number };
+    this.shadows.set(key, { state: { ...prev.state, reported: { ...(prev.state.reported ?? {}), ...reported } }, version: prev.version + 1, timestamp: Math.floor(Date.now() / 1000) });
   }
 }
