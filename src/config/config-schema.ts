@@ -164,6 +164,8 @@ export const settings = {
   awsRetryBaseMs: required({ env: 'LAMASSU_AWS_RETRY_BASE', file: 'aws.retry_base', parse: durationAtLeast(10, '10ms'), default: 1000 }),
   awsRetryMaxMs: required({ env: 'LAMASSU_AWS_RETRY_MAX', file: 'aws.retry_max', parse: durationAtLeast(10, '10ms'), default: 60_000 }),
   awsRequestTimeoutMs: required({ env: 'LAMASSU_AWS_REQUEST_TIMEOUT', file: 'aws.request_timeout', parse: durationAtLeast(100, '100ms'), default: 10_000 }),
+  awsRotationCheckMs: required({ env: 'LAMASSU_AWS_ROTATION_CHECK', file: 'aws.rotation_check', parse: durationAtLeast(100, '100ms'), default: 5 * 60_000 }),
+  awsRotationGraceMs: required({ env: 'LAMASSU_AWS_ROTATION_GRACE', file: 'aws.rotation_grace', parse: durationAtLeast(1000, '1s'), default: 7 * 86_400_000 }),
 } satisfies Record<string, Setting<unknown>>;
 
 /** The flat values of the table above, one property per setting. */
@@ -237,6 +239,10 @@ export interface AwsConnectorConfig {
   retryBaseMs: number;
   retryMaxMs: number;
   requestTimeoutMs: number;
+  /** Re-enrollment: how often the device of a superseded certificate is looked at (its shadow read). */
+  rotationCheckMs: number;
+  /** Re-enrollment: how long a superseded certificate stays active in AWS at most when its device is not seen using the new one. */
+  rotationGraceMs: number;
 }
 
 /** The validated configuration `lamassu serve` runs with. */

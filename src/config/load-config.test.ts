@@ -26,12 +26,12 @@ const problems = (opts: Parameters<typeof loadConfig>[0]): string[] => {
 
 describe('loadConfig', () => {
   it('reads the AWS IoT connector settings: SDK names for region and endpoints, ours for the rest', () => {
-    assert.deepEqual(loadConfig({ env: {} }).aws, { connectorId: 'aws-iot', retryBaseMs: 1000, retryMaxMs: 60_000, requestTimeoutMs: 10_000 });
+    assert.deepEqual(loadConfig({ env: {} }).aws, { connectorId: 'aws-iot', retryBaseMs: 1000, retryMaxMs: 60_000, requestTimeoutMs: 10_000, rotationCheckMs: 300_000, rotationGraceMs: 604_800_000 });
     const c = loadConfig({
-      env: { LAMASSU_SERVICES: 'cloudproxy,aws-connector', LAMASSU_AWS_CONNECTOR_ID: 'aws-eu', AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL_IOT: 'https://iot.example', AWS_ENDPOINT_URL_IOT_DATA_PLANE: 'https://data.example', LAMASSU_AWS_RETRY_BASE: '2s', LAMASSU_AWS_RETRY_MAX: '5m' },
+      env: { LAMASSU_SERVICES: 'cloudproxy,aws-connector', LAMASSU_AWS_CONNECTOR_ID: 'aws-eu', AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL_IOT: 'https://iot.example', AWS_ENDPOINT_URL_IOT_DATA_PLANE: 'https://data.example', LAMASSU_AWS_RETRY_BASE: '2s', LAMASSU_AWS_RETRY_MAX: '5m', LAMASSU_AWS_ROTATION_CHECK: '30s', LAMASSU_AWS_ROTATION_GRACE: '90s' },
     });
     assert.deepEqual(c.services, ['cloudproxy', 'aws-connector']);
-    assert.deepEqual(c.aws, { connectorId: 'aws-eu', region: 'eu-west-1', iotEndpoint: 'https://iot.example', iotDataEndpoint: 'https://data.example', retryBaseMs: 2000, retryMaxMs: 300_000, requestTimeoutMs: 10_000 });
+    assert.deepEqual(c.aws, { connectorId: 'aws-eu', region: 'eu-west-1', iotEndpoint: 'https://iot.example', iotDataEndpoint: 'https://data.example', retryBaseMs: 2000, retryMaxMs: 300_000, requestTimeoutMs: 10_000, rotationCheckMs: 30_000, rotationGraceMs: 90_000 });
     assert.throws(() => loadConfig({ env: { LAMASSU_AWS_RETRY_BASE: '2m', LAMASSU_AWS_RETRY_MAX: '1m' } }), /LAMASSU_AWS_RETRY_MAX: must not be shorter than LAMASSU_AWS_RETRY_BASE/);
   });
 

@@ -162,6 +162,8 @@ export function loadConfig(opts: LoadConfigOptions): Config {
       retryBaseMs: values.awsRetryBaseMs,
       retryMaxMs: values.awsRetryMaxMs,
       requestTimeoutMs: values.awsRequestTimeoutMs,
+      rotationCheckMs: values.awsRotationCheckMs,
+      rotationGraceMs: values.awsRotationGraceMs,
     },
   };
 }

@@ -59,6 +59,7 @@ describe('AWS IoT connector in its own process, over PostgreSQL and RabbitMQ', {
         AWS_CONFIG_FILE: path.join(dir, 'no-aws-config'),
         AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'no-aws-credentials'),
         LAMASSU_AWS_RETRY_BASE: '250ms',
+        LAMASSU_AWS_ROTATION_CHECK: '300ms',
       },
       { deadlineMs: 60_000 },
     );
@@ -105,6 +106,42 @@ describe('AWS IoT connector in its own process, over PostgreSQL and RabbitMQ', {
     assert.ok(Date.now() - at < 2000);
     const listed = (await api('GET', '/api/cloudproxy/v1/connectors')) as { id: string; status: string; backlog: number }[];
     assert.deepEqual(listed.map((c) => [c.id, c.status, c.backlog]), [['aws-iot', 'CONNECTED', 0]]);
+    assert.deepEqual(aws.badSignatures, []);
+  });
+
+  it('a re-enrollment on A: B keeps the old certificate active (the wait is in PostgreSQL, seen from A) until the device reports the new one; a synchronization with ?wait answers its counts', async (t) => {
+    if (!ready) return t.skip('SERVICE MISSING: PostgreSQL or RabbitMQ');
+    const api = async (method: string, url: string, body?: unknown) => (await admin(a!, method, url, body)).json;
+    const curl = async (auth: string[], csr: string, out: string, op: string) =>
+      (await run('curl', ['-sS', '--cacert', a!.tlsCaFile, '--resolve', `localhost:${a!.httpsPort}:127.0.0.1`, ...auth, '-H', 'Content-Type: application/pkcs10', '--data-binary', `@${csr}`, '-o', out, '-w', '%{http_code}', `https://localhost:${a!.httpsPort}/.well-known/est/rep-dms/${op}`], { cwd: dir })).stdout;
+    const certOf = async (p7: string, pem: string) => {
+      await run('openssl', ['base64', '-d', '-in', p7, '-out', `${p7}.der`], { cwd: dir });
+      await run('openssl', ['pkcs7', '-inform', 'DER', '-in', `${p7}.der`, '-print_certs', '-out', pem], { cwd: dir });
+      return (await run('openssl', ['x509', '-in', pem, '-noout', '-serial'], { cwd: dir })).stdout.trim().split('=')[1]!.toLowerCase();
+    };
+    await run('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'r1.key', '-subj', '/CN=rep-dev-2', '-outform', 'DER', '-out', 'r1.csr'], { cwd: dir });
+    assert.equal(await curl(['-u', 'u:replica password'], 'r1.csr', 'r1.p7', 'simpleenroll'), '200');
+    const oldSerial = await certOf('r1.p7', 'r1.pem');
+    const thing = await until('rep-dev-2 in AWS', () => (aws.things.get('rep-dev-2')?.principals.size ? aws.things.get('rep-dev-2') : undefined), 15_000);
+    const old = [...aws.certificates.values()].find((c) => thing.principals.has(c.arn))!;
+    await run('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'r2.key', '-subj', '/CN=rep-dev-2', '-outform', 'DER', '-out', 'r2.csr'], { cwd: dir });
+    assert.equal(await curl(['--cert', 'r1.pem', '--key', 'r1.key'], 'r2.csr', 'r2.p7', 'simplereenroll'), '200');
+    const newSerial = await certOf('r2.p7', 'r2.pem');
+    await until('both certificates attached', () => thing.principals.size === 2, 15_000);
+    const waiting = await until('the wait recorded', async () => {
+      const state = await api('GET', '/api/cloudproxy/v1/connectors/aws-iot/devices/rep-dev-2');
+      return state.resources.find((r: { recheck_at: string | null }) => r.recheck_at);
+    });
+    assert.equal(waiting.key.replace(/^0+/, ''), oldSerial.replace(/^0+/, ''));
+    assert.equal(old.status, 'ACTIVE');
+    aws.report('rep-dev-2', 'lamassu', { identity: { serial_number: newSerial } });
+    await until('old certificate retired by B', () => old.status === 'REVOKED' && thing.principals.size === 1, 10_000);
+
+    const r = await admin(a!, 'POST', '/api/cloudproxy/v1/connectors/aws-iot/synchronize?wait=60');
+    assert.equal(r.status, 200);
+    assert.equal(r.json.status, 'DONE');
+    assert.equal(r.json.result.certificates_checked, 3);
+    assert.equal(r.json.result.certificates_updated, 0);
     assert.deepEqual(aws.badSignatures, []);
   });
 });

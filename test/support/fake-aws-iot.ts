@@ -46,6 +46,20 @@ interface FakeCert {
   caId: string | null;
 }
 
+export interface FakeRegistrationConfig {
+  templateBody?: string;
+  templateName?: string;
+  roleArn?: string;
+}
+
+export interface FakePolicyVersion {
+  versionId: string;
+  document: string;
+  isDefault: boolean;
+  /** Epoch seconds, as the REST-JSON protocol sends timestamps. */
+  createDate: number;
+}
+
 class AwsError extends Error {
   constructor(
     readonly status: number,
@@ -57,6 +71,31 @@ class AwsError extends Error {
   }
 }
 
+/** AWS's checks of a RegistrationConfig (a JITP template body must be JSON with Resources; a role must be an IAM role ARN). */
+function registrationConfig(raw: unknown): FakeRegistrationConfig | null {
+  if (raw === undefined || raw === null) return null;
+  const c = raw as Record<string, unknown>;
+  const out: FakeRegistrationConfig = {};
+  if (typeof c.templateBody === 'string') {
+    let t: unknown;
+    try {
+      t = JSON.parse(c.templateBody);
+    } catch {
+      throw new AwsError(400, 'InvalidRequestException', 'templateBody is not valid JSON');
+    }
+    if (!t || typeof t !== 'object' || !(t as Record<string, unknown>).Resources) throw new AwsError(400, 'InvalidRequestException', 'templateBody has no Resources');
+    out.templateBody = c.templateBody;
+  }
+  if (typeof c.templateName === 'string') out.templateName = c.templateName;
+  if (typeof c.roleArn === 'string') {
+    if (!/^arn:aws:iam::\d{12}:role\/.+$/.test(c.roleArn)) throw new AwsError(400, 'InvalidRequestException', `roleArn ${c.roleArn} is not an IAM role`);
+    out.roleArn = c.roleArn;
+  }
+  return Object.keys(out).length ? out : null;
+}
+
+const nowSeconds = () => Date.now() / 1000;
+
 const certId = (pem: string) => createHash('sha256').update(new X509Certificate(pem).raw).digest('hex');
 const arn = (kind: string, id: string) => `arn:aws:iot:${FAKE_AWS_REGION}:${FAKE_AWS_ACCOUNT}:${kind}/${id}`;
 
@@ -65,10 +104,11 @@ export class FakeAwsIot {
   /** Requests refused because their signature did not verify. */
   readonly badSignatures: string[] = [];
   readonly registrationCode = createHash('sha256').update(String(Math.random())).digest('hex').slice(0, 64);
-  readonly cas = new Map<string, FakeCert & { mode: string; autoRegistration: boolean }>();
+  readonly cas = new Map<string, FakeCert & { mode: string; autoRegistration: boolean; registrationConfig: FakeRegistrationConfig | null }>();
   readonly certificates = new Map<string, FakeCert>();
   readonly things = new Map<string, { attributes: Record<string, string>; principals: Set<string>; groups: Set<string>; version: number }>();
-  readonly policies = new Map<string, { document: string; targets: Set<string> }>();
+  /** `document` is the default version's; AWS keeps at most 5 versions of a policy. */
+  readonly policies = new Map<string, { document: string; targets: Set<string>; versions: FakePolicyVersion[]; nextVersion: number }>();
   readonly groups = new Set<string>();
   readonly shadows = new Map<string, Record<string, unknown>>();
   private server: http.Server | undefined;
@@ -217,18 +257,69 @@ export class FakeAwsIot {
         if (!v.subject.split('\n').includes(`CN=${this.registrationCode}`)) throw new AwsError(400, 'CertificateValidationException', 'verification certificate CN is not the registration code');
         if (!v.verify(ca.publicKey)) throw new AwsError(400, 'CertificateValidationException', 'verification certificate not signed by the CA');
       }
+      const config = registrationConfig(body.registrationConfig);
       const id = certId(body.caCertificate);
       if (this.cas.has(id)) throw new AwsError(409, 'ResourceAlreadyExistsException', 'CA certificate already registered', { resourceId: id, resourceArn: arn('cacert', id) });
-      this.cas.set(id, { id, arn: arn('cacert', id), pem: body.caCertificate, status: q.get('setAsActive') === 'true' ? 'ACTIVE' : 'INACTIVE', caId: null, mode, autoRegistration: q.get('allowAutoRegistration') === 'true' });
+      this.cas.set(id, { id, arn: arn('cacert', id), pem: body.caCertificate, status: q.get('setAsActive') === 'true' ? 'ACTIVE' : 'INACTIVE', caId: null, mode, autoRegistration: q.get('allowAutoRegistration') === 'true', registrationConfig: config });
       return { certificateArn: arn('cacert', id), certificateId: id };
     }
-    if (method === 'PUT' && (m = /^\/cacertificate\/([^/]+)$/.exec(p))) {
+    if ((m = /^\/cacertificate\/([^/]+)$/.exec(p))) {
       const id = label(m[1]!);
-      this.record('UpdateCACertificate', { certificateId: id, newStatus: q.get('newStatus') });
       const ca = this.cas.get(id);
-      if (!ca) throw new AwsError(404, 'ResourceNotFoundException', 'no such CA certificate');
-      ca.status = q.get('newStatus') ?? ca.status;
-      return {};
+      if (method === 'GET') {
+        this.record('DescribeCACertificate', { certificateId: id });
+        if (!ca) throw new AwsError(404, 'ResourceNotFoundException', 'no such CA certificate');
+        return {
+          certificateDescription: {
+            certificateArn: ca.arn,
+            certificateId: ca.id,
+            status: ca.status,
+            certificatePem: ca.pem,
+            ownedBy: FAKE_AWS_ACCOUNT,
+            autoRegistrationStatus: ca.autoRegistration ? 'ENABLE' : 'DISABLE',
+            certificateMode: ca.mode,
+            creationDate: nowSeconds(),
+            lastModifiedDate: nowSeconds(),
+            customerVersion: 1,
+          },
+          ...(ca.registrationConfig ? { registrationConfig: ca.registrationConfig } : {}),
+        };
+      }
+      if (method === 'PUT') {
+        const input = { certificateId: id, newStatus: q.get('newStatus'), newAutoRegistrationStatus: q.get('newAutoRegistrationStatus'), ...body };
+        this.record('UpdateCACertificate', input);
+        if (!ca) throw new AwsError(404, 'ResourceNotFoundException', 'no such CA certificate');
+        const status = q.get('newStatus');
+        if (status !== null && !['ACTIVE', 'INACTIVE'].includes(status)) throw new AwsError(400, 'InvalidRequestException', `newStatus ${status}`);
+        const auto = q.get('newAutoRegistrationStatus');
+        if (auto !== null && !['ENABLE', 'DISABLE'].includes(auto)) throw new AwsError(400, 'InvalidRequestException', `newAutoRegistrationStatus ${auto}`);
+        const config = registrationConfig(body.registrationConfig);
+        if (status) ca.status = status;
+        if (auto) ca.autoRegistration = auto === 'ENABLE';
+        if (config) ca.registrationConfig = config;
+        if (body.removeAutoRegistration === true) ca.autoRegistration = false;
+        return {};
+      }
+    }
+    if (method === 'GET' && (m = /^\/certificates\/([^/]+)$/.exec(p))) {
+      const id = label(m[1]!);
+      this.record('DescribeCertificate', { certificateId: id });
+      const c = this.certificates.get(id);
+      if (!c) throw new AwsError(404, 'ResourceNotFoundException', 'no such certificate');
+      return {
+        certificateDescription: {
+          certificateArn: c.arn,
+          certificateId: c.id,
+          ...(c.caId ? { caCertificateId: c.caId } : {}),
+          status: c.status,
+          certificatePem: c.pem,
+          ownedBy: FAKE_AWS_ACCOUNT,
+          certificateMode: c.caId ? 'DEFAULT' : 'SNI_ONLY',
+          creationDate: nowSeconds(),
+          lastModifiedDate: nowSeconds(),
+          customerVersion: 1,
+        },
+      };
     }
     if (method === 'POST' && (p === '/certificate/register' || p === '/certificate/register-no-ca')) {
       const action = p === '/certificate/register' ? 'RegisterCertificate' : 'RegisterCertificateWithoutCA';
@@ -290,13 +381,55 @@ export class FakeAwsIot {
       else t.principals.delete(principal);
       return {};
     }
-    if (method === 'POST' && (m = /^\/policies\/([^/]+)$/.exec(p))) {
+    if ((m = /^\/policies\/([^/]+)$/.exec(p))) {
       const name = label(m[1]!);
-      this.record('CreatePolicy', { policyName: name, ...body });
-      JSON.parse(body.policyDocument);
-      if (this.policies.has(name)) throw new AwsError(409, 'ResourceAlreadyExistsException', 'policy exists', { resourceId: name, resourceArn: arn('policy', name) });
-      this.policies.set(name, { document: body.policyDocument, targets: new Set() });
-      return { policyName: name, policyArn: arn('policy', name), policyDocument: body.policyDocument, policyVersionId: '1' };
+      if (method === 'POST') {
+        this.record('CreatePolicy', { policyName: name, ...body });
+        this.policyDocument(body.policyDocument);
+        if (this.policies.has(name)) throw new AwsError(409, 'ResourceAlreadyExistsException', 'policy exists', { resourceId: name, resourceArn: arn('policy', name) });
+        this.policies.set(name, { document: body.policyDocument, targets: new Set(), versions: [{ versionId: '1', document: body.policyDocument, isDefault: true, createDate: nowSeconds() }], nextVersion: 2 });
+        return { policyName: name, policyArn: arn('policy', name), policyDocument: body.policyDocument, policyVersionId: '1' };
+      }
+      if (method === 'GET') {
+        this.record('GetPolicy', { policyName: name });
+        const policy = this.policies.get(name);
+        if (!policy) throw new AwsError(404, 'ResourceNotFoundException', 'no such policy');
+        const def = policy.versions.find((v) => v.isDefault)!;
+        return { policyName: name, policyArn: arn('policy', name), policyDocument: def.document, defaultVersionId: def.versionId, creationDate: policy.versions[0]!.createDate, lastModifiedDate: def.createDate, generationId: String(policy.nextVersion) };
+      }
+    }
+    if ((m = /^\/policies\/([^/]+)\/version$/.exec(p))) {
+      const name = label(m[1]!);
+      const policy = this.policies.get(name);
+      if (method === 'GET') {
+        this.record('ListPolicyVersions', { policyName: name });
+        if (!policy) throw new AwsError(404, 'ResourceNotFoundException', 'no such policy');
+        return { policyVersions: policy.versions.map((v) => ({ versionId: v.versionId, isDefaultVersion: v.isDefault, createDate: v.createDate })) };
+      }
+      if (method === 'POST') {
+        this.record('CreatePolicyVersion', { policyName: name, setAsDefault: q.get('setAsDefault'), ...body });
+        if (!policy) throw new AwsError(404, 'ResourceNotFoundException', 'no such policy');
+        this.policyDocument(body.policyDocument);
+        if (policy.versions.length >= 5) throw new AwsError(409, 'VersionsLimitExceededException', 'the policy has 5 versions: delete one first');
+        const version: FakePolicyVersion = { versionId: String(policy.nextVersion++), document: body.policyDocument, isDefault: false, createDate: nowSeconds() };
+        if (q.get('setAsDefault') === 'true') {
+          for (const v of policy.versions) v.isDefault = false;
+          version.isDefault = true;
+          policy.document = version.document;
+        }
+        policy.versions.push(version);
+        return { policyArn: arn('policy', name), policyDocument: version.document, policyVersionId: version.versionId, isDefaultVersion: version.isDefault };
+      }
+    }
+    if (method === 'DELETE' && (m = /^\/policies\/([^/]+)\/version\/([^/]+)$/.exec(p))) {
+      const [name, versionId] = [label(m[1]!), label(m[2]!)];
+      this.record('DeletePolicyVersion', { policyName: name, policyVersionId: versionId });
+      const policy = this.policies.get(name);
+      const version = policy?.versions.find((v) => v.versionId === versionId);
+      if (!policy || !version) throw new AwsError(404, 'ResourceNotFoundException', 'no such policy version');
+      if (version.isDefault) throw new AwsError(409, 'DeleteConflictException', 'the default version of a policy cannot be deleted');
+      policy.versions = policy.versions.filter((v) => v !== version);
+      return {};
     }
     if (method === 'PUT' && (m = /^\/target-policies\/([^/]+)$/.exec(p))) {
       const name = label(m[1]!);
@@ -342,10 +475,21 @@ export class FakeAwsIot {
     throw new AwsError(404, 'UnknownOperationException', `the stand-in does not know ${method} ${p}`);
   }
 
-  /** Sets the device-reported part of a shadow, as a device would over MQTT. */
+  /** A policy document as AWS checks it: JSON with a Statement list. */
+  private policyDocument(text: unknown): void {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(String(text));
+    } catch {
+      throw new AwsError(400, 'MalformedPolicyException', 'policy document is not JSON');
+    }
+    if (!doc || typeof doc !== 'object' || !Array.isArray((doc as Record<string, unknown>).Statement)) throw new AwsError(400, 'MalformedPolicyException', 'policy document has no Statement list');
+  }
+
+  /** Updates the device-reported part of a shadow, as a device would over MQTT (top-level keys merged, as AWS does). */
   report(thingName: string, shadowName: string, reported: Record<string, unknown>): void {
     const key = `${thingName}/${shadowName}`;
-    const prev = (this.shadows.get(key) ?? { state: {}, version: 0 }) as { state: Record<string, unknown>; version: number };
-    this.shadows.set(key, { state: { ...prev.state, reported }, version: prev.version + 1 });
+    const prev = (this.shadows.get(key) ?? { state: {}, version: 0 }) as { state: { reported?: Record<string, unknown> }; version: number };
+    this.shadows.set(key, { state: { ...prev.state, reported: { ...(prev.state.reported ?? {}), ...reported } }, version: prev.version + 1, timestamp: Math.floor(Date.now() / 1000) });
   }
 }

@@ -3,11 +3,19 @@
  * retried after a failure half-way (AWS gone between two calls) carries on where it stopped instead of
  * repeating calls; every call is idempotent on AWS's side as well (an existing resource counts as made).
  */
+import { createHash } from 'node:crypto';
 import type { CloudResource, ConnectorJob, ConnectorRepository } from '../../domain/cloud/connector.ts';
 import type { CloudLamassuGateway } from '../../domain/cloud/lamassu-gateway.ts';
 import type { Clock } from '../../domain/ports/clock.ts';
-import { AwsCallError, type AwsCertificateStatus, type AwsIotApi } from './aws-iot-api.ts';
-import { caBinding, thingAttributes, validThingName, type CaBinding, type DmsBinding } from './bindings.ts';
+import { AwsCallError, type AwsCertificateStatus, type AwsIotApi, type AwsRegistrationConfig } from './aws-iot-api.ts';
+import { caBinding, provisioningProblem, sameCaConfig, sameJsonText, sameProvisioning, thingAttributes, validThingName, type CaBinding, type DmsBinding } from './bindings.ts';
+
+export interface RotationSettings {
+  /** How often the device of a superseded certificate is looked at (its shadow read). */
+  checkMs: number;
+  /** How long a superseded certificate stays active in AWS at most when its device is not seen using its successor. */
+  graceMs: number;
+}
 
 export interface ActionDeps {
   connectorId: string;
@@ -15,6 +23,7 @@ export interface ActionDeps {
   api: AwsIotApi;
   lamassu: CloudLamassuGateway;
   clock: Clock;
+  rotation: RotationSettings;
 }
 
 /** A job that can never succeed as it stands (not an AWS failure): it is failed, not retried. */
@@ -27,6 +36,65 @@ export function awsStatusFor(status: string, reason: string | null): AwsCertific
   return undefined;
 }
 
+/** Serial numbers compared as AWS, devices and we may write them: hex, any case, colons and leading zeros aside. */
+export const sameSerial = (a: string, b: string) => normalSerial(a) === normalSerial(b);
+const normalSerial = (s: string) => s.replace(/[:\s]/g, '').toLowerCase().replace(/^0+(?=.)/, '');
+
+/** What a synchronization found and repaired (the SYNC job's result). */
+export interface SyncCounts {
+  cas_checked: number;
+  cas_registered: number;
+  cas_updated: number;
+  certificates_checked: number;
+  certificates_registered: number;
+  certificates_updated: number;
+  /** AWS has the certificate REVOKED while it is valid here: AWS cannot take a revocation back. */
+  certificates_unrepairable: number;
+  things_created: number;
+  principals_attached: number;
+  principals_detached: number;
+  policies_checked: number;
+  policies_updated: number;
+  rotations_completed: number;
+  /** Items AWS refused for good (or that cannot be repaired as they stand): skipped, the others still done. */
+  failed: number;
+  /** The first reasons of those refusals. */
+  errors: string[];
+}
+
+const emptyCounts = (): SyncCounts => ({
+  cas_checked: 0,
+  cas_registered: 0,
+  cas_updated: 0,
+  certificates_checked: 0,
+  certificates_registered: 0,
+  certificates_updated: 0,
+  certificates_unrepairable: 0,
+  things_created: 0,
+  principals_attached: 0,
+  principals_detached: 0,
+  policies_checked: 0,
+  policies_updated: 0,
+  rotations_completed: 0,
+  failed: 0,
+  errors: [],
+});
+
+type Resource = Omit<CloudResource, 'connectorId' | 'updatedAt' | 'recheckAt'> & { recheckAt?: Date | null };
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+/** AWS's RegistrationConfig for a binding (undefined when it gives no template). */
+const registrationConfigOf = (b: CaBinding): AwsRegistrationConfig | undefined => b.provisioning ?? undefined;
+
+/** How a CA's binding is recorded on its resource, to compare with a later binding. */
+const caDetails = (b: CaBinding) => ({ mode: b.mode, auto_registration: b.autoRegistration, provisioning: b.provisioning ?? null });
+const recordedBinding = (res: CloudResource): CaBinding => ({
+  mode: res.details.mode === 'SNI_ONLY' ? 'SNI_ONLY' : 'DEFAULT',
+  autoRegistration: res.details.auto_registration === true,
+  provisioning: (res.details.provisioning as CaBinding['provisioning']) ?? null,
+});
+
 export class AwsIotActions {
   constructor(private readonly d: ActionDeps) {}
 
@@ -34,6 +102,8 @@ export class AwsIotActions {
     switch (job.kind) {
       case 'REGISTER_CA':
         return this.registerCa(job);
+      case 'CA_CONFIG':
+        return this.caConfig(job);
       case 'DEACTIVATE_CA':
         return this.deactivateCa(job.key);
       case 'ENROLL':
@@ -44,8 +114,10 @@ export class AwsIotActions {
         return this.decommission(job);
       case 'SHADOW':
         return this.shadow(job);
+      case 'POLICY':
+        return this.policy(job);
       case 'SYNC':
-        return this.synchronize();
+        return this.synchronize(job);
     }
   }
 
@@ -60,17 +132,22 @@ export class AwsIotActions {
     return this.d.repo.getResource(this.d.connectorId, kind, key);
   }
 
-  private async put(r: Omit<CloudResource, 'connectorId' | 'updatedAt'>): Promise<void> {
-    await this.d.repo.putResource({ ...r, connectorId: this.d.connectorId, updatedAt: this.d.clock.now() });
+  private async put(r: Resource): Promise<void> {
+    await this.d.repo.putResource({ ...r, recheckAt: r.recheckAt ?? null, connectorId: this.d.connectorId, updatedAt: this.d.clock.now() });
   }
+
+  // ---- CAs ----
 
   private async registerCa(job: ConnectorJob): Promise<void> {
     const binding = job.payload.binding as CaBinding;
     await this.registerCaWith(job.key, binding);
   }
 
-  private async registerCaWith(caId: string, binding: CaBinding): Promise<void> {
-    if (await this.resource('CA', caId)) return;
+  /** Registers the CA (with its auto-registration and provisioning template) unless it is registered; answers whether it called AWS. */
+  private async registerCaWith(caId: string, binding: CaBinding, force = false): Promise<boolean> {
+    if (!force && (await this.resource('CA', caId))) return false;
+    const problem = provisioningProblem(binding.provisioning);
+    if (problem) throw giveUp('RegisterCACertificate', `CA "${caId}": ${problem}`);
     const ca = await this.d.lamassu.ca(caId);
     if (!ca) throw giveUp('RegisterCACertificate', `CA "${caId}" is gone`);
     let verificationCertificatePem: string | undefined;
@@ -78,12 +155,45 @@ export class AwsIotActions {
       const code = await this.d.api.getRegistrationCode();
       verificationCertificatePem = await this.d.lamassu.verificationCertificate(caId, code);
     }
+    const registrationConfig = registrationConfigOf(binding);
     const reg = await this.d.api.registerCaCertificate({
       caCertificatePem: ca.certificatePem,
       ...(verificationCertificatePem ? { verificationCertificatePem } : {}),
       allowAutoRegistration: binding.autoRegistration,
+      ...(registrationConfig ? { registrationConfig } : {}),
     });
-    await this.put({ kind: 'CA', key: caId, deviceId: null, cloudId: reg.certificateId, arn: reg.certificateArn, thingName: null, status: 'ACTIVE', details: { mode: binding.mode, auto_registration: binding.autoRegistration } });
+    if (reg.existed) {
+      // AWS had it already (registered by an attempt that did not get to record it, or by hand): what
+      // RegisterCACertificate would have set is set now.
+      await this.d.api.updateCaCertificate({
+        certificateId: reg.certificateId,
+        newStatus: 'ACTIVE',
+        newAutoRegistrationStatus: binding.autoRegistration ? 'ENABLE' : 'DISABLE',
+        ...(registrationConfig ? { registrationConfig } : {}),
+      });
+    }
+    await this.put({ kind: 'CA', key: caId, deviceId: null, cloudId: reg.certificateId, arn: reg.certificateArn, thingName: null, status: 'ACTIVE', details: caDetails(binding) });
+    return true;
+  }
+
+  /** A registered CA's metadata changed: its auto-registration status and provisioning template follow. */
+  private async caConfig(job: ConnectorJob): Promise<void> {
+    const binding = job.payload.binding as CaBinding;
+    const res = await this.resource('CA', job.key);
+    if (!res) {
+      await this.registerCaWith(job.key, binding);
+      return;
+    }
+    if (sameCaConfig(recordedBinding(res), binding)) return;
+    const problem = provisioningProblem(binding.provisioning);
+    if (problem) throw giveUp('UpdateCACertificate', `CA "${job.key}": ${problem}`);
+    const registrationConfig = registrationConfigOf(binding);
+    await this.d.api.updateCaCertificate({
+      certificateId: res.cloudId,
+      newAutoRegistrationStatus: binding.autoRegistration ? 'ENABLE' : 'DISABLE',
+      ...(registrationConfig ? { registrationConfig } : {}),
+    });
+    await this.put({ ...res, details: { ...res.details, ...caDetails({ ...binding, mode: recordedBinding(res).mode }) } });
   }
 
   private async deactivateCa(caId: string): Promise<void> {
@@ -93,8 +203,48 @@ export class AwsIotActions {
     await this.put({ ...res, status: 'INACTIVE' });
   }
 
+  // ---- policies ----
+
+  /**
+   * The policy in AWS has this document as its default version: created when missing, a new default version
+   * when its document differs (AWS keeps 5 versions: the oldest one that is not the default goes first).
+   * Answers what it did. Recorded as a POLICY resource, so enrollments do not ask AWS each time.
+   */
+  private async ensurePolicy(name: string, document: string, opts: { trustRecord: boolean }): Promise<'unchanged' | 'created' | 'versioned'> {
+    const digest = sha256(document);
+    const recorded = await this.resource('POLICY', name);
+    if (opts.trustRecord && recorded && recorded.details.document_sha256 === digest) return 'unchanged';
+    const existing = await this.d.api.getPolicy(name);
+    let outcome: 'unchanged' | 'created' | 'versioned' = 'unchanged';
+    let versionId = existing?.defaultVersionId ?? '1';
+    if (!existing) {
+      await this.d.api.createPolicy({ policyName: name, policyDocument: document });
+      outcome = 'created';
+    } else if (!sameJsonText(existing.document, document)) {
+      const versions = await this.d.api.listPolicyVersions(name);
+      if (versions.length >= 5) {
+        const oldest = versions
+          .filter((v) => !v.isDefault)
+          .sort((a, b) => (a.createdAt?.getTime() ?? 0) - (b.createdAt?.getTime() ?? 0) || Number(a.versionId) - Number(b.versionId))[0];
+        if (oldest) await this.d.api.deletePolicyVersion({ policyName: name, versionId: oldest.versionId });
+      }
+      versionId = await this.d.api.createPolicyVersion({ policyName: name, policyDocument: document });
+      outcome = 'versioned';
+    }
+    await this.put({ kind: 'POLICY', key: name, deviceId: null, cloudId: versionId, arn: null, thingName: null, status: 'ACTIVE', details: { document_sha256: digest, document } });
+    return outcome;
+  }
+
+  private async policy(job: ConnectorJob): Promise<void> {
+    const document = str(job.payload.policy_document);
+    if (!document) return;
+    await this.ensurePolicy(job.key, document, { trustRecord: true });
+  }
+
+  // ---- devices ----
+
   private async enroll(job: ConnectorJob): Promise<void> {
-    const p = job.payload as { dms_id: string; device_id: string; serial_number: string; ca_id: string; reenroll?: boolean; binding: DmsBinding };
+    const p = job.payload as { dms_id: string; device_id: string; serial_number: string; ca_id: string; slot?: string; reenroll?: boolean; binding: DmsBinding };
     const thingName = p.device_id;
     if (!validThingName(thingName)) throw giveUp('CreateThing', `device id "${thingName}" is not a valid AWS thing name ([a-zA-Z0-9:_-], at most 128)`);
     await this.step(job, 'thing', async () => {
@@ -104,8 +254,7 @@ export class AwsIotActions {
     await this.step(job, 'certificate', async () => {
       const cert = await this.d.lamassu.certificate(p.serial_number, p.ca_id);
       if (!cert) throw giveUp('RegisterCertificate', `certificate ${p.serial_number} is gone`);
-      const caRes = await this.resource('CA', p.ca_id);
-      const caPem = caRes?.details.mode === 'DEFAULT' && caRes.status === 'ACTIVE' ? (await this.d.lamassu.ca(p.ca_id))?.certificatePem : undefined;
+      const caPem = await this.registeredCaPem(p.ca_id);
       const reg = await this.d.api.registerCertificate({ certificatePem: cert.pem, ...(caPem ? { caCertificatePem: caPem } : {}), status: 'ACTIVE' });
       await this.put({
         kind: 'CERTIFICATE',
@@ -115,14 +264,14 @@ export class AwsIotActions {
         arn: reg.certificateArn,
         thingName,
         status: 'ACTIVE',
-        details: { ca_id: p.ca_id, dms_id: p.dms_id, policies: p.binding.policies.map((x) => x.name), groups: p.binding.groups, shadow_name: p.binding.shadowName },
+        details: { ca_id: p.ca_id, dms_id: p.dms_id, slot: p.slot ?? null, policies: p.binding.policies.map((x) => x.name), groups: p.binding.groups, shadow_name: p.binding.shadowName, shadow_enabled: p.binding.shadowEnabled },
       });
     });
     const res = await this.resource('CERTIFICATE', p.serial_number);
     if (!res?.arn) throw giveUp('AttachPolicy', `certificate ${p.serial_number} has no AWS ARN`);
     for (const policy of p.binding.policies) {
       await this.step(job, `policy:${policy.name}`, async () => {
-        if (policy.document) await this.d.api.createPolicy({ policyName: policy.name, policyDocument: policy.document });
+        if (policy.document) await this.ensurePolicy(policy.name, policy.document, { trustRecord: true });
         await this.d.api.attachPolicy({ policyName: policy.name, target: res.arn! });
       });
     }
@@ -134,26 +283,108 @@ export class AwsIotActions {
       });
     }
     if (p.reenroll) {
-      // The device has its new certificate: the ones it held before stop working in AWS (they stay valid here until they expire).
+      // The device has a new certificate; the ones it held before (in the same slot) keep working in AWS until
+      // it is seen using the new one, or the grace period ends (see checkRotation).
       for (const old of await this.d.repo.resourcesOfDevice(this.d.connectorId, p.device_id)) {
-        if (old.kind !== 'CERTIFICATE' || old.key === p.serial_number || old.status !== 'ACTIVE') continue;
-        await this.step(job, `supersede:${old.key}`, async () => {
-          await this.d.api.updateCertificate({ certificateId: old.cloudId, newStatus: 'INACTIVE' });
-          if (old.thingName && old.arn) await this.d.api.detachThingPrincipal({ thingName: old.thingName, principal: old.arn });
-          await this.put({ ...old, status: 'INACTIVE' });
-        });
+        if (old.kind !== 'CERTIFICATE' || sameSerial(old.key, p.serial_number) || old.status !== 'ACTIVE' || old.details.rotation) continue;
+        if (p.slot && old.details.slot && old.details.slot !== p.slot) continue;
+        await this.step(job, `supersede:${old.key}`, () => this.markSuperseded(old, p.serial_number));
       }
     }
+  }
+
+  /** The CA's PEM when it is registered in DEFAULT mode and active (device certificates then register with it). */
+  private async registeredCaPem(caId: string): Promise<string | undefined> {
+    const caRes = await this.resource('CA', caId);
+    return caRes?.details.mode === 'DEFAULT' && caRes.status === 'ACTIVE' ? (await this.d.lamassu.ca(caId))?.certificatePem : undefined;
+  }
+
+  /** The certificate waits for its device to use its successor: looked at again after the check interval. */
+  private async markSuperseded(res: CloudResource, by: string | null): Promise<void> {
+    const now = this.d.clock.now().getTime();
+    const pending = typeof res.details.deactivate_after === 'number';
+    const deadline = pending ? (res.details.deactivate_after as number) : now + this.d.rotation.graceMs;
+    await this.put({
+      ...res,
+      recheckAt: new Date(Math.min(now + this.d.rotation.checkMs, deadline)),
+      details: { ...res.details, superseded_by: by ?? res.details.superseded_by ?? null, superseded_at: pending ? res.details.superseded_at : now, deactivate_after: deadline },
+    });
   }
 
   private async certificateStatus(serial: string, status: string, reason: string | null): Promise<void> {
     const res = await this.resource('CERTIFICATE', serial);
     if (!res) return;
+    if (status === 'REVOKED' && reason === 'Superseded' && res.status === 'ACTIVE' && !res.details.rotation) {
+      // Replaced by a re-enrollment: it stays usable in AWS until the device uses its new certificate.
+      if (typeof res.details.deactivate_after !== 'number') await this.markSuperseded(res, null);
+      return;
+    }
     const target = awsStatusFor(status, reason);
-    // AWS cannot bring a REVOKED certificate back; nor can we (only hold is released).
-    if (!target || res.status === target || res.status === 'REVOKED') return;
+    // AWS cannot bring a REVOKED certificate back; nor can we (only hold is released). A certificate retired
+    // by a rotation stays retired.
+    if (!target || res.status === target || res.status === 'REVOKED' || (target === 'ACTIVE' && res.details.rotation)) return;
     await this.d.api.updateCertificate({ certificateId: res.cloudId, newStatus: target });
-    await this.put({ ...res, status: target });
+    // A pending rotation of a certificate that is no longer active ends at its next check (detached then).
+    await this.put({ ...res, status: target, ...(res.recheckAt && target !== 'ACTIVE' ? { recheckAt: this.d.clock.now() } : {}) });
+  }
+
+  /**
+   * A superseded certificate: deactivated (REVOKED when it is revoked here, INACTIVE otherwise) and detached
+   * from its thing once the device reports in its shadow that it connects with another of its certificates, or
+   * once the grace period is over; looked at again later otherwise. Answers whether the rotation is over.
+   */
+  async checkRotation(res: CloudResource): Promise<boolean> {
+    const now = this.d.clock.now().getTime();
+    const after = res.details.deactivate_after;
+    const deadline = typeof after === 'number' ? after : now;
+    if (res.status !== 'ACTIVE') {
+      await this.completeRotation(res, 'not_active', null);
+      return true;
+    }
+    const reported = await this.reportedSerial(res);
+    if (reported && !sameSerial(reported, res.key)) {
+      const successors = (await this.d.repo.resourcesOfDevice(this.d.connectorId, res.deviceId ?? '')).filter((r) => r.kind === 'CERTIFICATE' && r.status === 'ACTIVE' && !sameSerial(r.key, res.key));
+      if (successors.some((r) => sameSerial(r.key, reported))) {
+        await this.completeRotation(res, 'in_use', reported);
+        return true;
+      }
+    }
+    if (now >= deadline) {
+      await this.completeRotation(res, 'grace_expired', reported ?? null);
+      return true;
+    }
+    await this.put({ ...res, recheckAt: new Date(Math.min(now + this.d.rotation.checkMs, deadline)) });
+    return false;
+  }
+
+  /** The serial number the device says it connects with (`state.reported.identity.serial_number` of its shadow). */
+  private async reportedSerial(res: CloudResource): Promise<string | undefined> {
+    const shadowName = str(res.details.shadow_name);
+    if (!shadowName || !res.thingName || res.details.shadow_enabled === false) return undefined;
+    const shadow = await this.d.api.getThingShadow({ thingName: res.thingName, shadowName });
+    const reported = (shadow?.state as { reported?: { identity?: { serial_number?: unknown } } } | undefined)?.reported;
+    return str(reported?.identity?.serial_number);
+  }
+
+  private async completeRotation(res: CloudResource, because: 'in_use' | 'grace_expired' | 'not_active', reported: string | null): Promise<void> {
+    let status = res.status;
+    if (status === 'ACTIVE') {
+      const here = await this.d.lamassu.certificate(res.key, str(res.details.ca_id) ?? null);
+      status = here && awsStatusFor(here.status, here.revocationReason) === 'REVOKED' ? 'REVOKED' : 'INACTIVE';
+      try {
+        await this.d.api.updateCertificate({ certificateId: res.cloudId, newStatus: status as AwsCertificateStatus });
+      } catch (err) {
+        // Deleted in AWS meanwhile: nothing left to deactivate.
+        if (!(err instanceof AwsCallError) || err.awsCode !== 'ResourceNotFoundException') throw err;
+      }
+    }
+    if (res.thingName && res.arn && !res.details.detached) await this.d.api.detachThingPrincipal({ thingName: res.thingName, principal: res.arn });
+    await this.put({
+      ...res,
+      status,
+      recheckAt: null,
+      details: { ...res.details, detached: true, rotation: { completed_at: this.d.clock.now().getTime(), because, reported_serial: reported } },
+    });
   }
 
   private async decommission(job: ConnectorJob): Promise<void> {
@@ -165,14 +396,14 @@ export class AwsIotActions {
       });
       await this.step(job, `detach:${res.key}`, async () => {
         if (res.thingName && res.arn) await this.d.api.detachThingPrincipal({ thingName: res.thingName, principal: res.arn });
-        await this.put({ ...res, status: 'REVOKED', details: { ...res.details, detached: true } });
+        await this.put({ ...res, status: 'REVOKED', recheckAt: null, details: { ...res.details, detached: true, decommissioned: true } });
       });
     }
   }
 
   private async shadow(job: ConnectorJob): Promise<void> {
     const resources = (await this.d.repo.resourcesOfDevice(this.d.connectorId, job.key)).filter((r) => r.kind === 'CERTIFICATE' && r.thingName);
-    const current = resources.find((r) => r.status === 'ACTIVE') ?? resources[0];
+    const current = resources.find((r) => r.status === 'ACTIVE' && !r.recheckAt) ?? resources.find((r) => r.status === 'ACTIVE') ?? resources[0];
     if (!current) throw giveUp('UpdateThingShadow', `device "${job.key}" has no thing in AWS`);
     const shadowName = (typeof current.details.shadow_name === 'string' && current.details.shadow_name) || String(job.payload.shadow_name ?? 'lamassu');
     const action = String(job.payload.action ?? 'UPDATE_CERTIFICATE');
@@ -183,18 +414,162 @@ export class AwsIotActions {
     });
   }
 
-  /** CAs first (registration asked for, deactivation of CAs no longer valid), then device certificates' statuses. */
-  private async synchronize(): Promise<void> {
+  // ---- synchronization ----
+
+  /**
+   * Compares AWS with what should be there and repairs what differs: CAs (registration, status,
+   * auto-registration and template), then each certificate the connector registered (registration, status,
+   * its thing and its attachment), the policies it made, and pending rotations. Counts go to the job's result
+   * as they happen, so a retried synchronization carries on counting.
+   */
+  private async synchronize(job: ConnectorJob): Promise<void> {
+    const saved = (job.result ?? {}) as Partial<SyncCounts>;
+    const n: SyncCounts = { ...emptyCounts(), ...saved, cas_checked: 0, certificates_checked: 0, policies_checked: 0, failed: 0, errors: [] };
+    const save = () => this.d.repo.setJobResult(job.id, { ...n });
+    // One item AWS refuses for good does not stop the others; a failure that may pass retries the whole job.
+    const each = async (what: string, fn: () => Promise<boolean>) => {
+      try {
+        if (await fn()) await save();
+      } catch (err) {
+        if (!(err instanceof AwsCallError) || err.kind !== 'permanent') throw err;
+        n.failed++;
+        if (n.errors.length < 10) n.errors.push(`${what}: ${err.message}`);
+        await save();
+      }
+    };
     for (const ca of await this.d.lamassu.cas()) {
-      const binding = caBinding(ca.metadata, this.d.connectorId);
-      const res = await this.resource('CA', ca.id);
-      if (binding && !res && (ca.status === 'ACTIVE' || ca.status === 'ABOUT_TO_EXPIRE')) await this.registerCaWith(ca.id, binding);
-      else if (res && res.status === 'ACTIVE' && (ca.status === 'REVOKED' || ca.status === 'EXPIRED')) await this.deactivateCa(ca.id);
+      await each(`CA ${ca.id}`, () => this.syncCa(ca.id, ca.status, caBinding(ca.metadata, this.d.connectorId), n));
     }
+    const things = new Map<string, { exists: boolean; principals: Set<string> }>();
     for (const res of await this.d.repo.listResources(this.d.connectorId, 'CERTIFICATE')) {
-      const cert = await this.d.lamassu.certificate(res.key, typeof res.details.ca_id === 'string' ? res.details.ca_id : null);
-      if (cert) await this.certificateStatus(res.key, cert.status, cert.revocationReason);
+      await each(`certificate ${res.key}`, () => this.syncCertificate(res, things, n));
     }
+    for (const res of await this.d.repo.listResources(this.d.connectorId, 'POLICY')) {
+      n.policies_checked++;
+      const document = str(res.details.document);
+      await each(`policy ${res.key}`, async () => {
+        if (!document || (await this.ensurePolicy(res.key, document, { trustRecord: false })) === 'unchanged') return false;
+        n.policies_updated++;
+        return true;
+      });
+    }
+    for (const res of await this.d.repo.resourcesToRecheck(this.d.connectorId, new Date(8.64e15), 10_000)) {
+      await each(`rotation ${res.key}`, async () => {
+        if (!(await this.checkRotation(res))) return false;
+        n.rotations_completed++;
+        return true;
+      });
+    }
+    await save();
     await this.d.repo.setLastSync(this.d.connectorId, this.d.clock.now());
+  }
+
+  /** One CA: answers whether something was repaired. */
+  private async syncCa(caId: string, status: string, binding: CaBinding | undefined, n: SyncCounts): Promise<boolean> {
+    const valid = status === 'ACTIVE' || status === 'ABOUT_TO_EXPIRE';
+    const res = await this.resource('CA', caId);
+    if (!res) {
+      if (!binding || !valid) return false;
+      await this.registerCaWith(caId, binding);
+      n.cas_registered++;
+      return true;
+    }
+    n.cas_checked++;
+    const want = valid && res.status === 'ACTIVE' ? 'ACTIVE' : 'INACTIVE';
+    const there = await this.d.api.describeCaCertificate(res.cloudId);
+    if (!there) {
+      if (want !== 'ACTIVE') return false;
+      await this.registerCaWith(caId, binding ?? recordedBinding(res), true);
+      n.cas_registered++;
+      return true;
+    }
+    const recorded = recordedBinding(res);
+    const config = { ...(binding ?? recorded), mode: recorded.mode };
+    const wantAuto = config.autoRegistration ? 'ENABLE' : 'DISABLE';
+    const registrationConfig = registrationConfigOf(config);
+    const update = {
+      ...(there.status !== want ? { newStatus: want as 'ACTIVE' | 'INACTIVE' } : {}),
+      ...((there.autoRegistrationStatus ?? 'DISABLE') !== wantAuto ? { newAutoRegistrationStatus: wantAuto as 'ENABLE' | 'DISABLE' } : {}),
+      ...(registrationConfig && !sameProvisioning(there.registrationConfig, registrationConfig) && !provisioningProblem(registrationConfig) ? { registrationConfig } : {}),
+    };
+    const repair = Object.keys(update).length > 0;
+    if (repair) await this.d.api.updateCaCertificate({ certificateId: res.cloudId, ...update });
+    if (res.status !== want || !sameCaConfig(recorded, config)) await this.put({ ...res, status: want, details: { ...res.details, ...caDetails(config) } });
+    if (repair) n.cas_updated++;
+    return repair;
+  }
+
+  /** The status a certificate should have in AWS, or undefined when AWS has nothing to follow. */
+  private async wantedStatus(res: CloudResource): Promise<AwsCertificateStatus | undefined> {
+    if (res.details.decommissioned) return 'REVOKED';
+    const here = await this.d.lamassu.certificate(res.key, str(res.details.ca_id) ?? null);
+    if (!here) return undefined;
+    const mirrored = awsStatusFor(here.status, here.revocationReason);
+    if (res.details.rotation) return mirrored === 'REVOKED' ? 'REVOKED' : 'INACTIVE';
+    // Superseded here, waiting for its device to use the new one: still ACTIVE there.
+    if (here.status === 'REVOKED' && here.revocationReason === 'Superseded' && typeof res.details.deactivate_after === 'number') return 'ACTIVE';
+    return mirrored;
+  }
+
+  /** One certificate and its thing: answers whether something was repaired. */
+  private async syncCertificate(res: CloudResource, things: Map<string, { exists: boolean; principals: Set<string> }>, n: SyncCounts): Promise<boolean> {
+    n.certificates_checked++;
+    let repaired = false;
+    const want = await this.wantedStatus(res);
+    let current = res;
+    const there = await this.d.api.describeCertificate(res.cloudId);
+    if (!there) {
+      if (want === 'ACTIVE' || want === 'INACTIVE') {
+        const cert = await this.d.lamassu.certificate(res.key, str(res.details.ca_id) ?? null);
+        if (cert) {
+          const caPem = await this.registeredCaPem(str(res.details.ca_id) ?? '');
+          const reg = await this.d.api.registerCertificate({ certificatePem: cert.pem, ...(caPem ? { caCertificatePem: caPem } : {}), status: want });
+          for (const policy of Array.isArray(res.details.policies) ? (res.details.policies as string[]) : []) await this.d.api.attachPolicy({ policyName: policy, target: reg.certificateArn });
+          current = { ...res, cloudId: reg.certificateId, arn: reg.certificateArn, status: want };
+          await this.put(current);
+          n.certificates_registered++;
+          repaired = true;
+        }
+      }
+    } else if (want && there.status !== want) {
+      if (there.status === 'REVOKED') {
+        n.certificates_unrepairable++;
+        if (res.status !== 'REVOKED') await this.put((current = { ...res, status: 'REVOKED' }));
+      } else {
+        await this.d.api.updateCertificate({ certificateId: res.cloudId, newStatus: want });
+        await this.put((current = { ...res, status: want }));
+        n.certificates_updated++;
+        repaired = true;
+      }
+    } else if (want && res.status !== want) {
+      await this.put((current = { ...res, status: want }));
+    }
+    if (!current.thingName || !current.arn) return repaired;
+    const attached = current.status === 'ACTIVE' && !current.details.detached;
+    let thing = things.get(current.thingName);
+    if (!thing) {
+      const exists = (await this.d.api.describeThing(current.thingName)) !== undefined;
+      thing = { exists, principals: new Set(exists ? await this.d.api.listThingPrincipals(current.thingName) : []) };
+      things.set(current.thingName, thing);
+    }
+    if (attached && !thing.exists) {
+      const device = current.deviceId ? await this.d.lamassu.device(current.deviceId) : undefined;
+      await this.d.api.createThing({ thingName: current.thingName, attributes: thingAttributes(device?.metadata ?? {}, { lamassu_dms: String(current.details.dms_id ?? '').replace(/[^a-zA-Z0-9_.,@/:#=-]/g, '_').slice(0, 800) }) });
+      thing.exists = true;
+      n.things_created++;
+      repaired = true;
+    }
+    if (attached && !thing.principals.has(current.arn)) {
+      await this.d.api.attachThingPrincipal({ thingName: current.thingName, principal: current.arn });
+      thing.principals.add(current.arn);
+      n.principals_attached++;
+      repaired = true;
+    } else if (!attached && current.details.detached && thing.principals.has(current.arn)) {
+      await this.d.api.detachThingPrincipal({ thingName: current.thingName, principal: current.arn });
+      thing.principals.delete(current.arn);
+      n.principals_detached++;
+      repaired = true;
+    }
+    return repaired;
   }
 }

@@ -21,6 +21,10 @@ const PEM = (s: string) => `-----BEGIN CERTIFICATE-----\n${Buffer.from(s).toStri
 /** AWS in memory: records calls; `failNext(action, kind, times)` makes the next calls of an action fail. */
 function scriptedAws() {
   const calls: string[] = [];
+  /** Inputs of the calls that change a CA, in order. */
+  const caUpdates: unknown[] = [];
+  /** Named shadows by thing name: what a device reported. */
+  const shadows = new Map<string, Record<string, unknown>>();
   const failures = new Map<string, { kind: 'unreachable' | 'permanent'; times: number }>();
   const maybeFail = (action: string) => {
     const f = failures.get(action);
@@ -33,11 +37,17 @@ function scriptedAws() {
   const api: AwsIotApi = {
     getRegistrationCode: async () => (maybeFail('GetRegistrationCode'), 'code'),
     registerCaCertificate: async () => (maybeFail('RegisterCACertificate'), { certificateId: 'ca-id', certificateArn: 'arn:ca', existed: false }),
-    updateCaCertificate: async () => maybeFail('UpdateCACertificate'),
+    updateCaCertificate: async (i) => (maybeFail('UpdateCACertificate'), void caUpdates.push(i)),
+    describeCaCertificate: async () => (maybeFail('DescribeCACertificate'), { status: 'ACTIVE', autoRegistrationStatus: 'DISABLE', registrationConfig: null, mode: 'SNI_ONLY' }),
+    describeCertificate: async () => (maybeFail('DescribeCertificate'), { status: 'ACTIVE', caCertificateId: null }),
     createThing: async () => (maybeFail('CreateThing'), { thingArn: 'arn:thing', existed: false }),
     registerCertificate: async (i) => (maybeFail(i.caCertificatePem ? 'RegisterCertificate' : 'RegisterCertificateWithoutCA'), { certificateId: `id-${i.certificatePem.length}`, certificateArn: `arn:cert:${i.certificatePem.length}`, existed: false }),
     updateCertificate: async (i) => maybeFail(`UpdateCertificate:${i.newStatus}`),
     createPolicy: async () => maybeFail('CreatePolicy'),
+    getPolicy: async () => (maybeFail('GetPolicy'), undefined),
+    listPolicyVersions: async () => (maybeFail('ListPolicyVersions'), []),
+    createPolicyVersion: async () => (maybeFail('CreatePolicyVersion'), '2'),
+    deletePolicyVersion: async () => maybeFail('DeletePolicyVersion'),
     attachPolicy: async () => maybeFail('AttachPolicy'),
     attachThingPrincipal: async () => maybeFail('AttachThingPrincipal'),
     detachThingPrincipal: async () => maybeFail('DetachThingPrincipal'),
@@ -47,13 +57,16 @@ function scriptedAws() {
     listThingPrincipals: async () => [],
     dataEndpoint: async () => 'https://data',
     updateThingShadow: async () => maybeFail('UpdateThingShadow'),
-    getThingShadow: async () => undefined,
+    getThingShadow: async (i) => shadows.get(i.thingName),
   };
-  return { api, calls, failNext: (action: string, kind: 'unreachable' | 'permanent', times = 1) => failures.set(action, { kind, times }) };
+  return { api, calls, caUpdates, shadows, failNext: (action: string, kind: 'unreachable' | 'permanent', times = 1) => failures.set(action, { kind, times }) };
 }
 
+/** CA metadata by id (a test changes it, then sends ca.metadata.update). */
+const caMetadata = new Map<string, Record<string, unknown>>([['bound-ca', { 'lamassu.io/iot/aws': { register: true, mode: 'SNI_ONLY' } }]]);
+
 const lamassu: CloudLamassuGateway = {
-  ca: async (id) => ({ id, status: 'ACTIVE', metadata: id === 'bound-ca' ? { 'lamassu.io/iot/aws': { register: true, mode: 'SNI_ONLY' } } : {}, certificatePem: PEM(id) }),
+  ca: async (id) => ({ id, status: 'ACTIVE', metadata: caMetadata.get(id) ?? {}, certificatePem: PEM(id) }),
   cas: async () => [],
   dmsMetadata: async (id) => (id === 'bound-dms' ? { 'lamassu.io/iot/aws': { policies: ['p1'], groups: ['g1'] } } : {}),
   device: async (id) => ({ id, dmsId: 'bound-dms', status: 'ACTIVE', tags: [], metadata: { model: 'x' }, activeCertificates: [] }),
@@ -87,6 +100,7 @@ describe('AWS IoT connector: events to jobs, jobs in order with retries', () => 
       retry: { baseMs: 20, maxMs: 100 },
       settings: {},
       pollMs: 20,
+      rotation: { checkMs: 30, graceMs: 1500 },
     });
     stop = await connector.start(bus);
   });
@@ -158,14 +172,68 @@ describe('AWS IoT connector: events to jobs, jobs in order with retries', () => 
     assert.equal(aws.calls.length, 6);
   });
 
-  it('a re-enrollment deactivates and detaches the earlier certificate; an expiring certificate asks the device through its shadow; a revoked CA is deactivated', async () => {
+  const resource = (serial: string) => opened.storage.connectors.getResource('aws', 'CERTIFICATE', serial);
+  const eventually = async <T>(what: string, fn: () => Promise<T | undefined | false>, ms = 5000): Promise<T> => {
+    for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 20))) {
+      const v = await fn();
+      if (v) return v;
+    }
+    return assert.fail(`timed out: ${what}`);
+  };
+
+  it('a re-enrollment registers the new certificate and keeps the old one until the device reports the new serial in its shadow', async () => {
     await connector.handleEvent(enrolled('dev-5', '05'));
     await idle();
     aws.calls.splice(0);
     await connector.handleEvent(ev('dms.reenroll', { dms_id: 'bound-dms', device_id: 'dev-5', serial_number: '0505', ca_id: 'ca', slot: 'default' }));
     await idle();
-    assert.deepEqual(aws.calls.splice(0), ['CreateThing', 'RegisterCertificateWithoutCA', 'AttachPolicy', 'AttachThingPrincipal', 'CreateThingGroup', 'AddThingToThingGroup', 'UpdateCertificate:INACTIVE', 'DetachThingPrincipal']);
-    assert.equal((await opened.storage.connectors.getResource('aws', 'CERTIFICATE', '05'))!.status, 'INACTIVE');
+    assert.deepEqual(aws.calls.splice(0), ['CreateThing', 'RegisterCertificateWithoutCA', 'AttachPolicy', 'AttachThingPrincipal', 'CreateThingGroup', 'AddThingToThingGroup']);
+    const pending = (await resource('05'))!;
+    assert.equal(pending.status, 'ACTIVE', 'still usable in AWS');
+    assert.ok(pending.recheckAt, 'a check is pending');
+    assert.equal(pending.details.superseded_by, '0505');
+    // The superseded certificate's revocation here (reason Superseded) waits for the rotation too.
+    await connector.handleEvent(ev('certificate.status.update', { serial_number: '05', status: 'REVOKED', revocation_reason: 'Superseded' }));
+    await idle();
+    assert.deepEqual(aws.calls.splice(0), []);
+
+    aws.shadows.set('dev-5', { state: { reported: { identity: { serial_number: '05:05' } } } });
+    const done = await eventually('old certificate retired', async () => {
+      const r = await resource('05');
+      return r?.status !== 'ACTIVE' && r;
+    });
+    assert.equal(done.status, 'INACTIVE');
+    assert.equal(done.recheckAt, null);
+    assert.equal((done.details.rotation as { because: string }).because, 'in_use');
+    assert.deepEqual(aws.calls.splice(0), ['UpdateCertificate:INACTIVE', 'DetachThingPrincipal']);
+    assert.equal((await resource('0505'))!.status, 'ACTIVE');
+  });
+
+  it('a device never seen with its new certificate: the old one is deactivated when the grace period ends', async () => {
+    await connector.handleEvent(enrolled('dev-6', '06'));
+    await connector.handleEvent(ev('dms.reenroll', { dms_id: 'bound-dms', device_id: 'dev-6', serial_number: '0606', ca_id: 'ca', slot: 'default' }));
+    await idle();
+    aws.calls.splice(0);
+    const done = await eventually('grace period over', async () => {
+      const r = await resource('06');
+      return r?.status !== 'ACTIVE' && r;
+    });
+    const rotation = done.details.rotation as { because: string; completed_at: number };
+    assert.equal(rotation.because, 'grace_expired');
+    assert.ok(rotation.completed_at >= (done.details.deactivate_after as number), 'not before the grace period is over');
+    assert.equal((done.details.deactivate_after as number) - (done.details.superseded_at as number), 1500);
+    assert.deepEqual(aws.calls.splice(0), ['UpdateCertificate:INACTIVE', 'DetachThingPrincipal']);
+  });
+
+  it("a CA's new provisioning template is pushed to AWS once (UpdateCACertificate); an expiring certificate asks the device through its shadow; a revoked CA is deactivated", async () => {
+    const roleArn = 'arn:aws:iam::123456789012:role/jitp';
+    caMetadata.set('bound-ca', { 'lamassu.io/iot/aws': { register: true, mode: 'SNI_ONLY', provisioning: { template_name: 'jitp-fleet', role_arn: roleArn } } });
+    const changed = ev('ca.metadata.update', { id: 'bound-ca' });
+    assert.equal(await connector.handleEvent(changed), 1);
+    await idle();
+    assert.equal(await connector.handleEvent(ev('ca.metadata.update', { id: 'bound-ca' })), 0, 'nothing new to push');
+    assert.deepEqual(aws.calls.splice(0), ['UpdateCACertificate']);
+    assert.deepEqual(aws.caUpdates.splice(0), [{ certificateId: 'ca-id', newAutoRegistrationStatus: 'ENABLE', registrationConfig: { templateName: 'jitp-fleet', roleArn } }]);
 
     await connector.handleEvent(ev('certificate.expiring', { serial_number: '0505', delta: 'preventive' }));
     await connector.handleEvent(ev('certificate.expiring', { serial_number: 'unknown', delta: 'preventive' }));
@@ -176,5 +244,22 @@ describe('AWS IoT connector: events to jobs, jobs in order with retries', () => 
     await connector.handleEvent(ev('ca.status.update', { id: 'plain-ca', status: 'REVOKED' }));
     await idle();
     assert.deepEqual(aws.calls.splice(0), ['UpdateCACertificate']);
+  });
+
+  it('a synchronization skips (and counts) what AWS refuses for good, does the rest, and records its counts on the job', async () => {
+    aws.failNext('DescribeCertificate', 'permanent');
+    const id = randomUUID();
+    await opened.storage.connectors.enqueue([{ id, connectorId: 'aws', eventId: `api:${id}`, kind: 'SYNC', key: 'aws', deviceId: null, payload: {}, createdAt: new Date() }]);
+    connector.wake();
+    await idle();
+    const job = (await opened.storage.connectors.getJob('aws', id))!;
+    assert.equal(job.status, 'DONE');
+    const result = job.result as { failed: number; errors: string[]; certificates_checked: number };
+    assert.equal(result.failed, 1);
+    assert.match(result.errors[0]!, /^certificate .*: DescribeCertificate: InvalidRequestException/);
+    const certificates = await opened.storage.connectors.listResources('aws', 'CERTIFICATE');
+    assert.equal(result.certificates_checked, certificates.length);
+    assert.ok(aws.calls.filter((c) => c === 'DescribeCertificate').length === certificates.length - 1, 'the others were still asked');
+    assert.ok((await opened.storage.connectors.get('aws'))!.lastSyncAt);
   });
 });

@@ -5,6 +5,7 @@
  * pass (AWS unreachable, throttled, 5xx) keeps the job at the head of the queue and retries it with exponential
  * back-off: the backlog grows while AWS is away and drains in order when it is back, across restarts.
  */
+import { createHash } from 'node:crypto';
 import type { ConnectorDriver } from '../../domain/cloud/connector-driver.ts';
 import type { ConnectorJob, ConnectorRepository, ConnectorStatus, JobKind, NewConnectorJob } from '../../domain/cloud/connector.ts';
 import type { CloudLamassuGateway } from '../../domain/cloud/lamassu-gateway.ts';
@@ -14,8 +15,8 @@ import type { RandomSource } from '../../domain/ports/id-generator.ts';
 import type { LeaseRepository } from '../../domain/ports/lease.ts';
 import type { Logger } from '../../domain/ports/logger.ts';
 import { AwsCallError, type AwsIotApi } from './aws-iot-api.ts';
-import { AwsIotActions } from './aws-iot-actions.ts';
-import { caBinding, dmsBinding } from './bindings.ts';
+import { AwsIotActions, type RotationSettings } from './aws-iot-actions.ts';
+import { caBinding, dmsBinding, sameCaConfig, type CaBinding } from './bindings.ts';
 
 export const AWS_IOT_CONNECTOR_TYPE = 'AWS_IOT';
 export const DEFAULT_SHADOW_NAME = 'lamassu';
@@ -26,6 +27,8 @@ export const AWS_CONNECTOR_EVENTS = [
   'ca.import',
   'ca.metadata.update',
   'ca.status.update',
+  'dms.update',
+  'dms.metadata.update',
   'dms.enroll',
   'dms.reenroll',
   'certificate.status.update',
@@ -49,9 +52,14 @@ export interface AwsIotConnectorDeps {
   settings: Record<string, unknown>;
   /** How often the queue is looked at when nothing woke the runner (jobs other replicas queued). */
   pollMs?: number;
+  /** Re-enrollment: how often a superseded certificate's device is looked at, and the grace period. */
+  rotation?: RotationSettings;
 }
 
 const LEASE_TTL_MS = 30_000;
+export const DEFAULT_ROTATION: RotationSettings = { checkMs: 5 * 60_000, graceMs: 7 * 86_400_000 };
+/** Superseded certificates looked at per pass of the runner. */
+const RECHECK_BATCH = 50;
 
 type Data = Record<string, unknown>;
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -66,9 +74,12 @@ export class AwsIotConnector implements ConnectorDriver {
   private status: ConnectorStatus | undefined;
   private leaseRenewedAt = 0;
   private handling: Promise<unknown> = Promise.resolve();
+  /** Next time the runner looks for superseded certificates due for a check (pushed back while AWS fails). */
+  private nextRecheckAt = 0;
+  private recheckFailures = 0;
 
   constructor(private readonly d: AwsIotConnectorDeps) {
-    this.actions = new AwsIotActions({ connectorId: d.id, repo: d.repo, api: d.api, lamassu: d.lamassu, clock: d.clock });
+    this.actions = new AwsIotActions({ connectorId: d.id, repo: d.repo, api: d.api, lamassu: d.lamassu, clock: d.clock, rotation: d.rotation ?? DEFAULT_ROTATION });
   }
 
   get id(): string {
@@ -128,10 +139,30 @@ export class AwsIotConnector implements ConnectorDriver {
       case 'ca.import':
       case 'ca.metadata.update': {
         const caId = str(data.id) ?? str(event.subject);
-        if (!caId || (await has('REGISTER_CA', { key: caId }))) return [];
+        if (!caId) return [];
         const ca = await this.d.lamassu.ca(caId);
         const binding = ca && caBinding(ca.metadata, this.d.id);
-        return binding ? [this.job(event, 'REGISTER_CA', caId, null, { binding })] : [];
+        if (!binding) return [];
+        const latest = await this.latestCaJob(caId);
+        if (!latest) return [this.job(event, 'REGISTER_CA', caId, null, { binding })];
+        // Registered (or queued to be): a change of auto-registration or provisioning template follows.
+        return sameCaConfig(latest.payload.binding as CaBinding, binding) ? [] : [this.job(event, 'CA_CONFIG', caId, null, { binding })];
+      }
+      case 'dms.update':
+      case 'dms.metadata.update': {
+        // A policy document changed: a new default version of the policy in AWS (when the connector made it).
+        const dmsId = str(data.id) ?? str(event.subject);
+        const metadata = dmsId ? await this.d.lamassu.dmsMetadata(dmsId) : undefined;
+        const binding = metadata && dmsBinding(metadata, this.d.id, DEFAULT_SHADOW_NAME);
+        if (!binding) return [];
+        const jobs: NewConnectorJob[] = [];
+        for (const p of binding.policies) {
+          if (!p.document) continue;
+          const known = await this.d.repo.getResource(this.d.id, 'POLICY', p.name);
+          if (known && known.details.document_sha256 === createHash('sha256').update(p.document).digest('hex')) continue;
+          jobs.push(this.job(event, 'POLICY', p.name, null, { dms_id: dmsId, policy_document: p.document }));
+        }
+        return jobs;
       }
       case 'ca.status.update': {
         const caId = str(data.id) ?? str(event.subject);
@@ -145,7 +176,7 @@ export class AwsIotConnector implements ConnectorDriver {
         const metadata = await this.d.lamassu.dmsMetadata(dmsId);
         const binding = metadata && dmsBinding(metadata, this.d.id, await this.shadowName());
         if (!binding) return [];
-        return [this.job(event, 'ENROLL', serial, deviceId, { dms_id: dmsId, device_id: deviceId, serial_number: serial, ca_id: caId, reenroll: event.type === 'dms.reenroll', binding })];
+        return [this.job(event, 'ENROLL', serial, deviceId, { dms_id: dmsId, device_id: deviceId, serial_number: serial, ca_id: caId, slot: str(data.slot) ?? null, reenroll: event.type === 'dms.reenroll', binding })];
       }
       case 'certificate.status.update': {
         const serial = str(data.serial_number);
@@ -169,6 +200,15 @@ export class AwsIotConnector implements ConnectorDriver {
     }
   }
 
+  /** The newest REGISTER_CA or CA_CONFIG job of a CA: the binding last asked for. */
+  private async latestCaJob(caId: string): Promise<ConnectorJob | undefined> {
+    const [registered, configured] = await Promise.all([
+      this.d.repo.listJobs(this.d.id, { key: caId, kind: 'REGISTER_CA', limit: 1 }),
+      this.d.repo.listJobs(this.d.id, { key: caId, kind: 'CA_CONFIG', limit: 1 }),
+    ]);
+    return [...registered, ...configured].sort((a, b) => b.seq - a.seq)[0];
+  }
+
   private async shadowName(): Promise<string> {
     const c = await this.d.repo.get(this.d.id);
     return str(c?.config.shadow_name) ?? DEFAULT_SHADOW_NAME;
@@ -182,7 +222,11 @@ export class AwsIotConnector implements ConnectorDriver {
     }
     clearTimeout(this.timer);
     this.running = this.drain()
-      .catch((err: unknown) => this.d.logger.error({ err, connector: this.d.id }, 'connector runner failed; trying again'))
+      .catch((err: unknown) => {
+        // The database failed under the runner: look again after the poll interval rather than wait for an event.
+        this.d.logger.error({ err, connector: this.d.id }, 'connector runner failed; trying again');
+        this.schedule(this.d.pollMs ?? 1000);
+      })
       .finally(() => {
         this.running = undefined;
         if (this.stopped) return;
@@ -216,6 +260,7 @@ export class AwsIotConnector implements ConnectorDriver {
       if (!(await this.holdLease())) return this.schedule(pollMs * 5);
       const connector = await this.d.repo.get(this.d.id);
       if (connector?.config.enabled === false) return this.schedule(pollMs);
+      await this.recheck(pollMs);
       const job = await this.d.repo.headJob(this.d.id);
       if (!job) return this.schedule(pollMs);
       const wait = job.nextAttemptAt.getTime() - this.d.clock.now().getTime();
@@ -242,6 +287,36 @@ export class AwsIotConnector implements ConnectorDriver {
       this.d.logger.warn({ connector: this.d.id, job: job.id, kind: job.kind, attempts: job.attempts + 1, retryInMs: delay, error: e.message }, 'AWS IoT action failed; retrying');
       await this.d.repo.retryJob(job.id, { at: now, nextAttemptAt: new Date(now.getTime() + delay), error: e.message });
       await this.setStatus(e.kind === 'unreachable' ? 'DISCONNECTED' : 'DEGRADED', e.message);
+    }
+  }
+
+  /**
+   * Superseded certificates whose check is due (at most every poll interval): each device's shadow is read
+   * and the old certificate deactivated once the device uses the new one or its grace period is over. The
+   * state is in the database (recheck_at), so it survives restarts and moves with the lease.
+   */
+  private async recheck(pollMs: number): Promise<void> {
+    const now = this.d.clock.now();
+    if (now.getTime() < this.nextRecheckAt) return;
+    this.nextRecheckAt = now.getTime() + pollMs;
+    for (const res of await this.d.repo.resourcesToRecheck(this.d.id, now, RECHECK_BATCH)) {
+      if (this.stopped) return;
+      try {
+        await this.actions.checkRotation(res);
+        this.recheckFailures = 0;
+        await this.setStatus('CONNECTED', null);
+      } catch (err) {
+        const e = err instanceof AwsCallError ? err : new AwsCallError('transient', 'RotationCheck', 'Error', err instanceof Error ? err.message : String(err));
+        this.d.logger.warn({ connector: this.d.id, serial: res.key, device: res.deviceId, error: e.message }, 'superseded certificate check failed');
+        if (e.kind === 'permanent') {
+          // Not AWS being away: look at this one again after the check interval, the others now.
+          await this.d.repo.putResource({ ...res, recheckAt: new Date(now.getTime() + (this.d.rotation ?? DEFAULT_ROTATION).checkMs), updatedAt: now });
+          continue;
+        }
+        this.nextRecheckAt = now.getTime() + Math.min(this.d.retry.maxMs, this.d.retry.baseMs * 2 ** Math.min(this.recheckFailures++, 20));
+        await this.setStatus(e.kind === 'unreachable' ? 'DISCONNECTED' : 'DEGRADED', e.message);
+        return;
+      }
     }
   }
 

@@ -57,7 +57,8 @@ describe('AwsSdkIotApi against the AWS IoT stand-in', () => {
     const cert = await api.registerCertificate({ certificatePem: pki.device, caCertificatePem: pki.ca, status: 'ACTIVE' });
     assert.equal(fake.certificates.get(cert.certificateId)?.status, 'ACTIVE');
     await api.createPolicy({ policyName: 'devices', policyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [] }) });
-    await api.createPolicy({ policyName: 'devices', policyDocument: '{}' });
+    await api.createPolicy({ policyName: 'devices', policyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Action: '*', Resource: '*' }] }) });
+    assert.equal(JSON.parse(fake.policies.get('devices')!.document).Statement.length, 0, 'an existing policy is left as it is');
     await api.attachPolicy({ policyName: 'devices', target: cert.certificateArn });
     await api.attachThingPrincipal({ thingName: 'device-1', principal: cert.certificateArn });
     await api.createThingGroup({ thingGroupName: 'fleet' });
@@ -69,6 +70,42 @@ describe('AwsSdkIotApi against the AWS IoT stand-in', () => {
     assert.deepEqual(await api.listThingPrincipals('device-1'), []);
     assert.equal((await api.describeThing('device-1'))?.thingName, 'device-1');
     assert.equal(await api.describeThing('nobody'), undefined);
+    assert.deepEqual(fake.badSignatures, []);
+  });
+
+  it('describes CA and device certificates; sets and reads back auto-registration and a JITP template; unknown ids are undefined', async () => {
+    const caId = awsCertificateId(pki.ca);
+    const template = JSON.stringify({ Parameters: { 'AWS::IoT::Certificate::CommonName': { Type: 'String' } }, Resources: { thing: { Type: 'AWS::IoT::Thing', Properties: { ThingName: { Ref: 'AWS::IoT::Certificate::CommonName' } } } } });
+    const roleArn = 'arn:aws:iam::123456789012:role/lamassu-jitp';
+    assert.deepEqual(await api.describeCaCertificate(caId), { status: 'ACTIVE', autoRegistrationStatus: 'DISABLE', registrationConfig: null, mode: 'DEFAULT' });
+    await api.updateCaCertificate({ certificateId: caId, newAutoRegistrationStatus: 'ENABLE', registrationConfig: { templateBody: template, roleArn } });
+    assert.deepEqual(await api.describeCaCertificate(caId), { status: 'ACTIVE', autoRegistrationStatus: 'ENABLE', registrationConfig: { templateBody: template, roleArn }, mode: 'DEFAULT' });
+    assert.deepEqual(fake.callsOf('UpdateCACertificate').at(-1)!.input, { certificateId: caId, newStatus: null, newAutoRegistrationStatus: 'ENABLE', registrationConfig: { templateBody: template, roleArn } });
+    await assert.rejects(api.updateCaCertificate({ certificateId: caId, registrationConfig: { templateBody: '{"no":"resources"}', roleArn } }), (e: unknown) => e instanceof AwsCallError && e.kind === 'permanent' && e.awsCode === 'InvalidRequestException');
+    assert.equal(await api.describeCaCertificate('0'.repeat(64)), undefined);
+
+    const device = awsCertificateId(pki.device);
+    assert.deepEqual(await api.describeCertificate(device), { status: 'REVOKED', caCertificateId: caId });
+    assert.equal(await api.describeCertificate('f'.repeat(64)), undefined);
+    assert.deepEqual(fake.badSignatures, []);
+  });
+
+  it('policy versions: the default version read back, new default versions, at most 5 (the oldest deleted first), the default never deleted', async () => {
+    const doc = (n: number) => JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'iot:Connect', Resource: `arn:aws:iot:eu-west-1:123456789012:client/v${n}` }] });
+    await api.createPolicy({ policyName: 'versioned', policyDocument: doc(1) });
+    assert.deepEqual(await api.getPolicy('versioned'), { document: doc(1), defaultVersionId: '1' });
+    assert.equal(await api.getPolicy('nope'), undefined);
+    for (let n = 2; n <= 5; n++) assert.equal(await api.createPolicyVersion({ policyName: 'versioned', policyDocument: doc(n) }), String(n));
+    assert.deepEqual(await api.getPolicy('versioned'), { document: doc(5), defaultVersionId: '5' });
+    await assert.rejects(api.createPolicyVersion({ policyName: 'versioned', policyDocument: doc(6) }), (e: unknown) => e instanceof AwsCallError && e.kind === 'permanent' && e.awsCode === 'VersionsLimitExceededException');
+    const versions = await api.listPolicyVersions('versioned');
+    assert.deepEqual(versions.map((v) => [v.versionId, v.isDefault]), [['1', false], ['2', false], ['3', false], ['4', false], ['5', true]]);
+    assert.ok(versions[0]!.createdAt instanceof Date);
+    await assert.rejects(api.deletePolicyVersion({ policyName: 'versioned', versionId: '5' }), (e: unknown) => e instanceof AwsCallError && e.awsCode === 'DeleteConflictException');
+    await api.deletePolicyVersion({ policyName: 'versioned', versionId: '1' });
+    await api.deletePolicyVersion({ policyName: 'versioned', versionId: '1' });
+    assert.equal(await api.createPolicyVersion({ policyName: 'versioned', policyDocument: doc(6) }), '6');
+    assert.deepEqual(fake.callsOf('CreatePolicyVersion').at(-1)!.input, { policyName: 'versioned', setAsDefault: 'true', policyDocument: doc(6) });
     assert.deepEqual(fake.badSignatures, []);
   });
 

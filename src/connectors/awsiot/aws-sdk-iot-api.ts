@@ -10,13 +10,19 @@ import {
   AttachPolicyCommand,
   AttachThingPrincipalCommand,
   CreatePolicyCommand,
+  CreatePolicyVersionCommand,
+  DeletePolicyVersionCommand,
+  DescribeCACertificateCommand,
+  DescribeCertificateCommand,
   CreateThingCommand,
   CreateThingGroupCommand,
   DescribeEndpointCommand,
   DescribeThingCommand,
   DetachThingPrincipalCommand,
+  GetPolicyCommand,
   GetRegistrationCodeCommand,
   IoTClient,
+  ListPolicyVersionsCommand,
   ListThingPrincipalsCommand,
   RegisterCACertificateCommand,
   RegisterCertificateCommand,
@@ -25,7 +31,16 @@ import {
   UpdateCertificateCommand,
 } from '@aws-sdk/client-iot';
 import { GetThingShadowCommand, IoTDataPlaneClient, UpdateThingShadowCommand } from '@aws-sdk/client-iot-data-plane';
-import { AwsCallError, type AwsFailureKind, type AwsIotApi, type RegisteredCertificate } from './aws-iot-api.ts';
+import {
+  AwsCallError,
+  type AwsCaDescription,
+  type AwsCertificateDescription,
+  type AwsFailureKind,
+  type AwsIotApi,
+  type AwsPolicyVersion,
+  type AwsRegistrationConfig,
+  type RegisteredCertificate,
+} from './aws-iot-api.ts';
 
 export interface AwsSdkIotApiOptions {
   region?: string;
@@ -127,7 +142,7 @@ export class AwsSdkIotApi implements AwsIotApi {
     }
   }
 
-  registerCaCertificate(input: { caCertificatePem: string; verificationCertificatePem?: string; allowAutoRegistration: boolean }): Promise<RegisteredCertificate> {
+  registerCaCertificate(input: { caCertificatePem: string; verificationCertificatePem?: string; allowAutoRegistration: boolean; registrationConfig?: AwsRegistrationConfig }): Promise<RegisteredCertificate> {
     return this.registered('RegisterCACertificate', input.caCertificatePem, () =>
       this.iot.send(
         new RegisterCACertificateCommand({
@@ -135,15 +150,47 @@ export class AwsSdkIotApi implements AwsIotApi {
           ...(input.verificationCertificatePem ? { verificationCertificate: input.verificationCertificatePem, certificateMode: 'DEFAULT' } : { certificateMode: 'SNI_ONLY' }),
           setAsActive: true,
           allowAutoRegistration: input.allowAutoRegistration,
+          ...(input.registrationConfig ? { registrationConfig: input.registrationConfig } : {}),
         }),
       ),
     );
   }
 
-  updateCaCertificate(input: { certificateId: string; newStatus: 'ACTIVE' | 'INACTIVE' }): Promise<void> {
+  updateCaCertificate(input: { certificateId: string; newStatus?: 'ACTIVE' | 'INACTIVE'; newAutoRegistrationStatus?: 'ENABLE' | 'DISABLE'; registrationConfig?: AwsRegistrationConfig }): Promise<void> {
     return this.call('UpdateCACertificate', async () => {
-      await this.iot.send(new UpdateCACertificateCommand({ certificateId: input.certificateId, newStatus: input.newStatus }));
+      await this.iot.send(
+        new UpdateCACertificateCommand({
+          certificateId: input.certificateId,
+          ...(input.newStatus ? { newStatus: input.newStatus } : {}),
+          ...(input.newAutoRegistrationStatus ? { newAutoRegistrationStatus: input.newAutoRegistrationStatus } : {}),
+          ...(input.registrationConfig ? { registrationConfig: input.registrationConfig } : {}),
+        }),
+      );
     });
+  }
+
+  async describeCaCertificate(certificateId: string): Promise<AwsCaDescription | undefined> {
+    try {
+      const r = await this.iot.send(new DescribeCACertificateCommand({ certificateId }));
+      const d = r.certificateDescription;
+      const c = r.registrationConfig;
+      const config = c && (c.templateBody || c.templateName || c.roleArn) ? { ...(c.templateBody ? { templateBody: c.templateBody } : {}), ...(c.templateName ? { templateName: c.templateName } : {}), ...(c.roleArn ? { roleArn: c.roleArn } : {}) } : null;
+      const auto = d?.autoRegistrationStatus;
+      return { status: d?.status ?? 'UNKNOWN', autoRegistrationStatus: auto === 'ENABLE' || auto === 'DISABLE' ? auto : null, registrationConfig: config, mode: d?.certificateMode ?? null };
+    } catch (err) {
+      if (isName(err, 'ResourceNotFoundException')) return undefined;
+      throw classify('DescribeCACertificate', err);
+    }
+  }
+
+  async describeCertificate(certificateId: string): Promise<AwsCertificateDescription | undefined> {
+    try {
+      const d = (await this.iot.send(new DescribeCertificateCommand({ certificateId }))).certificateDescription;
+      return { status: d?.status ?? 'UNKNOWN', caCertificateId: d?.caCertificateId ?? null };
+    } catch (err) {
+      if (isName(err, 'ResourceNotFoundException')) return undefined;
+      throw classify('DescribeCertificate', err);
+    }
   }
 
   async createThing(input: { thingName: string; attributes: Record<string, string> }): Promise<{ thingArn: string | null; existed: boolean }> {
@@ -180,6 +227,35 @@ export class AwsSdkIotApi implements AwsIotApi {
     } catch (err) {
       if (isName(err, 'ResourceAlreadyExistsException')) return;
       throw classify('CreatePolicy', err);
+    }
+  }
+
+  async getPolicy(policyName: string): Promise<{ document: string; defaultVersionId: string } | undefined> {
+    try {
+      const r = await this.iot.send(new GetPolicyCommand({ policyName }));
+      return { document: r.policyDocument ?? '', defaultVersionId: r.defaultVersionId ?? '' };
+    } catch (err) {
+      if (isName(err, 'ResourceNotFoundException')) return undefined;
+      throw classify('GetPolicy', err);
+    }
+  }
+
+  listPolicyVersions(policyName: string): Promise<AwsPolicyVersion[]> {
+    return this.call('ListPolicyVersions', async () =>
+      ((await this.iot.send(new ListPolicyVersionsCommand({ policyName }))).policyVersions ?? []).map((v) => ({ versionId: v.versionId ?? '', isDefault: v.isDefaultVersion === true, createdAt: v.createDate ?? null })),
+    );
+  }
+
+  createPolicyVersion(input: { policyName: string; policyDocument: string }): Promise<string> {
+    return this.call('CreatePolicyVersion', async () => (await this.iot.send(new CreatePolicyVersionCommand({ ...input, setAsDefault: true }))).policyVersionId ?? '');
+  }
+
+  async deletePolicyVersion(input: { policyName: string; versionId: string }): Promise<void> {
+    try {
+      await this.iot.send(new DeletePolicyVersionCommand({ policyName: input.policyName, policyVersionId: input.versionId }));
+    } catch (err) {
+      if (isName(err, 'ResourceNotFoundException')) return;
+      throw classify('DeletePolicyVersion', err);
     }
   }
 

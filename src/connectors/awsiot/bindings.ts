@@ -2,17 +2,30 @@
  * Which CAs and DMSs a connector serves, and how: the metadata key `lamassu.io/iot/<connector id>` of a CA or
  * DMS, as in Lamassu. Parsing is lenient about what it does not use and strict about what it does.
  *
- * CA:  { "register": true, "mode": "DEFAULT" | "SNI_ONLY", "auto_registration": false }
+ * CA:  { "register": true, "mode": "DEFAULT" | "SNI_ONLY", "auto_registration": false,
+ *        "provisioning": { "template_body": {...} | "{...}", "role_arn": "arn:aws:iam::...:role/..." }
+ *                      | { "template_name": "...", "role_arn": "..." (optional) } }
  *      or Lamassu's { "registration": { "status": "REQUESTED", "primary_account": true } } (primary: DEFAULT)
+ *      A `provisioning` block (AWS's just-in-time provisioning template) turns auto-registration on unless
+ *      `auto_registration` is false.
  * DMS: { "registration_mode": "auto" | "none", "groups": ["..."],
  *        "policies": [{ "policy_name": "...", "policy_document": "{...}" }], "shadow": { "enable": true, "name": "lamassu" } }
  */
 
 export const iotMetadataKey = (connectorId: string) => `lamassu.io/iot/${connectorId}`;
 
+/** AWS's RegistrationConfig of a CA: the JITP template (its body, or the name of a JITP provisioning template) and the role AWS provisions with. */
+export interface ProvisioningConfig {
+  templateBody?: string;
+  templateName?: string;
+  roleArn?: string;
+}
+
 export interface CaBinding {
   mode: 'DEFAULT' | 'SNI_ONLY';
   autoRegistration: boolean;
+  /** Absent (or null in jobs queued before it existed): no provisioning template. */
+  provisioning?: ProvisioningConfig | null;
 }
 
 export interface DmsBinding {
@@ -33,7 +46,72 @@ export function caBinding(metadata: Record<string, unknown>, connectorId: string
   const requested = m.register === true || (lamassu !== undefined && lamassu.status !== undefined && lamassu.status !== 'NONE');
   if (!requested) return undefined;
   const mode = m.mode === 'SNI_ONLY' || lamassu?.primary_account === false ? 'SNI_ONLY' : 'DEFAULT';
-  return { mode, autoRegistration: m.auto_registration === true };
+  const provisioning = provisioningConfig(m.provisioning);
+  const autoRegistration = m.auto_registration === true || (m.auto_registration !== false && provisioning !== null);
+  return { mode, autoRegistration, provisioning };
+}
+
+/** The `provisioning` block as AWS's RegistrationConfig, or null when it gives no template. */
+function provisioningConfig(v: unknown): ProvisioningConfig | null {
+  const p = obj(v);
+  if (!p) return null;
+  const body = typeof p.template_body === 'string' ? p.template_body : obj(p.template_body) ? JSON.stringify(p.template_body) : undefined;
+  const name = typeof p.template_name === 'string' && p.template_name !== '' ? p.template_name : undefined;
+  if (body === undefined && name === undefined) return null;
+  return {
+    ...(body !== undefined ? { templateBody: body } : {}),
+    ...(name !== undefined ? { templateName: name } : {}),
+    ...(typeof p.role_arn === 'string' && p.role_arn !== '' ? { roleArn: p.role_arn } : {}),
+  };
+}
+
+/** Why AWS would refuse this provisioning configuration, or undefined when it is complete. */
+export function provisioningProblem(p: ProvisioningConfig | null | undefined): string | undefined {
+  if (!p) return undefined;
+  if (p.templateBody !== undefined && p.templateName !== undefined) return 'provisioning: give template_body or template_name, not both';
+  if (p.templateBody !== undefined) {
+    if (!p.roleArn) return 'provisioning: template_body needs role_arn (the IAM role AWS provisions devices with)';
+    try {
+      const t = JSON.parse(p.templateBody) as unknown;
+      if (!obj(t) || !obj((t as Record<string, unknown>).Resources)) return 'provisioning: template_body must be a JSON object with "Resources"';
+    } catch {
+      return 'provisioning: template_body is not JSON';
+    }
+  }
+  if (p.roleArn !== undefined && !/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/.test(p.roleArn)) return `provisioning: role_arn "${p.roleArn}" is not an IAM role ARN`;
+  return undefined;
+}
+
+/** True when two bindings ask AWS for the same auto-registration and provisioning template. */
+export function sameCaConfig(a: CaBinding | undefined, b: CaBinding | undefined): boolean {
+  if (!a || !b) return a === b;
+  return a.autoRegistration === b.autoRegistration && sameProvisioning(a.provisioning ?? null, b.provisioning ?? null);
+}
+
+export function sameProvisioning(a: ProvisioningConfig | null, b: ProvisioningConfig | null): boolean {
+  if (!a || !b) return a === b;
+  return sameJsonText(a.templateBody, b.templateBody) && (a.templateName ?? null) === (b.templateName ?? null) && (a.roleArn ?? null) === (b.roleArn ?? null);
+}
+
+/** Two JSON documents (policy, template) equal once parsed: AWS may give back a document re-formatted. */
+export function sameJsonText(a: string | undefined, b: string | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  try {
+    return canonical(JSON.parse(a)) === canonical(JSON.parse(b));
+  } catch {
+    return a === b;
+  }
+}
+
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
 }
 
 /** The DMS's binding, or undefined when devices enrolled through it are not put in AWS. */

@@ -33,7 +33,11 @@ export interface Connector {
   failed: number;
 }
 
-export const JOB_KINDS = ['REGISTER_CA', 'DEACTIVATE_CA', 'ENROLL', 'CERT_STATUS', 'DECOMMISSION', 'SHADOW', 'SYNC'] as const;
+/**
+ * REGISTER_CA, CA_CONFIG (auto-registration / provisioning template of a registered CA changed), DEACTIVATE_CA,
+ * ENROLL, CERT_STATUS, DECOMMISSION, SHADOW, POLICY (a DMS's policy document changed: a new default version), SYNC.
+ */
+export const JOB_KINDS = ['REGISTER_CA', 'CA_CONFIG', 'DEACTIVATE_CA', 'ENROLL', 'CERT_STATUS', 'DECOMMISSION', 'SHADOW', 'POLICY', 'SYNC'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 export type JobStatus = 'PENDING' | 'DONE' | 'FAILED';
 
@@ -61,13 +65,15 @@ export interface ConnectorJob extends NewConnectorJob {
   progress: string[];
   lastError: string | null;
   finishedAt: Date | null;
+  /** What the job found and did (a synchronization's counts); null when it reports nothing. */
+  result: Record<string, unknown> | null;
 }
 
-/** Something a connector made in its cloud: a CA or a device certificate (with its thing). */
+/** Something a connector made in its cloud: a CA, a device certificate (with its thing), a policy. */
 export interface CloudResource {
   connectorId: string;
-  kind: 'CA' | 'CERTIFICATE';
-  /** CA id, or certificate serial number. */
+  kind: 'CA' | 'CERTIFICATE' | 'POLICY';
+  /** CA id, certificate serial number, or policy name. */
   key: string;
   deviceId: string | null;
   /** The cloud's id and name for it (AWS: certificate id and ARN; thing name). */
@@ -78,6 +84,11 @@ export interface CloudResource {
   status: string;
   details: Record<string, unknown>;
   updatedAt: Date;
+  /**
+   * When the connector looks at it again: a superseded certificate waiting for its device to use its successor
+   * (or for the grace period to end). Null when nothing is pending.
+   */
+  recheckAt: Date | null;
 }
 
 export interface ConnectorRepository {
@@ -100,9 +111,14 @@ export interface ConnectorRepository {
   finishJob(jobId: string, outcome: { status: 'DONE' | 'FAILED'; at: Date; error: string | null }): Promise<void>;
   retryJob(jobId: string, outcome: { at: Date; nextAttemptAt: Date; error: string }): Promise<void>;
   listJobs(connectorId: string, filter: { deviceId?: string; key?: string; kind?: JobKind; limit: number }): Promise<ConnectorJob[]>;
+  getJob(connectorId: string, jobId: string): Promise<ConnectorJob | undefined>;
+  /** Replaces what the job reports (kept as it goes, so a retried job carries on counting). */
+  setJobResult(jobId: string, result: Record<string, unknown>): Promise<void>;
 
   putResource(r: CloudResource): Promise<void>;
   getResource(connectorId: string, kind: CloudResource['kind'], key: string): Promise<CloudResource | undefined>;
   resourcesOfDevice(connectorId: string, deviceId: string): Promise<CloudResource[]>;
   listResources(connectorId: string, kind: CloudResource['kind']): Promise<CloudResource[]>;
+  /** Resources whose recheck time is at or before `at`, soonest first. */
+  resourcesToRecheck(connectorId: string, at: Date, limit: number): Promise<CloudResource[]>;
 }

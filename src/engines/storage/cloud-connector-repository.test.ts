@@ -69,7 +69,7 @@ forEachStorage('cloud connector repository', (ctx) => {
   it('keeps one row per cloud resource, found by device and kind', async () => {
     const repo = ctx.storage.connectors;
     const id = `c-${randomUUID().slice(0, 8)}`;
-    const base = { connectorId: id, kind: 'CERTIFICATE' as const, deviceId: 'dev-1', cloudId: 'abc', arn: 'arn:cert/abc', thingName: 'dev-1', details: { ca_id: 'ca' }, updatedAt: t0 };
+    const base = { connectorId: id, kind: 'CERTIFICATE' as const, deviceId: 'dev-1', cloudId: 'abc', arn: 'arn:cert/abc', thingName: 'dev-1', details: { ca_id: 'ca' }, updatedAt: t0, recheckAt: null };
     await repo.putResource({ ...base, key: 's1', status: 'ACTIVE' });
     await repo.putResource({ ...base, key: 's1', status: 'REVOKED', updatedAt: at(5) });
     await repo.putResource({ ...base, key: 's2', status: 'ACTIVE', cloudId: 'def', updatedAt: at(6) });
@@ -78,5 +78,35 @@ forEachStorage('cloud connector repository', (ctx) => {
     assert.deepEqual((await repo.resourcesOfDevice(id, 'dev-1')).map((r) => r.key), ['s2', 's1']);
     assert.deepEqual((await repo.listResources(id, 'CA')).map((r) => r.key), ['ca']);
     assert.equal(await repo.getResource(id, 'CA', 'nope'), undefined);
+  });
+
+  it('finds the resources due for a recheck, soonest first; a cleared recheck is no longer found (superseded certificates, migration 0015)', async () => {
+    const repo = ctx.storage.connectors;
+    const id = `c-${randomUUID().slice(0, 8)}`;
+    const base = { connectorId: id, kind: 'CERTIFICATE' as const, deviceId: 'dev-1', cloudId: 'abc', arn: 'arn:cert/abc', thingName: 'dev-1', status: 'ACTIVE', details: {}, updatedAt: t0 };
+    await repo.putResource({ ...base, key: 'late', recheckAt: at(3000) });
+    await repo.putResource({ ...base, key: 'soon', recheckAt: at(1000) });
+    await repo.putResource({ ...base, key: 'none', recheckAt: null });
+    await repo.putResource({ ...base, connectorId: `${id}-other`, key: 'other', recheckAt: at(0) });
+    assert.deepEqual((await repo.resourcesToRecheck(id, at(999), 10)).map((r) => r.key), []);
+    assert.deepEqual((await repo.resourcesToRecheck(id, at(1000), 10)).map((r) => r.key), ['soon']);
+    assert.deepEqual((await repo.resourcesToRecheck(id, at(5000), 10)).map((r) => r.key), ['soon', 'late']);
+    assert.deepEqual((await repo.resourcesToRecheck(id, at(5000), 1)).map((r) => r.key), ['soon']);
+    assert.deepEqual((await repo.getResource(id, 'CERTIFICATE', 'late'))!.recheckAt, at(3000));
+    await repo.putResource({ ...base, key: 'soon', status: 'INACTIVE', recheckAt: null });
+    assert.deepEqual((await repo.resourcesToRecheck(id, at(5000), 10)).map((r) => r.key), ['late']);
+  });
+
+  it("keeps a job's result and finds a job by id within its connector", async () => {
+    const repo = ctx.storage.connectors;
+    const id = `c-${randomUUID().slice(0, 8)}`;
+    const sync = job(id, 'e1', 'SYNC', id);
+    await repo.enqueue([sync]);
+    assert.equal((await repo.getJob(id, sync.id))!.result, null);
+    await repo.setJobResult(sync.id, { certificates_checked: 3 });
+    await repo.setJobResult(sync.id, { certificates_checked: 4, things_created: 1 });
+    assert.deepEqual((await repo.getJob(id, sync.id))!.result, { certificates_checked: 4, things_created: 1 });
+    assert.equal(await repo.getJob(`${id}-other`, sync.id), undefined);
+    assert.equal(await repo.getJob(id, randomUUID()), undefined);
   });
 });

@@ -28,6 +28,7 @@ const toJob = (r: Selectable<CloudConnectorJobsTable>): ConnectorJob => ({
   nextAttemptAt: new Date(Number(r.next_attempt_at)),
   finishedAt: r.finished_at === null ? null : new Date(Number(r.finished_at)),
   lastError: r.last_error,
+  result: r.result === null || r.result === undefined ? null : (JSON.parse(r.result) as Record<string, unknown>),
 });
 
 const toResource = (r: Selectable<CloudConnectorResourcesTable>): CloudResource => ({
@@ -41,6 +42,7 @@ const toResource = (r: Selectable<CloudConnectorResourcesTable>): CloudResource 
   status: r.status,
   details: JSON.parse(r.details) as Record<string, unknown>,
   updatedAt: new Date(Number(r.updated_at)),
+  recheckAt: r.recheck_at === null || r.recheck_at === undefined ? null : new Date(Number(r.recheck_at)),
 });
 
 export class SqlConnectorRepository implements ConnectorRepository {
@@ -145,6 +147,7 @@ export class SqlConnectorRepository implements ConnectorRepository {
           next_attempt_at: j.createdAt.getTime(),
           finished_at: null,
           last_error: null,
+          result: null,
         })),
       )
       .onConflict((oc) => oc.columns(['connector_id', 'event_id', 'kind', 'key']).doNothing())
@@ -206,6 +209,15 @@ export class SqlConnectorRepository implements ConnectorRepository {
     return rows.map(toJob);
   }
 
+  async getJob(connectorId: string, jobId: string): Promise<ConnectorJob | undefined> {
+    const row = await this.db.selectFrom('cloud_connector_jobs').selectAll().where('connector_id', '=', connectorId).where('id', '=', jobId).executeTakeFirst();
+    return row && toJob(row);
+  }
+
+  async setJobResult(jobId: string, result: Record<string, unknown>): Promise<void> {
+    await this.db.updateTable('cloud_connector_jobs').set({ result: JSON.stringify(result) }).where('id', '=', jobId).execute();
+  }
+
   async putResource(r: CloudResource): Promise<void> {
     const values = {
       connector_id: r.connectorId,
@@ -218,6 +230,7 @@ export class SqlConnectorRepository implements ConnectorRepository {
       status: r.status,
       details: JSON.stringify(r.details),
       updated_at: r.updatedAt.getTime(),
+      recheck_at: r.recheckAt?.getTime() ?? null,
     };
     await this.db
       .insertInto('cloud_connector_resources')
@@ -231,6 +244,7 @@ export class SqlConnectorRepository implements ConnectorRepository {
           status: values.status,
           details: values.details,
           updated_at: values.updated_at,
+          recheck_at: values.recheck_at,
         }),
       )
       .execute();
@@ -265,6 +279,19 @@ export class SqlConnectorRepository implements ConnectorRepository {
       .where('connector_id', '=', connectorId)
       .where('kind', '=', kind)
       .orderBy('key')
+      .execute();
+    return rows.map(toResource);
+  }
+
+  async resourcesToRecheck(connectorId: string, at: Date, limit: number): Promise<CloudResource[]> {
+    const rows = await this.db
+      .selectFrom('cloud_connector_resources')
+      .selectAll()
+      .where('connector_id', '=', connectorId)
+      .where('recheck_at', 'is not', null)
+      .where('recheck_at', '<=', at.getTime())
+      .orderBy('recheck_at')
+      .limit(limit)
       .execute();
     return rows.map(toResource);
   }

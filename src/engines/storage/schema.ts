@@ -306,6 +306,8 @@ export interface CloudConnectorJobsTable {
   next_attempt_at: EpochMs;
   finished_at: EpochMs | null;
   last_error: string | null;
+  /** JSON object (migrations/0015-cloud-rechecks.ts): what the job found and did; null when it reports nothing. */
+  result: string | null;
 }
 
 export interface CloudConnectorResourcesTable {
@@ -320,6 +322,8 @@ export interface CloudConnectorResourcesTable {
   /** JSON object. */
   details: string;
   updated_at: EpochMs;
+  /** When the connector looks at it again (0015); null when nothing is pending. */
+  recheck_at: EpochMs | null;
 }
 
 export interface Database {

@@ -9,7 +9,7 @@ import type { ServicePluginFactory } from '../service-plugin.ts';
 import { connectorDriversFor } from './connector-drivers.ts';
 import { inProcessLamassuGateway } from './in-process-lamassu-gateway.ts';
 
-const DEFAULTS: AwsConnectorConfig = { connectorId: 'aws-iot', retryBaseMs: 1000, retryMaxMs: 60_000, requestTimeoutMs: 10_000 };
+const DEFAULTS: AwsConnectorConfig = { connectorId: 'aws-iot', retryBaseMs: 1000, retryMaxMs: 60_000, requestTimeoutMs: 10_000, rotationCheckMs: 5 * 60_000, rotationGraceMs: 7 * 86_400_000 };
 
 export const awsConnectorServicePlugin: ServicePluginFactory = async (deps) => {
   const settings = deps.config.aws ?? DEFAULTS;
@@ -33,10 +33,13 @@ export const awsConnectorServicePlugin: ServicePluginFactory = async (deps) => {
     logger,
     holder: `${hostname()}-${process.pid}-${deps.random.uuid().slice(0, 8)}`,
     retry: { baseMs: settings.retryBaseMs, maxMs: settings.retryMaxMs },
+    rotation: { checkMs: settings.rotationCheckMs, graceMs: settings.rotationGraceMs },
     settings: {
       region: settings.region ?? null,
       iot_endpoint: settings.iotEndpoint ?? null,
       iot_data_endpoint: settings.iotDataEndpoint ?? null,
+      rotation_check_ms: settings.rotationCheckMs,
+      rotation_grace_ms: settings.rotationGraceMs,
     },
   });
   const stop = await connector.start(deps.events);

@@ -12,6 +12,10 @@ import { actorOf } from '../auth/identity.ts';
 const tags = ['cloudproxy'];
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
 const DeviceParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }), deviceId: Type.String({ minLength: 1, maxLength: 128 }) });
+const JobParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }), jobId: Type.String({ minLength: 1, maxLength: 128 }) });
+const SyncQuery = Type.Object({
+  wait: Type.Optional(Type.Integer({ minimum: 0, maximum: 120, description: 'seconds to wait for the synchronization to finish (200 with its result); 202 when it has not finished by then' })),
+});
 
 export const connectorJson = (c: Connector) => ({
   id: c.id,
@@ -40,6 +44,7 @@ export const jobJson = (j: ConnectorJob) => ({
   next_attempt_at: j.status === 'PENDING' ? j.nextAttemptAt.toISOString() : null,
   finished_at: j.finishedAt?.toISOString() ?? null,
   last_error: j.lastError,
+  result: j.result,
 });
 
 const resourceJson = (r: CloudResource) => ({
@@ -51,6 +56,7 @@ const resourceJson = (r: CloudResource) => ({
   status: r.status,
   details: r.details,
   updated_at: r.updatedAt.toISOString(),
+  recheck_at: r.recheckAt?.toISOString() ?? null,
 });
 
 export const cloudProxyRoutes =
@@ -88,8 +94,23 @@ export const cloudProxyRoutes =
 
     app.post(
       '/connectors/:id/synchronize',
-      { config: { access: 'write' }, schema: { tags, summary: 'Queue a synchronization: CAs, then certificates and devices; answers the job', params: IdParams } },
-      async (request, reply) => reply.code(202).send(jobJson(await proxy.synchronize(request.params.id, actorOf(request)))),
+      {
+        config: { access: 'write' },
+        schema: {
+          tags,
+          summary: "Queue a synchronization: CAs, then certificates and devices, compared with the cloud and repaired; answers the job (its result counts what was checked and repaired)",
+          params: IdParams,
+          querystring: SyncQuery,
+        },
+      },
+      async (request, reply) => {
+        const job = await proxy.synchronize(request.params.id, actorOf(request), (request.query.wait ?? 0) * 1000);
+        return reply.code(job.status === 'PENDING' ? 202 : 200).send(jobJson(job));
+      },
+    );
+
+    app.get('/connectors/:id/jobs/:jobId', { config: { access: 'read' }, schema: { tags, summary: "One of a connector's jobs: its status, steps done, last error and result", params: JobParams } }, async (request) =>
+      jobJson(await proxy.job(request.params.id, request.params.jobId)),
     );
 
     app.get(

@@ -52,10 +52,26 @@ export class CloudProxyService {
     return this.get(id);
   }
 
-  /** Queues a full synchronization (CAs, then certificates and devices); answers the job. */
-  async synchronize(id: string, actor: string): Promise<ConnectorJob> {
+  /**
+   * Queues a full synchronization (CAs, then certificates and devices); answers the job, once finished when
+   * `waitMs` is given and it finishes by then (whichever replica runs the connector: the job is read back).
+   */
+  async synchronize(id: string, actor: string, waitMs = 0): Promise<ConnectorJob> {
     await this.get(id);
-    return this.queue(id, 'SYNC', id, null, { requested_by: actor });
+    let job = await this.queue(id, 'SYNC', id, null, { requested_by: actor });
+    const until = this.deps.clock.now().getTime() + waitMs;
+    while (job.status === 'PENDING' && this.deps.clock.now().getTime() < until) {
+      await new Promise((r) => setTimeout(r, 200));
+      job = (await this.deps.connectors.getJob(id, job.id)) ?? job;
+    }
+    return job;
+  }
+
+  async job(id: string, jobId: string): Promise<ConnectorJob> {
+    await this.get(id);
+    const job = await this.deps.connectors.getJob(id, jobId);
+    if (!job) throw notFound('CONNECTOR_JOB_NOT_FOUND', `cloud connector "${id}" has no job "${jobId}"`, { id, jobId });
+    return job;
   }
 
   /** Asks the device, through its shadow, to re-enroll. */

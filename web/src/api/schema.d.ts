@@ -10559,10 +10559,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Queue a synchronization: CAs, then certificates and devices; answers the job */
+        /** Queue a synchronization: CAs, then certificates and devices, compared with the cloud and repaired; answers the job (its result counts what was checked and repaired) */
         post: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description seconds to wait for the synchronization to finish (200 with its result); 202 when it has not finished by then */
+                    wait?: number;
+                };
                 header?: never;
                 path: {
                     id: string;
@@ -10580,6 +10583,43 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/cloudproxy/v1/connectors/{id}/jobs/{jobId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One of a connector's jobs: its status, steps done, last error and result */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    jobId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;

@@ -13,6 +13,7 @@ import { deviceIcon } from './0011-device-icon.ts';
 import { deviceGroups } from './0012-device-groups.ts';
 import { kmsKeys } from './0013-kms-keys.ts';
 import { cloudConnectors } from './0014-cloud-connectors.ts';
+import { cloudRechecks } from './0015-cloud-rechecks.ts';
 
 /**
  * Every migration, in order. To add one: create `NNNN-<name>.ts` next to this file (next free number,
@@ -34,4 +35,5 @@ export const migrations: Record<string, Migration> = {
   '0012-device-groups': deviceGroups,
   '0013-kms-keys': kmsKeys,
   '0014-cloud-connectors': cloudConnectors,
+  '0015-cloud-rechecks': cloudRechecks,
 };
