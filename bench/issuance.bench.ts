@@ -14,7 +14,8 @@
  * Knobs: ISSUANCE_BENCH_SECONDS (10), ISSUANCE_BENCH_ROUNDS (3), ISSUANCE_BENCH_CONNECTIONS (64),
  * ISSUANCE_BENCH_CAS ("P-256,RSA-2048"), ISSUANCE_BENCH_TARGETS ("cfssl,sqlite,postgres,floor"; floor is
  * bench/issuance-floor-server.ts: fastify + TLS + CSR check + signature and nothing else, our stack's least cost),
- * ISSUANCE_BENCH_SERVER_ARGS (extra node arguments for our server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p").
+ * ISSUANCE_BENCH_SERVER_ARGS (extra node arguments for our server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p"),
+ * ISSUANCE_BENCH_WORKERS (`serve --workers N` for the PostgreSQL contender; its CPU columns then count the primary only).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, sign } from 'node:crypto';
@@ -384,7 +385,12 @@ async function startOurServer(kind: CaKind, storage: 'sqlite' | 'postgres', csrs
   const schema = `bench_issuance_${process.pid}`;
   const env: Record<string, string> = { LAMASSU_SERVICES: 'ca' };
   if (storage === 'postgres') Object.assign(env, { DATABASE_URL: postgresUrl(), LAMASSU_POSTGRES_SCHEMA: schema });
+  // ISSUANCE_BENCH_WORKERS=N: `serve --workers N` for the PostgreSQL contender (SQLite takes one process).
+  const workers = storage === 'postgres' ? Number(process.env.ISSUANCE_BENCH_WORKERS ?? 1) : 1;
+  if (workers > 1) env.LAMASSU_WORKERS = String(workers);
   const server: LamassuProcess = await startLamassu(env, { nodeArgs: process.env.ISSUANCE_BENCH_SERVER_ARGS?.split(' ').filter(Boolean) ?? [] });
+  // /health answers once the first worker is up; the others start after it.
+  if (workers > 1) await new Promise((r) => setTimeout(r, 5000));
   const caId = `bench-${kind.toLowerCase()}`;
   await admin(server, 'POST', '/api/ca/v1/cas', {
     id: caId,
@@ -415,7 +421,8 @@ async function startOurServer(kind: CaKind, storage: 'sqlite' | 'postgres', csrs
     };
   }
   return {
-    name: `lamassu ${storage} ${kind}`,
+    // With workers, the CPU columns count the primary only (the workers are its children).
+    name: `lamassu ${storage} ${kind}${workers > 1 ? ` (${workers} workers)` : ''}`,
     pid: server.pid,
     url,
     bodyFile: jsonLines(path.join(server.dataDir, 'bodies.txt'), bodies),
