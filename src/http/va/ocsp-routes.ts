@@ -15,7 +15,6 @@ export const OCSP_REQUEST = 'application/ocsp-request';
 const OCSP_RESPONSE = 'application/ocsp-response';
 /** RFC 6960 requests are a few hundred bytes; this leaves room for many CertIDs. */
 export const OCSP_BODY_LIMIT = 64 * 1024;
-const BODY_LIMIT = OCSP_BODY_LIMIT;
 
 /** Status, headers and body of the HTTP answer carrying `answer` (RFC 5019 caching headers, 304 on a matching ETag). */
 export function ocspHttpAnswer(answer: OcspAnswer, ifNoneMatch: string | undefined, now: number): { status: 200 | 304; headers: Record<string, string>; body?: Buffer } {
@@ -50,11 +49,11 @@ export const ocspRoutes =
   (responder: OcspResponder, clock: Clock): FastifyPluginAsync =>
   async (app) => {
     // Encapsulated: only these routes read ocsp-request bodies.
-    app.addContentTypeParser(OCSP_REQUEST, { parseAs: 'buffer', bodyLimit: BODY_LIMIT }, (_req, body, done) => done(null, body));
+    app.addContentTypeParser(OCSP_REQUEST, { parseAs: 'buffer', bodyLimit: OCSP_BODY_LIMIT }, (_req, body, done) => done(null, body));
 
     // Request logs at info cost more than an answer from cache; failures are still logged.
     const logLevel = 'warn';
-    app.post(OCSP_PATH, { logLevel, bodyLimit: BODY_LIMIT }, async (request, reply) => {
+    app.post(OCSP_PATH, { logLevel, bodyLimit: OCSP_BODY_LIMIT }, async (request, reply) => {
       const body = request.body;
       if (!Buffer.isBuffer(body)) return send(reply, request, ocspError('malformedRequest'), clock.now().getTime());
       const answer = await responder.respond(new Uint8Array(body.buffer, body.byteOffset, body.byteLength));
