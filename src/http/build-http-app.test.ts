@@ -89,3 +89,36 @@ describe('HTTP app: /health and /metrics', () => {
     assert.match(res.body, /^nodejs_eventloop_lag_seconds /m);
   });
 });
+
+describe('HTTP app: services\' fast paths', () => {
+  it('a fast path answers what it takes before fastify, counted in /metrics under its route; the rest reaches the routes', async () => {
+    const app = await buildHttpApp({
+      logger: pino({ level: 'silent' }),
+      metrics: new HttpMetrics(),
+      health: { database: async () => undefined, keyEngines: [] },
+      services: [
+        {
+          name: 'va',
+          http: async (s) => void s.get('/fast', async () => 'framework'),
+          httpFastPath: (req, res) => {
+            if (req.url !== '/fast') return undefined;
+            res.writeHead(200, { 'content-type': 'text/plain' }).end('fast');
+            return '/fast-route';
+          },
+        },
+      ],
+    });
+    try {
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      const { port } = app.server.address() as { port: number };
+      const get = (p: string) => fetch(`http://127.0.0.1:${port}${p}`).then(async (r) => ({ status: r.status, text: await r.text() }));
+      assert.deepEqual(await get('/fast'), { status: 200, text: 'fast' });
+      assert.equal((await get('/fast?x')).text, 'framework');
+      const metrics = (await get('/metrics')).text;
+      assert.match(metrics, /lamassu_http_requests_total\{listener="http",method="GET",route="\/fast-route",status="200"\} 1\n/);
+      assert.match(metrics, /lamassu_http_requests_total\{listener="http",method="GET",route="\/fast",status="200"\} 1\n/);
+    } finally {
+      await app.close();
+    }
+  });
+});

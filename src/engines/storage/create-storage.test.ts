@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { DomainError } from '../../domain/errors.ts';
-import { createStorage } from './create-storage.ts';
+import { createStorage, openBackgroundStorage } from './create-storage.ts';
 import { openSqliteFile } from './sqlite-dialect.ts';
 import { forEachStorage } from '../../../test/support/storage.ts';
 
@@ -58,6 +58,65 @@ forEachStorage('storage', (ctx) => {
     );
     assert.equal(await ctx.storage.adminTokens.findByHash(record('d2').tokenHash), undefined);
   });
+
+  test('background storage: on PostgreSQL a pool of its own that answers while every main connection is held; on SQLite the same storage', async () => {
+    const background = await openBackgroundStorage(ctx.config, ctx.storage);
+    if (ctx.kind === 'sqlite') {
+      assert.equal(background, ctx.storage);
+      return;
+    }
+    assert.notEqual(background, ctx.storage);
+    const poolSize = ctx.config.kind === 'postgres' ? (ctx.config.poolSize ?? 10) : 0;
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let holding = 0;
+    // Every connection of the main pool inside a transaction that waits.
+    const holders = Array.from({ length: poolSize }, () =>
+      ctx.storage.transaction(async () => {
+        holding++;
+        await held;
+      }),
+    );
+    try {
+      while (holding < poolSize) await new Promise((r) => setTimeout(r, 5));
+      const queued = ctx.storage.outbox.backlog();
+      // The main pool has nothing free: its next query waits; the background pool answers.
+      const answered = await Promise.race([background.outbox.backlog().then(() => 'background'), new Promise((r) => setTimeout(() => r('timed out'), 5000))]);
+      assert.equal(answered, 'background');
+      release();
+      await queued;
+    } finally {
+      release();
+      await Promise.all(holders);
+      await background.close();
+    }
+  });
+});
+
+test('SQLite: the relay\'s deletion waits for another connection\'s write lock on timers, not blocking the event loop', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lamassu-sqlite-'));
+  const file = join(dir, 'lamassu.db');
+  const storage = await createStorage({ kind: 'sqlite', file });
+  const other = openSqliteFile(file);
+  try {
+    await storage.outbox.append([{ specversion: '1.0', id: 'e1', source: 'test', type: 'x', time: new Date(0).toISOString(), data: {} }]);
+    const [row] = await storage.outbox.oldest(1);
+    other.exec('begin immediate');
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 10);
+    const removed = storage.outbox.remove([row!.seq]);
+    await new Promise((r) => setTimeout(r, 300));
+    other.exec('commit');
+    await removed;
+    clearInterval(ticker);
+    // An autocommit DELETE would wait in SQLite's busy handler on this thread: no tick for 300 ms.
+    assert.ok(ticks >= 15, `the event loop ticked ${ticks} times in 300 ms`);
+    assert.equal((await storage.outbox.backlog()).count, 0);
+  } finally {
+    other.close();
+    await storage.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('SQLite files are opened with WAL, synchronous FULL, foreign keys and a busy timeout', () => {

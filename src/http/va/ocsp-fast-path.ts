@@ -20,7 +20,7 @@ const GET_ROUTE = `${OCSP_PATH}/*`;
 
 const mediaType = (header: string | undefined) => header?.split(';', 1)[0]!.trim().toLowerCase();
 
-export function ocspFastPath(responder: OcspResponder, clock: Clock): HttpFastPath {
+export function ocspFastPath(responder: Pick<OcspResponder, 'respond'>, clock: Clock): HttpFastPath {
   const reply = (req: IncomingMessage, res: ServerResponse, answer: OcspAnswer) => {
     const http = ocspHttpAnswer(answer, req.headers['if-none-match'], clock.now().getTime());
     if (http.body) http.headers['content-length'] = String(http.body.length);

@@ -191,6 +191,38 @@ forEachStorage('alerts service', (ctx) => {
     }
   });
 
+  it('events published together on the in-process bus are recorded in shared transactions', async () => {
+    let transactions = 0;
+    const service = new AlertsService({
+      alerts: ctx.storage.alerts,
+      transaction: (fn) => {
+        transactions++;
+        return ctx.storage.transaction((tx) => fn(tx.alerts));
+      },
+      conditions: new EventConditionCompiler(),
+      notifiers: { WEBHOOK: { send: async () => undefined }, EMAIL: undefined, MSTEAMS: undefined },
+      clock: systemClock,
+      random,
+      logger: silentLogger,
+    });
+    const bus = new MemoryEventBus(silentLogger);
+    const s = await service.subscribe(admin, 'in-process', { eventType: 'certificate.#', conditions: [], channel: webhook(ok.url) });
+    const unfollow = await service.follow(bus);
+    try {
+      const before = transactions;
+      const burst = Array.from({ length: 200 }, (_, i) => revocation(`ip${i}`));
+      await bus.publish(burst);
+      await bus.idle();
+      // One at a time (the bus's default for a subscription) would be one transaction per event.
+      assert.ok(transactions - before <= 10, `${transactions - before} transactions for 200 events`);
+      assert.equal((await ctx.storage.alerts.listDeliveries(s.id, 1000)).length, 200);
+    } finally {
+      await unfollow();
+      await bus.close();
+      await removeAll();
+    }
+  });
+
   it('deliveries left by a stopped process are sent by the next one; two replicas send each exactly once', { timeout: 30_000 }, async () => {
     const first = await start();
     const receiver = await startHttpReceiver(() => ({ status: 200, delayMs: 5 }));
