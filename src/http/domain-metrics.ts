@@ -6,6 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { EstOperation, KeyEngineOperation, LabelledValue, MetricsRecorder, StateGauge } from '../domain/ports/metrics.ts';
+import { KeptSeries } from './kept-series.ts';
 
 /** Every metric this module exposes (the dashboard test checks the dashboard uses only these and the HTTP ones). */
 export const DOMAIN_METRIC_NAMES = [
@@ -39,7 +40,7 @@ export class PrometheusMetricsRecorder implements MetricsRecorder {
   private readonly est: Counter<'dms' | 'operation' | 'result'>;
   private readonly estDuration: Histogram<'operation'>;
   private readonly ocsp: Counter<'ca' | 'status'>;
-  private readonly ocspSeries = new Map<string, { inc(): void }>();
+  private readonly ocspSeries = new KeptSeries<{ inc(): void }>();
   private readonly crl: Histogram;
   private readonly sweep: Histogram;
   private readonly keyOps: Counter<'engine' | 'op' | 'result'>;
@@ -111,14 +112,7 @@ export class PrometheusMetricsRecorder implements MetricsRecorder {
   }
 
   ocspResponse(ca: string, status: string): void {
-    // On every OCSP answer: the labelled child is kept rather than looked up by prom-client each time.
-    const key = `${ca} ${status}`;
-    let child = this.ocspSeries.get(key);
-    if (!child) {
-      child = this.ocsp.labels({ ca, status });
-      this.ocspSeries.set(key, child);
-    }
-    child.inc();
+    this.ocspSeries.get(`${ca} ${status}`, () => this.ocsp.labels({ ca, status })).inc();
   }
 
   crlGenerated(seconds: number): void {

@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Clock } from '../domain/ports/clock.ts';
 import type { OutboxBacklog } from '../domain/ports/outbox.ts';
+import { KeptSeries } from './kept-series.ts';
 
 /** What a bus that can lose its broker reports of its link (the RabbitMQ bus's state()). */
 export interface EventBusStatus {
@@ -20,8 +21,8 @@ export class HttpMetrics {
   readonly registry = new Registry();
   private readonly requests: Counter<'listener' | 'method' | 'route' | 'status'>;
   private readonly duration: Histogram<'listener' | 'method' | 'route'>;
-  /** Per (listener, method, route, status): its counter and histogram children. Routes are templates, so this stays small. */
-  private readonly series = new Map<string, { count: { inc(): void }; duration: { observe(v: number): void } }>();
+  /** Per (listener, method, route, status): its counter and histogram children. */
+  private readonly series = new KeptSeries<{ count: { inc(): void }; duration: { observe(v: number): void } }>();
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -49,15 +50,10 @@ export class HttpMetrics {
 
   /** One answered request (for requests answered outside fastify: the fast paths). */
   record(listener: 'http' | 'https', method: string, route: string, status: number, seconds: number): void {
-    // prom-client checks and hashes the labels on every call; the series of a route are few, so their
-    // children are kept (a measurable share of an OCSP answer from cache otherwise).
-    const key = `${listener} ${method} ${route} ${status}`;
-    let series = this.series.get(key);
-    if (!series) {
+    const series = this.series.get(`${listener} ${method} ${route} ${status}`, () => {
       const labels = { listener, method, route };
-      series = { count: this.requests.labels({ ...labels, status: String(status) }), duration: this.duration.labels(labels) };
-      this.series.set(key, series);
-    }
+      return { count: this.requests.labels({ ...labels, status: String(status) }), duration: this.duration.labels(labels) };
+    });
     series.count.inc();
     series.duration.observe(seconds);
   }

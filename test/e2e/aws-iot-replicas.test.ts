@@ -14,7 +14,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { removePrefixTopology } from '../support/amqp-topology.ts';
-import { FAKE_AWS_CREDENTIALS, FAKE_AWS_REGION, FakeAwsIot } from '../support/fake-aws-iot.ts';
+import { FakeAwsIot, fakeAwsEnv } from '../support/fake-aws-iot.ts';
 import { startLamassu, type LamassuProcess } from '../support/lamassu-process.ts';
 import { amqpUrl, needPostgres, needRabbitMq, postgresUrl } from '../support/services.ts';
 import { freshTestDatabase, type TestDatabase } from '../support/storage.ts';
@@ -50,14 +50,7 @@ describe('AWS IoT connector in its own process, over PostgreSQL and RabbitMQ', {
       {
         ...common,
         LAMASSU_SERVICES: 'cloudproxy,aws-connector',
-        AWS_REGION: FAKE_AWS_REGION,
-        AWS_ENDPOINT_URL_IOT: aws.url,
-        AWS_ENDPOINT_URL_IOT_DATA_PLANE: aws.url,
-        AWS_ACCESS_KEY_ID: FAKE_AWS_CREDENTIALS.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: FAKE_AWS_CREDENTIALS.secretAccessKey,
-        AWS_EC2_METADATA_DISABLED: 'true',
-        AWS_CONFIG_FILE: path.join(dir, 'no-aws-config'),
-        AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'no-aws-credentials'),
+        ...fakeAwsEnv(aws.url, dir),
         LAMASSU_AWS_RETRY_BASE: '250ms',
         LAMASSU_AWS_ROTATION_CHECK: '300ms',
       },

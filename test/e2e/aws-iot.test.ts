@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { FAKE_AWS_CREDENTIALS, FAKE_AWS_REGION, FakeAwsIot } from '../support/fake-aws-iot.ts';
+import { FakeAwsIot, fakeAwsEnv } from '../support/fake-aws-iot.ts';
 import { startLamassu, type LamassuProcess } from '../support/lamassu-process.ts';
 import { admin } from './est-server.ts';
 import { until } from '../support/until.ts';
@@ -47,14 +47,7 @@ describe('cloud proxy and AWS IoT connector end to end (lamassu serve, EST with 
     aws = await FakeAwsIot.start();
     env = {
       LAMASSU_SERVICES: 'ca,va,dms,devices,cloudproxy,aws-connector',
-      AWS_REGION: FAKE_AWS_REGION,
-      AWS_ENDPOINT_URL_IOT: aws.url,
-      AWS_ENDPOINT_URL_IOT_DATA_PLANE: aws.url,
-      AWS_ACCESS_KEY_ID: FAKE_AWS_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: FAKE_AWS_CREDENTIALS.secretAccessKey,
-      AWS_EC2_METADATA_DISABLED: 'true',
-      AWS_CONFIG_FILE: path.join(dir, 'no-aws-config'),
-      AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'no-aws-credentials'),
+      ...fakeAwsEnv(aws.url, dir),
       LAMASSU_AWS_RETRY_BASE: '250ms',
       LAMASSU_AWS_RETRY_MAX: '2s',
       LAMASSU_AWS_REQUEST_TIMEOUT: '2s',

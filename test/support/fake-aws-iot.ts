@@ -13,6 +13,24 @@ import { SignatureV4 } from '@smithy/signature-v4';
 
 export const FAKE_AWS_CREDENTIALS = { accessKeyId: 'AKIDLAMASSUTEST0001', secretAccessKey: 'lamassu-test-secret-key/only+for+tests' };
 export const FAKE_AWS_REGION = 'eu-west-1';
+
+/**
+ * The environment that points a `lamassu serve` process's AWS SDK at the stand-in listening at `url`: its
+ * region and test credentials, and nothing from this machine's AWS set-up (no instance metadata, config or
+ * credentials files; `dir` only names files that do not exist).
+ */
+export function fakeAwsEnv(url: string, dir: string): Record<string, string> {
+  return {
+    AWS_REGION: FAKE_AWS_REGION,
+    AWS_ENDPOINT_URL_IOT: url,
+    AWS_ENDPOINT_URL_IOT_DATA_PLANE: url,
+    AWS_ACCESS_KEY_ID: FAKE_AWS_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: FAKE_AWS_CREDENTIALS.secretAccessKey,
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_CONFIG_FILE: `${dir}/no-aws-config`,
+    AWS_SHARED_CREDENTIALS_FILE: `${dir}/no-aws-credentials`,
+  };
+}
 export const FAKE_AWS_ACCOUNT = '123456789012';
 
 /** node:crypto as the signer's hash (SHA-256, or HMAC-SHA-256 with a secret). */
