@@ -14,13 +14,14 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Agent } from 'undici';
 import { removePrefixTopology } from '../support/amqp-topology.ts';
-import { bounded } from '../support/bounded.ts';
+import { teardown } from '../support/bounded.ts';
 import { startHttpReceiver, type HttpReceiver } from '../support/http-receiver.ts';
 import { isRunning, startLamassu, type LamassuProcess } from '../support/lamassu-process.ts';
 import { ocspAnswer, ocspRequestsFor } from '../support/ocsp-test-pki.ts';
 import { amqpUrl, needPostgres, needRabbitMq, postgresUrl } from '../support/services.ts';
 import { freshTestDatabase, type TestDatabase } from '../support/storage.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
+import { reportLingeringHandles } from '../support/lingering.ts';
 import { fromPem } from '../../src/x509/pem.ts';
 
 const N = 1000;
@@ -110,13 +111,15 @@ describe('alerts and OCSP after a 30 s broker outage during 1,000 revocations on
   });
 
   after(async () => {
-    for (const [i, r] of replicas.entries()) await bounded(`stopping replica ${i}`, async () => r.stop(), 30_000);
-    for (const p of proxies) await bounded('proxy.close()', async () => p.close());
-    for (const h of hooks) await bounded('closing a webhook receiver', async () => h.close());
-    for (const agent of agents.values()) await bounded('closing an HTTP agent', async () => agent.close());
-    await bounded('dropping the test database', async () => db?.drop());
-    rmSync(dir, { recursive: true, force: true });
-    await bounded('removing the test topology', removePrefixTopology(prefix, ['va.crl', 'va.roles', 'alerts']));
+    await teardown([
+      ...replicas.map((r, i) => [`stopping replica ${i}`, () => r.stop()] as const),
+      ...proxies.map((p) => ['proxy.close()', () => p.close()] as const),
+      ...hooks.map((h) => ['closing a webhook receiver', () => h.close()] as const),
+      ...[...agents.values()].map((a) => ['closing an HTTP agent', () => a.close()] as const),
+      ['dropping the test database', () => db?.drop()],
+      ['removing the data directory', () => rmSync(dir, { recursive: true, force: true })],
+      ['removing the test topology', () => removePrefixTopology(prefix, ['va.crl', 'va.roles', 'alerts'])],
+    ], 30_000).finally(() => reportLingeringHandles('alerts-broker-outage.test.ts'));
   });
 
   it('after the broker returns, both replicas answer revoked for all 1,000 and each subscription got 1,000 deliveries, no duplicates', async () => {

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Agent } from 'undici';
 import { removeTestTopology } from '../support/amqp-topology.ts';
-import { bounded } from '../support/bounded.ts';
+import { teardown } from '../support/bounded.ts';
 import { isRunning, startLamassu, type LamassuProcess } from '../support/lamassu-process.ts';
 import { ocspAnswer, ocspRequestsFor } from '../support/ocsp-test-pki.ts';
 import { amqpUrl, needPostgres, needRabbitMq, postgresUrl } from '../support/services.ts';
@@ -124,13 +124,15 @@ describe('event bus faults on two replicas (PostgreSQL, RabbitMQ through a TCP p
   });
 
   after(async () => {
-    await bounded('stopping replica A', async () => a?.stop(), 30_000);
-    await bounded('stopping replica B', async () => b?.stop(), 30_000);
-    await bounded('proxy.close()', async () => proxy?.close());
-    await bounded('closing the HTTP agent', async () => agent?.close());
-    await bounded('dropping the test database', async () => db?.drop());
-    rmSync(dir, { recursive: true, force: true });
-    await bounded('removing the test topology', removeTestTopology({ exchange, queuePrefix, groups: ['va.crl', 'va.roles'] }));
+    await teardown([
+      ['stopping replica A', () => a?.stop()],
+      ['stopping replica B', () => b?.stop()],
+      ['proxy.close()', () => proxy?.close()],
+      ['closing the HTTP agent', () => agent?.close()],
+      ['dropping the test database', () => db?.drop()],
+      ['removing the data directory', () => rmSync(dir, { recursive: true, force: true })],
+      ['removing the test topology', () => removeTestTopology({ exchange, queuePrefix, groups: ['va.crl', 'va.roles'] })],
+    ], 30_000);
   });
 
   it('no replica exits; each revocation made during a fault is answered revoked by B within 1 s of its link coming back', async () => {

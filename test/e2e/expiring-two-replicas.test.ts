@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import amqp from 'amqplib';
 import { Agent } from 'undici';
 import { removePrefixTopology } from '../support/amqp-topology.ts';
-import { bounded } from '../support/bounded.ts';
+import { teardown } from '../support/bounded.ts';
 import { startLamassu, type LamassuProcess } from '../support/lamassu-process.ts';
 import { amqpUrl, needPostgres, needRabbitMq, postgresUrl } from '../support/services.ts';
 import { freshTestDatabase, type TestDatabase } from '../support/storage.ts';
@@ -73,12 +73,14 @@ describe('certificate.expiring across sweeps on two replicas (PostgreSQL, Rabbit
   });
 
   after(async () => {
-    await bounded('stopping replica A', async () => a?.stop(), 30_000);
-    await bounded('stopping replica B', async () => b?.stop(), 30_000);
-    await bounded('closing the AMQP connection', async () => conn?.close());
-    await bounded('closing the HTTP agent', async () => agent?.close());
-    await bounded('dropping the test database', async () => db?.drop());
-    await bounded('removing the test topology', removePrefixTopology(prefix, []));
+    await teardown([
+      ['stopping replica A', () => a?.stop()],
+      ['stopping replica B', () => b?.stop()],
+      ['closing the AMQP connection', () => conn?.close()],
+      ['closing the HTTP agent', () => agent?.close()],
+      ['dropping the test database', () => db?.drop()],
+      ['removing the test topology', () => removePrefixTopology(prefix, [])],
+    ], 30_000);
   });
 
   it('10,000 certificates crossing the preventive delta: 10,000 events, one per certificate, from sweeps on both replicas', async () => {

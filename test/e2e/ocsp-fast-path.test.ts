@@ -44,13 +44,25 @@ describe('OCSP fast path on the plain-HTTP listener', () => {
       req.end(body);
     });
 
-  /** Same request on both listeners: the same status, body and OCSP headers. */
+  /**
+   * Same request on both listeners: the same status, body and OCSP headers. Both serve one cached signed
+   * answer, but a status or role event arriving between the two requests makes the second one sign afresh
+   * (ECDSA signatures differ each time), so the pair is taken again until an answer was not re-signed in
+   * between: fast, framework, fast again with identical bodies. A listener that answers differently never
+   * settles and fails.
+   */
   const same = async (method: string, path: string, headers: Record<string, string> = {}, body?: Uint8Array) => {
-    const [fast, framework] = [await exchange('http', method, path, headers, body), await exchange('https', method, path, headers, body)];
-    assert.equal(fast.status, framework.status, `${method} ${path}`);
-    assert.deepEqual(fast.body, framework.body, `${method} ${path}: bodies differ`);
-    for (const h of OCSP_HEADERS) assert.equal(fast.headers[h], framework.headers[h], `${method} ${path}: header ${h}`);
-    return fast;
+    let fast: Exchange | undefined;
+    let framework: Exchange | undefined;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      [fast, framework] = [await exchange('http', method, path, headers, body), await exchange('https', method, path, headers, body)];
+      const again = await exchange('http', method, path, headers, body);
+      if (fast.body.equals(again.body) && fast.headers.etag === again.headers.etag) break;
+    }
+    assert.equal(fast!.status, framework!.status, `${method} ${path}`);
+    assert.deepEqual(fast!.body, framework!.body, `${method} ${path}: bodies differ`);
+    for (const h of OCSP_HEADERS) assert.equal(fast!.headers[h], framework!.headers[h], `${method} ${path}: header ${h}`);
+    return fast!;
   };
   const getPath = (der: Uint8Array) => `/api/va/ocsp/${encodeURIComponent(Buffer.from(der).toString('base64'))}`;
 
@@ -81,9 +93,13 @@ describe('OCSP fast path on the plain-HTTP listener', () => {
 
   it('304 for a matching ETag, malformedRequest for a bad path or body, unauthorized for another CA', async () => {
     const der = request(serial);
-    const first = await exchange('http', 'GET', getPath(der));
-    const etag = String(first.headers.etag);
-    const notModified = await same('GET', getPath(der), { 'if-none-match': etag });
+    // The ETag of the answer cached now (re-taken if an event made the server sign afresh in between).
+    let notModified: Exchange | undefined;
+    for (let attempt = 0; attempt < 5 && notModified?.status !== 304; attempt++) {
+      const etag = String((await same('GET', getPath(der))).headers.etag);
+      notModified = await same('GET', getPath(der), { 'if-none-match': etag });
+    }
+    assert.ok(notModified);
     assert.equal(notModified.status, 304);
     assert.equal(notModified.body.length, 0);
     assert.equal((await same('GET', '/api/va/ocsp/%%%notbase64')).status, 400);

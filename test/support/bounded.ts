@@ -13,3 +13,21 @@ export async function bounded<T>(what: string, step: Promise<T> | (() => Promise
     clearTimeout(timer);
   }
 }
+
+/**
+ * Runs every teardown step, each bounded, even when an earlier one failed or hung: a step left out would
+ * keep its sockets, servers or child processes open and the file's process alive. Throws the failures
+ * together once all steps ran.
+ */
+export async function teardown(steps: readonly (readonly [what: string, step: () => unknown])[], ms = 15_000): Promise<void> {
+  const failures: unknown[] = [];
+  for (const [what, step] of steps) {
+    try {
+      await bounded(what, async () => step(), ms);
+    } catch (err) {
+      failures.push(err);
+    }
+  }
+  if (failures.length === 1) throw failures[0];
+  if (failures.length > 1) throw new AggregateError(failures, `teardown: ${failures.length} steps failed`);
+}

@@ -13,6 +13,8 @@ const root = path.resolve(import.meta.dirname, '../..');
 
 /** The program `npm start` runs (bin/lamassu.js: the compiled build). */
 export const lamassuBin = path.resolve(import.meta.dirname, '../../bin/lamassu.js');
+/** How long stop() waits after SIGTERM before it kills: the server's own shutdown deadline (src/main.ts) and some. */
+const STOP_DEADLINE_MS = 25_000;
 
 /** A TCP port that was free a moment ago, for a server started next. */
 export function freePort(): Promise<number> {
@@ -103,11 +105,19 @@ export async function startLamassu(env: Record<string, string> = {}, opts: { nod
     token: existsSync(path.join(dataDir, 'admin-token')) ? readFileSync(path.join(dataDir, 'admin-token'), 'utf8').trim() : '',
     output: () => out,
     async stop() {
+      let hung = false;
       if (!gone) {
         child.kill('SIGTERM');
+        // The server bounds its own shutdown (15 s); past that it is hung: kill it, then say so.
+        const deadline = setTimeout(() => {
+          hung = true;
+          child.kill('SIGKILL');
+        }, STOP_DEADLINE_MS);
         await exited;
+        clearTimeout(deadline);
       }
       if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+      if (hung) assert.fail(`the server did not exit within ${STOP_DEADLINE_MS} ms of SIGTERM (killed):\n${out.slice(-4000)}`);
     },
   };
 }

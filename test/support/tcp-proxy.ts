@@ -64,11 +64,18 @@ export class TcpProxy {
   async refuseFor(ms: number): Promise<void> {
     this.drop();
     await new Promise<void>((r) => this.server.close(() => r()));
-    this.refuseTimer = setTimeout(() => {
-      this.refuseTimer = undefined;
-      this.server = this.createServer();
-      void this.listen();
-    }, ms);
+    this.refuseTimer = setTimeout(() => this.listenAgain(), ms);
+  }
+
+  /** After a refusal: listen on the same port again, retrying while another listener holds it for a moment. */
+  private listenAgain(attempt = 0): void {
+    this.refuseTimer = undefined;
+    if (this.closed) return;
+    this.server = this.createServer();
+    this.listen().catch((err: unknown) => {
+      if (attempt >= 50) throw new Error(`TcpProxy: port ${this.port} stayed taken after the refusal`, { cause: err });
+      this.refuseTimer = setTimeout(() => this.listenAgain(attempt + 1), 100);
+    });
   }
 
   /** Stops listening and resets every connection; one accepted meanwhile is reset too (server.close waits for all). */

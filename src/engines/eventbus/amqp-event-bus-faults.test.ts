@@ -12,7 +12,7 @@ import type { CloudEvent } from '../../domain/ports/event-bus.ts';
 import { silentLogger } from '../../domain/ports/logger.ts';
 import { amqpUrl, needRabbitMq } from '../../../test/support/services.ts';
 import { removeTestTopology } from '../../../test/support/amqp-topology.ts';
-import { bounded } from '../../../test/support/bounded.ts';
+import { bounded, teardown } from '../../../test/support/bounded.ts';
 import { TcpProxy } from '../../../test/support/tcp-proxy.ts';
 import { AmqpEventBus } from './amqp-event-bus.ts';
 
@@ -64,10 +64,12 @@ describe('AMQP event bus through a broken link (TCP proxy before real RabbitMQ)'
     await bus.subscribe('certificate.status.update', 'durable', (e) => void group.push((e.data as { n: number }).n));
   });
   after(async () => {
-    await bounded('bus.close()', async () => bus?.close());
-    await bounded('direct.close()', async () => direct?.close());
-    await bounded('proxy.close()', async () => proxy?.close());
-    await bounded('removing the test topology', removeTestTopology({ exchange, queuePrefix, groups: ['durable'] }));
+    await teardown([
+      ['bus.close()', () => bus?.close()],
+      ['direct.close()', () => direct?.close()],
+      ['proxy.close()', () => proxy?.close()],
+      ['removing the test topology', () => removeTestTopology({ exchange, queuePrefix, groups: ['durable'] })],
+    ]);
   });
 
   /** Publishes from the other replica until the bus's broadcast subscription sees one: consuming again. */

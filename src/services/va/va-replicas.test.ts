@@ -4,20 +4,22 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { inspect } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { removeTestTopology } from '../../../test/support/amqp-topology.ts';
-import { bounded } from '../../../test/support/bounded.ts';
+import { teardown } from '../../../test/support/bounded.ts';
 import { ocspRequestsFor } from '../../../test/support/ocsp-test-pki.ts';
 import { amqpUrl, needPostgres, needRabbitMq } from '../../../test/support/services.ts';
 import { openTestStorage } from '../../../test/support/storage.ts';
 import { systemClock } from '../../domain/ports/clock.ts';
-import { silentLogger } from '../../domain/ports/logger.ts';
+import { silentLogger, type Logger } from '../../domain/ports/logger.ts';
 import { MemoryKeyEngine } from '../../engines/crypto/memory/memory-key-engine.ts';
 import { KeyEngineSet } from '../../engines/crypto/registry.ts';
 import { AmqpEventBus } from '../../engines/eventbus/amqp-event-bus.ts';
 import { DEFAULT_CA_SETTINGS } from '../ca/ca-service-deps.ts';
 import { CaService } from '../ca/ca-service.ts';
 import { CaServiceVaGateway } from '../ca/va-gateway.ts';
+import type { OcspAnswer } from './ocsp-responder.ts';
 import { PublishTap } from './publish-tap.ts';
 import { DEFAULT_VA_SETTINGS, VaService } from './va-service.ts';
 
@@ -35,6 +37,11 @@ describe('VA replicas on PostgreSQL and RabbitMQ', async () => {
   const replicas: { ca: CaService; va: VaService }[] = [];
   // One key engine shared in memory stands in for a shared HSM or Vault.
   const engines = KeyEngineSet.of([new MemoryKeyEngine({ id: 'memory' })]);
+  // What a replica logged, so that an unexpected OCSP error status names its cause.
+  const logged: unknown[] = [];
+  const logger: Logger = { debug() {}, info() {}, warn: (o) => void logged.push(o), error: (o) => void logged.push(o), child: () => logger };
+  const explain = (answer: OcspAnswer) =>
+    `${answer.kind === 'error' ? `error ${answer.status}` : 'a response'}; logged: ${logged.map((l) => inspect(l, { depth: 4 })).join('\n') || 'nothing'}`;
 
   before(async () => {
     opened = await openTestStorage('postgres');
@@ -45,17 +52,19 @@ describe('VA replicas on PostgreSQL and RabbitMQ', async () => {
       const events = new PublishTap(bus);
       const random = { uuid: () => randomUUID(), bytes: (n: number) => new Uint8Array(randomBytes(n)) };
       const ca = new CaService({ storage: opened.storage, keyEngines: engines, events, clock: systemClock, random, logger: silentLogger, settings: DEFAULT_CA_SETTINGS });
-      const va = new VaService({ ca: new CaServiceVaGateway(ca), storage: opened.storage, events, clock: systemClock, logger: silentLogger, settings: DEFAULT_VA_SETTINGS, replicaId: `r${i}` });
+      const va = new VaService({ ca: new CaServiceVaGateway(ca), storage: opened.storage, events, clock: systemClock, logger, settings: DEFAULT_VA_SETTINGS, replicaId: `r${i}` });
       events.listen(va.onPublished);
       await va.start();
       replicas.push({ ca, va });
     }
   });
   after(async () => {
-    for (const [i, r] of replicas.entries()) await bounded(`replica ${i} va.close()`, r.va.close());
-    for (const [i, b] of buses.entries()) await bounded(`replica ${i} bus.close()`, b.close());
-    await bounded('removing the test topology', removeTestTopology({ exchange, queuePrefix, groups: ['va.crl', 'va.roles'] }));
-    await bounded('disposing the test storage', async () => opened?.dispose());
+    await teardown([
+      ...replicas.map((r, i) => [`replica ${i} va.close()`, () => r.va.close()] as const),
+      ...buses.map((b, i) => [`replica ${i} bus.close()`, () => b.close()] as const),
+      ['removing the test topology', () => removeTestTopology({ exchange, queuePrefix, groups: ['va.crl', 'va.roles'] })],
+      ['disposing the test storage', () => opened?.dispose()],
+    ]);
   });
 
   it('a revocation on replica A is answered as revoked by replica B within a second', async () => {
@@ -65,11 +74,11 @@ describe('VA replicas on PostgreSQL and RabbitMQ', async () => {
     const request = ocspRequestsFor(caRec.certificate.der)(leaf.serialNumber);
 
     const first = await b.va.ocsp.respond(request); // B caches "good"
-    assert.ok(first.kind === 'response' && !saysRevoked(first.body));
+    assert.ok(first.kind === 'response' && !saysRevoked(first.body), `replica B's first answer: ${explain(first)}`);
     await a.ca.updateCertificateStatus({ serialNumber: leaf.serialNumber, issuerCaId: caRec.id, request: { status: 'REVOKED', reason: 'KeyCompromise' }, actor: 't' });
     const revokedAt = performance.now();
     const onA = await a.va.ocsp.respond(request);
-    assert.ok(onA.kind === 'response' && saysRevoked(onA.body), 'replica A at once (in-process)');
+    assert.ok(onA.kind === 'response' && saysRevoked(onA.body), `replica A at once (in-process): ${explain(onA)}`);
     for (;;) {
       const answer = await b.va.ocsp.respond(request);
       if (answer.kind === 'response' && saysRevoked(answer.body)) break;
