@@ -21,7 +21,6 @@ import { ocspAnswer, ocspRequestsFor } from '../support/ocsp-test-pki.ts';
 import { amqpUrl, needPostgres, needRabbitMq, postgresUrl } from '../support/services.ts';
 import { freshTestDatabase, type TestDatabase } from '../support/storage.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
-import { reportLingeringHandles } from '../support/lingering.ts';
 import { fromPem } from '../../src/x509/pem.ts';
 
 const N = 1000;
@@ -119,7 +118,7 @@ describe('alerts and OCSP after a 30 s broker outage during 1,000 revocations on
       ['dropping the test database', () => db?.drop()],
       ['removing the data directory', () => rmSync(dir, { recursive: true, force: true })],
       ['removing the test topology', () => removePrefixTopology(prefix, ['va.crl', 'va.roles', 'alerts'])],
-    ], 30_000).finally(() => reportLingeringHandles('alerts-broker-outage.test.ts'));
+    ], 30_000);
   });
 
   it('after the broker returns, both replicas answer revoked for all 1,000 and each subscription got 1,000 deliveries, no duplicates', async () => {

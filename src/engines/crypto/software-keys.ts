@@ -194,15 +194,20 @@ function signDigestWithSoftwareKey(engineId: string, key: SoftwareKey, hash: Has
   const c = CURVES[CURVE_OF_BITS[key.info.bits]!];
   const d = bytesToBigInt(Buffer.from(key.privateKey.export({ format: 'jwk' }).d!, 'base64url'));
   const e = digestToInteger(c, digest);
+  // 64 extra bits make the reduction's bias negligible (FIPS 186-5 A.3.1).
+  const randomScalar = () => (bytesToBigInt(randomBytes(c.bytes + 8)) % (c.n - 1n)) + 1n;
   for (;;) {
-    // 64 extra bits make the reduction's bias negligible (FIPS 186-5 A.3.1).
-    const k = (bytesToBigInt(randomBytes(c.bytes + 8)) % (c.n - 1n)) + 1n;
+    const k = randomScalar();
     const ecdh = createECDH(c.openssl);
     ecdh.setPrivateKey(bigIntToBytes(k, c.bytes));
     const point = ecdh.getPublicKey();
     const r = bytesToBigInt(point.subarray(1, 1 + c.bytes)) % c.n;
     if (r === 0n) continue;
-    const s = (modInverse(k, c.n) * ((e + r * d) % c.n)) % c.n;
+    // BigInt arithmetic is not constant-time, so the secrets are blinded by a fresh random b: the inverse is
+    // taken of k*b (uniform, independent of k) and d is multiplied only by the random r*b, never by
+    // anything an observer could choose. s = (k*b)^-1 * (e*b + (r*b)*d) = k^-1 * (e + r*d) mod n.
+    const b = randomScalar();
+    const s = (modInverse((k * b) % c.n, c.n) * ((e * b + ((r * b) % c.n) * d) % c.n)) % c.n;
     if (s === 0n) continue;
     return ecdsaRawToDer(Buffer.concat([bigIntToBytes(r, c.bytes), bigIntToBytes(s, c.bytes)]));
   }
