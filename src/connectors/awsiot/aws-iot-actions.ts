@@ -2,13 +2,13 @@
  * What each job of the AWS IoT connector does in AWS. Steps already done are recorded on the job, so a job
  * retried after a failure half-way (AWS gone between two calls) carries on where it stopped instead of
  * repeating calls; every call is idempotent on AWS's side as well (an existing resource counts as made).
+ * The SYNC job is handed to AwsIotSync (aws-iot-sync.ts), which repairs with the public steps here.
  */
 import { createHash } from 'node:crypto';
-import type { CloudResource, ConnectorJob, ConnectorRepository } from '../../domain/cloud/connector.ts';
-import type { CloudLamassuGateway } from '../../domain/cloud/lamassu-gateway.ts';
-import type { Clock } from '../../domain/ports/clock.ts';
-import { AwsCallError, type AwsCertificateStatus, type AwsIotApi, type AwsRegistrationConfig } from './aws-iot-api.ts';
-import { caBinding, provisioningProblem, sameCaConfig, sameJsonText, sameProvisioning, thingAttributes, validThingName, type CaBinding, type DmsBinding } from './bindings.ts';
+import type { CloudResource, ConnectorJob } from '../../domain/cloud/connector.ts';
+import { AwsCallError, type AwsCertificateStatus } from './aws-iot-api.ts';
+import { AwsIotSync, type SyncDeps } from './aws-iot-sync.ts';
+import { awsStatusFor, caDetails, provisioningProblem, recordedBinding, registrationConfigOf, sameCaConfig, sameJsonText, str, thingAttributes, validThingName, type CaBinding, type DmsBinding } from './bindings.ts';
 
 export interface RotationSettings {
   /** How often the device of a superseded certificate is looked at (its shadow read). */
@@ -17,86 +17,26 @@ export interface RotationSettings {
   graceMs: number;
 }
 
-export interface ActionDeps {
-  connectorId: string;
-  repo: ConnectorRepository;
-  api: AwsIotApi;
-  lamassu: CloudLamassuGateway;
-  clock: Clock;
+export interface ActionDeps extends SyncDeps {
   rotation: RotationSettings;
 }
 
 /** A job that can never succeed as it stands (not an AWS failure): it is failed, not retried. */
 const giveUp = (action: string, message: string) => new AwsCallError('permanent', action, 'Lamassu', message);
 
-/** The AWS status that mirrors ours, or undefined when AWS has nothing to follow (expiry is AWS's own check). */
-export function awsStatusFor(status: string, reason: string | null): AwsCertificateStatus | undefined {
-  if (status === 'REVOKED') return reason === 'CertificateHold' ? 'INACTIVE' : 'REVOKED';
-  if (status === 'ACTIVE' || status === 'ABOUT_TO_EXPIRE') return 'ACTIVE';
-  return undefined;
-}
-
 /** Serial numbers compared as AWS, devices and we may write them: hex, any case, colons and leading zeros aside. */
 export const sameSerial = (a: string, b: string) => normalSerial(a) === normalSerial(b);
 const normalSerial = (s: string) => s.replace(/[:\s]/g, '').toLowerCase().replace(/^0+(?=.)/, '');
 
-/** What a synchronization found and repaired (the SYNC job's result). */
-export interface SyncCounts {
-  cas_checked: number;
-  cas_registered: number;
-  cas_updated: number;
-  certificates_checked: number;
-  certificates_registered: number;
-  certificates_updated: number;
-  /** AWS has the certificate REVOKED while it is valid here: AWS cannot take a revocation back. */
-  certificates_unrepairable: number;
-  things_created: number;
-  principals_attached: number;
-  principals_detached: number;
-  policies_checked: number;
-  policies_updated: number;
-  rotations_completed: number;
-  /** Items AWS refused for good (or that cannot be repaired as they stand): skipped, the others still done. */
-  failed: number;
-  /** The first reasons of those refusals. */
-  errors: string[];
-}
-
-const emptyCounts = (): SyncCounts => ({
-  cas_checked: 0,
-  cas_registered: 0,
-  cas_updated: 0,
-  certificates_checked: 0,
-  certificates_registered: 0,
-  certificates_updated: 0,
-  certificates_unrepairable: 0,
-  things_created: 0,
-  principals_attached: 0,
-  principals_detached: 0,
-  policies_checked: 0,
-  policies_updated: 0,
-  rotations_completed: 0,
-  failed: 0,
-  errors: [],
-});
-
 type Resource = Omit<CloudResource, 'connectorId' | 'updatedAt' | 'recheckAt'> & { recheckAt?: Date | null };
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
-
-/** AWS's RegistrationConfig for a binding (undefined when it gives no template). */
-const registrationConfigOf = (b: CaBinding): AwsRegistrationConfig | undefined => b.provisioning ?? undefined;
-
-/** How a CA's binding is recorded on its resource, to compare with a later binding. */
-const caDetails = (b: CaBinding) => ({ mode: b.mode, auto_registration: b.autoRegistration, provisioning: b.provisioning ?? null });
-const recordedBinding = (res: CloudResource): CaBinding => ({
-  mode: res.details.mode === 'SNI_ONLY' ? 'SNI_ONLY' : 'DEFAULT',
-  autoRegistration: res.details.auto_registration === true,
-  provisioning: (res.details.provisioning as CaBinding['provisioning']) ?? null,
-});
 
 export class AwsIotActions {
-  constructor(private readonly d: ActionDeps) {}
+  private readonly sync: AwsIotSync;
+
+  constructor(private readonly d: ActionDeps) {
+    this.sync = new AwsIotSync(d, this);
+  }
 
   run(job: ConnectorJob): Promise<void> {
     switch (job.kind) {
@@ -117,7 +57,7 @@ export class AwsIotActions {
       case 'POLICY':
         return this.policy(job);
       case 'SYNC':
-        return this.synchronize(job);
+        return this.sync.run(job);
     }
   }
 
@@ -128,11 +68,11 @@ export class AwsIotActions {
     job.progress.push(name);
   }
 
-  private resource(kind: CloudResource['kind'], key: string) {
+  resource(kind: CloudResource['kind'], key: string) {
     return this.d.repo.getResource(this.d.connectorId, kind, key);
   }
 
-  private async put(r: Resource): Promise<void> {
+  async put(r: Resource): Promise<void> {
     await this.d.repo.putResource({ ...r, recheckAt: r.recheckAt ?? null, connectorId: this.d.connectorId, updatedAt: this.d.clock.now() });
   }
 
@@ -144,7 +84,7 @@ export class AwsIotActions {
   }
 
   /** Registers the CA (with its auto-registration and provisioning template) unless it is registered; answers whether it called AWS. */
-  private async registerCaWith(caId: string, binding: CaBinding, force = false): Promise<boolean> {
+  async registerCaWith(caId: string, binding: CaBinding, force = false): Promise<boolean> {
     if (!force && (await this.resource('CA', caId))) return false;
     const problem = provisioningProblem(binding.provisioning);
     if (problem) throw giveUp('RegisterCACertificate', `CA "${caId}": ${problem}`);
@@ -210,7 +150,7 @@ export class AwsIotActions {
    * when its document differs (AWS keeps 5 versions: the oldest one that is not the default goes first).
    * Answers what it did. Recorded as a POLICY resource, so enrollments do not ask AWS each time.
    */
-  private async ensurePolicy(name: string, document: string, opts: { trustRecord: boolean }): Promise<'unchanged' | 'created' | 'versioned'> {
+  async ensurePolicy(name: string, document: string, opts: { trustRecord: boolean }): Promise<'unchanged' | 'created' | 'versioned'> {
     const digest = sha256(document);
     const recorded = await this.resource('POLICY', name);
     if (opts.trustRecord && recorded && recorded.details.document_sha256 === digest) return 'unchanged';
@@ -294,7 +234,7 @@ export class AwsIotActions {
   }
 
   /** The CA's PEM when it is registered in DEFAULT mode and active (device certificates then register with it). */
-  private async registeredCaPem(caId: string): Promise<string | undefined> {
+  async registeredCaPem(caId: string): Promise<string | undefined> {
     const caRes = await this.resource('CA', caId);
     return caRes?.details.mode === 'DEFAULT' && caRes.status === 'ACTIVE' ? (await this.d.lamassu.ca(caId))?.certificatePem : undefined;
   }
@@ -412,164 +352,5 @@ export class AwsIotActions {
       shadowName,
       payload: { state: { desired: { identity_actions: { [action]: Math.floor(job.createdAt.getTime() / 1000) } } } },
     });
-  }
-
-  // ---- synchronization ----
-
-  /**
-   * Compares AWS with what should be there and repairs what differs: CAs (registration, status,
-   * auto-registration and template), then each certificate the connector registered (registration, status,
-   * its thing and its attachment), the policies it made, and pending rotations. Counts go to the job's result
-   * as they happen, so a retried synchronization carries on counting.
-   */
-  private async synchronize(job: ConnectorJob): Promise<void> {
-    const saved = (job.result ?? {}) as Partial<SyncCounts>;
-    const n: SyncCounts = { ...emptyCounts(), ...saved, cas_checked: 0, certificates_checked: 0, policies_checked: 0, failed: 0, errors: [] };
-    const save = () => this.d.repo.setJobResult(job.id, { ...n });
-    // One item AWS refuses for good does not stop the others; a failure that may pass retries the whole job.
-    const each = async (what: string, fn: () => Promise<boolean>) => {
-      try {
-        if (await fn()) await save();
-      } catch (err) {
-        if (!(err instanceof AwsCallError) || err.kind !== 'permanent') throw err;
-        n.failed++;
-        if (n.errors.length < 10) n.errors.push(`${what}: ${err.message}`);
-        await save();
-      }
-    };
-    for (const ca of await this.d.lamassu.cas()) {
-      await each(`CA ${ca.id}`, () => this.syncCa(ca.id, ca.status, caBinding(ca.metadata, this.d.connectorId), n));
-    }
-    const things = new Map<string, { exists: boolean; principals: Set<string> }>();
-    for (const res of await this.d.repo.listResources(this.d.connectorId, 'CERTIFICATE')) {
-      await each(`certificate ${res.key}`, () => this.syncCertificate(res, things, n));
-    }
-    for (const res of await this.d.repo.listResources(this.d.connectorId, 'POLICY')) {
-      n.policies_checked++;
-      const document = str(res.details.document);
-      await each(`policy ${res.key}`, async () => {
-        if (!document || (await this.ensurePolicy(res.key, document, { trustRecord: false })) === 'unchanged') return false;
-        n.policies_updated++;
-        return true;
-      });
-    }
-    for (const res of await this.d.repo.resourcesToRecheck(this.d.connectorId, new Date(8.64e15), 10_000)) {
-      await each(`rotation ${res.key}`, async () => {
-        if (!(await this.checkRotation(res))) return false;
-        n.rotations_completed++;
-        return true;
-      });
-    }
-    await save();
-    await this.d.repo.setLastSync(this.d.connectorId, this.d.clock.now());
-  }
-
-  /** One CA: answers whether something was repaired. */
-  private async syncCa(caId: string, status: string, binding: CaBinding | undefined, n: SyncCounts): Promise<boolean> {
-    const valid = status === 'ACTIVE' || status === 'ABOUT_TO_EXPIRE';
-    const res = await this.resource('CA', caId);
-    if (!res) {
-      if (!binding || !valid) return false;
-      await this.registerCaWith(caId, binding);
-      n.cas_registered++;
-      return true;
-    }
-    n.cas_checked++;
-    const want = valid && res.status === 'ACTIVE' ? 'ACTIVE' : 'INACTIVE';
-    const there = await this.d.api.describeCaCertificate(res.cloudId);
-    if (!there) {
-      if (want !== 'ACTIVE') return false;
-      await this.registerCaWith(caId, binding ?? recordedBinding(res), true);
-      n.cas_registered++;
-      return true;
-    }
-    const recorded = recordedBinding(res);
-    const config = { ...(binding ?? recorded), mode: recorded.mode };
-    const wantAuto = config.autoRegistration ? 'ENABLE' : 'DISABLE';
-    const registrationConfig = registrationConfigOf(config);
-    const update = {
-      ...(there.status !== want ? { newStatus: want as 'ACTIVE' | 'INACTIVE' } : {}),
-      ...((there.autoRegistrationStatus ?? 'DISABLE') !== wantAuto ? { newAutoRegistrationStatus: wantAuto as 'ENABLE' | 'DISABLE' } : {}),
-      ...(registrationConfig && !sameProvisioning(there.registrationConfig, registrationConfig) && !provisioningProblem(registrationConfig) ? { registrationConfig } : {}),
-    };
-    const repair = Object.keys(update).length > 0;
-    if (repair) await this.d.api.updateCaCertificate({ certificateId: res.cloudId, ...update });
-    if (res.status !== want || !sameCaConfig(recorded, config)) await this.put({ ...res, status: want, details: { ...res.details, ...caDetails(config) } });
-    if (repair) n.cas_updated++;
-    return repair;
-  }
-
-  /** The status a certificate should have in AWS, or undefined when AWS has nothing to follow. */
-  private async wantedStatus(res: CloudResource): Promise<AwsCertificateStatus | undefined> {
-    if (res.details.decommissioned) return 'REVOKED';
-    const here = await this.d.lamassu.certificate(res.key, str(res.details.ca_id) ?? null);
-    if (!here) return undefined;
-    const mirrored = awsStatusFor(here.status, here.revocationReason);
-    if (res.details.rotation) return mirrored === 'REVOKED' ? 'REVOKED' : 'INACTIVE';
-    // Superseded here, waiting for its device to use the new one: still ACTIVE there.
-    if (here.status === 'REVOKED' && here.revocationReason === 'Superseded' && typeof res.details.deactivate_after === 'number') return 'ACTIVE';
-    return mirrored;
-  }
-
-  /** One certificate and its thing: answers whether something was repaired. */
-  private async syncCertificate(res: CloudResource, things: Map<string, { exists: boolean; principals: Set<string> }>, n: SyncCounts): Promise<boolean> {
-    n.certificates_checked++;
-    let repaired = false;
-    const want = await this.wantedStatus(res);
-    let current = res;
-    const there = await this.d.api.describeCertificate(res.cloudId);
-    if (!there) {
-      if (want === 'ACTIVE' || want === 'INACTIVE') {
-        const cert = await this.d.lamassu.certificate(res.key, str(res.details.ca_id) ?? null);
-        if (cert) {
-          const caPem = await this.registeredCaPem(str(res.details.ca_id) ?? '');
-          const reg = await this.d.api.registerCertificate({ certificatePem: cert.pem, ...(caPem ? { caCertificatePem: caPem } : {}), status: want });
-          for (const policy of Array.isArray(res.details.policies) ? (res.details.policies as string[]) : []) await this.d.api.attachPolicy({ policyName: policy, target: reg.certificateArn });
-          current = { ...res, cloudId: reg.certificateId, arn: reg.certificateArn, status: want };
-          await this.put(current);
-          n.certificates_registered++;
-          repaired = true;
-        }
-      }
-    } else if (want && there.status !== want) {
-      if (there.status === 'REVOKED') {
-        n.certificates_unrepairable++;
-        if (res.status !== 'REVOKED') await this.put((current = { ...res, status: 'REVOKED' }));
-      } else {
-        await this.d.api.updateCertificate({ certificateId: res.cloudId, newStatus: want });
-        await this.put((current = { ...res, status: want }));
-        n.certificates_updated++;
-        repaired = true;
-      }
-    } else if (want && res.status !== want) {
-      await this.put((current = { ...res, status: want }));
-    }
-    if (!current.thingName || !current.arn) return repaired;
-    const attached = current.status === 'ACTIVE' && !current.details.detached;
-    let thing = things.get(current.thingName);
-    if (!thing) {
-      const exists = (await this.d.api.describeThing(current.thingName)) !== undefined;
-      thing = { exists, principals: new Set(exists ? await this.d.api.listThingPrincipals(current.thingName) : []) };
-      things.set(current.thingName, thing);
-    }
-    if (attached && !thing.exists) {
-      const device = current.deviceId ? await this.d.lamassu.device(current.deviceId) : undefined;
-      await this.d.api.createThing({ thingName: current.thingName, attributes: thingAttributes(device?.metadata ?? {}, { lamassu_dms: String(current.details.dms_id ?? '').replace(/[^a-zA-Z0-9_.,@/:#=-]/g, '_').slice(0, 800) }) });
-      thing.exists = true;
-      n.things_created++;
-      repaired = true;
-    }
-    if (attached && !thing.principals.has(current.arn)) {
-      await this.d.api.attachThingPrincipal({ thingName: current.thingName, principal: current.arn });
-      thing.principals.add(current.arn);
-      n.principals_attached++;
-      repaired = true;
-    } else if (!attached && current.details.detached && thing.principals.has(current.arn)) {
-      await this.d.api.detachThingPrincipal({ thingName: current.thingName, principal: current.arn });
-      thing.principals.delete(current.arn);
-      n.principals_detached++;
-      repaired = true;
-    }
-    return repaired;
   }
 }

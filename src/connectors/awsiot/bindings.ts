@@ -10,7 +10,12 @@
  *      `auto_registration` is false.
  * DMS: { "registration_mode": "auto" | "none", "groups": ["..."],
  *        "policies": [{ "policy_name": "...", "policy_document": "{...}" }], "shadow": { "enable": true, "name": "lamassu" } }
+ *
+ * Also how what Lamassu holds is put in AWS terms (a CA's binding as its resource records it, a certificate's
+ * status, a device's thing attributes), for both the connector's jobs and its synchronization.
  */
+import type { CloudResource } from '../../domain/cloud/connector.ts';
+import type { AwsCertificateStatus, AwsRegistrationConfig } from './aws-iot-api.ts';
 
 export const iotMetadataKey = (connectorId: string) => `lamassu.io/iot/${connectorId}`;
 
@@ -35,6 +40,8 @@ export interface DmsBinding {
   shadowEnabled: boolean;
 }
 
+/** A non-empty string, or undefined: job payloads and resource details are untyped JSON. */
+export const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 const obj = (v: unknown): Record<string, unknown> | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
 const AWS_NAME = /^[a-zA-Z0-9:_-]{1,128}$/;
 
@@ -88,6 +95,17 @@ export function sameCaConfig(a: CaBinding | undefined, b: CaBinding | undefined)
   return a.autoRegistration === b.autoRegistration && sameProvisioning(a.provisioning ?? null, b.provisioning ?? null);
 }
 
+/** AWS's RegistrationConfig for a binding (undefined when it gives no template). */
+export const registrationConfigOf = (b: CaBinding): AwsRegistrationConfig | undefined => b.provisioning ?? undefined;
+
+/** How a CA's binding is recorded on its resource, to compare with a later binding. */
+export const caDetails = (b: CaBinding) => ({ mode: b.mode, auto_registration: b.autoRegistration, provisioning: b.provisioning ?? null });
+export const recordedBinding = (res: CloudResource): CaBinding => ({
+  mode: res.details.mode === 'SNI_ONLY' ? 'SNI_ONLY' : 'DEFAULT',
+  autoRegistration: res.details.auto_registration === true,
+  provisioning: (res.details.provisioning as CaBinding['provisioning']) ?? null,
+});
+
 export function sameProvisioning(a: ProvisioningConfig | null, b: ProvisioningConfig | null): boolean {
   if (!a || !b) return a === b;
   return sameJsonText(a.templateBody, b.templateBody) && (a.templateName ?? null) === (b.templateName ?? null) && (a.roleArn ?? null) === (b.roleArn ?? null);
@@ -128,6 +146,13 @@ export function dmsBinding(metadata: Record<string, unknown>, connectorId: strin
   const shadow = obj(m.shadow) ?? obj(m.shadow_config);
   const shadowName = typeof shadow?.name === 'string' ? shadow.name : typeof shadow?.shadow_name === 'string' ? shadow.shadow_name : defaultShadowName;
   return { groups, policies, shadowName, shadowEnabled: shadow?.enable !== false };
+}
+
+/** The AWS status that mirrors ours, or undefined when AWS has nothing to follow (expiry is AWS's own check). */
+export function awsStatusFor(status: string, reason: string | null): AwsCertificateStatus | undefined {
+  if (status === 'REVOKED') return reason === 'CertificateHold' ? 'INACTIVE' : 'REVOKED';
+  if (status === 'ACTIVE' || status === 'ABOUT_TO_EXPIRE') return 'ACTIVE';
+  return undefined;
 }
 
 const ATTR_KEY = /^[a-zA-Z0-9_.,@/:#-]{1,128}$/;
