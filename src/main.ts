@@ -41,10 +41,21 @@ function usageError(message: string): never {
   process.exit(2);
 }
 
+/**
+ * For a command that is done: the process ends from the last 'exit' listener (after pino's and the others')
+ * instead of going through Node's handle teardown, which on Node 20 now and then spins forever at full CPU
+ * after the JavaScript has ended (seen in our test runs under gdb: Environment::CleanupHandles; nodejs/node
+ * issue 47748). A deployment's `lamassu migrate` must not hang on that.
+ */
+function endPromptly(): void {
+  process.once('exit', () => process.exit());
+}
+
 async function main(argv: string[]): Promise<void> {
   if (argv[0] !== undefined && CLI_NOUNS.includes(argv[0])) {
     const { runCli } = await import('./cli/index.ts');
     process.exitCode = await runCli(argv);
+    endPromptly();
     return;
   }
   // Loaded here, not at the top: the admin commands above start in a fraction of the time without the server.
@@ -83,6 +94,7 @@ async function main(argv: string[]): Promise<void> {
     // The primary only supervises: it never loads the server's modules (its memory stays small).
     const [{ pino }, { superviseWorkers }] = await Promise.all([import('pino'), import('./serve-workers.ts')]);
     process.exitCode = await superviseWorkers({ workers: config.workers, logger: pino({ level: config.logLevel }), shutdownDeadlineMs: SHUTDOWN_DEADLINE_MS });
+    endPromptly();
     return;
   }
   const { createLogger, startServer } = await import('./app.ts');
@@ -92,6 +104,7 @@ async function main(argv: string[]): Promise<void> {
     const { runMigrations } = await import('./engines/storage/migrate.ts');
     const { applied } = await runMigrations(config.storage, logger);
     logger.info({ applied }, applied.length > 0 ? 'migrations applied' : 'database already up to date');
+    endPromptly();
     return;
   }
 
