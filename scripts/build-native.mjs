@@ -18,8 +18,10 @@ function nodeGyp() {
   return existsSync(bundled) ? bundled : undefined;
 }
 
+/** Newest of an addon's own sources and the headers all addons share (native/include). */
 function newestSource(dir) {
-  return Math.max(...readdirSync(dir).filter((f) => /\.(c|h|gyp)$/.test(f)).map((f) => statSync(path.join(dir, f)).mtimeMs));
+  const files = (d) => (existsSync(d) ? readdirSync(d).filter((f) => /\.(c|h|gyp)$/.test(f)).map((f) => path.join(d, f)) : []);
+  return Math.max(...[...files(dir), ...files(path.join(nativeDir, 'include'))].map((f) => statSync(f).mtimeMs));
 }
 
 /** Node's own headers: npm's configuration names them; run outside npm, look beside the node binary. */

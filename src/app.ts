@@ -16,6 +16,7 @@ import type { EventBus } from './domain/ports/event-bus.ts';
 import type { RandomSource } from './domain/ports/id-generator.ts';
 import type { Logger } from './domain/ports/logger.ts';
 import { CsrVerifierPool } from './engines/crypto/csr-verifier-pool.ts';
+import { nativeEcSignDigestUnavailableReason } from './engines/crypto/ecdsa-digest-sign.ts';
 import { KeyEngineSet, type KeyEngineConfig } from './engines/crypto/registry.ts';
 import { MemoryEventBus } from './engines/eventbus/memory-event-bus.ts';
 import { OutboxEventBus } from './engines/outbox/outbox-event-bus.ts';
@@ -61,7 +62,11 @@ const serviceFactories: Partial<Record<ServiceName, ServicePluginFactory>> = {
     issuedCertificates: ({ config, logger }) =>
       config.storage.kind === 'sqlite' && config.storage.file !== ':memory:' ? new SqliteCertificateWriter(config.storage.file, logger) : undefined,
   }),
-  kms: kmsServicePlugin,
+  kms: (deps) => {
+    const why = nativeEcSignDigestUnavailableReason();
+    if (why) deps.logger.warn({ reason: why }, 'native ECDSA digest signer not in use: digests are signed with software ECDSA keys in blinded JavaScript arithmetic');
+    return kmsServicePlugin(deps);
+  },
   va: vaServicePlugin(),
   dms: withEst(dmsServicePlugin, {
     passwords: new ScryptPasswordHasher(),

@@ -11,25 +11,12 @@
  * Returns false for anything that does not verify, malformed inputs included; throws only on wrong
  * argument types.
  */
-#define OPENSSL_SUPPRESS_DEPRECATED
-#include <node_api.h>
-#include <openssl/ec.h>
+#include "ec_addon.h"
 #include <openssl/ecdsa.h>
 #include <openssl/err.h>
-#include <openssl/obj_mac.h>
 #include <openssl/sha.h>
-#include <pthread.h>
 
-#define CURVES 3
-static const int curve_nids[CURVES] = {NID_X9_62_prime256v1, NID_secp384r1, NID_secp521r1};
 static const size_t field_bytes[CURVES] = {32, 48, 66};
-static EC_GROUP *groups[CURVES];
-static pthread_once_t groups_once = PTHREAD_ONCE_INIT;
-
-/* Groups are built once per process and only read afterwards (EC_KEY_set_group copies them). */
-static void make_groups(void) {
-  for (int i = 0; i < CURVES; i++) groups[i] = EC_GROUP_new_by_curve_name(curve_nids[i]);
-}
 
 /* A finite point in SEC1 form of the right length; the point at infinity (a lone 00) is refused. */
 static int well_formed_point(int curve, const unsigned char *p, size_t len) {
@@ -47,19 +34,6 @@ static int digest(int hash, const unsigned char *data, size_t len, unsigned char
     case 3: SHA512(data, len, out); *out_len = SHA512_DIGEST_LENGTH; return 1;
     default: return 0;
   }
-}
-
-static int bytes_of(napi_env env, napi_value value, const unsigned char **data, size_t *len) {
-  napi_typedarray_type type;
-  void *base;
-  napi_value buffer;
-  size_t offset;
-  if (napi_get_typedarray_info(env, value, &type, len, &base, &buffer, &offset) != napi_ok || type != napi_uint8_array) {
-    napi_throw_type_error(env, NULL, "expected a Uint8Array");
-    return 0;
-  }
-  *data = base;
-  return 1;
 }
 
 static int verify_ecdsa(int curve, int hash, const unsigned char *point, size_t point_len, const unsigned char *data,

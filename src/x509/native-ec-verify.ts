@@ -2,11 +2,10 @@
  * The optional native ECDSA verifier (native/ec-verify, built by `npm install` when a C toolchain is
  * there). It verifies with a key seen once for ~1/3 of the CPU of Node 20's routes, which must first load
  * the key through OpenSSL 3's decoder or a full key check (BENCHMARKS.md, "X.509 issuance hot path").
- * Absent, unloadable, or switched off with LAMASSU_NATIVE_CRYPTO=off: callers use node:crypto instead.
+ * Absent, unloadable, or switched off (native-addon.ts): callers use node:crypto instead.
  */
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import type { HashAlgorithm } from '../domain/ports/key-engine.ts';
+import { loadNativeAddon, NATIVE_CURVE_CODE } from './native-addon.ts';
 import type { NamedCurve } from './public-key.ts';
 
 interface EcVerifyAddon {
@@ -15,27 +14,18 @@ interface EcVerifyAddon {
 
 export type NativeEcVerify = (curve: NamedCurve, hash: HashAlgorithm | 'SHA-224', point: Uint8Array, data: Uint8Array, signature: Uint8Array) => boolean;
 
-const CURVE_CODE: Record<NamedCurve, number> = { 'P-256': 0, 'P-384': 1, 'P-521': 2 };
 const HASH_CODE: Record<HashAlgorithm | 'SHA-224', number> = { 'SHA-224': 0, 'SHA-256': 1, 'SHA-384': 2, 'SHA-512': 3 };
-
-/** src/x509 and dist/x509 are both two levels below the package root. */
-const addonPath = path.resolve(import.meta.dirname, '..', '..', 'native', 'ec-verify', 'build', 'Release', 'ec_verify.node');
 
 let loaded: NativeEcVerify | null | undefined;
 let loadError: string | undefined;
 
 function load(): NativeEcVerify | null {
-  if (process.env.LAMASSU_NATIVE_CRYPTO === 'off') {
-    loadError = 'switched off by LAMASSU_NATIVE_CRYPTO=off';
+  const { addon, reason } = loadNativeAddon<EcVerifyAddon>('ec-verify');
+  if (!addon) {
+    loadError = reason;
     return null;
   }
-  try {
-    const addon = createRequire(import.meta.url)(addonPath) as EcVerifyAddon;
-    return (curve, hash, point, data, signature) => addon.verify(CURVE_CODE[curve], HASH_CODE[hash], point, data, signature);
-  } catch (e) {
-    loadError = e instanceof Error ? e.message.split('\n')[0] : String(e);
-    return null;
-  }
+  return (curve, hash, point, data, signature) => addon.verify(NATIVE_CURVE_CODE[curve], HASH_CODE[hash], point, data, signature);
 }
 
 /** The native verifier, or undefined when it is not built, cannot load, or is switched off. */

@@ -10,7 +10,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { lamassuServer } from '../support/lamassu-process.ts';
+import { lamassuServer, startLamassu } from '../support/lamassu-process.ts';
+import { needNativeAddon } from '../support/services.ts';
+import { admin } from './est-server.ts';
 
 const run = promisify(execFile);
 
@@ -119,4 +121,41 @@ describe('KMS API end to end (lamassu serve, curl, openssl)', () => {
     const caPem = file('plain-ca.pem', Buffer.from(ca.json.certificate.certificate, 'base64'));
     assert.equal((await run('openssl', ['x509', '-in', caPem, '-noout', '-pubkey'])).stdout, key.public_key_pem);
   });
+});
+
+/**
+ * A digest (`message_type: hash`) signed with a software ECDSA key, for every curve: through OpenSSL in
+ * native/ec-sign-digest, and with LAMASSU_NATIVE_CRYPTO=off in blinded JavaScript; openssl verifies both,
+ * and only the server without the addon says so in its start-up log.
+ */
+describe('KMS: ECDSA over a digest, native and JavaScript (lamassu serve, openssl)', () => {
+  const WARNING = 'native ECDSA digest signer not in use';
+  for (const route of ['native', 'JavaScript'] as const) {
+    it(`openssl verifies digest signatures of P-256, P-384 and P-521 keys (${route})`, async (t) => {
+      if (route === 'native' && !(await needNativeAddon(t, 'ec-sign-digest'))) return;
+      const server = await startLamassu({ LAMASSU_SERVICES: 'kms', ...(route === 'native' ? {} : { LAMASSU_NATIVE_CRYPTO: 'off' }) });
+      try {
+        const api = (method: string, url: string, body?: unknown) => admin(server, method, `/api${url}`, body);
+        for (const [bits, hash] of [[256, 'sha256'], [384, 'sha384'], [521, 'sha512']] as const) {
+          const created = await api('POST', '/kms/v1/keys', { algorithm: 'ECDSA', size: bits, name: `digest-${bits}` });
+          assert.equal(created.status, 201, JSON.stringify(created.json));
+          const pub = path.join(server.dataDir, `ec${bits}.pub.pem`);
+          writeFileSync(pub, (await api('GET', `/kms/v1/keys/digest-${bits}`)).json.public_key_pem);
+          const message = Buffer.from(`digest signed by a P-${bits} key`);
+          const digest = createHash(hash).update(message).digest();
+          const signed = await api('POST', `/kms/v1/keys/${created.json.key_id}/sign`, { algorithm: `ECDSA_SHA_${hash.slice(3)}`, message: digest.toString('base64'), message_type: 'hash' });
+          assert.equal(signed.status, 200, JSON.stringify(signed.json));
+          const sigFile = path.join(server.dataDir, `ec${bits}.sig`);
+          const msgFile = path.join(server.dataDir, `ec${bits}.msg`);
+          writeFileSync(sigFile, Buffer.from(signed.json.signature, 'base64'));
+          writeFileSync(msgFile, message);
+          const dgst = await run('openssl', ['dgst', `-${hash}`, '-verify', pub, '-signature', sigFile, msgFile]);
+          assert.match(dgst.stdout, /Verified OK/, `P-${bits}`);
+        }
+        assert.equal(server.output().includes(WARNING), route === 'JavaScript', `start-up warning (${route})`);
+      } finally {
+        await server.stop();
+      }
+    });
+  }
 });

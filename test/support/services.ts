@@ -49,9 +49,12 @@ export const needRabbitMq = async (t?: TestContext) =>
 export const needSoftHsm = async (t?: TestContext) =>
   requireService(t, `SoftHSM2 module ${pkcs11Module()} (apt-get install softhsm2)`, existsSync(pkcs11Module()));
 
-/** Resolves true when the native ECDSA verifier (native/ec-verify, built by `npm install`) loads; otherwise fails (CI) or skips loudly. */
-export const needNativeEcVerify = async (t?: TestContext) => {
-  const { nativeEcVerifyUnavailableReason } = await import('../../src/x509/native-ec-verify.ts');
-  const why = nativeEcVerifyUnavailableReason();
-  return requireService(t, `the native ECDSA verifier (native/ec-verify: ${why}; needs g++ and Node's headers at npm install)`, why === undefined);
+/** Resolves true when native/<name> (an addon built by `npm install`) loads; otherwise fails (CI) or skips loudly. */
+export const needNativeAddon = async (t: TestContext | undefined, name: string) => {
+  const { loadNativeAddon } = await import('../../src/x509/native-addon.ts');
+  const { reason } = loadNativeAddon(name);
+  return requireService(t, `the native addon native/${name} (${reason}; needs a C compiler and Node's headers at npm install)`, reason === undefined);
 };
+
+/** The native ECDSA verifier (native/ec-verify). */
+export const needNativeEcVerify = (t?: TestContext) => needNativeAddon(t, 'ec-verify');

@@ -5,13 +5,11 @@
  */
 import {
   constants,
-  createECDH,
   createHash,
   createPrivateKey,
   createPublicKey,
   generateKeyPair,
   privateEncrypt,
-  randomBytes,
   sign as cryptoSign,
   verify as cryptoVerify,
   type KeyObject,
@@ -25,10 +23,10 @@ import type {
   KeyType,
   SignRequest,
 } from '../../domain/ports/key-engine.ts';
-import { bigIntToBytes, bytesToBigInt, checkDigestLength, CURVES, digestInfo, digestToInteger, emsaPssEncode, modInverse } from '../../x509/digest-signature.ts';
+import { checkDigestLength, digestInfo, emsaPssEncode } from '../../x509/digest-signature.ts';
 import type { NamedCurve } from '../../x509/public-key.ts';
+import { signEcdsaDigest } from './ecdsa-digest-sign.ts';
 import { keyInvalid, keyTypeUnsupported, signAlgorithmUnsupported } from './key-errors.ts';
-import { ecdsaRawToDer } from './pkcs11/ecdsa-signature.ts';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 const signAsync = promisify(cryptoSign);
@@ -181,8 +179,7 @@ const CURVE_OF_BITS: Record<number, NamedCurve> = { 256: 'P-256', 384: 'P-384', 
 
 /**
  * Signs a digest (SignRequest.prehashed). RSA: the private-key operation over the DigestInfo (PKCS#1
- * v1.5 type-1 padding) or over the EMSA-PSS encoding (no padding). ECDSA: a fresh random nonce k, k*G by
- * OpenSSL (ECDH with k as the private key), then r = x mod n, s = k^-1 (e + r*d) mod n.
+ * v1.5 type-1 padding) or over the EMSA-PSS encoding (no padding). ECDSA: ecdsa-digest-sign.ts.
  */
 function signDigestWithSoftwareKey(engineId: string, key: SoftwareKey, hash: HashAlgorithm, digest: Uint8Array, padding: string): Uint8Array {
   checkDigestLength(hash, digest);
@@ -191,24 +188,10 @@ function signDigestWithSoftwareKey(engineId: string, key: SoftwareKey, hash: Has
     if (padding === 'pss') return new Uint8Array(privateEncrypt({ key: key.privateKey, padding: constants.RSA_NO_PADDING }, emsaPssEncode(hash, digest, key.info.bits)));
     throw signAlgorithmUnsupported(engineId, `RSA padding ${padding}`);
   }
-  const c = CURVES[CURVE_OF_BITS[key.info.bits]!];
-  const d = bytesToBigInt(Buffer.from(key.privateKey.export({ format: 'jwk' }).d!, 'base64url'));
-  const e = digestToInteger(c, digest);
-  // 64 extra bits make the reduction's bias negligible (FIPS 186-5 A.3.1).
-  const randomScalar = () => (bytesToBigInt(randomBytes(c.bytes + 8)) % (c.n - 1n)) + 1n;
-  for (;;) {
-    const k = randomScalar();
-    const ecdh = createECDH(c.openssl);
-    ecdh.setPrivateKey(bigIntToBytes(k, c.bytes));
-    const point = ecdh.getPublicKey();
-    const r = bytesToBigInt(point.subarray(1, 1 + c.bytes)) % c.n;
-    if (r === 0n) continue;
-    // BigInt arithmetic is not constant-time, so the secrets are blinded by a fresh random b: the inverse is
-    // taken of k*b (uniform, independent of k) and d is multiplied only by the random r*b, never by
-    // anything an observer could choose. s = (k*b)^-1 * (e*b + (r*b)*d) = k^-1 * (e + r*d) mod n.
-    const b = randomScalar();
-    const s = (modInverse((k * b) % c.n, c.n) * ((e * b + ((r * b) % c.n) * d) % c.n)) % c.n;
-    if (s === 0n) continue;
-    return ecdsaRawToDer(Buffer.concat([bigIntToBytes(r, c.bytes), bigIntToBytes(s, c.bytes)]));
+  const d = Buffer.from(key.privateKey.export({ format: 'jwk' }).d!, 'base64url');
+  try {
+    return signEcdsaDigest(CURVE_OF_BITS[key.info.bits]!, digest, d);
+  } finally {
+    d.fill(0);
   }
 }
