@@ -4,7 +4,7 @@
  * would only say, minutes later, that the file timed out. LINGER_MS after the file's last hook this prints
  * what is still open and where the process spends its time (a short CPU profile of itself), then ends the
  * process with exit code 1 so that the file fails at once, naming the leak. The timer is unref'd: a file that
- * exits normally never sees it.
+ * exits normally never sees it. Every file also ends from its last 'exit' listener (see below).
  */
 import { Session } from 'node:inspector/promises';
 import { after } from 'node:test';
