@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { DomainError } from '../../domain/errors.ts';
+import type { Storage } from '../../domain/ports/storage.ts';
 import { createStorage, openBackgroundStorage } from './create-storage.ts';
 import { openSqliteFile } from './sqlite-dialect.ts';
 import { forEachStorage } from '../../../test/support/storage.ts';
@@ -93,31 +94,58 @@ forEachStorage('storage', (ctx) => {
   });
 });
 
-test('SQLite: the relay\'s deletion waits for another connection\'s write lock on timers, not blocking the event loop', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lamassu-sqlite-'));
-  const file = join(dir, 'lamassu.db');
-  const storage = await createStorage({ kind: 'sqlite', file });
-  const other = openSqliteFile(file);
-  try {
-    await storage.outbox.append([{ specversion: '1.0', id: 'e1', source: 'test', type: 'x', time: new Date(0).toISOString(), data: {} }]);
-    const [row] = await storage.outbox.oldest(1);
-    other.exec('begin immediate');
+/** Writes the server repeats outside transactions (the relay's deletions, lease renewals), each a fresh call. */
+const repeatedWrites: [what: string, prepare: (storage: Storage) => Promise<() => Promise<unknown>>][] = [
+  [
+    "the relay's deletion",
+    async (storage) => {
+      await storage.outbox.append([{ specversion: '1.0', id: 'e1', source: 'test', type: 'x', time: new Date(0).toISOString(), data: {} }]);
+      const [row] = await storage.outbox.oldest(1);
+      return async () => {
+        await storage.outbox.remove([row!.seq]);
+        assert.equal((await storage.outbox.backlog()).count, 0);
+      };
+    },
+  ],
+  ['a lease renewal', async (storage) => async () => assert.equal(await storage.leases.tryAcquire('relay', 'me', 10_000, new Date()), true)],
+  [
+    'a lease release',
+    async (storage) => {
+      await storage.leases.tryAcquire('relay', 'me', 10_000, new Date());
+      return async () => {
+        await storage.leases.release('relay', 'me');
+        assert.equal(await storage.leases.tryAcquire('relay', 'someone else', 10_000, new Date()), true);
+      };
+    },
+  ],
+];
+
+for (const [what, prepare] of repeatedWrites) {
+  test(`SQLite: ${what} waits for another connection's write lock on timers, not blocking the event loop`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lamassu-sqlite-'));
+    const file = join(dir, 'lamassu.db');
+    const storage = await createStorage({ kind: 'sqlite', file });
+    const other = openSqliteFile(file);
     let ticks = 0;
-    const ticker = setInterval(() => ticks++, 10);
-    const removed = storage.outbox.remove([row!.seq]);
-    await new Promise((r) => setTimeout(r, 300));
-    other.exec('commit');
-    await removed;
-    clearInterval(ticker);
-    // An autocommit DELETE would wait in SQLite's busy handler on this thread: no tick for 300 ms.
-    assert.ok(ticks >= 15, `the event loop ticked ${ticks} times in 300 ms`);
-    assert.equal((await storage.outbox.backlog()).count, 0);
-  } finally {
-    other.close();
-    await storage.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+    let ticker: NodeJS.Timeout | undefined;
+    try {
+      const write = await prepare(storage);
+      other.exec('begin immediate');
+      ticker = setInterval(() => ticks++, 10);
+      const written = write();
+      await new Promise((r) => setTimeout(r, 300));
+      other.exec('commit');
+      await written;
+      // An autocommit statement would wait in SQLite's busy handler on this thread: no tick for 300 ms.
+      assert.ok(ticks >= 15, `the event loop ticked ${ticks} times in 300 ms`);
+    } finally {
+      clearInterval(ticker);
+      other.close();
+      await storage.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
 
 test('SQLite files are opened with WAL, synchronous FULL, foreign keys and a busy timeout', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lamassu-sqlite-'));

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { unavailable } from '../../domain/errors.ts';
 import { silentLogger, type Logger } from '../../domain/ports/logger.ts';
+import type { LeaseRepository } from '../../domain/ports/lease.ts';
 import type { OutboxRepository } from '../../domain/ports/outbox.ts';
 import type { Storage } from '../../domain/ports/storage.ts';
 import { migrateToLatest } from './migrate.ts';
@@ -36,9 +37,11 @@ export async function createStorage(config: StorageConfig, opts: CreateStorageOp
     : (fn) => db.transaction().execute((trx) => fn(createRepositories(trx)));
   return {
     ...repositories,
-    // The relay deletes sent rows outside any transaction; on SQLite such a statement fsyncs on the event
-    // loop (1-2 ms each, measured under EST load), so it goes through the off-loop transaction too.
+    // Writes made outside any transaction, over and over: the relay's deletions of sent rows, and the leases
+    // the relay, the jobs and the connectors renew every few seconds. On SQLite such a statement fsyncs on
+    // the event loop (1-2 ms each, measured under EST load), so they go through the off-loop transaction too.
     outbox: sqliteFile ? removingInTransactions(repositories.outbox, transaction) : repositories.outbox,
+    leases: sqliteFile ? leasingInTransactions(transaction) : repositories.leases,
     dialect: config.kind,
     transaction,
     async ping() {
@@ -67,6 +70,13 @@ export async function openBackgroundStorage(config: StorageConfig, main: Storage
 }
 
 /** `outbox` whose `remove` runs in a transaction of `transaction`'s kind. */
+function leasingInTransactions(transaction: Storage['transaction']): LeaseRepository {
+  return {
+    tryAcquire: (name, holder, ttlMs, now) => transaction((tx) => tx.leases.tryAcquire(name, holder, ttlMs, now)),
+    release: (name, holder) => transaction((tx) => tx.leases.release(name, holder)),
+  };
+}
+
 function removingInTransactions(outbox: OutboxRepository, transaction: Storage['transaction']): OutboxRepository {
   return {
     append: (events, now) => outbox.append(events, now),
