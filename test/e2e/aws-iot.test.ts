@@ -310,7 +310,9 @@ describe('cloud proxy and AWS IoT connector end to end (lamassu serve, EST with 
     await until('old certificate retired', () => old.status === 'REVOKED' && !thing.principals.has(old.arn), 4000);
     assert.deepEqual([...thing.principals], [renewed.arn]);
     assert.equal(renewed.status, 'ACTIVE');
-    const retired = (await proxy('GET', `/connectors/${CONNECTOR}/devices/dev-aws-re`)).resources.find((r: { key: string }) => same(r.key, oldSerial));
+    // Recorded a moment after the calls to AWS.
+    const retired = await until('the rotation recorded', async () =>
+      (await proxy('GET', `/connectors/${CONNECTOR}/devices/dev-aws-re`)).resources.find((r: { key: string; details: { rotation?: unknown } }) => same(r.key, oldSerial) && r.details.rotation), 4000);
     assert.equal(retired.details.rotation.because, 'in_use');
     assert.equal(retired.recheck_at, null);
     assert.equal(aws.callsOf('UpdateCertificate').filter((c) => c.input.certificateId === old.id).length, 1, 'revoked there once');
@@ -323,10 +325,13 @@ describe('cloud proxy and AWS IoT connector end to end (lamassu serve, EST with 
     const at = Date.now();
     await reenroll('dev-aws-quiet', 'dev-aws-quiet', 'dev-aws-quiet-2');
     await until('new certificate attached', () => aws.things.get('dev-aws-quiet')!.principals.size === 2);
-    await until('old certificate retired after the grace period', () => old.status === 'REVOKED', 15_000);
+    await until('old certificate revoked there after the grace period', () => old.status === 'REVOKED', 15_000);
     assert.ok(Date.now() - at >= 7000, `retired after ${Date.now() - at} ms, before the grace period`);
+    // Revoked, then detached, then recorded: three steps, the last two a moment after the first.
+    await until('old certificate detached', () => !aws.things.get('dev-aws-quiet')!.principals.has(old.arn), 4000);
     assert.deepEqual([...aws.things.get('dev-aws-quiet')!.principals], [awsCertOf('dev-aws-quiet-2')!.arn]);
-    const retired = (await proxy('GET', `/connectors/${CONNECTOR}/devices/dev-aws-quiet`)).resources.find((r: { details: { rotation?: unknown } }) => r.details.rotation);
+    const retired = await until('the rotation recorded', async () =>
+      (await proxy('GET', `/connectors/${CONNECTOR}/devices/dev-aws-quiet`)).resources.find((r: { details: { rotation?: unknown } }) => r.details.rotation), 4000);
     assert.equal(retired.details.rotation.because, 'grace_expired');
   });
 
