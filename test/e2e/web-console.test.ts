@@ -22,6 +22,7 @@ import { hashToken } from '../../src/http/auth/admin-token.ts';
 import { createStorage } from '../../src/engines/storage/create-storage.ts';
 import { startHttpReceiver, type HttpReceiver } from '../support/http-receiver.ts';
 import { startLamassu, type LamassuProcess } from '../support/lamassu-process.ts';
+import { until } from '../support/until.ts';
 import { admin } from './est-server.ts';
 import { assertAccessible, CHROMIUM, launchChromium, newPage as openPage } from './web-browser.ts';
 
@@ -378,7 +379,8 @@ describe('web console', { timeout: 150_000 }, () => {
     assert.match(await slot.innerText(), new RegExp(devSerial.replace(/^0+/, '')));
     assert.match(await slot.innerText(), /ACTIVE/);
     const timeline = page.getByTestId('timeline');
-    assert.ok((await timeline.innerText()).split('\n').length > 2, 'the timeline has events');
+    // The timeline is a query of its own: it may fill in a moment after the device.
+    await until('the timeline has events', async () => (await timeline.innerText()).split('\n').length > 2);
     await shot(page, 'device');
     await page.getByRole('button', { name: 'Decommission' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Decommission' }).click();
