@@ -4,11 +4,10 @@
  * repeating calls; every call is idempotent on AWS's side as well (an existing resource counts as made).
  * The SYNC job is handed to AwsIotSync (aws-iot-sync.ts), which repairs with the public steps here.
  */
-import { createHash } from 'node:crypto';
 import type { CloudResource, ConnectorJob } from '../../domain/cloud/connector.ts';
 import { AwsCallError, type AwsCertificateStatus } from './aws-iot-api.ts';
 import { AwsIotSync, type SyncDeps } from './aws-iot-sync.ts';
-import { awsStatusFor, caDetails, provisioningProblem, recordedBinding, registrationConfigOf, sameCaConfig, sameJsonText, str, thingAttributes, validThingName, type CaBinding, type DmsBinding } from './bindings.ts';
+import { awsStatusFor, caDetails, documentSha256, provisioningProblem, recordedBinding, registrationConfigOf, sameCaConfig, sameJsonText, str, thingAttributes, validThingName, type CaBinding, type DmsBinding } from './bindings.ts';
 
 export interface RotationSettings {
   /** How often the device of a superseded certificate is looked at (its shadow read). */
@@ -29,7 +28,6 @@ export const sameSerial = (a: string, b: string) => normalSerial(a) === normalSe
 const normalSerial = (s: string) => s.replace(/[:\s]/g, '').toLowerCase().replace(/^0+(?=.)/, '');
 
 type Resource = Omit<CloudResource, 'connectorId' | 'updatedAt' | 'recheckAt'> & { recheckAt?: Date | null };
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 export class AwsIotActions {
   private readonly sync: AwsIotSync;
@@ -151,7 +149,7 @@ export class AwsIotActions {
    * Answers what it did. Recorded as a POLICY resource, so enrollments do not ask AWS each time.
    */
   async ensurePolicy(name: string, document: string, opts: { trustRecord: boolean }): Promise<'unchanged' | 'created' | 'versioned'> {
-    const digest = sha256(document);
+    const digest = documentSha256(document);
     const recorded = await this.resource('POLICY', name);
     if (opts.trustRecord && recorded && recorded.details.document_sha256 === digest) return 'unchanged';
     const existing = await this.d.api.getPolicy(name);

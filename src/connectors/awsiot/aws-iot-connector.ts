@@ -5,7 +5,6 @@
  * pass (AWS unreachable, throttled, 5xx) keeps the job at the head of the queue and retries it with exponential
  * back-off: the backlog grows while AWS is away and drains in order when it is back, across restarts.
  */
-import { createHash } from 'node:crypto';
 import type { ConnectorDriver } from '../../domain/cloud/connector-driver.ts';
 import type { ConnectorJob, ConnectorRepository, ConnectorStatus, JobKind, NewConnectorJob } from '../../domain/cloud/connector.ts';
 import type { CloudLamassuGateway } from '../../domain/cloud/lamassu-gateway.ts';
@@ -16,7 +15,7 @@ import type { LeaseRepository } from '../../domain/ports/lease.ts';
 import type { Logger } from '../../domain/ports/logger.ts';
 import { AwsCallError, type AwsIotApi } from './aws-iot-api.ts';
 import { AwsIotActions, type RotationSettings } from './aws-iot-actions.ts';
-import { caBinding, dmsBinding, sameCaConfig, type CaBinding } from './bindings.ts';
+import { caBinding, dmsBinding, documentSha256, sameCaConfig, str, type CaBinding } from './bindings.ts';
 
 export const AWS_IOT_CONNECTOR_TYPE = 'AWS_IOT';
 export const DEFAULT_SHADOW_NAME = 'lamassu';
@@ -62,7 +61,6 @@ export const DEFAULT_ROTATION: RotationSettings = { checkMs: 5 * 60_000, graceMs
 const RECHECK_BATCH = 50;
 
 type Data = Record<string, unknown>;
-const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
 export class AwsIotConnector implements ConnectorDriver {
   readonly type = AWS_IOT_CONNECTOR_TYPE;
@@ -76,10 +74,12 @@ export class AwsIotConnector implements ConnectorDriver {
   private handling: Promise<unknown> = Promise.resolve();
   /** Next time the runner looks for superseded certificates due for a check (pushed back while AWS fails). */
   private nextRecheckAt = 0;
+  private readonly rotation: RotationSettings;
   private recheckFailures = 0;
 
   constructor(private readonly d: AwsIotConnectorDeps) {
-    this.actions = new AwsIotActions({ connectorId: d.id, repo: d.repo, api: d.api, lamassu: d.lamassu, clock: d.clock, rotation: d.rotation ?? DEFAULT_ROTATION });
+    this.rotation = d.rotation ?? DEFAULT_ROTATION;
+    this.actions = new AwsIotActions({ connectorId: d.id, repo: d.repo, api: d.api, lamassu: d.lamassu, clock: d.clock, rotation: this.rotation });
   }
 
   get id(): string {
@@ -159,7 +159,7 @@ export class AwsIotConnector implements ConnectorDriver {
         for (const p of binding.policies) {
           if (!p.document) continue;
           const known = await this.d.repo.getResource(this.d.id, 'POLICY', p.name);
-          if (known && known.details.document_sha256 === createHash('sha256').update(p.document).digest('hex')) continue;
+          if (known && known.details.document_sha256 === documentSha256(p.document)) continue;
           jobs.push(this.job(event, 'POLICY', p.name, null, { dms_id: dmsId, policy_document: p.document }));
         }
         return jobs;
@@ -310,7 +310,7 @@ export class AwsIotConnector implements ConnectorDriver {
         this.d.logger.warn({ connector: this.d.id, serial: res.key, device: res.deviceId, error: e.message }, 'superseded certificate check failed');
         if (e.kind === 'permanent') {
           // Not AWS being away: look at this one again after the check interval, the others now.
-          await this.d.repo.putResource({ ...res, recheckAt: new Date(now.getTime() + (this.d.rotation ?? DEFAULT_ROTATION).checkMs), updatedAt: now });
+          await this.d.repo.putResource({ ...res, recheckAt: new Date(now.getTime() + this.rotation.checkMs), updatedAt: now });
           continue;
         }
         this.nextRecheckAt = now.getTime() + Math.min(this.d.retry.maxMs, this.d.retry.baseMs * 2 ** Math.min(this.recheckFailures++, 20));

@@ -14,6 +14,7 @@
  * Also how what Lamassu holds is put in AWS terms (a CA's binding as its resource records it, a certificate's
  * status, a device's thing attributes), for both the connector's jobs and its synchronization.
  */
+import { createHash } from 'node:crypto';
 import type { CloudResource } from '../../domain/cloud/connector.ts';
 import type { AwsCertificateStatus, AwsRegistrationConfig } from './aws-iot-api.ts';
 
@@ -42,6 +43,9 @@ export interface DmsBinding {
 
 /** A non-empty string, or undefined: job payloads and resource details are untyped JSON. */
 export const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+/** How a policy document is recorded on its resource (`document_sha256`), to tell whether it changed. */
+export const documentSha256 = (document: string) => createHash('sha256').update(document).digest('hex');
 const obj = (v: unknown): Record<string, unknown> | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
 const AWS_NAME = /^[a-zA-Z0-9:_-]{1,128}$/;
 

@@ -69,7 +69,7 @@ export async function openBackgroundStorage(config: StorageConfig, main: Storage
   return createStorage({ ...config, poolSize: BACKGROUND_POOL_SIZE }, { logger, migrate: false });
 }
 
-/** `outbox` whose `remove` runs in a transaction of `transaction`'s kind. */
+/** Leases whose every write runs in a transaction of `transaction`'s kind. */
 function leasingInTransactions(transaction: Storage['transaction']): LeaseRepository {
   return {
     tryAcquire: (name, holder, ttlMs, now) => transaction((tx) => tx.leases.tryAcquire(name, holder, ttlMs, now)),
@@ -77,6 +77,7 @@ function leasingInTransactions(transaction: Storage['transaction']): LeaseReposi
   };
 }
 
+/** `outbox` whose `remove` runs in a transaction of `transaction`'s kind. */
 function removingInTransactions(outbox: OutboxRepository, transaction: Storage['transaction']): OutboxRepository {
   return {
     append: (events, now) => outbox.append(events, now),

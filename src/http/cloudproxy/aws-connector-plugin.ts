@@ -4,12 +4,12 @@
  */
 import { hostname } from 'node:os';
 import type { AwsConnectorConfig } from '../../config/config-schema.ts';
-import { AwsIotConnector } from '../../connectors/awsiot/aws-iot-connector.ts';
+import { AwsIotConnector, DEFAULT_ROTATION } from '../../connectors/awsiot/aws-iot-connector.ts';
 import type { ServicePluginFactory } from '../service-plugin.ts';
 import { connectorDriversFor } from './connector-drivers.ts';
 import { inProcessLamassuGateway } from './in-process-lamassu-gateway.ts';
 
-const DEFAULTS: AwsConnectorConfig = { connectorId: 'aws-iot', retryBaseMs: 1000, retryMaxMs: 60_000, requestTimeoutMs: 10_000, rotationCheckMs: 5 * 60_000, rotationGraceMs: 7 * 86_400_000 };
+const DEFAULTS: AwsConnectorConfig = { connectorId: 'aws-iot', retryBaseMs: 1000, retryMaxMs: 60_000, requestTimeoutMs: 10_000, rotationCheckMs: DEFAULT_ROTATION.checkMs, rotationGraceMs: DEFAULT_ROTATION.graceMs };
 
 export const awsConnectorServicePlugin: ServicePluginFactory = async (deps) => {
   const settings = deps.config.aws ?? DEFAULTS;
